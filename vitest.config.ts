@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['./src/polyfill.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // multi-peer tests open many sockets and SQLite files; two workers fit a 2-core machine
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+})
