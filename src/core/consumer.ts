@@ -1,0 +1,209 @@
+// A consumer reads one topic from the local queue: each message once, each origin's messages in seq order.
+// When an origin's next seq is missing but a later one is held, delivery of that origin waits (sync is
+// asked to fill the hole) for at most gapTimeoutMs; then the gap is reported and delivery goes on.
+// Named consumers keep an acknowledged cursor per origin on disk: after a restart they resume from it,
+// so whatever was delivered but not acked is delivered again.
+import { EventEmitter } from 'node:events'
+import type { Store, StoredMessage } from '../store/store.js'
+
+export type StartFrom = 'beginning' | 'now' | { time: number } | { offset: number }
+
+export interface ConsumerOptions {
+  /** durable consumer name: its acks are stored and it resumes from them */
+  name?: string
+  /** where to start for origins with no stored cursor (default: 'beginning' if named, else 'now') */
+  from?: StartFrom
+  /** ack every message as it is delivered (default: false for named consumers, true otherwise) */
+  autoAck?: boolean
+  /** how long an origin's delivery waits for a missing seq before reporting the gap (default 10 s) */
+  gapTimeoutMs?: number
+  /** async iteration buffers at most this many undelivered messages (default 1000) */
+  highWaterMark?: number
+}
+
+export interface GapInfo { topic: string, origin: string, from: number, to: number, consumer?: string }
+
+export interface ConsumerEvents {
+  message: [StoredMessage]
+  gap: [GapInfo]
+}
+
+const PAGE = 256
+const CURSOR_SAVE_MS = 200
+
+export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncIterable<StoredMessage> {
+  readonly topic: string
+  readonly name?: string
+  private readonly next = new Map<string, number>()
+  private readonly acked = new Map<string, number>()
+  private readonly gapTimers = new Map<string, NodeJS.Timeout>()
+  private readonly minTs: number
+  private readonly minOffset: number
+  private readonly startAt: 'beginning' | 'now'
+  private readonly autoAck: boolean
+  private readonly gapTimeoutMs: number
+  private readonly highWaterMark: number
+  private readonly buffer: StoredMessage[] = []
+  private waiter?: () => void
+  private iterating = false
+  private closed = false
+  private dirty = false
+  private saveTimer?: NodeJS.Timeout
+  private pumping = false
+
+  constructor (private readonly store: Store, topic: string, opts: ConsumerOptions = {}, private readonly onClose: (c: Consumer) => void = () => {}) {
+    super()
+    this.topic = topic
+    this.name = opts.name
+    const from = opts.from ?? (opts.name != null ? 'beginning' : 'now')
+    this.autoAck = opts.autoAck ?? (opts.name == null)
+    this.gapTimeoutMs = opts.gapTimeoutMs ?? 10_000
+    this.highWaterMark = opts.highWaterMark ?? 1000
+    this.minTs = typeof from === 'object' && 'time' in from ? from.time : 0
+    // 'now' is judged by local arrival (offsets), never by remote clocks, which may be skewed
+    this.minOffset = typeof from === 'object' && 'offset' in from ? from.offset : from === 'now' ? store.lastOffset() + 1 : 0
+    this.startAt = from === 'now' ? 'now' : 'beginning'
+    if (opts.name != null) {
+      for (const [origin, seq] of store.cursors(opts.name, topic)) {
+        this.acked.set(origin, seq)
+        this.next.set(origin, seq + 1)
+      }
+    }
+    if (this.startAt === 'now') {
+      // origins already known start after what is held now; later ones by arrival offset
+      for (const origin of store.origins(topic)) {
+        if (!this.next.has(origin)) this.next.set(origin, Math.max(store.heldState(topic, origin)?.set.max ?? 0, store.heldState(topic, origin)?.low ?? 0) + 1)
+      }
+    }
+  }
+
+  /** Deliver what is already held; listeners should be attached first. */
+  start (): this {
+    queueMicrotask(() => this.notify(this.store.origins(this.topic)))
+    return this
+  }
+
+  /** The node calls this after new messages of these origins were committed. */
+  notify (origins: Iterable<string>): void {
+    if (this.closed) return
+    for (const origin of origins) this.pump(origin)
+  }
+
+  private paused (): boolean {
+    return this.iterating && this.buffer.length >= this.highWaterMark
+  }
+
+  private pump (origin: string): void {
+    if (this.closed || this.pumping) return
+    this.pumping = true
+    try {
+      for (;;) {
+        if (this.paused() || this.closed) return
+        let next = this.next.get(origin) ?? 1
+        const rows = this.store.readOrigin(this.topic, origin, next - 1, PAGE)
+        if (rows.length === 0) { this.clearGap(origin); return }
+        for (const row of rows) {
+          if (row.seq > next) {
+            // seqs at or below the low mark were pruned or given up: nothing to wait for
+            const low = this.store.heldState(this.topic, origin)?.low ?? 0
+            if (next <= low) next = low + 1
+            if (row.seq > next) {
+              this.next.set(origin, next)
+              this.waitForGap(origin, next, row.seq - 1)
+              return
+            }
+          }
+          this.clearGap(origin)
+          next = row.seq + 1
+          this.next.set(origin, next)
+          if (row.ts < this.minTs || row.offset < this.minOffset) continue
+          this.deliver(row)
+          if (this.paused() || this.closed) return
+        }
+        if (rows.length < PAGE) return
+      }
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  private waitForGap (origin: string, from: number, to: number): void {
+    if (this.gapTimers.has(origin)) return
+    this.gapTimers.set(origin, setTimeout(() => {
+      this.gapTimers.delete(origin)
+      if (this.closed || (this.next.get(origin) ?? 1) !== from) return
+      const held = this.store.heldState(this.topic, origin)
+      const resume = held?.set.nextAbove(from - 1) ?? 0
+      if (resume === 0) return
+      this.emit('gap', { topic: this.topic, origin, from, to: resume - 1, consumer: this.name })
+      this.next.set(origin, resume)
+      this.pump(origin)
+    }, this.gapTimeoutMs).unref())
+  }
+
+  private clearGap (origin: string): void {
+    const t = this.gapTimers.get(origin)
+    if (t != null) { clearTimeout(t); this.gapTimers.delete(origin) }
+  }
+
+  private deliver (msg: StoredMessage): void {
+    if (this.autoAck) this.ack(msg)
+    if (this.iterating) {
+      this.buffer.push(msg)
+      this.waiter?.()
+    } else {
+      this.emit('message', msg)
+    }
+  }
+
+  /** Mark this message, and every earlier one of its origin, as processed. */
+  ack (msg: Pick<StoredMessage, 'origin' | 'seq'>): void {
+    if ((this.acked.get(msg.origin) ?? 0) >= msg.seq) return
+    this.acked.set(msg.origin, msg.seq)
+    if (this.name == null) return
+    this.dirty = true
+    this.saveTimer ??= setTimeout(() => { this.saveTimer = undefined; this.saveCursors() }, CURSOR_SAVE_MS)
+  }
+
+  /** acked seq per origin */
+  get cursors (): ReadonlyMap<string, number> { return this.acked }
+
+  private saveCursors (): void {
+    if (!this.dirty || this.name == null) return
+    this.dirty = false
+    this.store.saveCursors(this.name, this.topic, this.acked)
+  }
+
+  close (): void {
+    if (this.closed) return
+    if (this.saveTimer != null) { clearTimeout(this.saveTimer); this.saveTimer = undefined }
+    try { this.saveCursors() } catch { /* store already closed: acks since the last save are redelivered */ }
+    this.closed = true
+    for (const t of this.gapTimers.values()) clearTimeout(t)
+    this.gapTimers.clear()
+    this.waiter?.()
+    this.onClose(this)
+  }
+
+  get isClosed (): boolean { return this.closed }
+
+  async * [Symbol.asyncIterator] (): AsyncIterator<StoredMessage> {
+    this.iterating = true
+    try {
+      for (;;) {
+        const msg = this.buffer.shift()
+        if (msg != null) {
+          // room again: resume origins that stopped at the high-water mark
+          if (this.buffer.length === this.highWaterMark - 1) this.notify(this.store.origins(this.topic))
+          yield msg
+          continue
+        }
+        if (this.closed) return
+        await new Promise<void>(resolve => { this.waiter = resolve })
+        this.waiter = undefined
+      }
+    } finally {
+      this.iterating = false
+    }
+  }
+}

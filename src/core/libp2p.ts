@@ -1,0 +1,56 @@
+// The one place where the libp2p stack is assembled. Swapping a transport, muxer or the pubsub
+// implementation is a change to this file only: the rest of gossipd sees the small SwarmHost surface below.
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { mdns } from '@libp2p/mdns'
+import { gossipsub, type GossipsubOpts, type GossipSub } from '@libp2p/gossipsub'
+import type { PrivateKey } from '@libp2p/interface'
+
+export type SwarmHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, pubsub: GossipSub }>
+
+export interface SwarmOptions {
+  privateKey: PrivateKey
+  listen: string[]
+  mdns: boolean
+  /** mDNS service tag: nodes only see others with the same tag (lets tests and LANs stay apart) */
+  mdnsServiceTag?: string
+  mdnsIntervalMs?: number
+  /** envelope-aware message id functions and limits for gossipsub (see gossip.ts) */
+  gossip: Partial<GossipsubOpts>
+}
+
+export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
+  const peerDiscovery = opts.mdns
+    ? [mdns({ serviceTag: opts.mdnsServiceTag ?? 'gossipd.local', interval: opts.mdnsIntervalMs ?? 2_000 })]
+    : []
+  const node = await createLibp2p({
+    privateKey: opts.privateKey,
+    addresses: { listen: opts.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: {
+      // a LAN of gossip daemons: we redial static peers ourselves (peers.ts); a gossip burst from many
+      // local nodes restarting at once must not be refused as a connection flood
+      inboundConnectionThreshold: 100,
+      maxIncomingPendingConnections: 50,
+    },
+    connectionMonitor: {
+      // the keep-alive ping must not kill a busy but healthy connection: flow control keeps the event loop
+      // responsive, and a generous timeout covers fsync stalls
+      pingInterval: 10_000,
+      pingTimeout: { minTimeout: 10_000, maxTimeout: 30_000 },
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub(opts.gossip as any),
+    },
+  })
+  return node as unknown as SwarmHost
+}

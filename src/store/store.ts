@@ -1,0 +1,428 @@
+// The durable local queue: one SQLite file (WAL, synchronous=FULL) in the data directory.
+// Writes are group-committed: insert() queues a row and resolves only once the transaction holding it
+// has been committed and fsynced, so an acked message survives kill -9 and power loss.
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { RangeSet, type Range } from './ranges.js'
+import { SCHEMA } from './schema.js'
+import { decodeEnvelope } from '../core/envelope.js'
+import { DEFAULT_RETENTION, type Retention } from './retention.js'
+
+export interface StoredMessage {
+  /** position in this node's local log; increases in arrival order */
+  offset: number
+  topic: string
+  origin: string
+  seq: number
+  ts: number
+  payload: Uint8Array
+}
+
+export interface NewMessage {
+  topic: string
+  origin: string
+  seq: number
+  ts: number
+  payload: Uint8Array
+  /** the encoded, signed envelope, kept so any peer can relay it unchanged */
+  raw: Uint8Array
+  /** published by this node: its seq came from reservePublishSeq() */
+  own?: boolean
+}
+
+/** What this node holds of one origin's stream in one topic. Every seq <= low is done (held or pruned). */
+export interface OriginState {
+  origin: string
+  low: number
+  ranges: Range[]
+}
+
+export interface TopicInfo {
+  topic: string
+  messages: number
+  bytes: number
+  retention: Retention
+}
+
+export class StoreError extends Error {
+  override name = 'StoreError'
+  constructor (message: string, readonly code: string, options?: { cause?: unknown }) { super(message, options) }
+}
+
+interface Held { low: number, set: RangeSet }
+interface Pending { msg: NewMessage, resolve: (m: StoredMessage | null) => void, reject: (e: Error) => void }
+interface TopicRow { topic: string, messages: number, bytes: number, max_messages: number | null, max_bytes: number | null, max_age_ms: number | null }
+
+export interface StoreOptions {
+  /** retention for topics that have none of their own */
+  retention?: Partial<Retention>
+  /** SQLite synchronous level; FULL (the default) makes an acked write survive power loss */
+  synchronous?: 'FULL' | 'NORMAL'
+}
+
+export class Store {
+  readonly path: string
+  private readonly db: Database.Database
+  private readonly held = new Map<string, Map<string, Held>>()
+  private readonly topicStats = new Map<string, { messages: number, bytes: number, retention: Retention }>()
+  private readonly pending: Pending[] = []
+  private readonly pendingKeys = new Set<string>()
+  private readonly publishSeq = new Map<string, number>()
+  private flushScheduled = false
+  private closed = false
+  private readonly defaults: Retention
+  private readonly stmt: ReturnType<Store['prepare']>
+  /** called after each commit with the rows it added (in commit order) */
+  onCommit: (rows: StoredMessage[]) => void = () => {}
+
+  constructor (dataDir: string, opts: StoreOptions = {}) {
+    mkdirSync(dataDir, { recursive: true })
+    this.path = join(dataDir, 'queue.sqlite')
+    this.defaults = { ...DEFAULT_RETENTION, ...opts.retention }
+    try {
+      this.db = new Database(this.path)
+      this.db.pragma('journal_mode = WAL')
+      this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`)
+      // one process owns a data dir: the exclusive lock is taken by the first write below and held
+      // until close; the OS drops it if the process dies, so kill -9 leaves no stale lock behind
+      this.db.pragma('locking_mode = EXCLUSIVE')
+      this.db.pragma('busy_timeout = 0')
+      this.db.exec(SCHEMA)
+      const check = this.db.pragma('quick_check', { simple: true })
+      if (check !== 'ok') throw new StoreError(`store ${this.path} is corrupt: ${String(check)}`, 'STORE_CORRUPT')
+    } catch (err) {
+      throw translateOpenError(err, this.path)
+    }
+    this.stmt = this.prepare()
+    this.load()
+  }
+
+  private prepare () {
+    const db = this.db
+    return {
+      insert: db.prepare('INSERT OR IGNORE INTO messages (topic, origin, seq, ts, size, raw) VALUES (?, ?, ?, ?, ?, ?)'),
+      topicCounts: db.prepare('UPDATE topics SET messages = messages + ?, bytes = bytes + ? WHERE topic = ?'),
+      setPublishSeq: db.prepare('INSERT INTO publish_seq (topic, seq) VALUES (?, ?) ON CONFLICT(topic) DO UPDATE SET seq = max(seq, excluded.seq)'),
+      setLow: db.prepare('INSERT INTO origins (topic, origin, low) VALUES (?, ?, ?) ON CONFLICT(topic, origin) DO UPDATE SET low = max(low, excluded.low)'),
+      readOrigin: db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND origin = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      readRawRange: db.prepare('SELECT seq, raw FROM messages WHERE topic = ? AND origin = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?'),
+      firstAtOrAfterTs: db.prepare('SELECT min(seq) AS seq FROM messages WHERE topic = ? AND origin = ? AND ts >= ?'),
+      history: db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND id > ? ORDER BY id LIMIT ?'),
+      historyDesc: db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? ORDER BY id DESC LIMIT ?'),
+      cursors: db.prepare('SELECT origin, seq FROM cursors WHERE consumer = ? AND topic = ?'),
+      setCursor: db.prepare('INSERT INTO cursors (consumer, topic, origin, seq) VALUES (?, ?, ?, ?) ON CONFLICT(consumer, topic, origin) DO UPDATE SET seq = max(seq, excluded.seq)'),
+      pruneOldest: db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE topic = ? ORDER BY id LIMIT ?) RETURNING origin, seq, size'),
+      pruneOlderThan: db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE topic = ? AND ts < ? ORDER BY id LIMIT ?) RETURNING origin, seq, size'),
+    }
+  }
+
+  /** Rebuild the in-memory picture of what is held: per topic and origin, the low mark and held ranges. */
+  private load (): void {
+    for (const row of this.db.prepare('SELECT * FROM topics').all() as TopicRow[]) {
+      this.topicStats.set(row.topic, { messages: row.messages, bytes: row.bytes, retention: this.retentionOf(row) })
+    }
+    for (const row of this.db.prepare('SELECT topic, origin, low FROM origins').all() as Array<{ topic: string, origin: string, low: number }>) {
+      this.heldOf(row.topic, row.origin).low = row.low
+    }
+    // gaps and islands: consecutive seqs share (seq - row_number)
+    const islands = this.db.prepare(`
+      SELECT topic, origin, min(seq) AS a, max(seq) AS b FROM (
+        SELECT topic, origin, seq, seq - row_number() OVER (PARTITION BY topic, origin ORDER BY seq) AS grp FROM messages
+      ) GROUP BY topic, origin, grp`).all() as Array<{ topic: string, origin: string, a: number, b: number }>
+    for (const { topic, origin, a, b } of islands) {
+      const h = this.heldOf(topic, origin)
+      h.set.addRange(a, b)
+    }
+    for (const topicMap of this.held.values()) for (const h of topicMap.values()) h.set.removeUpTo(h.low)
+    for (const row of this.db.prepare('SELECT topic, seq FROM publish_seq').all() as Array<{ topic: string, seq: number }>) {
+      this.publishSeq.set(row.topic, row.seq)
+    }
+  }
+
+  private retentionOf (row: TopicRow): Retention {
+    return {
+      maxMessages: row.max_messages ?? this.defaults.maxMessages,
+      maxBytes: row.max_bytes ?? this.defaults.maxBytes,
+      maxAgeMs: row.max_age_ms ?? this.defaults.maxAgeMs,
+    }
+  }
+
+  private heldOf (topic: string, origin: string): Held {
+    let t = this.held.get(topic)
+    if (t == null) { t = new Map(); this.held.set(topic, t) }
+    let h = t.get(origin)
+    if (h == null) { h = { low: 0, set: new RangeSet() }; t.set(origin, h) }
+    return h
+  }
+
+  // ---- topics ----
+
+  /** Start keeping a topic (idempotent). Retention given here overrides the store defaults for it. */
+  addTopic (topic: string, retention: Partial<Retention> = {}): void {
+    this.assertOpen()
+    this.db.prepare(`INSERT INTO topics (topic, max_messages, max_bytes, max_age_ms) VALUES (?, ?, ?, ?)
+      ON CONFLICT(topic) DO UPDATE SET max_messages = coalesce(excluded.max_messages, max_messages),
+      max_bytes = coalesce(excluded.max_bytes, max_bytes), max_age_ms = coalesce(excluded.max_age_ms, max_age_ms)`)
+      .run(topic, retention.maxMessages ?? null, retention.maxBytes ?? null, retention.maxAgeMs ?? null)
+    const row = this.db.prepare('SELECT * FROM topics WHERE topic = ?').get(topic) as TopicRow
+    this.topicStats.set(topic, { messages: row.messages, bytes: row.bytes, retention: this.retentionOf(row) })
+  }
+
+  /** Stop keeping a topic; with purge its messages, origin marks and cursors are deleted too. */
+  removeTopic (topic: string, purge = false): void {
+    this.assertOpen()
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM topics WHERE topic = ?').run(topic)
+      if (purge) {
+        for (const table of ['messages', 'origins', 'cursors', 'publish_seq']) this.db.prepare(`DELETE FROM ${table} WHERE topic = ?`).run(topic)
+      }
+    })()
+    this.topicStats.delete(topic)
+    if (purge) this.held.delete(topic)
+  }
+
+  hasTopic (topic: string): boolean { return this.topicStats.has(topic) }
+
+  topics (): TopicInfo[] {
+    return [...this.topicStats].map(([topic, s]) => ({ topic, messages: s.messages, bytes: s.bytes, retention: s.retention }))
+  }
+
+  // ---- writing ----
+
+  /** Next sequence number for our own stream on a topic. Reserved in memory now, persisted with the row. */
+  reservePublishSeq (topic: string, origin: string): number {
+    const held = this.held.get(topic)?.get(origin)
+    const next = Math.max(this.publishSeq.get(topic) ?? 0, held?.set.max ?? 0, held?.low ?? 0) + 1
+    this.publishSeq.set(topic, next)
+    return next
+  }
+
+  /** Held or queued for writing (or pruned: at or below the low mark). */
+  has (topic: string, origin: string, seq: number): boolean {
+    const h = this.held.get(topic)?.get(origin)
+    if (h != null && (seq <= h.low || h.set.has(seq))) return true
+    return this.pendingKeys.has(`${topic}\u0000${origin}\u0000${seq}`)
+  }
+
+  /** rows queued but not yet committed; the node applies backpressure on this */
+  get pendingWrites (): number { return this.pending.length }
+
+  /**
+   * Queue a message; resolves with the stored row once committed, or null if it was already held.
+   * Rejects with StoreError if the commit fails (disk full, I/O error): nothing is acked that is not on disk.
+   */
+  insert (msg: NewMessage): Promise<StoredMessage | null> {
+    this.assertOpen()
+    const key = `${msg.topic}\u0000${msg.origin}\u0000${msg.seq}`
+    if (this.has(msg.topic, msg.origin, msg.seq)) return Promise.resolve(null)
+    return new Promise((resolve, reject) => {
+      this.pendingKeys.add(key)
+      this.pending.push({ msg, resolve, reject })
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  /** Commit everything queued in one transaction (one fsync for the whole batch). */
+  flush (): void {
+    this.flushScheduled = false
+    if (this.pending.length === 0 || this.closed) return
+    const batch = this.pending.splice(0, this.pending.length)
+    const stored: Array<StoredMessage | null> = []
+    const counts = new Map<string, { n: number, bytes: number }>()
+    try {
+      this.db.transaction(() => {
+        for (const { msg } of batch) {
+          if (!this.topicStats.has(msg.topic)) { stored.push(null); continue }
+          const size = msg.raw.byteLength
+          const res = this.stmt.insert.run(msg.topic, msg.origin, msg.seq, msg.ts, size, msg.raw)
+          if (res.changes === 0) { stored.push(null); continue }
+          stored.push({ offset: Number(res.lastInsertRowid), topic: msg.topic, origin: msg.origin, seq: msg.seq, ts: msg.ts, payload: msg.payload })
+          const c = counts.get(msg.topic) ?? { n: 0, bytes: 0 }
+          c.n++; c.bytes += size
+          counts.set(msg.topic, c)
+          if (msg.own === true) this.stmt.setPublishSeq.run(msg.topic, msg.seq)
+        }
+        for (const [topic, c] of counts) this.stmt.topicCounts.run(c.n, c.bytes, topic)
+      })()
+    } catch (err) {
+      for (const p of batch) this.pendingKeys.delete(`${p.msg.topic}\u0000${p.msg.origin}\u0000${p.msg.seq}`)
+      // every seq reserved so far was in this batch (publish reserves and queues in one tick), so handing
+      // the failed ones back keeps our own streams free of holes
+      for (const p of batch) {
+        if (p.msg.own === true) this.publishSeq.set(p.msg.topic, Math.min(this.publishSeq.get(p.msg.topic) ?? 0, p.msg.seq - 1))
+      }
+      const e = translateWriteError(err, this.path)
+      for (const p of batch) p.reject(e)
+      return
+    }
+    const rows: StoredMessage[] = []
+    batch.forEach((p, i) => {
+      this.pendingKeys.delete(`${p.msg.topic}\u0000${p.msg.origin}\u0000${p.msg.seq}`)
+      const row = stored[i]
+      if (row != null) {
+        this.heldOf(row.topic, row.origin).set.add(row.seq)
+        rows.push(row)
+      }
+    })
+    for (const [topic, c] of counts) {
+      const s = this.topicStats.get(topic)
+      if (s != null) { s.messages += c.n; s.bytes += c.bytes }
+    }
+    batch.forEach((p, i) => p.resolve(stored[i]))
+    if (rows.length > 0) this.onCommit(rows)
+    for (const topic of counts.keys()) this.enforceLimits(topic)
+  }
+
+  // ---- reading ----
+
+  /** What we hold of each origin's stream in a topic, for the sync protocol. */
+  summary (topic: string): OriginState[] {
+    const t = this.held.get(topic)
+    if (t == null) return []
+    return [...t].map(([origin, h]) => ({ origin, low: h.low, ranges: h.set.ranges.map(r => [r[0], r[1]] as Range) }))
+  }
+
+  origins (topic: string): string[] { return [...(this.held.get(topic)?.keys() ?? [])] }
+
+  /** low mark and held set of one origin in a topic (live objects: do not modify) */
+  heldState (topic: string, origin: string): { low: number, set: RangeSet } | undefined {
+    return this.held.get(topic)?.get(origin)
+  }
+
+  /** Raise the low mark: the node gives up on seqs <= low of this origin (gap timeout or retention). */
+  raiseLow (topic: string, origin: string, low: number): void {
+    const h = this.heldOf(topic, origin)
+    if (low <= h.low) return
+    h.low = low
+    h.set.removeUpTo(low)
+    this.stmt.setLow.run(topic, origin, low)
+  }
+
+  readOrigin (topic: string, origin: string, afterSeq: number, limit: number): StoredMessage[] {
+    return (this.stmt.readOrigin.all(topic, origin, afterSeq, limit) as any[]).map(toMessage)
+  }
+
+  /** encoded envelopes of one origin with from <= seq <= to, in seq order */
+  readRawRange (topic: string, origin: string, from: number, to: number, limit: number): Array<{ seq: number, raw: Uint8Array }> {
+    return this.stmt.readRawRange.all(topic, origin, from, to, limit) as Array<{ seq: number, raw: Uint8Array }>
+  }
+
+  /** offset of the newest stored message (0 when empty) */
+  lastOffset (): number {
+    return (this.db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages').get() as { id: number }).id
+  }
+
+  firstSeqAtOrAfter (topic: string, origin: string, ts: number): number | null {
+    return (this.stmt.firstAtOrAfterTs.get(topic, origin, ts) as { seq: number | null }).seq
+  }
+
+  /** Local log of a topic: after a given offset (oldest first), or the last `limit` messages. */
+  history (topic: string, opts: { afterOffset?: number, limit?: number } = {}): StoredMessage[] {
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), 10_000)
+    if (opts.afterOffset === undefined) return (this.stmt.historyDesc.all(topic, limit) as any[]).map(toMessage).reverse()
+    return (this.stmt.history.all(topic, opts.afterOffset, limit) as any[]).map(toMessage)
+  }
+
+  // ---- consumer cursors ----
+
+  cursors (consumer: string, topic: string): Map<string, number> {
+    const rows = this.stmt.cursors.all(consumer, topic) as Array<{ origin: string, seq: number }>
+    return new Map(rows.map(r => [r.origin, r.seq]))
+  }
+
+  saveCursors (consumer: string, topic: string, cursors: Map<string, number>): void {
+    this.assertOpen()
+    this.db.transaction(() => {
+      for (const [origin, seq] of cursors) this.stmt.setCursor.run(consumer, topic, origin, seq)
+    })()
+  }
+
+  // ---- retention ----
+
+  /** Delete the oldest messages of a topic while it is over its count or byte limit, or older than max age. */
+  enforceLimits (topic: string, now = Date.now()): number {
+    const s = this.topicStats.get(topic)
+    if (s == null) return 0
+    let pruned = 0
+    const apply = (rows: Array<{ origin: string, seq: number, size: number }>): void => {
+      const lows = new Map<string, number>()
+      let bytes = 0
+      for (const r of rows) {
+        lows.set(r.origin, Math.max(lows.get(r.origin) ?? 0, r.seq))
+        bytes += r.size
+      }
+      for (const [origin, low] of lows) this.raiseLow(topic, origin, low)
+      this.stmt.topicCounts.run(-rows.length, -bytes, topic)
+      s.messages -= rows.length; s.bytes -= bytes
+      pruned += rows.length
+    }
+    this.db.transaction(() => {
+      const over = s.messages - s.retention.maxMessages
+      if (over > 0) apply(this.stmt.pruneOldest.all(topic, over) as any[])
+      while (s.bytes > s.retention.maxBytes && s.messages > 0) {
+        const rows = this.stmt.pruneOldest.all(topic, Math.max(1, Math.ceil(s.messages / 100))) as any[]
+        if (rows.length === 0) break
+        apply(rows)
+      }
+      if (s.retention.maxAgeMs > 0) {
+        for (;;) {
+          const rows = this.stmt.pruneOlderThan.all(topic, now - s.retention.maxAgeMs, 10_000) as any[]
+          if (rows.length === 0) break
+          apply(rows)
+        }
+      }
+    })()
+    return pruned
+  }
+
+  enforceAllLimits (now = Date.now()): number {
+    let n = 0
+    for (const topic of this.topicStats.keys()) n += this.enforceLimits(topic, now)
+    return n
+  }
+
+  // ---- lifecycle ----
+
+  close (): void {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    this.db.close()
+  }
+
+  private assertOpen (): void {
+    if (this.closed) throw new StoreError('store is closed', 'STORE_CLOSED')
+  }
+}
+
+// the payload lives only inside the stored envelope, so it is on disk once
+function toMessage (r: { id: number, topic: string, origin: string, seq: number, ts: number, raw: Uint8Array }): StoredMessage {
+  return { offset: r.id, topic: r.topic, origin: r.origin, seq: r.seq, ts: r.ts, payload: decodeEnvelope(r.raw).payload }
+}
+
+function sqliteCode (err: unknown): string {
+  return typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : ''
+}
+
+function translateOpenError (err: unknown, path: string): Error {
+  if (err instanceof StoreError) return err
+  const code = sqliteCode(err)
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new StoreError(`data dir is in use: ${path} is locked by another gossipd process`, 'DATA_DIR_LOCKED', { cause: err })
+  }
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    return new StoreError(`store ${path} is corrupt or not a gossipd database (${(err as Error).message}); move it aside to start empty`, 'STORE_CORRUPT', { cause: err })
+  }
+  return new StoreError(`cannot open store ${path}: ${(err as Error).message}`, code || 'STORE_OPEN_FAILED', { cause: err })
+}
+
+function translateWriteError (err: unknown, path: string): StoreError {
+  const code = sqliteCode(err)
+  if (code === 'SQLITE_FULL') return new StoreError(`disk full: cannot write to ${path}; nothing was acked`, 'DISK_FULL', { cause: err })
+  if (code.startsWith('SQLITE_IOERR')) return new StoreError(`I/O error writing ${path}: ${(err as Error).message}; nothing was acked`, 'STORE_IO', { cause: err })
+  return new StoreError(`store write failed: ${(err as Error).message}`, code || 'STORE_WRITE_FAILED', { cause: err })
+}

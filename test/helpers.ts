@@ -1,0 +1,59 @@
+// Shared helpers for in-process multi-peer tests: nodes on 127.0.0.1, mDNS off unless asked.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { GossipNode, type NodeOptions } from '../src/core/node.js'
+import type { StoredMessage } from '../src/store/store.js'
+
+const dirs: string[] = []
+
+export function tempDir (prefix = 'gossipd-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix))
+  dirs.push(d)
+  return d
+}
+
+export function removeTempDirs (): void {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+}
+
+export async function startNode (opts: Partial<NodeOptions> = {}): Promise<GossipNode> {
+  const node = new GossipNode({
+    dataDir: opts.dataDir ?? tempDir(),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    mdns: false,
+    syncIntervalMs: 1_000,
+    gapTimeoutMs: 3_000,
+    synchronous: 'NORMAL',
+    ...opts,
+  })
+  return await node.start()
+}
+
+/** Poll until `check` returns true; fail with `what` after timeoutMs. */
+export async function waitFor (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+}
+
+/** Collect every message a consumer delivers. */
+export function collect (node: GossipNode, topic: string, opts: Parameters<GossipNode['consume']>[1] = { from: 'beginning' }): StoredMessage[] {
+  const got: StoredMessage[] = []
+  node.consume(topic, opts).on('message', m => got.push(m)).start()
+  return got
+}
+
+export function text (m: StoredMessage): string {
+  return new TextDecoder().decode(m.payload)
+}
+
+/** A node's address that others can dial (loopback, with /p2p/). */
+export function addrOf (node: GossipNode): string {
+  const a = node.addresses.find(x => x.includes('/127.0.0.1/'))
+  if (a == null) throw new Error('node has no loopback address')
+  return a
+}
