@@ -57,3 +57,16 @@ export function addrOf (node: GossipNode): string {
   if (a == null) throw new Error('node has no loopback address')
   return a
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for nodes that must keep their address across restarts). */
+export async function freePort (): Promise<number> {
+  const { createServer } = await import('node:net')
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => resolve(port))
+    })
+  })
+}

@@ -43,8 +43,8 @@ export interface NodeOptions {
   privateKey?: PrivateKey
   /** 'FULL' (default): an acked message survives power loss; 'NORMAL': survives a process crash */
   synchronous?: 'FULL' | 'NORMAL'
-  /** fault injection for tests: return true to drop an inbound gossip message as if the network lost it */
-  dropInboundGossip?: (e: Envelope, from: PeerId) => boolean
+  /** fault injection for tests: return true to drop an inbound message (gossip or sync) as if the network lost it */
+  dropInbound?: (e: Envelope, from: PeerId, source: MessageSource) => boolean
   /** fault injection for tests: return false to skip gossiping an own message (it still goes out by sync) */
   gossipFilter?: (e: Envelope) => boolean
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: object) => void
@@ -265,7 +265,6 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       this.emit('rejected', { peer: from.toString(), reason: 'malformed envelope' })
       return TopicValidatorResult.Reject
     }
-    if (this.opts.dropInboundGossip?.(env, from) === true) return TopicValidatorResult.Ignore
     const result = await this.acceptEnvelope(env, data, from, 'gossip')
     return result === 'stored' ? TopicValidatorResult.Accept : result === 'duplicate' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
   }
@@ -276,6 +275,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     if (store == null || !this.running) return 'duplicate'
     if (!this.joined.has(env.topic)) return 'duplicate'
     if (store.has(env.topic, env.origin, env.seq)) return 'duplicate'
+    if (this.opts.dropInbound?.(env, from, source) === true) return 'duplicate'
     const id = envelopeId(env)
     if (env.payload.byteLength > (this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES) || !await verifyEnvelope(env)) {
       this.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })

@@ -1,0 +1,107 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import type { GossipNode } from '../src/core/node.js'
+import { startNode, waitFor, collect, text, addrOf, removeTempDirs, tempDir } from './helpers.js'
+
+let nodes: GossipNode[] = []
+afterEach(async () => {
+  await Promise.all(nodes.map(async n => await n.stop()))
+  nodes = []
+  removeTempDirs()
+})
+
+describe('publishing with nobody listening', () => {
+  it('stores the messages and delivers them to a peer that connects later', async () => {
+    const a = await startNode({ topics: ['news'] })
+    nodes.push(a)
+    for (let i = 1; i <= 20; i++) {
+      const r = await a.publish('news', `n${i}`)
+      expect(r.seq).toBe(i)
+    }
+    const b = await startNode({ topics: ['news'], peers: [addrOf(a)] })
+    nodes.push(b)
+    const got = collect(b, 'news')
+    await waitFor('b catches up', () => got.length === 20)
+    expect(got.map(text)).toEqual(Array.from({ length: 20 }, (_, i) => `n${i + 1}`))
+    expect(got.every(m => m.origin === a.peerId)).toBe(true)
+  })
+})
+
+describe('churn', () => {
+  it('a subscriber that was down gets all 500 messages in order, no duplicates; the publisher keeps its sequence across a restart', async () => {
+    const aDir = tempDir()
+    const bDir = tempDir()
+    let a = await startNode({ dataDir: aDir, topics: ['jobs'] })
+    let b = await startNode({ dataDir: bDir, topics: ['jobs'], peers: [addrOf(a)] })
+    nodes = [a, b]
+    // a durable consumer on b acks as it goes
+    const first = b.consume('jobs', { name: 'worker', from: 'beginning' })
+    const seenFirst: number[] = []
+    first.on('message', m => { seenFirst.push(m.seq); first.ack(m) }).start()
+    await a.publish('jobs', 'before')
+    await waitFor('b has the first message', () => seenFirst.length === 1)
+
+    await b.stop()
+    nodes = [a]
+    for (let i = 0; i < 500; i++) await a.publish('jobs', `job-${i}`)
+
+    b = await startNode({ dataDir: bDir, peers: [addrOf(a)] })
+    nodes.push(b)
+    const seq: number[] = []
+    const c = b.consume('jobs', { name: 'worker' })
+    c.on('message', m => { seq.push(m.seq); c.ack(m) }).start()
+    await waitFor('b catches up on 500', () => seq.length >= 500)
+    await new Promise(resolve => setTimeout(resolve, 500))
+    expect(seq).toEqual(Array.from({ length: 500 }, (_, i) => i + 2))
+
+    // the publisher restarts from its data dir: its sequence continues, ids are never reused
+    await a.stop()
+    nodes = [b]
+    a = await startNode({ dataDir: aDir, peers: [addrOf(b)] })
+    nodes.push(a)
+    const r = await a.publish('jobs', 'after restart')
+    expect(r.seq).toBe(502)
+    await waitFor('b gets the post-restart message', () => seq.length === 501)
+    expect(seq[500]).toBe(502)
+  })
+})
+
+describe('gap repair', () => {
+  it('a gossip message lost in the middle is filled by sync and delivered in order', async () => {
+    const a = await startNode({ topics: ['t'] })
+    let dropped = 0
+    const b = await startNode({
+      topics: ['t'],
+      peers: [addrOf(a)],
+      syncIntervalMs: 60_000, // only the gap detector may trigger the repair
+      dropInbound: (e, _from, source) => {
+        if (e.seq === 5 && source === 'gossip') { dropped++; return true }
+        return false
+      },
+    })
+    nodes = [a, b]
+    const got = collect(b, 't')
+    await waitFor('connected and meshed', () => a.topics()[0].peers === 1 && b.topics()[0].peers === 1)
+    const sources: string[] = []
+    b.on('message', m => sources.push(`${m.seq}:${m.source}`))
+    for (let i = 1; i <= 10; i++) await a.publish('t', `m${i}`)
+    await waitFor('all 10 delivered', () => got.length === 10)
+    expect(dropped).toBe(1)
+    expect(got.map(m => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    expect(sources).toContain('5:sync')
+  })
+
+  it('reports a gap that cannot be filled after the timeout and goes on', async () => {
+    const a = await startNode({ topics: ['t'] })
+    // b never receives seq 2, neither by gossip nor by sync
+    const b = await startNode({ topics: ['t'], peers: [addrOf(a)], gapTimeoutMs: 500, dropInbound: e => e.seq === 2 })
+    nodes = [a, b]
+    await waitFor('meshed', () => a.topics()[0].peers === 1)
+    const got = collect(b, 't')
+    const gaps: unknown[] = []
+    b.on('gap', g => gaps.push(g))
+    for (const m of ['one', 'two', 'three']) await a.publish('t', m)
+    await waitFor('gap reported and 3 delivered', () => got.length === 2, 10_000)
+    expect(got.map(m => m.seq)).toEqual([1, 3])
+    expect(gaps).toEqual([expect.objectContaining({ topic: 't', origin: a.peerId, from: 2, to: 2 })])
+  })
+})
