@@ -81,13 +81,12 @@ export class Store {
     this.path = join(dataDir, 'queue.sqlite')
     this.defaults = { ...DEFAULT_RETENTION, ...opts.retention }
     try {
-      this.db = new Database(this.path)
+      this.db = new Database(this.path, { timeout: 0 })
       this.db.pragma('journal_mode = WAL')
       this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`)
       // one process owns a data dir: the exclusive lock is taken by the first write below and held
       // until close; the OS drops it if the process dies, so kill -9 leaves no stale lock behind
       this.db.pragma('locking_mode = EXCLUSIVE')
-      this.db.pragma('busy_timeout = 0')
       this.db.exec(SCHEMA)
       const check = this.db.pragma('quick_check', { simple: true })
       if (check !== 'ok') throw new StoreError(`store ${this.path} is corrupt: ${String(check)}`, 'STORE_CORRUPT')

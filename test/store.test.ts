@@ -1,0 +1,138 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { writeFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { Store, StoreError } from '../src/store/store.js'
+import { tempDir, removeTempDirs } from './helpers.js'
+
+afterEach(() => removeTempDirs())
+
+const enc = new TextEncoder()
+function msg (topic: string, origin: string, seq: number, body = `m${seq}`, ts = Date.now()): Parameters<Store['insert']>[0] {
+  // the store keeps the envelope bytes opaque except when decoding payloads for reads, so build real ones
+  const payload = enc.encode(body)
+  return { topic, origin, seq, ts, payload, raw: fakeEnvelope(origin, topic, seq, ts, payload) }
+}
+import { encodeEnvelope } from '../src/core/envelope.js'
+function fakeEnvelope (origin: string, topic: string, seq: number, ts: number, payload: Uint8Array): Uint8Array {
+  return encodeEnvelope({ origin, topic, seq, ts, payload, sig: new Uint8Array(64) })
+}
+
+describe('Store', () => {
+  it('keeps committed messages, origin state and publish seqs across a reopen', async () => {
+    const dir = tempDir()
+    let s = new Store(dir)
+    s.addTopic('t')
+    expect(s.reservePublishSeq('t', 'me')).toBe(1)
+    expect(await s.insert({ ...msg('t', 'me', 1), own: true })).toMatchObject({ seq: 1, offset: 1 })
+    await s.insert(msg('t', 'other', 1))
+    await s.insert(msg('t', 'other', 3))
+    expect(await s.insert(msg('t', 'other', 3))).toBeNull() // duplicate
+    s.close()
+    s = new Store(dir)
+    expect(s.topics()).toMatchObject([{ topic: 't', messages: 3 }])
+    expect(s.summary('t').sort((x, y) => x.origin.localeCompare(y.origin))).toEqual([
+      { origin: 'me', low: 0, ranges: [[1, 1]] },
+      { origin: 'other', low: 0, ranges: [[1, 1], [3, 3]] },
+    ])
+    expect(s.reservePublishSeq('t', 'me')).toBe(2)
+    expect(s.history('t').map(m => new TextDecoder().decode(m.payload))).toEqual(['m1', 'm1', 'm3'])
+    s.close()
+  })
+
+  it('group-commits concurrent inserts and resolves each once it is on disk', async () => {
+    const s = new Store(tempDir())
+    s.addTopic('t')
+    const results = await Promise.all(Array.from({ length: 500 }, async (_, i) => await s.insert(msg('t', 'o', i + 1))))
+    expect(results.every(r => r != null)).toBe(true)
+    expect(s.summary('t')).toEqual([{ origin: 'o', low: 0, ranges: [[1, 500]] }])
+    s.close()
+  })
+
+  it('enforces retention by count, bytes and age, and raises the low mark so pruned messages are not fetched again', async () => {
+    const s = new Store(tempDir())
+    s.addTopic('count', { maxMessages: 10 })
+    for (let i = 1; i <= 25; i++) await s.insert(msg('count', 'o', i))
+    expect(s.topics().find(t => t.topic === 'count')!.messages).toBe(10)
+    expect(s.summary('count')).toEqual([{ origin: 'o', low: 15, ranges: [[16, 25]] }])
+    expect(s.has('count', 'o', 3)).toBe(true) // pruned counts as done: sync will not bring it back
+
+    s.addTopic('bytes', { maxBytes: 2000 })
+    for (let i = 1; i <= 40; i++) await s.insert(msg('bytes', 'o', i, 'x'.repeat(100)))
+    const b = s.topics().find(t => t.topic === 'bytes')!
+    expect(b.bytes).toBeLessThanOrEqual(2000)
+    expect(b.messages).toBeGreaterThan(0)
+
+    s.addTopic('age', { maxAgeMs: 60_000 })
+    await s.insert(msg('age', 'o', 1, 'old', Date.now() - 120_000))
+    await s.insert(msg('age', 'o', 2, 'new'))
+    expect(s.history('age').map(m => m.seq)).toEqual([2])
+    expect(s.has('age', 'o', 1)).toBe(true)
+    s.close()
+  })
+
+  it('refuses a second opener of the same data dir with a clear error', () => {
+    const dir = tempDir()
+    const s = new Store(dir)
+    s.addTopic('t')
+    expect(() => new Store(dir)).toThrow(/in use|locked/)
+    s.close()
+    new Store(dir).close() // free again once closed
+  })
+
+  it('refuses a corrupt store file with a clear error instead of starting empty', () => {
+    const dir = tempDir()
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'queue.sqlite'), 'this is not a database, it is a text file '.repeat(200))
+    let err: unknown
+    try { new Store(dir) } catch (e) { err = e }
+    expect(err).toBeInstanceOf(StoreError)
+    expect((err as StoreError).code).toBe('STORE_CORRUPT')
+    expect((err as Error).message).toMatch(/corrupt/)
+  })
+})
+
+const isRoot = process.getuid?.() === 0
+describe('Store on a full disk (needs root for a small tmpfs)', () => {
+  if (!isRoot) {
+    it.skip('SKIPPED: not root, cannot mount a tmpfs to fill', () => {})
+    console.warn('\n*** SKIPPED disk-full store test: needs root to mount a tmpfs ***\n')
+    return
+  }
+  it('rejects writes with DISK_FULL, acks nothing that is not on disk, and keeps working once space is back', async () => {
+    const mnt = tempDir('gossipd-full-')
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt])
+    try {
+      const s = new Store(join(mnt, 'data'))
+      s.addTopic('t')
+      const acked: number[] = []
+      let failure: StoreError | undefined
+      const filler = join(mnt, 'filler')
+      // leave ~300 KB for the store, then write until the disk is full
+      execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1k', 'count=1500'], { stdio: 'ignore' })
+      for (let i = 1; i <= 5000 && failure == null; i++) {
+        const seq = s.reservePublishSeq('t', 'me')
+        try {
+          await s.insert({ ...msg('t', 'me', seq, 'y'.repeat(2000)), own: true })
+          acked.push(seq)
+        } catch (err) {
+          failure = err as StoreError
+        }
+      }
+      expect(failure).toBeInstanceOf(StoreError)
+      expect(failure!.code).toBe('DISK_FULL')
+      expect(failure!.message).toMatch(/disk full/)
+      // the seq of the failed write is handed back: no hole in our own stream
+      execFileSync('rm', [filler])
+      const next = s.reservePublishSeq('t', 'me')
+      expect(next).toBe(acked.length + 1)
+      await s.insert({ ...msg('t', 'me', next, 'after'), own: true })
+      s.close()
+      const reopened = new Store(join(mnt, 'data'))
+      expect(reopened.summary('t')).toEqual([{ origin: 'me', low: 0, ranges: [[1, acked.length + 1]] }])
+      reopened.close()
+    } finally {
+      execFileSync('umount', ['-l', mnt])
+    }
+  })
+})
