@@ -1,0 +1,36 @@
+// mDNS discovery, for real, inside a network namespace this test creates (unshare -n, loopback only):
+// multicast never touches a real interface. Needs root; without it the test says so loudly and skips.
+import { describe, it, expect } from 'vitest'
+import { existsSync } from 'node:fs'
+import { spawnInNewNetns, isRoot, foreignInterfaces } from '../src/lan/isolation.js'
+
+const probe = new URL('../dist/lan/mdns-probe.js', import.meta.url).pathname
+const canRun = isRoot()
+
+describe('mDNS discovery (network namespace, needs root)', () => {
+  if (!canRun) {
+    console.warn('\n*** SKIPPED mDNS test: needs root to create a network namespace (unshare -n). CI runs it as root. ***\n')
+    it.skip('SKIPPED: not root', () => {})
+    return
+  }
+
+  it('three nodes with no static peers find each other by mDNS and exchange a message', async () => {
+    expect(existsSync(probe), 'run `npm run build` first (npm test does)').toBe(true)
+    const child = spawnInNewNetns(process.execPath, [probe, '3'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout!.on('data', d => { out += String(d) })
+    child.stderr!.on('data', d => { err += String(d) })
+    const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    const result = JSON.parse(out.trim())
+    expect(result).toMatchObject({ nodes: 3, delivered: 2, payloadOk: true })
+  })
+
+  // only meaningful where the test's own namespace has an interface we did not create (eth0 here)
+  it.skipIf(foreignInterfaces().length === 0)('refuses to turn mDNS on where it can see interfaces it did not create', async () => {
+    const { mdnsProbe } = await import('../src/lan/mdns-probe.js')
+    await expect(mdnsProbe(2)).rejects.toThrow(/refusing to enable mDNS/)
+  })
+})
