@@ -25,8 +25,13 @@ describe('envelope signatures', () => {
     const { bytes } = sealEnvelope(key, origin, 't', 1, Date.now(), new TextEncoder().encode('hi'))
     const env = decodeEnvelope(bytes)
     expect(await verifyEnvelope(env)).toBe(true)
-    expect(await verifyEnvelope({ ...env, payload: new TextEncoder().encode('ho') })).toBe(false)
-    expect(await verifyEnvelope({ ...env, seq: 2 })).toBe(false)
+    // tampering means changing the bytes on the wire: re-encode with one field changed, keep the signature
+    const tampered = (change: Partial<typeof env>): typeof env => decodeEnvelope(encodeEnvelope({ ...env, ...change }))
+    expect(await verifyEnvelope(tampered({}))).toBe(true)
+    expect(await verifyEnvelope(tampered({ payload: new TextEncoder().encode('ho') }))).toBe(false)
+    expect(await verifyEnvelope(tampered({ seq: 2 }))).toBe(false)
+    expect(await verifyEnvelope(tampered({ topic: 'other' }))).toBe(false)
+    expect(await verifyEnvelope(tampered({ sig: new Uint8Array(64) }))).toBe(false)
     // signed by another key but claiming `origin`
     const spoof = sealEnvelope(other, origin, 't', 1, Date.now(), new TextEncoder().encode('hi'))
     expect(await verifyEnvelope(decodeEnvelope(spoof.bytes))).toBe(false)
