@@ -54,3 +54,13 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
   })
   return node as unknown as SwarmHost
 }
+
+// ---- benchmark baseline (src/bench) ----
+// The raw-gossipsub baseline must run on exactly the stack gossipd runs on, so it is built by createSwarm
+// above; the only differences are stock gossipsub options (StrictSign, default message ids, default buffer
+// limits: what an application using gossipsub directly gets) and no mDNS.
+
+/** A swarm with the same transports, encrypters, muxers and services, and gossipsub's own defaults. */
+export async function createBaselineSwarm (opts: { privateKey: PrivateKey, listen: string[] }): Promise<SwarmHost> {
+  return await createSwarm({ privateKey: opts.privateKey, listen: opts.listen, mdns: false, gossip: {} })
+}
