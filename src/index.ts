@@ -1,6 +1,6 @@
 // gossipd as a library: create nodes in-process (tests, embedding) without the daemon.
 import './polyfill.js'
-export { GossipNode, createNode, type NodeOptions, type PublishResult, type ReceivedMessage, type PeerInfo, type NodeEvents } from './core/node.js'
+export { GossipNode, createNode, type NodeOptions, type NodeStatus, type PublishResult, type ReceivedMessage, type PeerInfo, type NodeEvents } from './core/node.js'
 export { Consumer, type ConsumerOptions, type StartFrom, type GapInfo } from './core/consumer.js'
 export { type Envelope, envelopeId } from './core/envelope.js'
 export { InvalidInputError, MAX_PAYLOAD_BYTES, TOPIC_PATTERN } from './core/limits.js'

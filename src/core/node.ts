@@ -16,6 +16,11 @@ import { GossipOutbox } from './outbox.js'
 import { Store, type StoredMessage } from '../store/store.js'
 import type { Retention } from '../store/retention.js'
 
+/** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
+const MAX_GOSSIP_INFLIGHT = 4_000
+/** queued store writes past which inbound gossip is left to sync */
+const SHED_PENDING_WRITES = 5_000
+
 export interface NodeOptions {
   /** where the queue, identity and cursors live */
   dataDir: string
@@ -91,6 +96,10 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private retentionTimer?: NodeJS.Timeout
   private readonly sources = new Map<string, MessageSource>()
   private drainWaiters: Array<() => void> = []
+  private readonly verifying = new Set<string>()
+  private gossipInflight = 0
+  /** counters for status and metrics */
+  readonly stats = { shed: 0, rejected: 0 }
   private running = false
   private stopController = new AbortController()
 
@@ -266,32 +275,46 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       return TopicValidatorResult.Reject
     }
     const result = await this.acceptEnvelope(env, data, from, 'gossip')
-    return result === 'stored' ? TopicValidatorResult.Accept : result === 'duplicate' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+    return result === 'stored' ? TopicValidatorResult.Accept : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
   }
 
   /** Dedup by id first (free), then verify the signature once, then store. */
-  private async acceptEnvelope (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource): Promise<'stored' | 'duplicate' | 'rejected'> {
+  private async acceptEnvelope (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource): Promise<'stored' | 'duplicate' | 'rejected' | 'shed'> {
     const store = this.store
     if (store == null || !this.running) return 'duplicate'
     if (!this.joined.has(env.topic)) return 'duplicate'
     if (store.has(env.topic, env.origin, env.seq)) return 'duplicate'
-    if (this.opts.dropInbound?.(env, from, source) === true) return 'duplicate'
     const id = envelopeId(env)
-    if (env.payload.byteLength > (this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES) || !await verifyEnvelope(env)) {
-      this.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
-      this.log('warn', 'rejected envelope', { peer: from.toString(), id })
-      return 'rejected'
+    // a copy of this id is being verified right now (gossip and sync raced): one verification is enough
+    if (this.verifying.has(id)) return 'duplicate'
+    if (this.opts.dropInbound?.(env, from, source) === true) return 'duplicate'
+    if (source === 'gossip' && (this.gossipInflight >= MAX_GOSSIP_INFLIGHT || store.pendingWrites >= SHED_PENDING_WRITES)) {
+      // overloaded: gossip is only the fast path. Drop it here and pull the message by sync, which
+      // moves at the pace our disk allows instead of growing memory
+      this.stats.shed++
+      this.syncSoon(250)
+      return 'shed'
     }
-    if (store.has(env.topic, env.origin, env.seq) || !this.running) return 'duplicate'
-    this.sources.set(id, source)
+    if (source === 'gossip') this.gossipInflight++
+    this.verifying.add(id)
     try {
+      if (env.payload.byteLength > (this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES) || !await verifyEnvelope(env)) {
+        this.stats.rejected++
+        this.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
+        this.log('warn', 'rejected envelope', { peer: from.toString(), id })
+        return 'rejected'
+      }
+      if (store.has(env.topic, env.origin, env.seq) || !this.running) return 'duplicate'
+      this.sources.set(id, source)
       const row = await store.insert({ topic: env.topic, origin: env.origin, seq: env.seq, ts: env.ts, payload: env.payload, raw })
       return row != null ? 'stored' : 'duplicate'
     } catch (err) {
       this.log('error', 'could not store received message', { id, err: (err as Error).message })
       return 'duplicate'
     } finally {
+      this.verifying.delete(id)
       this.sources.delete(id)
+      if (source === 'gossip') this.gossipInflight--
     }
   }
 
@@ -409,10 +432,39 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     }))
   }
 
-  status (): { peerId: string, addresses: string[], peers: number, topics: number, pendingWrites: number, consumers: number } {
+  status (): NodeStatus {
     const { host, store } = this.requireStarted()
-    return { peerId: this.peerId, addresses: this.addresses, peers: host.getPeers().length, topics: this.joined.size, pendingWrites: store.pendingWrites, consumers: this.consumers.size }
+    return {
+      peerId: this.peerId,
+      addresses: this.addresses,
+      peers: host.getPeers().length,
+      topics: this.joined.size,
+      consumers: this.consumers.size,
+      pendingWrites: store.pendingWrites,
+      gossipQueued: this.outbox?.queued ?? 0,
+      gossipSkipped: this.outbox?.skipped ?? 0,
+      inboundShed: this.stats.shed,
+      rejected: this.stats.rejected,
+    }
   }
+}
+
+export interface NodeStatus {
+  peerId: string
+  addresses: string[]
+  peers: number
+  topics: number
+  consumers: number
+  /** store writes queued, not yet committed */
+  pendingWrites: number
+  /** own messages waiting for gossip */
+  gossipQueued: number
+  /** own messages not gossiped because peers could not keep up (they travel by sync) */
+  gossipSkipped: number
+  /** inbound gossip messages left to sync because this node was overloaded */
+  inboundShed: number
+  /** envelopes rejected (bad signature, malformed, oversized) */
+  rejected: number
 }
 
 export function createNode (opts: NodeOptions): GossipNode {
