@@ -1,0 +1,93 @@
+// A simulated LAN on one machine: N network namespaces ("hosts"), each with one veth into a bridge that
+// lives in its own hub namespace. Nothing is added to the machine's own namespace, so multicast (mDNS)
+// and every other packet stay on this private segment. Needs root and iproute2.
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+
+export interface LanHost { index: number, ns: string, ip: string }
+
+const SUBNET = '10.77.0'
+
+function ip (...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+export function listNamespaces (): string[] {
+  try {
+    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map(l => l.split(' ')[0]).filter(Boolean)
+  } catch {
+    return []
+  }
+}
+
+/** Namespaces left behind by LAN runs whose process is gone (a crash or kill -9 of the runner). */
+export function removeStaleLans (): string[] {
+  const removed: string[] = []
+  for (const ns of listNamespaces()) {
+    const m = /^gd(\d+)-/.exec(ns)
+    if (m == null) continue
+    const pid = Number(m[1])
+    let alive = true
+    try { process.kill(pid, 0) } catch { alive = false }
+    if (!alive || pid === process.pid) {
+      try { ip('netns', 'del', ns); removed.push(ns) } catch { /* already gone */ }
+    }
+  }
+  return removed
+}
+
+export class Lan {
+  readonly hosts: LanHost[] = []
+  readonly hub: string
+  private readonly prefix: string
+  private destroyed = false
+
+  constructor (readonly size: number) {
+    if (size < 1 || size > 50) throw new Error('a LAN has 1 to 50 hosts')
+    this.prefix = `gd${process.pid}`
+    this.hub = `${this.prefix}-hub`
+  }
+
+  create (): this {
+    try {
+      ip('netns', 'add', this.hub)
+      ip('-n', this.hub, 'link', 'add', 'gdbr0', 'type', 'bridge', 'mcast_snooping', '0')
+      ip('-n', this.hub, 'link', 'set', 'gdbr0', 'up')
+      for (let i = 0; i < this.size; i++) {
+        const ns = `${this.prefix}-h${i}`
+        const addr = `${SUBNET}.${i + 1}`
+        ip('netns', 'add', ns)
+        ip('-n', this.hub, 'link', 'add', `gdv${i}`, 'type', 'veth', 'peer', 'name', 'gdv0', 'netns', ns)
+        ip('-n', this.hub, 'link', 'set', `gdv${i}`, 'master', 'gdbr0', 'up')
+        ip('-n', ns, 'link', 'set', 'lo', 'up')
+        ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'gdv0')
+        ip('-n', ns, 'link', 'set', 'gdv0', 'up')
+        // without this route multicast sends fail silently
+        ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'gdv0')
+        this.hosts.push({ index: i, ns, ip: addr })
+      }
+    } catch (err) {
+      this.destroy()
+      throw new Error(`could not create the simulated LAN (needs root and iproute2): ${(err as { stderr?: Buffer }).stderr?.toString().trim() ?? (err as Error).message}`)
+    }
+    return this
+  }
+
+  /** Run a command inside host i's namespace. */
+  spawn (i: number, cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+    return spawn('ip', ['netns', 'exec', this.hosts[i].ns, cmd, ...args], opts)
+  }
+
+  exec (i: number, cmd: string, args: string[], opts: { timeoutMs?: number, input?: string } = {}): string {
+    return execFileSync('ip', ['netns', 'exec', this.hosts[i].ns, cmd, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 15_000, input: opts.input, stdio: ['pipe', 'pipe', 'pipe'] })
+  }
+
+  destroy (): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    for (const ns of listNamespaces()) {
+      if (ns === this.hub || ns.startsWith(`${this.prefix}-h`)) {
+        try { ip('netns', 'del', ns) } catch { /* already gone */ }
+      }
+    }
+  }
+}
