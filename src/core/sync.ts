@@ -35,8 +35,12 @@ function lp (stream: Stream) {
   return lpStream(stream, { maxDataLength: MAX_FRAME, maxBufferSize: 2 * MAX_FRAME })
 }
 
+/** a peer that sends nothing for this long is treated as gone, so one stuck pull cannot stall the others */
+const FRAME_TIMEOUT_MS = 30_000
+
 async function readFrame (s: ReturnType<typeof lp>, signal?: AbortSignal): Promise<unknown> {
-  const buf = await s.read({ signal })
+  const timeout = AbortSignal.timeout(FRAME_TIMEOUT_MS)
+  const buf = await s.read({ signal: signal != null ? AbortSignal.any([signal, timeout]) : timeout })
   return cbor.decode(buf.subarray())
 }
 

@@ -273,7 +273,11 @@ export class Store {
     }
     batch.forEach((p, i) => p.resolve(stored[i]))
     if (rows.length > 0) this.onCommit(rows)
-    for (const topic of counts.keys()) this.enforceLimits(topic)
+    // count and byte limits are checked on every commit (in memory, cheap); age by the node's timer
+    for (const topic of counts.keys()) {
+      const st = this.topicStats.get(topic)
+      if (st != null && (st.messages > st.retention.maxMessages || st.bytes > st.retention.maxBytes)) this.enforceLimits(topic)
+    }
   }
 
   // ---- reading ----
