@@ -1,0 +1,318 @@
+// A small typed client for the daemon's control API. Used by the CLI and the REPL; usable from any code.
+// No process globals here: options come from the caller (see discoverClient for the usual lookup).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export interface MessageJson {
+  id: string
+  offset: number
+  topic: string
+  origin: string
+  seq: number
+  ts: number
+  time: string
+  payload: string
+  encoding: 'utf8' | 'base64'
+}
+
+export interface PublishResult { id: string, origin: string, topic: string, seq: number, ts: number, offset: number }
+export interface PeerInfo { id: string, addrs: string[], direction: string, topics: string[] }
+export interface TopicInfo { topic: string, messages: number, bytes: number, peers: number, retention: { maxMessages: number, maxBytes: number, maxAgeMs: number } }
+export interface Status {
+  peerId: string
+  addresses: string[]
+  peers: number
+  topics: number
+  pendingWrites: number
+  consumers: number
+  version?: string
+  pid?: number
+  dataDir?: string
+  api?: string
+  uptimeMs?: number
+  mdns?: boolean
+}
+export interface GapEvent { topic: string, origin: string, from: number, to: number, consumer?: string }
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:7420 */
+  url: string
+  token: string
+  /** per-request timeout for non-streaming calls (default 30 s) */
+  timeoutMs?: number
+}
+
+/** The daemon answered with an error. */
+export class ApiRequestError extends Error {
+  override name = 'ApiRequestError'
+  constructor (readonly status: number, readonly code: string, message: string) { super(message) }
+}
+
+/** Nothing answers at the API address, or no api.json tells where the daemon is. */
+export class DaemonUnreachableError extends Error {
+  override name = 'DaemonUnreachableError'
+  constructor (readonly where: string, detail?: string) {
+    super(`no gossipd daemon running at ${where}${detail != null ? ` (${detail})` : ''} (start one with: gossipd start)`)
+  }
+}
+
+export type From = 'beginning' | 'now' | { offset: number } | { time: number | string | Date }
+
+export interface StreamOptions {
+  from?: From
+  /** durable consumer name: resumes from its acked cursor; ack with client.ack() */
+  consumer?: string
+  /** resume an anonymous stream after this offset */
+  lastEventId?: number
+  encoding?: 'utf8' | 'base64'
+  signal?: AbortSignal
+  onGap?: (gap: GapEvent) => void
+}
+
+export function fromParam (from: From): string {
+  if (from === 'beginning' || from === 'now') return from
+  if ('offset' in from) return `offset:${from.offset}`
+  const t = from.time
+  return `time:${t instanceof Date ? t.getTime() : t}`
+}
+
+/** Parse the CLI/REPL spelling of a start position: beginning | now | offset:N | time:ISO | N (offset) | ISO date */
+export function parseFromArg (s: string): From {
+  if (s === 'beginning' || s === 'now') return s
+  if (/^offset:\d+$/.test(s)) return { offset: Number(s.slice(7)) }
+  if (/^\d+$/.test(s)) return { offset: Number(s) }
+  const t = s.startsWith('time:') ? s.slice(5) : s
+  const ms = /^\d+$/.test(t) ? Number(t) : Date.parse(t)
+  if (!Number.isFinite(ms)) throw new Error(`invalid --from ${JSON.stringify(s)}: use beginning, now, offset:N or time:ISO-8601`)
+  return { time: ms }
+}
+
+export function decodePayload (m: Pick<MessageJson, 'payload' | 'encoding'>): Uint8Array {
+  return m.encoding === 'base64' ? new Uint8Array(Buffer.from(m.payload, 'base64')) : new TextEncoder().encode(m.payload)
+}
+
+function isConnectionError (err: unknown): boolean {
+  const codes = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET']
+  let e: any = err
+  for (let i = 0; i < 4 && e != null; i++) {
+    if (codes.includes(e.code)) return true
+    if (Array.isArray(e.errors) && e.errors.some(isConnectionError)) return true
+    e = e.cause
+  }
+  return false
+}
+
+export class GossipClient {
+  readonly url: string
+  private readonly token: string
+  private readonly timeoutMs: number
+
+  constructor (opts: ClientOptions) {
+    this.url = opts.url.replace(/\/+$/, '')
+    this.token = opts.token
+    this.timeoutMs = opts.timeoutMs ?? 30_000
+  }
+
+  /** Client for the daemon that owns this data dir (reads its api.json). */
+  static fromDataDir (dataDir: string, opts: Partial<ClientOptions> = {}): GossipClient {
+    let info: { url?: unknown, token?: unknown }
+    try {
+      info = JSON.parse(readFileSync(join(dataDir, 'api.json'), 'utf8'))
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      throw new DaemonUnreachableError(`data dir ${dataDir}`, code === 'ENOENT' ? 'no api.json there' : code === 'EACCES' ? 'api.json is not readable by this user' : 'api.json is unreadable')
+    }
+    if (typeof info.url !== 'string' || typeof info.token !== 'string') throw new DaemonUnreachableError(`data dir ${dataDir}`, 'api.json is malformed')
+    return new GossipClient({ url: opts.url ?? info.url, token: opts.token ?? info.token, timeoutMs: opts.timeoutMs })
+  }
+
+  private async request<T> (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    let res: Response
+    const init: RequestInit = {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...headers },
+      signal: AbortSignal.timeout(this.timeoutMs),
+    }
+    if (body instanceof Uint8Array) {
+      init.body = body
+      ;(init.headers as Record<string, string>)['content-type'] ??= 'application/octet-stream'
+    } else if (body !== undefined) {
+      init.body = JSON.stringify(body)
+      ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
+    }
+    try {
+      res = await fetch(this.url + path, init)
+    } catch (err) {
+      if (isConnectionError(err)) throw new DaemonUnreachableError(this.url)
+      if (err instanceof TypeError && (err.cause as Error)?.message != null) throw new DaemonUnreachableError(this.url, (err.cause as Error).message)
+      if ((err as Error).name === 'TimeoutError') throw new ApiRequestError(504, 'TIMEOUT', `the daemon at ${this.url} did not answer within ${this.timeoutMs} ms`)
+      throw err
+    }
+    return await this.parse<T>(res)
+  }
+
+  private async parse<T> (res: Response): Promise<T> {
+    const text = await res.text()
+    let data: any
+    try { data = text === '' ? {} : JSON.parse(text) } catch { data = undefined }
+    if (!res.ok) {
+      const e = data?.error
+      throw new ApiRequestError(res.status, typeof e?.code === 'string' ? e.code : `HTTP_${res.status}`, typeof e?.message === 'string' ? e.message : `HTTP ${res.status} ${res.statusText}`)
+    }
+    if (data === undefined) throw new ApiRequestError(res.status, 'BAD_RESPONSE', `the daemon at ${this.url} sent a response that is not JSON`)
+    return data as T
+  }
+
+  private static topicPath (topic: string): string {
+    return `/v1/topics/${encodeURIComponent(topic)}`
+  }
+
+  async status (): Promise<Status> { return await this.request('GET', '/v1/status') }
+  async peers (): Promise<PeerInfo[]> { return (await this.request<{ peers: PeerInfo[] }>('GET', '/v1/peers')).peers }
+  async topics (): Promise<TopicInfo[]> { return (await this.request<{ topics: TopicInfo[] }>('GET', '/v1/topics')).topics }
+  async join (topic: string): Promise<void> { await this.request('PUT', GossipClient.topicPath(topic)) }
+  async leave (topic: string, opts: { purge?: boolean } = {}): Promise<void> {
+    await this.request('DELETE', GossipClient.topicPath(topic) + (opts.purge === true ? '?purge=true' : ''))
+  }
+
+  /** Resolves once the message is on the daemon's disk. Strings go as UTF-8, bytes as base64. */
+  async publish (topic: string, payload: string | Uint8Array): Promise<PublishResult> {
+    const body = typeof payload === 'string' ? { payload } : { payload: Buffer.from(payload).toString('base64'), encoding: 'base64' }
+    return await this.request('POST', `${GossipClient.topicPath(topic)}/messages`, body)
+  }
+
+  async history (topic: string, opts: { after?: number, limit?: number, encoding?: 'utf8' | 'base64' } = {}): Promise<MessageJson[]> {
+    const q = new URLSearchParams()
+    if (opts.after != null) q.set('after', String(opts.after))
+    if (opts.limit != null) q.set('limit', String(opts.limit))
+    if (opts.encoding != null) q.set('encoding', opts.encoding)
+    const qs = q.toString()
+    return (await this.request<{ messages: MessageJson[] }>('GET', `${GossipClient.topicPath(topic)}/messages${qs !== '' ? `?${qs}` : ''}`)).messages
+  }
+
+  async ack (topic: string, consumer: string, m: { origin: string, seq: number }): Promise<void> {
+    await this.request('POST', `${GossipClient.topicPath(topic)}/consumers/${encodeURIComponent(consumer)}/ack`, { origin: m.origin, seq: m.seq })
+  }
+
+  /**
+   * Live messages of a topic (Server-Sent Events). Resolves once the daemon has opened the stream, so a
+   * message published after this resolves is delivered. Iterate the result; close() (or the signal) ends it.
+   */
+  async stream (topic: string, opts: StreamOptions = {}): Promise<MessageStream> {
+    const q = new URLSearchParams()
+    if (opts.from != null) q.set('from', fromParam(opts.from))
+    if (opts.consumer != null) q.set('consumer', opts.consumer)
+    if (opts.encoding != null) q.set('encoding', opts.encoding)
+    const ctrl = new AbortController()
+    const onAbort = (): void => ctrl.abort()
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }
+    if (opts.lastEventId != null) headers['last-event-id'] = String(opts.lastEventId)
+    let res: Response
+    try {
+      res = await fetch(`${this.url}${GossipClient.topicPath(topic)}/stream${q.size > 0 ? `?${q.toString()}` : ''}`, { headers, signal: ctrl.signal })
+    } catch (err) {
+      opts.signal?.removeEventListener('abort', onAbort)
+      if (isConnectionError(err)) throw new DaemonUnreachableError(this.url)
+      if (err instanceof TypeError && (err.cause as Error)?.message != null) throw new DaemonUnreachableError(this.url, (err.cause as Error).message)
+      throw err
+    }
+    if (!res.ok || res.body == null) {
+      opts.signal?.removeEventListener('abort', onAbort)
+      await this.parse(res)
+      throw new ApiRequestError(res.status, 'BAD_RESPONSE', 'stream has no body')
+    }
+    const s = new MessageStream(res.body, ctrl, opts.onGap, () => opts.signal?.removeEventListener('abort', onAbort))
+    await s.ready
+    return s
+  }
+}
+
+interface SseEvent { event: string, data: string, id?: string }
+
+export class MessageStream implements AsyncIterable<MessageJson> {
+  readonly ready: Promise<void>
+  private readyResolve!: () => void
+  private readyReject!: (e: Error) => void
+  private readonly queue: MessageJson[] = []
+  private waiter?: () => void
+  private done = false
+  private error?: Error
+  /** offset of the last message received (for Last-Event-ID resumption) */
+  lastEventId?: number
+
+  constructor (body: ReadableStream<Uint8Array>, private readonly ctrl: AbortController, private readonly onGap?: (g: GapEvent) => void, private readonly cleanup: () => void = () => {}) {
+    this.ready = new Promise((resolve, reject) => { this.readyResolve = resolve; this.readyReject = reject })
+    this.ready.catch(() => {})
+    void this.pump(body)
+  }
+
+  private async pump (body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder()
+    let buf = ''
+    try {
+      const reader = body.getReader()
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        buf += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n')
+        let i: number
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i)
+          buf = buf.slice(i + 2)
+          const ev: SseEvent = { event: 'message', data: '' }
+          const data: string[] = []
+          for (const line of block.split('\n')) {
+            if (line === '' || line.startsWith(':')) continue
+            const c = line.indexOf(':')
+            const field = c < 0 ? line : line.slice(0, c)
+            const val = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '')
+            if (field === 'event') ev.event = val
+            else if (field === 'data') data.push(val)
+            else if (field === 'id') ev.id = val
+          }
+          if (data.length === 0) continue
+          ev.data = data.join('\n')
+          this.dispatch(ev)
+        }
+      }
+    } catch (err) {
+      if (!this.ctrl.signal.aborted) this.error = isConnectionError(err) ? new Error('the daemon closed the stream') : err as Error
+    } finally {
+      this.done = true
+      this.cleanup()
+      this.readyReject(this.error ?? new Error('stream ended before it was ready'))
+      this.waiter?.()
+    }
+  }
+
+  private dispatch (ev: SseEvent): void {
+    if (ev.event === 'ready') { this.readyResolve(); return }
+    if (ev.event === 'gap') { this.onGap?.(JSON.parse(ev.data)); return }
+    if (ev.event !== 'message') return
+    const m = JSON.parse(ev.data) as MessageJson
+    if (ev.id != null) this.lastEventId = Number(ev.id)
+    this.queue.push(m)
+    this.waiter?.()
+  }
+
+  /** true when the daemon ended the stream (not by close()) */
+  get endedByServer (): boolean { return this.done && !this.ctrl.signal.aborted }
+
+  close (): void {
+    this.ctrl.abort()
+  }
+
+  async * [Symbol.asyncIterator] (): AsyncIterator<MessageJson> {
+    for (;;) {
+      const m = this.queue.shift()
+      if (m != null) { yield m; continue }
+      if (this.done) {
+        if (this.error != null) throw this.error
+        return
+      }
+      await new Promise<void>(resolve => { this.waiter = resolve })
+      this.waiter = undefined
+    }
+  }
+}

@@ -1,0 +1,259 @@
+// Daemon configuration: flags > environment (GOSSIPD_*) > config file (JSON, comments allowed) > defaults.
+// Every value is validated here; a ConfigError names the offending key and says what is wrong with it.
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../core/limits.js'
+
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7421']
+export const DEFAULT_API = '127.0.0.1:7420'
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+export interface DaemonConfig {
+  dataDir: string
+  listen: string[]
+  api: { host: string, port: number }
+  mdns: boolean
+  peers: string[]
+  topics: string[]
+  retention: { maxMessages?: number, maxBytes?: number, maxAgeMs?: number }
+  logLevel: LogLevel
+  maxPayloadBytes: number
+  /** where each value came from, for the startup log */
+  configFile?: string
+}
+
+/** Raw, unvalidated settings from one source; keys as in the config file. */
+export interface RawConfig {
+  dataDir?: unknown
+  listen?: unknown
+  api?: unknown
+  mdns?: unknown
+  peers?: unknown
+  topics?: unknown
+  retention?: unknown
+  logLevel?: unknown
+  maxPayloadBytes?: unknown
+}
+
+const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes']
+const RETENTION_KEYS = ['maxMessages', 'maxBytes', 'maxAge']
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  constructor (readonly key: string, readonly problem: string, readonly source?: string) {
+    super(`${source != null ? `${source}: ` : ''}${key}: ${problem}`)
+  }
+}
+
+export function defaultDataDir (env: NodeJS.ProcessEnv = process.env): string {
+  return env.GOSSIPD_DATA != null && env.GOSSIPD_DATA !== '' ? resolve(env.GOSSIPD_DATA) : join(homedir(), '.gossipd')
+}
+
+/** JSON with // and /* *\/ comments and trailing commas allowed (so the shipped examples can explain themselves). */
+export function parseJsonc (text: string): unknown {
+  let out = ''
+  let i = 0
+  while (i < text.length) {
+    const c = text[i]
+    if (c === '"') {
+      let j = i + 1
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1
+      out += text.slice(i, j + 1)
+      i = j + 1
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2)
+      const chunk = end < 0 ? text.slice(i) : text.slice(i, end + 2)
+      out += chunk.replace(/[^\n]/g, ' ')
+      i = end < 0 ? text.length : end + 2
+    } else {
+      out += c
+      i++
+    }
+  }
+  return JSON.parse(out.replace(/,(\s*[}\]])/g, '$1'))
+}
+
+export function readConfigFile (path: string): RawConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  let data: unknown
+  try {
+    data = parseJsonc(text)
+  } catch (err) {
+    throw new ConfigError('config', `${path} is not valid JSON: ${(err as Error).message}`)
+  }
+  if (data == null || typeof data !== 'object' || Array.isArray(data)) throw new ConfigError('config', `${path} must contain a JSON object`)
+  for (const key of Object.keys(data)) {
+    if (!KEYS.includes(key)) throw new ConfigError(key, `unknown key (known keys: ${KEYS.join(', ')})`, path)
+  }
+  return data as RawConfig
+}
+
+function list (v: string | undefined): string[] | undefined {
+  if (v == null || v.trim() === '') return undefined
+  return v.split(',').map(s => s.trim()).filter(s => s !== '')
+}
+
+export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Record<string, string> } {
+  const raw: RawConfig = {}
+  const names: Record<string, string> = {}
+  const set = (key: keyof RawConfig, name: string, value: unknown): void => {
+    if (value === undefined) return
+    raw[key] = value
+    names[key] = name
+  }
+  set('dataDir', 'GOSSIPD_DATA', env.GOSSIPD_DATA || undefined)
+  set('listen', 'GOSSIPD_LISTEN', list(env.GOSSIPD_LISTEN))
+  set('api', 'GOSSIPD_API', env.GOSSIPD_API || undefined)
+  set('mdns', 'GOSSIPD_MDNS', env.GOSSIPD_MDNS || undefined)
+  set('peers', 'GOSSIPD_PEERS', list(env.GOSSIPD_PEERS))
+  set('topics', 'GOSSIPD_TOPICS', list(env.GOSSIPD_TOPICS))
+  set('logLevel', 'GOSSIPD_LOG_LEVEL', env.GOSSIPD_LOG_LEVEL || undefined)
+  set('maxPayloadBytes', 'GOSSIPD_MAX_PAYLOAD', env.GOSSIPD_MAX_PAYLOAD || undefined)
+  const retention: Record<string, string> = {}
+  if (env.GOSSIPD_RETENTION_MAX_MESSAGES) retention.maxMessages = env.GOSSIPD_RETENTION_MAX_MESSAGES
+  if (env.GOSSIPD_RETENTION_MAX_BYTES) retention.maxBytes = env.GOSSIPD_RETENTION_MAX_BYTES
+  if (env.GOSSIPD_RETENTION_MAX_AGE) retention.maxAge = env.GOSSIPD_RETENTION_MAX_AGE
+  if (Object.keys(retention).length > 0) set('retention', 'GOSSIPD_RETENTION_*', retention)
+  return { raw, names }
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 }
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }
+
+function count (key: string, v: unknown, min: number): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ConfigError(key, `must be a whole number >= ${min}, got ${JSON.stringify(v)}`)
+  return n
+}
+
+export function parseSize (key: string, v: unknown): number {
+  if (typeof v === 'number') return count(key, v, 1)
+  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v) : null
+  const unit = m?.[2].toLowerCase() ?? ''
+  if (m == null || !(unit in SIZE_UNITS)) throw new ConfigError(key, `must be a size in bytes like 1048576, "64MB" or "1GiB", got ${JSON.stringify(v)}`)
+  const n = Math.floor(Number(m[1]) * SIZE_UNITS[unit])
+  if (n < 1) throw new ConfigError(key, `must be at least 1 byte, got ${JSON.stringify(v)}`)
+  return n
+}
+
+/** "7d", "12h", "30m", "90s", "500ms", a number of milliseconds, or 0 / "0" (keep forever) */
+export function parseDuration (key: string, v: unknown): number {
+  if (typeof v === 'number') return count(key, v, 0)
+  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/i.exec(v) : null
+  if (m == null) throw new ConfigError(key, `must be a duration like "7d", "12h", "30m" or milliseconds (0 = forever), got ${JSON.stringify(v)}`)
+  return Math.floor(Number(m[1]) * TIME_UNITS[(m[2] ?? 'ms').toLowerCase()])
+}
+
+export function parseApiAddress (key: string, v: unknown): { host: string, port: number } {
+  if (typeof v !== 'string') throw new ConfigError(key, `must be "HOST:PORT" (e.g. "${DEFAULT_API}"), got ${JSON.stringify(v)}`)
+  const s = v.replace(/^https?:\/\//, '').replace(/\/$/, '')
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/i.exec(s) ?? /^(\d{1,5})$/.exec(s)
+  if (m == null) throw new ConfigError(key, `must be "HOST:PORT" (e.g. "${DEFAULT_API}"), got ${JSON.stringify(v)}`)
+  const host = m.length === 2 ? '127.0.0.1' : (m[1] ?? m[2])
+  const port = Number(m.length === 2 ? m[1] : m[3])
+  if (port > 65535) throw new ConfigError(key, `port must be 0-65535, got ${port}`)
+  return { host, port }
+}
+
+function bool (key: string, v: unknown): boolean {
+  if (typeof v === 'boolean') return v
+  if (typeof v === 'string' && /^(1|true|yes|on)$/i.test(v)) return true
+  if (typeof v === 'string' && /^(0|false|no|off)$/i.test(v)) return false
+  throw new ConfigError(key, `must be true or false, got ${JSON.stringify(v)}`)
+}
+
+function strings (key: string, v: unknown): string[] {
+  if (typeof v === 'string') return [v]
+  if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) throw new ConfigError(key, `must be a list of strings, got ${JSON.stringify(v)}`)
+  return v as string[]
+}
+
+function multiaddrs (key: string, v: unknown, needPeerId: boolean): string[] {
+  const out = strings(key, v)
+  out.forEach((a, i) => {
+    if (!/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/|$)/.test(a)) {
+      throw new ConfigError(`${key}[${i}]`, `must be a TCP multiaddr like /ip4/127.0.0.1/tcp/7421${needPeerId ? '/p2p/<peer id>' : ''}, got ${JSON.stringify(a)}`)
+    }
+    if (needPeerId && !/\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,}$/.test(a)) {
+      throw new ConfigError(`${key}[${i}]`, `must end with /p2p/<peer id> (see "gossipd status" on that node), got ${JSON.stringify(a)}`)
+    }
+  })
+  return out
+}
+
+/**
+ * Merge and validate. Later sources win: defaults < file < env < flags. Keys in errors are given as the
+ * source spells them (--flag, GOSSIPD_VAR or the config file key).
+ */
+export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.ProcessEnv, file?: string }): DaemonConfig {
+  const env = sources.env ?? {}
+  const configPath = sources.file ?? (env.GOSSIPD_CONFIG || undefined)
+  const file = configPath != null ? readConfigFile(configPath) : {}
+  const fromEnv = envConfig(env)
+  const flags = sources.flags ?? {}
+  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*' }
+
+  const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string } | undefined => {
+    if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key] }
+    if (fromEnv.raw[key] !== undefined) return { value: fromEnv.raw[key], name: fromEnv.names[key] }
+    if (file[key] !== undefined) return { value: file[key], name: `${configPath}: ${key}` }
+    return undefined
+  }
+  const get = <T>(key: keyof RawConfig, def: T, parse: (name: string, v: unknown) => T): T => {
+    const p = pick(key)
+    return p == null ? def : parse(p.name, p.value)
+  }
+
+  const dataDir = get('dataDir', defaultDataDir({}), (name, v) => {
+    if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(name, `must be a directory path, got ${JSON.stringify(v)}`)
+    return resolve(v.replace(/^~(?=$|\/)/, homedir()))
+  })
+  const listen = get('listen', DEFAULT_LISTEN, (name, v) => {
+    const l = multiaddrs(name, v, false)
+    if (l.length === 0) throw new ConfigError(name, 'must list at least one multiaddr')
+    return l
+  })
+  const api = get('api', parseApiAddress('default', DEFAULT_API), parseApiAddress)
+  const mdns = get('mdns', true, bool)
+  const peers = get('peers', [] as string[], (name, v) => multiaddrs(name, v, true))
+  const topics = get('topics', [] as string[], (name, v) => {
+    const t = strings(name, v)
+    t.forEach((x, i) => {
+      if (!TOPIC_PATTERN.test(x)) throw new ConfigError(`${name}[${i}]`, `invalid topic name ${JSON.stringify(x)}: use 1-128 characters of letters, digits and . _ - / (not starting with . or /)`)
+    })
+    return t
+  })
+  const logLevel = get('logLevel', 'info' as LogLevel, (name, v) => {
+    if (typeof v !== 'string' || !(LOG_LEVELS as readonly string[]).includes(v)) throw new ConfigError(name, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(v)}`)
+    return v as LogLevel
+  })
+  const maxPayloadBytes = get('maxPayloadBytes', MAX_PAYLOAD_BYTES, (name, v) => {
+    const n = parseSize(name, v)
+    if (n > 16 * 1024 * 1024) throw new ConfigError(name, `must be at most 16MiB (${16 * 1024 * 1024}), got ${n}`)
+    return n
+  })
+  // retention merges key by key across sources
+  const retention: DaemonConfig['retention'] = {}
+  for (const [src, name] of [[file.retention, `${configPath}: retention`], [fromEnv.raw.retention, 'GOSSIPD_RETENTION'], [flags.retention, '--retention']] as const) {
+    if (src === undefined) continue
+    if (src == null || typeof src !== 'object' || Array.isArray(src)) throw new ConfigError(name, `must be an object with ${RETENTION_KEYS.join(', ')}, got ${JSON.stringify(src)}`)
+    for (const [k, v] of Object.entries(src)) {
+      if (v === undefined) continue
+      const keyName = name === 'GOSSIPD_RETENTION' ? `GOSSIPD_RETENTION_${k.replace(/[A-Z]/g, c => `_${c}`).toUpperCase()}` : name === '--retention' ? `--retention-${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}` : `${name}.${k}`
+      if (k === 'maxMessages') retention.maxMessages = count(keyName, v, 1)
+      else if (k === 'maxBytes') retention.maxBytes = parseSize(keyName, v)
+      else if (k === 'maxAge') retention.maxAgeMs = parseDuration(keyName, v)
+      else throw new ConfigError(keyName, `unknown retention key (known: ${RETENTION_KEYS.join(', ')})`)
+    }
+  }
+  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, configFile: configPath }
+}

@@ -1,0 +1,166 @@
+// The daemon: one GossipNode plus the control API, the api.json rendezvous file, logs and signals.
+import { mkdirSync, writeFileSync, renameSync, readFileSync, unlinkSync, chmodSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { GossipNode } from '../core/node.js'
+import { StoreError } from '../store/store.js'
+import { createApi, generateToken } from './api.js'
+import type { DaemonConfig } from './config.js'
+import { EXIT } from '../cli/exit-codes.js'
+
+export const API_FILE = 'api.json'
+export const VERSION = '0.1.0'
+export const MAX_PENDING_WRITES = 10_000
+
+export interface ApiFile { url: string, token: string, pid: number, peerId: string, addresses: string[], startedAt: string, version: string }
+
+export class DaemonStartError extends Error {
+  override name = 'DaemonStartError'
+  constructor (message: string, readonly exitCode: number, options?: { cause?: unknown }) { super(message, options) }
+}
+
+export interface DaemonHandle {
+  node: GossipNode
+  url: string
+  token: string
+  apiFile: string
+  stop: () => Promise<void>
+}
+
+export function readApiFile (dataDir: string): ApiFile | null {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, API_FILE), 'utf8')) as ApiFile
+  } catch {
+    return null
+  }
+}
+
+function writePrivate (path: string, data: string): void {
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, data, { mode: 0o600 })
+  chmodSync(tmp, 0o600)
+  renameSync(tmp, path)
+}
+
+function isAddrInUse (err: unknown): boolean {
+  const e = err as { code?: string, message?: string, errors?: unknown[] }
+  return e?.code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(e?.message ?? '') || (Array.isArray(e?.errors) && e.errors.some(isAddrInUse))
+}
+
+/** Start node and API; no process globals here besides pid (signals live in runDaemon). */
+export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<DaemonHandle> {
+  try {
+    mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw new DaemonStartError(`cannot create data dir ${cfg.dataDir}: ${(err as Error).message}`, EXIT.ERROR)
+  }
+  const node = new GossipNode({
+    dataDir: cfg.dataDir,
+    listen: cfg.listen,
+    mdns: cfg.mdns,
+    peers: cfg.peers,
+    topics: cfg.topics,
+    retention: cfg.retention,
+    maxPayloadBytes: cfg.maxPayloadBytes,
+    maxPendingWrites: MAX_PENDING_WRITES,
+    log: (level, msg, extra) => log[level](extra ?? {}, msg),
+  })
+  try {
+    await node.start()
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'DATA_DIR_LOCKED') {
+      const other = readApiFile(cfg.dataDir)
+      const who = other != null ? ` (pid ${other.pid}, API ${other.url})` : ''
+      throw new DaemonStartError(`data dir ${cfg.dataDir} is in use by another gossipd process${who}; stop it first, or give this one its own --data DIR`, EXIT.DATA_DIR_LOCKED, { cause: err })
+    }
+    if (isAddrInUse(err)) {
+      throw new DaemonStartError(`cannot listen on ${cfg.listen.join(', ')}: address already in use (another gossipd? pick another port with --listen /ip4/0.0.0.0/tcp/PORT, or tcp/0 for any)`, EXIT.ADDRESS_IN_USE, { cause: err })
+    }
+    throw new DaemonStartError(`cannot start node: ${(err as Error).message}`, EXIT.ERROR, { cause: err })
+  }
+  node.on('peer:join', ({ peer }) => log.info({ peer }, 'peer connected'))
+  node.on('peer:leave', ({ peer }) => log.info({ peer }, 'peer disconnected'))
+  node.on('gap', gap => log.warn(gap, 'gap: messages missing'))
+  node.on('rejected', r => log.warn(r, 'rejected message from peer'))
+  node.on('error', err => log.error({ err }, 'node error'))
+
+  const token = generateToken()
+  const startedAt = new Date()
+  let api: Awaited<ReturnType<typeof createApi>>
+  try {
+    api = await createApi({
+      node,
+      token,
+      host: cfg.api.host,
+      port: cfg.api.port,
+      logger: log.child({ component: 'api' }),
+      maxPayloadBytes: cfg.maxPayloadBytes,
+      maxPendingWrites: MAX_PENDING_WRITES,
+      statusExtra: () => ({ version: VERSION, pid: process.pid, dataDir: cfg.dataDir, api: api?.url, uptimeMs: Date.now() - startedAt.getTime(), mdns: cfg.mdns }),
+    })
+  } catch (err) {
+    await node.stop()
+    if (isAddrInUse(err)) {
+      throw new DaemonStartError(`API address ${cfg.api.host}:${cfg.api.port} is in use (another gossipd? use --api ${cfg.api.host}:PORT, or :0 for any free port)`, EXIT.ADDRESS_IN_USE, { cause: err })
+    }
+    throw new DaemonStartError(`cannot start the API on ${cfg.api.host}:${cfg.api.port}: ${(err as Error).message}`, EXIT.ERROR, { cause: err })
+  }
+  const apiFile = join(cfg.dataDir, API_FILE)
+  const info: ApiFile = { url: api.url, token, pid: process.pid, peerId: node.peerId, addresses: node.addresses, startedAt: startedAt.toISOString(), version: VERSION }
+  writePrivate(apiFile, JSON.stringify(info, null, 2) + '\n')
+  log.info({ peerId: node.peerId, api: api.url, addresses: node.addresses, dataDir: cfg.dataDir, mdns: cfg.mdns, peers: cfg.peers.length, topics: node.topics().map(t => t.topic) }, 'gossipd started')
+
+  let stopping: Promise<void> | undefined
+  const stop = async (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('shutting down: closing the API')
+      try { await api.close() } catch (err) { log.warn({ err }, 'API close failed') }
+      log.info('stopping the node (flushing the store)')
+      await node.stop()
+      // leave api.json alone if a newer daemon has taken over the data dir since
+      if (readApiFile(cfg.dataDir)?.pid === process.pid) {
+        try { unlinkSync(apiFile) } catch { /* already gone */ }
+      }
+      log.info('gossipd stopped')
+    })()
+    await stopping
+  }
+  return { node, url: api.url, token, apiFile, stop }
+}
+
+/** Run in the foreground until SIGINT/SIGTERM. Resolves with the process exit code. */
+export async function runDaemon (cfg: DaemonConfig, log: Logger, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  let handle: DaemonHandle
+  try {
+    handle = await startDaemon(cfg, log)
+  } catch (err) {
+    if (err instanceof DaemonStartError) {
+      log.debug({ err: err.cause }, 'start failed')
+      process.stderr.write(`gossipd: ${err.message}\n`)
+      return err.exitCode
+    }
+    throw err
+  }
+  out.write(`gossipd ready: peer ${handle.node.peerId}, api ${handle.url}, listening ${handle.node.addresses.join(' ')}\n`)
+  process.on('unhandledRejection', err => log.error({ err }, 'unhandled rejection (ignored)'))
+  return await new Promise<number>(resolve => {
+    let signalled = false
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signalled) {
+        log.warn({ signal: sig }, 'second signal: exiting now')
+        resolve(EXIT.INTERRUPTED)
+        return
+      }
+      signalled = true
+      log.info({ signal: sig }, 'signal received')
+      const force = setTimeout(() => { log.error('shutdown took more than 15 s: exiting'); resolve(EXIT.ERROR) }, 15_000)
+      force.unref()
+      handle.stop().then(() => { clearTimeout(force); resolve(EXIT.OK) }, err => {
+        log.error({ err }, 'shutdown failed')
+        resolve(EXIT.ERROR)
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}

@@ -1,0 +1,267 @@
+// The interactive shell: `gossipd repl`. Talks to the daemon only through the client. Incoming messages
+// of subscribed topics are printed above the prompt without mangling the line being typed.
+// No process globals: input, output and the history file are parameters, so tests can drive it in-process.
+import { createInterface, clearLine, cursorTo, type Interface } from 'node:readline'
+import { readFileSync, writeFileSync } from 'node:fs'
+import type { Readable, Writable } from 'node:stream'
+import { GossipClient, ApiRequestError, parseFromArg, type MessageJson, type MessageStream } from '../client/client.js'
+
+export interface ReplOptions {
+  client: GossipClient
+  input: Readable
+  output: Writable
+  /** treat the streams as a terminal (line editing, completion, prompt refresh); default: output.isTTY */
+  terminal?: boolean
+  /** persistent history, one command per line (created 0600) */
+  historyFile?: string
+  historySize?: number
+  prompt?: string
+}
+
+export const COMMANDS: Record<string, { args: string, help: string }> = {
+  pub: { args: 'TOPIC MESSAGE...', help: 'publish MESSAGE (the rest of the line) to TOPIC' },
+  sub: { args: 'TOPIC [FROM]', help: 'show messages of TOPIC live here; FROM: now (default), beginning, offset:N, time:ISO' },
+  unsub: { args: 'TOPIC', help: 'stop showing TOPIC here (the daemon stays subscribed)' },
+  join: { args: 'TOPIC', help: 'make the daemon subscribe to TOPIC' },
+  leave: { args: 'TOPIC', help: 'make the daemon unsubscribe from TOPIC' },
+  history: { args: 'TOPIC [LIMIT]', help: 'the last LIMIT (default 20) messages of TOPIC' },
+  peers: { args: '', help: 'connected peers' },
+  topics: { args: '', help: 'topics the daemon keeps' },
+  status: { args: '', help: 'daemon status' },
+  help: { args: '', help: 'this help' },
+  exit: { args: '', help: 'leave (also quit, Ctrl-D, Ctrl-C)' },
+}
+const ALIASES: Record<string, string> = { quit: 'exit', '?': 'help', subscribe: 'sub', publish: 'pub', unsubscribe: 'unsub' }
+const TOPIC_COMMANDS = new Set(['pub', 'sub', 'unsub', 'join', 'leave', 'history'])
+
+export function shortId (id: string): string {
+  return id.length > 12 ? `…${id.slice(-8)}` : id
+}
+
+export function formatMessage (m: MessageJson, withTopic = true): string {
+  const time = new Date(m.ts).toISOString().slice(11, 19)
+  const payload = m.encoding === 'base64' ? `(base64) ${m.payload}` : m.payload
+  return `${withTopic ? `[${m.topic}] ` : ''}${time} ${shortId(m.origin)}#${m.seq}: ${payload}`
+}
+
+export class Repl {
+  private readonly client: GossipClient
+  private readonly output: Writable
+  private readonly terminal: boolean
+  private readonly rl: Interface
+  private readonly subs = new Map<string, MessageStream>()
+  private readonly topics = new Set<string>()
+  private history: string[] = []
+  private queue: Promise<void> = Promise.resolve()
+  private closed = false
+  private rlClosed = false
+  readonly done: Promise<void>
+
+  constructor (private readonly opts: ReplOptions) {
+    this.client = opts.client
+    this.output = opts.output
+    this.terminal = opts.terminal ?? ((opts.output as { isTTY?: boolean }).isTTY === true)
+    if (opts.historyFile != null) {
+      try {
+        this.history = readFileSync(opts.historyFile, 'utf8').split('\n').filter(l => l.trim() !== '').reverse().slice(0, opts.historySize ?? 1000)
+      } catch { this.history = [] }
+    }
+    this.rl = createInterface({
+      input: opts.input,
+      output: opts.output,
+      terminal: this.terminal,
+      prompt: opts.prompt ?? 'gossipd> ',
+      history: [...this.history],
+      historySize: opts.historySize ?? 1000,
+      removeHistoryDuplicates: true,
+      completer: (line: string) => this.complete(line),
+    })
+    this.rl.on('history', (h: string[]) => { this.history = h })
+    this.rl.on('SIGINT', () => this.rl.close())
+    this.done = new Promise(resolve => {
+      this.rl.on('close', () => {
+        this.rlClosed = true
+        // finish the commands already typed (piped input), then leave
+        this.queue = this.queue.then(async () => await this.shutdown()).then(resolve, resolve)
+      })
+    })
+    this.rl.on('line', line => {
+      this.queue = this.queue.then(async () => await this.run(line)).catch(err => this.print(`error: ${(err as Error).message}`))
+    })
+  }
+
+  async start (): Promise<void> {
+    this.print(`connected to gossipd at ${this.client.url}; type help for commands, Ctrl-D to leave`)
+    try {
+      for (const t of await this.client.topics()) this.topics.add(t.topic)
+    } catch (err) {
+      this.print(`warning: ${(err as Error).message}`)
+    }
+    this.reprompt()
+  }
+
+  /** Print a line above the prompt, then redraw the prompt and whatever was being typed. */
+  print (line: string): void {
+    if (this.terminal && !this.rlClosed) {
+      clearLine(this.output, 0)
+      cursorTo(this.output, 0)
+      this.output.write(line + '\n')
+      this.rl.prompt(true)
+    } else {
+      this.output.write(line + '\n')
+    }
+  }
+
+  complete (line: string): [string[], string] {
+    const words = line.split(/\s+/)
+    if (words.length <= 1) {
+      const names = [...Object.keys(COMMANDS), 'quit']
+      const hits = names.filter(c => c.startsWith(words[0] ?? ''))
+      return [hits.map(h => h + ' '), words[0] ?? '']
+    }
+    const cmd = ALIASES[words[0]] ?? words[0]
+    if (words.length === 2 && TOPIC_COMMANDS.has(cmd)) {
+      const pool = cmd === 'unsub' ? [...this.subs.keys()] : [...new Set([...this.topics, ...this.subs.keys()])]
+      const hits = pool.filter(t => t.startsWith(words[1])).sort()
+      return [hits.map(h => h + ' '), words[1]]
+    }
+    return [[], words[words.length - 1]]
+  }
+
+  private async run (raw: string): Promise<void> {
+    const line = raw.trim()
+    if (line === '') { this.reprompt(); return }
+    const m = /^(\S+)\s*(.*)$/.exec(line)!
+    const cmd = ALIASES[m[1]] ?? m[1]
+    const rest = m[2]
+    const args = rest === '' ? [] : rest.split(/\s+/)
+    try {
+      switch (cmd) {
+        case 'help': this.help(); break
+        case 'exit': this.rl.close(); return
+        case 'pub': {
+          const pm = /^(\S+)\s+([\s\S]*)$/.exec(rest)
+          if (pm == null) throw new UsageError('pub TOPIC MESSAGE...')
+          const r = await this.client.publish(pm[1], pm[2])
+          this.topics.add(pm[1])
+          this.print(`published to ${pm[1]}: seq ${r.seq}, offset ${r.offset}`)
+          break
+        }
+        case 'sub': {
+          if (args.length < 1 || args.length > 2) throw new UsageError('sub TOPIC [FROM]')
+          const topic = args[0]
+          if (this.subs.has(topic)) { this.print(`already showing ${topic}`); break }
+          const stream = await this.client.stream(topic, {
+            from: args[1] != null ? parseFromArg(args[1]) : 'now',
+            onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`),
+          })
+          this.subs.set(topic, stream)
+          this.topics.add(topic)
+          this.print(`subscribed to ${topic}`)
+          void this.follow(topic, stream)
+          break
+        }
+        case 'unsub': {
+          if (args.length !== 1) throw new UsageError('unsub TOPIC')
+          const s = this.subs.get(args[0])
+          if (s == null) { this.print(`not showing ${args[0]}`); break }
+          this.subs.delete(args[0])
+          s.close()
+          this.print(`unsubscribed from ${args[0]}`)
+          break
+        }
+        case 'join': {
+          if (args.length !== 1) throw new UsageError('join TOPIC')
+          await this.client.join(args[0])
+          this.topics.add(args[0])
+          this.print(`the daemon now keeps ${args[0]}`)
+          break
+        }
+        case 'leave': {
+          if (args.length !== 1) throw new UsageError('leave TOPIC')
+          await this.client.leave(args[0])
+          this.topics.delete(args[0])
+          this.print(`the daemon left ${args[0]}`)
+          break
+        }
+        case 'history': {
+          if (args.length < 1 || args.length > 2 || (args[1] != null && !/^\d+$/.test(args[1]))) throw new UsageError('history TOPIC [LIMIT]')
+          const msgs = await this.client.history(args[0], { limit: Number(args[1] ?? 20) })
+          if (msgs.length === 0) this.print(`no messages in ${args[0]}`)
+          for (const msg of msgs) this.print(formatMessage(msg, false))
+          break
+        }
+        case 'peers': {
+          const peers = await this.client.peers()
+          if (peers.length === 0) this.print('no peers connected')
+          for (const p of peers) this.print(`${p.id}  ${p.direction}  ${p.addrs.join(',')}  ${p.topics.join(',') || '-'}`)
+          break
+        }
+        case 'topics': {
+          const topics = await this.client.topics()
+          if (topics.length === 0) this.print('no topics')
+          for (const t of topics) { this.topics.add(t.topic); this.print(`${t.topic}  ${t.messages} messages, ${t.peers} peers${this.subs.has(t.topic) ? ', shown here' : ''}`) }
+          break
+        }
+        case 'status': {
+          const s = await this.client.status()
+          this.print(`peer ${s.peerId}\npeers ${s.peers}, topics ${s.topics}, consumers ${s.consumers}, pending writes ${s.pendingWrites}\nlistening ${s.addresses.join(' ')}`)
+          break
+        }
+        default:
+          this.print(`unknown command ${JSON.stringify(m[1])}; type help`)
+      }
+    } catch (err) {
+      if (err instanceof UsageError) this.print(`usage: ${err.message}`)
+      else if (err instanceof ApiRequestError) this.print(`error: ${err.message} (${err.code})`)
+      else this.print(`error: ${(err as Error).message}`)
+    }
+    this.reprompt()
+  }
+
+  private reprompt (): void {
+    if (this.terminal && !this.rlClosed) this.rl.prompt()
+  }
+
+  private async follow (topic: string, stream: MessageStream): Promise<void> {
+    try {
+      for await (const m of stream) this.print(formatMessage(m))
+      if (stream.endedByServer && this.subs.get(topic) === stream) this.print(`[${topic}] the daemon closed the stream`)
+    } catch (err) {
+      if (this.subs.get(topic) === stream) this.print(`[${topic}] stream failed: ${(err as Error).message}`)
+    } finally {
+      if (this.subs.get(topic) === stream) this.subs.delete(topic)
+    }
+  }
+
+  private help (): void {
+    const lines = Object.entries(COMMANDS).map(([c, { args, help }]) => `  ${`${c} ${args}`.padEnd(24)} ${help}`)
+    this.print(['commands:', ...lines].join('\n'))
+  }
+
+  private async shutdown (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const s of this.subs.values()) s.close()
+    this.subs.clear()
+    if (this.opts.historyFile != null) {
+      try {
+        writeFileSync(this.opts.historyFile, [...this.history].reverse().join('\n') + (this.history.length > 0 ? '\n' : ''), { mode: 0o600 })
+      } catch { /* history is a convenience */ }
+    }
+    if (this.terminal) this.output.write('\n')
+  }
+
+  close (): void {
+    this.rl.close()
+  }
+}
+
+class UsageError extends Error {}
+
+/** Run the REPL until the input ends, exit, Ctrl-D or Ctrl-C. */
+export async function runRepl (opts: ReplOptions): Promise<void> {
+  const repl = new Repl(opts)
+  await repl.start()
+  await repl.done
+}
