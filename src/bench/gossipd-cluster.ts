@@ -1,0 +1,71 @@
+// gossipd as it ships (envelope signatures, StrictNoSign gossipsub, durable store, sync), N GossipNodes in
+// this process on 127.0.0.1 with mDNS off and static peers forming a full mesh. Subscribers read through
+// consumers, so a delivery is a message committed to the subscriber's disk and handed to the application.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { GossipNode, type NodeOptions } from '../core/node.js'
+import type { SwarmHost } from '../core/libp2p.js'
+import { TOPIC, until, meshPeers, type Cluster } from './cluster.js'
+
+export function benchDir (prefix = 'gossipd-bench-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export async function startGossipdNode (opts: Partial<NodeOptions> = {}): Promise<GossipNode> {
+  return await new GossipNode({ dataDir: benchDir(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, topics: [TOPIC], ...opts }).start()
+}
+
+/** the node's libp2p host (private in GossipNode; the benchmark only reads events from it) */
+export function hostOf (node: GossipNode): SwarmHost {
+  return (node as unknown as { host: SwarmHost }).host
+}
+
+export function loopbackAddr (node: GossipNode): string {
+  const a = node.addresses.find(x => x.includes('/127.0.0.1/'))
+  if (a == null) throw new Error('node has no loopback address')
+  return a
+}
+
+export async function createGossipdCluster (size: number, opts: { synchronous?: 'FULL' | 'NORMAL' } = {}): Promise<Cluster> {
+  const nodes: GossipNode[] = []
+  for (let i = 0; i < size; i++) {
+    nodes.push(await startGossipdNode({ synchronous: opts.synchronous, peers: nodes.map(loopbackAddr) }))
+  }
+  const delivered = new Array<number>(size - 1).fill(0)
+  const drops = { peerDisconnect: 0, connectionClose: 0 }
+  const sources: Record<string, number> = {}
+  let ready = false
+  const cluster: Cluster = {
+    impl: 'gossipd',
+    size,
+    delivered,
+    drops,
+    publish: async payload => await nodes[0].publish(TOPIC, payload),
+    extra: () => {
+      const outbox = (nodes[0] as unknown as { outbox?: { skipped?: number } }).outbox
+      return { ...Object.fromEntries(Object.entries(sources).map(([k, v]) => [`via_${k}`, v])), gossipSkipped: outbox?.skipped ?? 0 }
+    },
+    stop: async () => {
+      ready = false
+      await Promise.all(nodes.map(async n => await n.stop()))
+      for (const n of nodes) rmSync(n.dataDir, { recursive: true, force: true })
+    },
+  }
+  nodes.forEach((n, i) => {
+    const h = hostOf(n)
+    h.addEventListener('peer:disconnect', () => { if (ready) drops.peerDisconnect++ })
+    h.addEventListener('connection:close', () => { if (ready) drops.connectionClose++ })
+    if (i === 0) return
+    n.on('message', m => { if (m.topic === TOPIC) sources[m.source] = (sources[m.source] ?? 0) + 1 })
+    n.consume(TOPIC, { from: 'beginning' }).on('message', m => {
+      delivered[i - 1]++
+      cluster.onDeliver?.(i - 1, m.payload)
+    }).start()
+  })
+  const meshed = await until(() => nodes.every(n => n.peers().length >= size - 1) &&
+    nodes.every(n => meshPeers(hostOf(n).services.pubsub, TOPIC) >= Math.min(size - 1, 4)), 15_000)
+  if (!meshed) throw new Error('gossipd cluster: peers or gossipsub mesh did not form within 15 s')
+  ready = true
+  return cluster
+}
