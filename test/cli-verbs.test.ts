@@ -1,0 +1,137 @@
+// The CLI verbs against a real daemon process (npm run build first: the binary runs dist/).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createServer } from 'node:net'
+import { startDaemon, gossipd, spawnGossipd, cleanup, tmp, waitUntil, type Daemon } from './daemon-util.js'
+
+let d: Daemon
+beforeAll(async () => { d = await startDaemon(tmp()) })
+afterAll(async () => { await cleanup() })
+
+const data = (): string[] => ['--data', d.dataDir]
+
+describe('gossipd CLI against a running daemon', () => {
+  it('pub then history shows the message, in human and JSON form', async () => {
+    const pub = await gossipd(['pub', 'chat', 'hello world', ...data()])
+    expect(pub.stderr).toBe('')
+    expect(pub.code).toBe(0)
+    expect(pub.stdout).toMatch(/^published to chat: seq 1, offset \d+\n$/)
+
+    const hist = await gossipd(['history', 'chat', ...data()])
+    expect(hist.code).toBe(0)
+    expect(hist.stdout).toContain('hello world')
+    expect(hist.stdout).toContain('#1')
+
+    const json = await gossipd(['history', 'chat', '--json', ...data()])
+    expect(json.code).toBe(0)
+    const rows = json.stdout.trim().split('\n').map(l => JSON.parse(l))
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ topic: 'chat', seq: 1, payload: 'hello world', encoding: 'utf8', origin: d.peerId })
+  })
+
+  it('pub without a message publishes each stdin line, in order; --json gives one result per line', async () => {
+    const r = await gossipd(['pub', 'lines', '--json', ...data()], { input: 'one\ntwo\n\nthree\n' })
+    expect(r.code).toBe(0)
+    const acks = r.stdout.trim().split('\n').map(l => JSON.parse(l))
+    expect(acks.map(a => a.seq)).toEqual([1, 2, 3])
+    const hist = await gossipd(['history', 'lines', '--json', ...data()])
+    expect(hist.stdout.trim().split('\n').map(l => JSON.parse(l).payload)).toEqual(['one', 'two', 'three'])
+  })
+
+  it('status, topics and peers report the daemon', async () => {
+    const s = await gossipd(['status', '--json', ...data()])
+    expect(s.code).toBe(0)
+    const status = JSON.parse(s.stdout)
+    expect(status.peerId).toBe(d.peerId)
+    expect(status.api).toBe(d.url)
+    expect(status.mdns).toBe(false)
+    const human = await gossipd(['status', ...data()])
+    expect(human.stdout).toContain(d.peerId)
+
+    await gossipd(['pub', 'listed', 'x', ...data()])
+    const t = await gossipd(['topics', '--json', ...data()])
+    expect(t.code).toBe(0)
+    expect(JSON.parse(t.stdout).map((x: { topic: string }) => x.topic)).toContain('listed')
+    const th = await gossipd(['topics', ...data()])
+    expect(th.stdout).toMatch(/^TOPIC\s+MESSAGES/)
+
+    const p = await gossipd(['peers', '--json', ...data()])
+    expect(p.code).toBe(0)
+    expect(JSON.parse(p.stdout)).toEqual([])
+    expect((await gossipd(['peers', ...data()])).stdout).toContain('no peers connected')
+  })
+
+  it('--api and --token reach the daemon without a data dir', async () => {
+    const r = await gossipd(['status', '--json', '--api', d.url, '--token', d.token])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).peerId).toBe(d.peerId)
+    const env = await gossipd(['status', '--json'], { env: { GOSSIPD_API: d.url.replace('http://', ''), GOSSIPD_TOKEN: d.token } })
+    expect(env.code).toBe(0)
+  })
+
+  it('sub prints live messages; with --consumer it acks, and a second run resumes after them', async () => {
+    const sub = spawnGossipd(['sub', 'live', '--json', '--from', 'beginning', '-n', '2', ...data()])
+    // the daemon counts the open stream as a consumer once the subscription is in place
+    await waitUntil('sub connected', async () => JSON.parse((await gossipd(['status', '--json', ...data()])).stdout).consumers >= 1)
+    await gossipd(['pub', 'live', 'first', ...data()])
+    await gossipd(['pub', 'live', 'second', ...data()])
+    expect(await sub.exited).toBe(0)
+    expect(sub.stdout().trim().split('\n').map(l => JSON.parse(l).payload)).toEqual(['first', 'second'])
+
+    const c1 = await gossipd(['sub', 'live', '--consumer', 'worker', '-n', '1', '--json', ...data()])
+    expect(c1.code).toBe(0)
+    expect(JSON.parse(c1.stdout).payload).toBe('first')
+    // acked "first": the same consumer now starts at "second"
+    const c2 = await gossipd(['sub', 'live', '--consumer', 'worker', '-n', '1', '--json', ...data()])
+    expect(c2.code).toBe(0)
+    expect(JSON.parse(c2.stdout).payload).toBe('second')
+  })
+
+  it('exit codes: bad topic 5, wrong token 4, usage 2, --help 0', async () => {
+    const bad = await gossipd(['pub', 'bad topic', 'x', ...data()])
+    expect(bad.code).toBe(5)
+    expect(bad.stderr).toContain('invalid topic name')
+    const badJson = await gossipd(['pub', '.hidden', 'x', '--json', ...data()])
+    expect(badJson.code).toBe(5)
+    expect(JSON.parse(badJson.stderr).error.code).toBe('BAD_TOPIC')
+
+    const tok = await gossipd(['status', '--token', 'nope', ...data()])
+    expect(tok.code).toBe(4)
+    expect(tok.stderr).toContain('wrong token')
+
+    const usage = await gossipd(['history'])
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('missing required argument')
+    const unknown = await gossipd(['frobnicate'])
+    expect(unknown.code).toBe(2)
+
+    const help = await gossipd(['sub', '--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('--consumer')
+  })
+
+  it('says so clearly when no daemon is running', async () => {
+    const empty = tmp()
+    const r = await gossipd(['status', '--data', empty])
+    expect(r.code).toBe(3)
+    expect(r.stderr).toContain('no gossipd daemon running')
+    expect(r.stderr).toContain('gossipd start')
+
+    // a stale api.json (daemon gone): connection refused
+    const port = await closedPort()
+    writeFileSync(join(empty, 'api.json'), JSON.stringify({ url: `http://127.0.0.1:${port}`, token: 't' }))
+    const stale = await gossipd(['pub', 'chat', 'x', '--data', empty])
+    expect(stale.code).toBe(3)
+    expect(stale.stderr).toBe(`gossipd: no gossipd daemon running at http://127.0.0.1:${port} (start one with: gossipd start)\n`)
+  })
+})
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort (): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
+  const port = (srv.address() as { port: number }).port
+  await new Promise(resolve => srv.close(resolve))
+  return port
+}

@@ -1,0 +1,128 @@
+// The daemon as a process: data-dir lock, config errors, graceful stop, kill -9 durability, two daemons.
+// Every daemon listens on 127.0.0.1 only with mDNS off. npm run build first: the binary runs dist/.
+import { describe, it, expect, afterEach } from 'vitest'
+import { writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { startDaemon, stopDaemon, gossipd, spawnGossipd, cleanup, tmp, waitUntil, SAFE_ARGS } from './daemon-util.js'
+import { GossipClient } from '../src/client/client.js'
+
+afterEach(async () => { await cleanup() })
+
+describe('gossipd start', () => {
+  it('refuses a data dir that another daemon holds, with a clear message and exit code 10', async () => {
+    const dir = tmp()
+    const first = await startDaemon(dir)
+    const second = await gossipd(['start', '--data', dir, ...SAFE_ARGS])
+    expect(second.code).toBe(10)
+    expect(second.stderr).toContain(`data dir ${dir} is in use by another gossipd process (pid ${first.proc.pid}`)
+    // the first daemon is unaffected and its api.json still points at it
+    const s = await gossipd(['status', '--json', '--data', dir])
+    expect(s.code).toBe(0)
+    expect(JSON.parse(s.stdout).pid).toBe(first.proc.pid)
+  })
+
+  it('stops cleanly on SIGTERM: exit 0, api.json removed, and a restart keeps the peer id and messages', async () => {
+    const dir = tmp()
+    const d = await startDaemon(dir)
+    expect((await gossipd(['pub', 'keep', 'before restart', '--data', dir])).code).toBe(0)
+    expect(await stopDaemon(d, 'SIGTERM')).toBe(0)
+    expect(existsSync(join(dir, 'api.json'))).toBe(false)
+    expect(d.stderr()).toContain('gossipd stopped')
+    const again = await startDaemon(dir)
+    expect(again.peerId).toBe(d.peerId)
+    const h = await gossipd(['history', 'keep', '--json', '--data', dir])
+    expect(JSON.parse(h.stdout).payload).toBe('before restart')
+  })
+
+  it('kill -9 after acked publishes loses none of them', async () => {
+    const dir = tmp()
+    const d = await startDaemon(dir)
+    const client = new GossipClient({ url: d.url, token: d.token })
+    const acked: number[] = []
+    // concurrent publishes, so some are still in flight when the process dies
+    const pubs = Array.from({ length: 200 }, async (_, i) => {
+      const r = await client.publish('durable', `m${i}`)
+      acked.push(r.seq)
+    })
+    await Promise.all(pubs.slice(0, 150))
+    d.proc.kill('SIGKILL')
+    await Promise.allSettled(pubs)
+    expect(await d.exited).toBe(null)
+    expect(acked.length).toBeGreaterThanOrEqual(150)
+
+    const again = await startDaemon(dir)
+    const h = await gossipd(['history', 'durable', '--json', '--limit', '1000', '--data', dir])
+    expect(h.code).toBe(0)
+    const held = new Set(h.stdout.trim().split('\n').map(l => JSON.parse(l).seq))
+    for (const seq of acked) expect(held.has(seq)).toBe(true)
+    expect(again.peerId).toBe(d.peerId)
+  })
+
+  it('two daemons with a static peer: publish on one, sub on the other receives it', async () => {
+    const a = await startDaemon(tmp(), ['--topic', 'news'])
+    const b = await startDaemon(tmp(), ['--topic', 'news', '--peer', a.addr])
+    const sub = spawnGossipd(['sub', 'news', '--from', 'beginning', '-n', '2', '--json', '--data', b.dataDir])
+    await waitUntil('b connected to a', async () => JSON.parse((await gossipd(['peers', '--json', '--data', b.dataDir])).stdout).length >= 1)
+    expect((await gossipd(['pub', 'news', 'from a', '--data', a.dataDir])).code).toBe(0)
+    expect((await gossipd(['pub', 'news', 'again from a', '--data', a.dataDir])).code).toBe(0)
+    expect(await sub.exited).toBe(0)
+    const got = sub.stdout().trim().split('\n').map(l => JSON.parse(l))
+    expect(got.map(m => m.payload)).toEqual(['from a', 'again from a'])
+    expect(got.every(m => m.origin === a.peerId)).toBe(true)
+    const peers = JSON.parse((await gossipd(['peers', '--json', '--data', a.dataDir])).stdout)
+    expect(peers.map((p: { id: string }) => p.id)).toContain(b.peerId)
+  })
+
+  it('refuses an API address in use with exit code 11', async () => {
+    const a = await startDaemon(tmp())
+    const port = new URL(a.url).port
+    const r = await gossipd(['start', '--data', tmp(), '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', `127.0.0.1:${port}`])
+    expect(r.code).toBe(11)
+    expect(r.stderr).toContain(`API address 127.0.0.1:${port} is in use`)
+  })
+})
+
+describe('gossipd start: configuration errors name the key and exit 2', () => {
+  const start = async (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stderr: string }> =>
+    await gossipd(['start', '--data', tmp(), '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...args], { env, timeoutMs: 10_000 })
+
+  it('config file key', async () => {
+    const f = join(tmp(), 'bad.json')
+    writeFileSync(f, '{\n  // comments are fine\n  "retention": { "maxAge": "forever" },\n}\n')
+    const r = await start(['--config', f])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`${f}: retention.maxAge: must be a duration`)
+  })
+
+  it('unknown config key', async () => {
+    const f = join(tmp(), 'typo.json')
+    writeFileSync(f, JSON.stringify({ topic: ['a'] }))
+    const r = await start(['--config', f])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('topic: unknown key')
+  })
+
+  it('environment variable', async () => {
+    const r = await start([], { GOSSIPD_LOG_LEVEL: 'loud' })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('GOSSIPD_LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal, silent, got "loud"')
+    const r2 = await start([], { GOSSIPD_PEERS: '/ip4/127.0.0.1/tcp/4001' })
+    expect(r2.code).toBe(2)
+    expect(r2.stderr).toContain('GOSSIPD_PEERS[0]: must end with /p2p/<peer id>')
+  })
+
+  it('flag', async () => {
+    const r = await start(['--topic', 'ok', '--topic', '/bad'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--topic[1]: invalid topic name "/bad"')
+    const r2 = await start(['--max-payload', 'lots'])
+    expect(r2.code).toBe(2)
+    expect(r2.stderr).toContain('--max-payload: must be a size')
+  })
+
+  it('missing config file', async () => {
+    const r = await start(['--config', '/nonexistent/gossipd.json'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('config: cannot read /nonexistent/gossipd.json: ENOENT')
+  })
+})
