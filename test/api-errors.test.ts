@@ -1,0 +1,221 @@
+// The control API in-process (a real GossipNode and a real HTTP listener on 127.0.0.1): auth, DNS
+// rebinding checks, every error status, streams, consumers, and that the daemon stays healthy.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { connect } from 'node:net'
+import type { GossipNode } from '../src/core/node.js'
+import { createApi } from '../src/daemon/api.js'
+import { GossipClient, ApiRequestError } from '../src/client/client.js'
+import { startNode, removeTempDirs, waitFor } from './helpers.js'
+
+const MAX = 64 * 1024
+let node: GossipNode
+let api: Awaited<ReturnType<typeof createApi>>
+const token = 'test-token-0123456789'
+let client: GossipClient
+
+beforeAll(async () => {
+  node = await startNode({ maxPayloadBytes: MAX })
+  api = await createApi({ node, token, maxPayloadBytes: MAX, heartbeatMs: 200 })
+  client = new GossipClient({ url: api.url, token })
+})
+afterAll(async () => {
+  await api?.close()
+  await node?.stop()
+  removeTempDirs()
+})
+
+async function call (path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<{ status: number, body: any, headers: Headers }> {
+  const res = await fetch(api.url + path, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } })
+  const text = await res.text()
+  return { status: res.status, body: text === '' ? null : JSON.parse(text), headers: res.headers }
+}
+
+/** Raw HTTP over a socket, for headers fetch will not let us set (Host) and for garbage. */
+async function raw (request: string): Promise<string> {
+  const u = new URL(api.url)
+  return await new Promise((resolve, reject) => {
+    const s = connect(Number(u.port), u.hostname)
+    let out = ''
+    s.on('data', d => { out += d })
+    s.on('end', () => resolve(out))
+    s.on('error', reject)
+    s.end(request)
+  })
+}
+
+async function expectHealthy (): Promise<void> {
+  const s = await client.status()
+  expect(s.peerId).toBe(node.peerId)
+  const r = await client.publish('health', 'still fine')
+  expect(r.seq).toBeGreaterThan(0)
+}
+
+describe('control API: authentication and DNS rebinding protection', () => {
+  it('401 without a token, with a wrong token, and with a token of the wrong length', async () => {
+    for (const auth of [undefined, 'Bearer nope-nope-nope-nope-nope', 'Bearer x', `Basic ${token}`]) {
+      const res = await fetch(`${api.url}/v1/status`, { headers: auth != null ? { authorization: auth } : {} })
+      expect(res.status).toBe(401)
+      expect((await res.json()).error.code).toBe('UNAUTHORIZED')
+    }
+  })
+
+  it('403 for a foreign Origin, even with the right token; same-origin is fine', async () => {
+    const r = await call('/v1/status', { headers: { origin: 'http://evil.example' } })
+    expect(r.status).toBe(403)
+    expect(r.body.error.code).toBe('FORBIDDEN_ORIGIN')
+    const nul = await call('/v1/status', { headers: { origin: 'null' } })
+    expect(nul.status).toBe(403)
+    const same = await call('/v1/status', { headers: { origin: api.url } })
+    expect(same.status).toBe(200)
+  })
+
+  it('403 for a Host that is not the loopback address (DNS rebinding)', async () => {
+    const port = new URL(api.url).port
+    const res = await raw(`GET /v1/status HTTP/1.1\r\nHost: evil.example:${port}\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`)
+    expect(res).toMatch(/^HTTP\/1.1 403/)
+    expect(res).toContain('FORBIDDEN_HOST')
+    const ok = await raw(`GET /v1/status HTTP/1.1\r\nHost: localhost:${port}\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`)
+    expect(ok).toMatch(/^HTTP\/1.1 200/)
+    const wrongPort = await raw(`GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1:1\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`)
+    expect(wrongPort).toMatch(/^HTTP\/1.1 403/)
+  })
+})
+
+describe('control API: bad requests get JSON errors with the right status', () => {
+  it('400 for bad JSON, wrong types, extra fields and bad base64', async () => {
+    const post = async (body: string): Promise<{ status: number, body: any }> =>
+      await call('/v1/topics/chat/messages', { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+    const bad = await post('{"payload": ')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.code).toBe('BAD_JSON')
+    for (const body of ['{"payload": 5}', '{}', '[]', 'null', '{"payload": "x", "extra": 1}', '{"payload": "x", "encoding": "hex"}']) {
+      const r = await post(body)
+      expect(r.status, body).toBe(400)
+      expect(r.body.error.message, body).toBeTypeOf('string')
+    }
+    const b64 = await post('{"payload": "not base64!", "encoding": "base64"}')
+    expect(b64.status).toBe(400)
+    expect(b64.body.error.code).toBe('BAD_PAYLOAD')
+    await expectHealthy()
+  })
+
+  it('400 for a bad topic name on every topic route', async () => {
+    for (const [method, path] of [['PUT', ''], ['DELETE', ''], ['GET', '/messages'], ['POST', '/messages'], ['GET', '/stream']]) {
+      const r = await call(`/v1/topics/${encodeURIComponent('bad topic')}${path}`, { method, ...(method === 'POST' ? { body: 'x', headers: { 'content-type': 'text/plain' } } : {}) })
+      expect(r.status, `${method} ${path}`).toBe(400)
+      expect(r.body.error.code).toBe('BAD_TOPIC')
+    }
+    await expect(client.publish('.dot', 'x')).rejects.toMatchObject({ status: 400, code: 'BAD_TOPIC' })
+  })
+
+  it('413 for a payload over the limit (raw and JSON) and for a body over the body limit', async () => {
+    const over = new Uint8Array(MAX + 1)
+    const r = await call('/v1/topics/chat/messages', { method: 'POST', body: over, headers: { 'content-type': 'application/octet-stream' } })
+    expect(r.status).toBe(413)
+    expect(r.body.error.code).toBe('PAYLOAD_TOO_LARGE')
+    await expect(client.publish('chat', over)).rejects.toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' })
+    const huge = await call('/v1/topics/chat/messages', { method: 'POST', body: new Uint8Array(MAX * 3), headers: { 'content-type': 'application/octet-stream' } })
+    expect(huge.status).toBe(413)
+    expect(huge.body.error.code).toBe('BODY_TOO_LARGE')
+    // exactly the limit is fine
+    const exact = await client.publish('chat', new Uint8Array(MAX))
+    expect(exact.seq).toBeGreaterThan(0)
+    await expectHealthy()
+  })
+
+  it('400 for bad query parameters, 404 for unknown routes and topics, 409 for a busy consumer', async () => {
+    for (const q of ['limit=abc', 'limit=0', 'limit=10001', 'after=-1', 'encoding=hex']) {
+      const r = await call(`/v1/topics/chat/messages?${q}`)
+      expect(r.status, q).toBe(400)
+    }
+    expect((await call('/v1/topics/chat/stream?from=yesterday')).body.error.code).toBe('BAD_FROM')
+    expect((await call('/v1/nothing')).status).toBe(404)
+    const gone = await call('/v1/topics/never-joined', { method: 'DELETE' })
+    expect(gone.status).toBe(404)
+    expect(gone.body.error.code).toBe('NO_SUCH_TOPIC')
+    const ack = await call('/v1/topics/chat/consumers/c1/ack', { method: 'POST', body: '{"origin":"x","seq":0}', headers: { 'content-type': 'application/json' } })
+    expect(ack.status).toBe(400)
+
+    const s = await client.stream('busy', { consumer: 'only-one' })
+    await expect(client.stream('busy', { consumer: 'only-one' })).rejects.toMatchObject({ status: 409, code: 'CONSUMER_BUSY' })
+    s.close()
+  })
+
+  it('garbage on the socket does not hurt the daemon', async () => {
+    const res = await raw('NOT HTTP AT ALL\r\n\r\n')
+    expect(res).toMatch(/^HTTP\/1.1 400/)
+    await raw(`POST /v1/topics/chat/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nshort`)
+    await expectHealthy()
+  })
+})
+
+describe('control API: topics, publish, history, streams, consumers', () => {
+  it('PUT/DELETE subscribe and unsubscribe; topics with / work when encoded', async () => {
+    expect((await call('/v1/topics/a%2Fb', { method: 'PUT' })).status).toBe(200)
+    expect((await client.topics()).map(t => t.topic)).toContain('a/b')
+    expect(node.topics().map(t => t.topic)).toContain('a/b')
+    await client.leave('a/b')
+    expect((await client.topics()).map(t => t.topic)).not.toContain('a/b')
+  })
+
+  it('publish answers 201 with id, seq and offset; history pages by offset; binary comes back as base64', async () => {
+    const res = await fetch(`${api.url}/v1/topics/hist/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"payload":"one"}' })
+    expect(res.status).toBe(201)
+    const one = await res.json()
+    expect(one).toMatchObject({ topic: 'hist', seq: 1, origin: node.peerId, id: `${node.peerId}:hist:1` })
+    await client.publish('hist', 'two')
+    await client.publish('hist', new Uint8Array([0xff, 0xfe, 0x00]))
+    const all = await client.history('hist')
+    expect(all.map(m => m.payload)).toEqual(['one', 'two', Buffer.from([0xff, 0xfe, 0x00]).toString('base64')])
+    expect(all[2].encoding).toBe('base64')
+    const after = await client.history('hist', { after: one.offset, limit: 1 })
+    expect(after.map(m => m.payload)).toEqual(['two'])
+    const b64 = await client.history('hist', { encoding: 'base64', limit: 1 })
+    expect(b64[0].encoding).toBe('base64')
+  })
+
+  it('a stream delivers live messages; Last-Event-ID resumes after the last one seen', async () => {
+    const s = await client.stream('live', { from: 'now' })
+    await client.publish('live', 'a')
+    await client.publish('live', 'b')
+    const got: string[] = []
+    for await (const m of s) { got.push(m.payload); if (got.length === 2) break }
+    expect(got).toEqual(['a', 'b'])
+    const last = s.lastEventId!
+    s.close()
+    await client.publish('live', 'c')
+    const resumed = await client.stream('live', { lastEventId: last - 1 })
+    const again: string[] = []
+    for await (const m of resumed) { again.push(m.payload); if (again.length === 2) break }
+    resumed.close()
+    expect(again).toEqual(['b', 'c'])
+  })
+
+  it('a named consumer resumes after its last ack, and ack works with no stream open', async () => {
+    for (const p of ['1', '2', '3']) await client.publish('jobs', p)
+    const s = await client.stream('jobs', { consumer: 'w' })
+    const first = (await s[Symbol.asyncIterator]().next()).value!
+    expect(first.payload).toBe('1')
+    await client.ack('jobs', 'w', first)
+    s.close()
+    await waitFor('stream closed on the daemon', () => node.status().consumers === 0)
+    const s2 = await client.stream('jobs', { consumer: 'w' })
+    const next = (await s2[Symbol.asyncIterator]().next()).value!
+    expect(next.payload).toBe('2')
+    s2.close()
+    await waitFor('stream closed on the daemon', () => node.status().consumers === 0)
+    await client.ack('jobs', 'w', { origin: next.origin, seq: 3 })
+    const s3 = await client.stream('jobs', { consumer: 'w' })
+    await client.publish('jobs', '4')
+    const after = (await s3[Symbol.asyncIterator]().next()).value!
+    expect(after.payload).toBe('4')
+    s3.close()
+  })
+
+  it('the client reports API errors as ApiRequestError', async () => {
+    const bad = new GossipClient({ url: api.url, token: 'wrong' })
+    const err = await bad.status().catch(e => e)
+    expect(err).toBeInstanceOf(ApiRequestError)
+    expect(err.status).toBe(401)
+  })
+})
