@@ -76,7 +76,6 @@ export class Repl {
       removeHistoryDuplicates: true,
       completer: (line: string) => this.complete(line),
     })
-    this.rl.on('history', (h: string[]) => { this.history = h })
     this.rl.on('SIGINT', () => this.rl.close())
     this.done = new Promise(resolve => {
       this.rl.on('close', () => {
@@ -86,6 +85,9 @@ export class Repl {
       })
     })
     this.rl.on('line', line => {
+      // our own record (readline keeps none when the input is not a terminal): newest first, no duplicates
+      const entry = line.trim()
+      if (entry !== '') this.history = [entry, ...this.history.filter(h => h !== entry)].slice(0, opts.historySize ?? 1000)
       this.queue = this.queue.then(async () => await this.run(line)).catch(err => this.print(`error: ${(err as Error).message}`))
     })
   }
