@@ -274,12 +274,15 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       this.emit('rejected', { peer: from.toString(), reason: 'malformed envelope' })
       return TopicValidatorResult.Reject
     }
-    const result = await this.acceptEnvelope(env, data, from, 'gossip')
+    const result = await this.acceptEnvelope(env, data, from, 'gossip', false)
     return result === 'stored' ? TopicValidatorResult.Accept : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
   }
 
-  /** Dedup by id first (free), then verify the signature once, then store. */
-  private async acceptEnvelope (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource): Promise<'stored' | 'duplicate' | 'rejected' | 'shed'> {
+  /**
+   * Dedup by id first (free), then verify the signature once, then store. Gossip does not wait for the
+   * commit (waitForDisk false): a valid message is forwarded to the mesh while it is being written.
+   */
+  private async acceptEnvelope (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource, waitForDisk = true): Promise<'stored' | 'duplicate' | 'rejected' | 'shed'> {
     const store = this.store
     if (store == null || !this.running) return 'duplicate'
     if (!this.joined.has(env.topic)) return 'duplicate'
@@ -297,25 +300,32 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     }
     if (source === 'gossip') this.gossipInflight++
     this.verifying.add(id)
-    try {
-      if (env.payload.byteLength > (this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES) || !await verifyEnvelope(env)) {
-        this.stats.rejected++
-        this.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
-        this.log('warn', 'rejected envelope', { peer: from.toString(), id })
-        return 'rejected'
-      }
-      if (store.has(env.topic, env.origin, env.seq) || !this.running) return 'duplicate'
-      this.sources.set(id, source)
-      const row = await store.insert({ topic: env.topic, origin: env.origin, seq: env.seq, ts: env.ts, payload: env.payload, raw })
-      return row != null ? 'stored' : 'duplicate'
-    } catch (err) {
-      this.log('error', 'could not store received message', { id, err: (err as Error).message })
-      return 'duplicate'
-    } finally {
+    const done = (): void => {
       this.verifying.delete(id)
       this.sources.delete(id)
       if (source === 'gossip') this.gossipInflight--
     }
+    let valid = false
+    try {
+      valid = env.payload.byteLength <= (this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES) && await verifyEnvelope(env)
+    } finally {
+      if (!valid) done()
+    }
+    if (!valid) {
+      this.stats.rejected++
+      this.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
+      this.log('warn', 'rejected envelope', { peer: from.toString(), id })
+      return 'rejected'
+    }
+    if (store.has(env.topic, env.origin, env.seq) || !this.running) { done(); return 'duplicate' }
+    this.sources.set(id, source)
+    const stored = store.insert({ topic: env.topic, origin: env.origin, seq: env.seq, ts: env.ts, payload: env.payload, raw })
+      .then(row => row != null ? 'stored' as const : 'duplicate' as const, err => {
+        this.log('error', 'could not store received message', { id, err: (err as Error).message })
+        return 'duplicate' as const
+      })
+      .finally(done)
+    return waitForDisk ? await stored : 'stored'
   }
 
   private onCommit (rows: StoredMessage[]): void {
