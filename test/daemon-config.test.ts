@@ -1,0 +1,75 @@
+// Config resolution in-process: precedence, parsing, and errors that name the key.
+import { describe, it, expect, afterEach } from 'vitest'
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir, homedir } from 'node:os'
+import { join } from 'node:path'
+import { resolveConfig, parseJsonc, ConfigError, DEFAULT_LISTEN } from '../src/daemon/config.js'
+
+const dirs: string[] = []
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
+function file (text: string): string {
+  const d = mkdtempSync(join(tmpdir(), 'gossipd-cfg-'))
+  dirs.push(d)
+  const f = join(d, 'c.json')
+  writeFileSync(f, text)
+  return f
+}
+function error (fn: () => unknown): ConfigError {
+  try { fn() } catch (err) { if (err instanceof ConfigError) return err; throw err }
+  throw new Error('expected a ConfigError')
+}
+
+describe('daemon configuration', () => {
+  it('defaults', () => {
+    const c = resolveConfig({})
+    expect(c).toMatchObject({ dataDir: join(homedir(), '.gossipd'), listen: DEFAULT_LISTEN, api: { host: '127.0.0.1', port: 7420 }, mdns: true, peers: [], topics: [], logLevel: 'info', maxPayloadBytes: 1024 * 1024 })
+  })
+
+  it('flags > environment > file > defaults, retention merged key by key', () => {
+    const f = file('{ "api": "127.0.0.1:1000", "topics": ["from-file"], "logLevel": "warn", "mdns": false, "retention": { "maxMessages": 5, "maxAge": "2h" } }')
+    const c = resolveConfig({
+      file: f,
+      env: { GOSSIPD_TOPICS: 'env-a, env-b', GOSSIPD_LOG_LEVEL: 'debug', GOSSIPD_RETENTION_MAX_BYTES: '64MB' },
+      flags: { logLevel: 'error', retention: { maxMessages: '7' } },
+    })
+    expect(c.api).toEqual({ host: '127.0.0.1', port: 1000 })
+    expect(c.topics).toEqual(['env-a', 'env-b'])
+    expect(c.logLevel).toBe('error')
+    expect(c.mdns).toBe(false)
+    expect(c.retention).toEqual({ maxMessages: 7, maxAgeMs: 2 * 3600 * 1000, maxBytes: 64_000_000 })
+  })
+
+  it('GOSSIPD_CONFIG names the file; GOSSIPD_DATA the data dir', () => {
+    const f = file('{ "listen": "/ip4/127.0.0.1/tcp/0" }')
+    const c = resolveConfig({ env: { GOSSIPD_CONFIG: f, GOSSIPD_DATA: '/tmp/x' } })
+    expect(c.listen).toEqual(['/ip4/127.0.0.1/tcp/0'])
+    expect(c.dataDir).toBe('/tmp/x')
+    expect(c.configFile).toBe(f)
+  })
+
+  it('JSON with comments and trailing commas; strings keep their // and /*', () => {
+    expect(parseJsonc('{\n // c\n "a": "http://x/*y*/", /* b */ "b": [1, 2,],\n}')).toEqual({ a: 'http://x/*y*/', b: [1, 2] })
+  })
+
+  it('errors name the key as the user spelled it', () => {
+    expect(error(() => resolveConfig({ flags: { api: 'localhost' } })).key).toBe('--api')
+    expect(error(() => resolveConfig({ env: { GOSSIPD_API: '127.0.0.1:99999' } })).message).toBe('GOSSIPD_API: port must be 0-65535, got 99999')
+    const f = file('{ "peers": ["/ip4/1.2.3.4/tcp/1"] }')
+    expect(error(() => resolveConfig({ file: f })).message).toBe(`${f}: peers[0]: must end with /p2p/<peer id> (see "gossipd status" on that node), got "/ip4/1.2.3.4/tcp/1"`)
+    expect(error(() => resolveConfig({ file: file('{"listen": 5}') })).message).toContain('listen: must be a list of strings, got 5')
+    expect(error(() => resolveConfig({ file: file('{"mdns": "sometimes"}') })).message).toContain('mdns: must be true or false')
+    expect(error(() => resolveConfig({ file: file('{"retention": {"maxFoo": 1}}') })).message).toContain('retention.maxFoo: unknown retention key')
+    expect(error(() => resolveConfig({ env: { GOSSIPD_RETENTION_MAX_MESSAGES: '-3' } })).key).toBe('GOSSIPD_RETENTION_MAX_MESSAGES')
+    expect(error(() => resolveConfig({ flags: { retention: { maxAge: 'soon' } } })).key).toBe('--retention-max-age')
+    expect(error(() => resolveConfig({ flags: { maxPayloadBytes: '1GiB' } })).message).toContain('--max-payload: must be at most 16MiB')
+    expect(error(() => resolveConfig({ file: file('{ nope') })).message).toContain('is not valid JSON')
+    expect(error(() => resolveConfig({ file: file('[1]') })).message).toContain('must contain a JSON object')
+  })
+
+  it('the shipped example configs are valid', () => {
+    for (const name of ['example.json', 'lan-node.json', 'loopback-test.json']) {
+      const c = resolveConfig({ file: new URL(`../configs/${name}`, import.meta.url).pathname })
+      expect(c.listen.length).toBeGreaterThan(0)
+    }
+  })
+})
