@@ -207,7 +207,7 @@ Example: gossipd start --data /tmp/a --listen /ip4/127.0.0.1/tcp/7421 --api 127.
         if (o.consumer != null) await client.ack(topic, o.consumer, m)
         if (o.count != null && ++n >= o.count) { stream.close(); break }
       }
-      if (stream.endedByServer) throw new DaemonUnreachableError(client.url, 'the daemon closed the stream')
+      if (stream.endedByServer) throw new DaemonUnreachableError(client.url, undefined, `the daemon at ${client.url} ended the stream (it stopped?)`)
     }))
 
   program.command('history')

@@ -51,8 +51,8 @@ export class ApiRequestError extends Error {
 /** Nothing answers at the API address, or no api.json tells where the daemon is. */
 export class DaemonUnreachableError extends Error {
   override name = 'DaemonUnreachableError'
-  constructor (readonly where: string, detail?: string) {
-    super(`no gossipd daemon running at ${where}${detail != null ? ` (${detail})` : ''} (start one with: gossipd start)`)
+  constructor (readonly where: string, detail?: string, message?: string) {
+    super(message ?? `no gossipd daemon running at ${where}${detail != null ? ` (${detail})` : ''} (start one with: gossipd start)`)
   }
 }
 
