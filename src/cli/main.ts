@@ -259,8 +259,10 @@ Example: gossipd start --data /tmp/a --listen /ip4/127.0.0.1/tcp/7421 --api 127.
 
   program.command('status')
     .description('daemon status')
-    .action(run(async (g) => {
+    .option('--addrs', 'print only the libp2p addresses (with /p2p/<peer id>), one per line: what other nodes pass to --peer')
+    .action(run(async (g, o: { addrs?: boolean }) => {
       const s = await clientFromOptions(g).status()
+      if (o.addrs === true) { for (const a of s.addresses) out(a); return }
       if (g.json === true) { out(JSON.stringify(s)); return }
       const rows: string[][] = [
         ['peer id', s.peerId],
