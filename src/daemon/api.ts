@@ -362,6 +362,7 @@ export async function createApi (opts: ApiOptions): Promise<{ app: FastifyInstan
     if (open != null && !open.isClosed) {
       open.ack({ origin, seq })
     } else {
+      if (!node.topics().some(t => t.topic === topic)) throw new ApiError(404, 'NO_SUCH_TOPIC', `not subscribed to ${topic}`)
       // no stream open for it: record the ack through a short-lived consumer (close() saves its cursor)
       const c = node.consume(topic, { name })
       c.ack({ origin, seq })
