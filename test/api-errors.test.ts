@@ -55,7 +55,7 @@ describe('control API: authentication and DNS rebinding protection', () => {
     for (const auth of [undefined, 'Bearer nope-nope-nope-nope-nope', 'Bearer x', `Basic ${token}`]) {
       const res = await fetch(`${api.url}/v1/status`, { headers: auth != null ? { authorization: auth } : {} })
       expect(res.status).toBe(401)
-      expect((await res.json()).error.code).toBe('UNAUTHORIZED')
+      expect(((await res.json()) as any).error.code).toBe('UNAUTHORIZED')
     }
   })
 
@@ -135,6 +135,9 @@ describe('control API: bad requests get JSON errors with the right status', () =
     expect(gone.body.error.code).toBe('NO_SUCH_TOPIC')
     const ack = await call('/v1/topics/chat/consumers/c1/ack', { method: 'POST', body: '{"origin":"x","seq":0}', headers: { 'content-type': 'application/json' } })
     expect(ack.status).toBe(400)
+    const ackUnknown = await call('/v1/topics/not-kept/consumers/c1/ack', { method: 'POST', body: '{"origin":"x","seq":1}', headers: { 'content-type': 'application/json' } })
+    expect(ackUnknown.status).toBe(404)
+    expect(node.topics().map(t => t.topic)).not.toContain('not-kept')
 
     const s = await client.stream('busy', { consumer: 'only-one' })
     await expect(client.stream('busy', { consumer: 'only-one' })).rejects.toMatchObject({ status: 409, code: 'CONSUMER_BUSY' })
@@ -161,7 +164,7 @@ describe('control API: topics, publish, history, streams, consumers', () => {
   it('publish answers 201 with id, seq and offset; history pages by offset; binary comes back as base64', async () => {
     const res = await fetch(`${api.url}/v1/topics/hist/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"payload":"one"}' })
     expect(res.status).toBe(201)
-    const one = await res.json()
+    const one = await res.json() as any
     expect(one).toMatchObject({ topic: 'hist', seq: 1, origin: node.peerId, id: `${node.peerId}:hist:1` })
     await client.publish('hist', 'two')
     await client.publish('hist', new Uint8Array([0xff, 0xfe, 0x00]))
