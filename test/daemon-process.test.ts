@@ -1,7 +1,7 @@
 // The daemon as a process: data-dir lock, config errors, graceful stop, kill -9 durability, two daemons.
 // Every daemon listens on 127.0.0.1 only with mDNS off. npm run build first: the binary runs dist/.
 import { describe, it, expect, afterEach } from 'vitest'
-import { writeFileSync, existsSync } from 'node:fs'
+import { writeFileSync, existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { startDaemon, stopDaemon, gossipd, spawnGossipd, cleanup, tmp, waitUntil, SAFE_ARGS } from './daemon-util.js'
 import { GossipClient } from '../src/client/client.js'
@@ -24,6 +24,9 @@ describe('gossipd start', () => {
   it('stops cleanly on SIGTERM: exit 0, api.json removed, and a restart keeps the peer id and messages', async () => {
     const dir = tmp()
     const d = await startDaemon(dir)
+    // the token file and the identity are private to the user
+    expect(statSync(join(dir, 'api.json')).mode & 0o777).toBe(0o600)
+    expect(statSync(join(dir, 'identity.key')).mode & 0o777).toBe(0o600)
     expect((await gossipd(['pub', 'keep', 'before restart', '--data', dir])).code).toBe(0)
     expect(await stopDaemon(d, 'SIGTERM')).toBe(0)
     expect(existsSync(join(dir, 'api.json'))).toBe(false)

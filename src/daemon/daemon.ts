@@ -105,6 +105,9 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     }
     throw new DaemonStartError(`cannot start the API on ${cfg.api.host}:${cfg.api.port}: ${(err as Error).message}`, EXIT.ERROR, { cause: err })
   }
+  if (!['127.0.0.1', 'localhost', '::1'].includes(cfg.api.host)) {
+    log.warn({ api: api.url }, 'the control API is not on a loopback address: anyone who can reach it and learns the token controls this daemon')
+  }
   const apiFile = join(cfg.dataDir, API_FILE)
   const info: ApiFile = { url: api.url, token, pid: process.pid, peerId: node.peerId, addresses: node.addresses, startedAt: startedAt.toISOString(), version: VERSION }
   writePrivate(apiFile, JSON.stringify(info, null, 2) + '\n')
