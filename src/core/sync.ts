@@ -1,7 +1,7 @@
 // Catch-up (anti-entropy) protocol. The puller sends, per topic, what it holds of each origin's stream
 // (a low mark plus held ranges); the server answers with every envelope it holds that the puller lacks,
-// in batches. The puller asks for each next batch only after the previous one is on disk, so a slow disk
-// or a huge backlog never piles up in memory on either side. Gaps in the middle are found the same way as
+// in batches. The puller acks each batch once it is on disk and the server keeps at most WINDOW batches
+// unacked, so a slow disk or a huge backlog never piles up in memory on either side. Gaps in the middle are found the same way as
 // missing tails, and any peer that holds a message can serve it.
 import { Encoder } from 'cbor-x'
 import { lpStream } from '@libp2p/utils'
@@ -19,6 +19,8 @@ const MAX_FRAME = BATCH_MAX_BYTES + MAX_PAYLOAD_BYTES + 64 * 1024
 const MAX_TOPICS_PER_REQUEST = 1000
 const MAX_ORIGINS_PER_TOPIC = 10_000
 const MAX_RANGES_PER_ORIGIN = 10_000
+/** batches the server may send ahead of the puller's acks: keeps both sides busy, memory stays bounded */
+const WINDOW = 3
 
 interface TopicWant { topic: string, origins: OriginState[] }
 /** puller → server: first frame */
@@ -32,7 +34,7 @@ export interface SyncStats { received: number, stored: number, batches: number, 
 export type AcceptEnvelope = (raw: Uint8Array, from: PeerId) => Promise<boolean>
 
 function lp (stream: Stream) {
-  return lpStream(stream, { maxDataLength: MAX_FRAME, maxBufferSize: 2 * MAX_FRAME })
+  return lpStream(stream, { maxDataLength: MAX_FRAME, maxBufferSize: (WINDOW + 1) * MAX_FRAME })
 }
 
 /** a peer that sends nothing for this long is treated as gone, so one stuck pull cannot stall the others */
@@ -98,13 +100,21 @@ export async function serveSync (stream: Stream, store: Store, signal?: AbortSig
   let sent = 0
   let batch: Uint8Array[] = []
   let bytes = 0
+  let unacked = 0
+  const awaitAck = async (): Promise<void> => {
+    const ack = await readFrame(s, signal) as { next?: boolean }
+    if (ack?.next !== true) throw new Error('sync: puller stopped')
+    unacked--
+  }
   const flush = async (more: boolean): Promise<void> => {
     await s.write(cbor.encode({ msgs: batch, more } satisfies SyncBatch), { signal })
     sent += batch.length
     batch = []; bytes = 0
     if (more) {
-      const ack = await readFrame(s, signal) as { next?: boolean }
-      if (ack?.next !== true) throw new Error('sync: puller stopped')
+      unacked++
+      if (unacked >= WINDOW) await awaitAck()
+    } else {
+      while (unacked > 0) await awaitAck()
     }
   }
   for (const want of wants) {
