@@ -105,3 +105,24 @@ describe('gap repair', () => {
     expect(gaps).toEqual([expect.objectContaining({ topic: 't', origin: a.peerId, from: 2, to: 2 })])
   })
 })
+
+describe('large payloads', () => {
+  it('carries payloads bigger than a sync batch, by sync and by gossip, and refuses ones over the limit', async () => {
+    const max = 3 * 1024 * 1024
+    const big = (fill: number): Uint8Array => new Uint8Array(Math.floor(2.5 * 1024 * 1024)).fill(fill)
+    const a = await startNode({ topics: ['blobs'], maxPayloadBytes: max })
+    nodes.push(a)
+    await a.publish('blobs', big(1)) // nobody listening: travels by sync later
+    await expect(a.publish('blobs', new Uint8Array(max + 1))).rejects.toThrow(/limit/)
+    const b = await startNode({ topics: ['blobs'], peers: [addrOf(a)], maxPayloadBytes: max })
+    nodes.push(b)
+    const got = collect(b, 'blobs')
+    await waitFor('first blob by sync', () => got.length === 1)
+    await waitFor('meshed', () => a.topics()[0].peers === 1)
+    await a.publish('blobs', big(2))
+    await waitFor('second blob', () => got.length === 2)
+    expect(got.map(m => [m.payload.byteLength, m.payload[0], m.payload[m.payload.byteLength - 1]])).toEqual([
+      [big(1).byteLength, 1, 1], [big(2).byteLength, 2, 2],
+    ])
+  })
+})

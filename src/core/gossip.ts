@@ -35,7 +35,8 @@ export function gossipOptions (maxPayloadBytes = MAX_PAYLOAD_BYTES): Partial<Gos
     emitSelf: false,
     fastMsgIdFn: (rpc) => idOf(rpc.data ?? new Uint8Array()),
     msgIdFn: (msg) => utf8.encode(idOf(msg.data)),
-    maxInboundDataLength: maxPayloadBytes + 64 * 1024,
+    // one RPC may carry several messages (IWANT answers): never below gossipsub's usual 4 MiB
+    maxInboundDataLength: Math.max(4 * 1024 * 1024, 2 * maxPayloadBytes + 64 * 1024),
     // a slow peer's queue must not grow without bound: past this the send is refused and sync carries it
     maxOutboundBufferSize: 16 * 1024 * 1024,
   }

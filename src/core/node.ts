@@ -122,6 +122,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
 
   get dataDir (): string { return this.opts.dataDir }
 
+  private get maxPayloadBytes (): number { return this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES }
+
   private log (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: object): void {
     this.opts.log?.(level, msg, extra)
   }
@@ -140,7 +142,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
         mdns: o.mdns ?? true,
         mdnsServiceTag: o.mdnsServiceTag,
         mdnsIntervalMs: o.mdnsIntervalMs,
-        gossip: gossipOptions(o.maxPayloadBytes ?? MAX_PAYLOAD_BYTES),
+        gossip: gossipOptions(this.maxPayloadBytes),
       })
     } catch (err) {
       store.close()
@@ -149,7 +151,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const host = this.host
     store.onCommit = rows => this.onCommit(rows)
     await host.handle(SYNC_PROTOCOL, (stream: Stream, conn: Connection) => {
-      serveSync(stream, store, this.stopController.signal).catch(err => {
+      serveSync(stream, store, this.stopController.signal, this.maxPayloadBytes).catch(err => {
         this.log('debug', 'sync serve ended', { peer: conn.remotePeer.toString(), err: (err as Error).message })
         stream.abort(err as Error)
       })
@@ -241,7 +243,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const { store } = this.requireStarted()
     checkTopic(topic)
     const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
-    checkPayload(bytes, this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES)
+    checkPayload(bytes, this.maxPayloadBytes)
     while (store.pendingWrites >= (this.opts.maxPendingWrites ?? 10_000)) {
       await new Promise<void>(resolve => this.drainWaiters.push(resolve))
       this.requireStarted()
@@ -307,7 +309,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     }
     let valid = false
     try {
-      valid = env.payload.byteLength <= (this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES) && await verifyEnvelope(env)
+      valid = env.payload.byteLength <= this.maxPayloadBytes && await verifyEnvelope(env)
     } finally {
       if (!valid) done()
     }
@@ -406,7 +408,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
         return false
       }
       return await this.acceptEnvelope(env, raw, from, 'sync') === 'stored'
-    }, this.stopController.signal)
+    }, this.stopController.signal, this.maxPayloadBytes)
     this.emit('sync', { peer, received: stats.received, stored: stats.stored, ms: stats.ms })
     return stats
   }

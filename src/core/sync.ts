@@ -15,7 +15,6 @@ export const SYNC_PROTOCOL = '/gossipd/sync/1.0.0'
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
 const BATCH_MAX_MESSAGES = 1000
 const BATCH_MAX_BYTES = 1024 * 1024
-const MAX_FRAME = BATCH_MAX_BYTES + MAX_PAYLOAD_BYTES + 64 * 1024
 const MAX_TOPICS_PER_REQUEST = 1000
 const MAX_ORIGINS_PER_TOPIC = 10_000
 const MAX_RANGES_PER_ORIGIN = 10_000
@@ -33,8 +32,10 @@ export interface SyncStats { received: number, stored: number, batches: number, 
 /** How the puller hands each received envelope to the node: resolves once stored (or found invalid). */
 export type AcceptEnvelope = (raw: Uint8Array, from: PeerId) => Promise<boolean>
 
-function lp (stream: Stream) {
-  return lpStream(stream, { maxDataLength: MAX_FRAME, maxBufferSize: (WINDOW + 1) * MAX_FRAME })
+/** a frame holds up to BATCH_MAX_BYTES, or one message of up to the largest payload this swarm allows */
+function lp (stream: Stream, maxPayloadBytes: number) {
+  const maxFrame = BATCH_MAX_BYTES + maxPayloadBytes + 64 * 1024
+  return lpStream(stream, { maxDataLength: maxFrame, maxBufferSize: (WINDOW + 1) * maxFrame })
 }
 
 /** a peer that sends nothing for this long is treated as gone, so one stuck pull cannot stall the others */
@@ -47,9 +48,9 @@ async function readFrame (s: ReturnType<typeof lp>, signal?: AbortSignal): Promi
 }
 
 /** Client side: pull everything `peer` holds of `topics` that we lack. */
-export async function pullFrom (stream: Stream, peer: PeerId, store: Store, topics: string[], accept: AcceptEnvelope, signal?: AbortSignal): Promise<SyncStats> {
+export async function pullFrom (stream: Stream, peer: PeerId, store: Store, topics: string[], accept: AcceptEnvelope, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES): Promise<SyncStats> {
   const started = Date.now()
-  const s = lp(stream)
+  const s = lp(stream, maxPayloadBytes)
   const stats: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0 }
   const want: TopicWant[] = topics.map(topic => ({ topic, origins: store.summary(topic) }))
   await s.write(cbor.encode({ want } satisfies SyncRequest), { signal })
@@ -94,8 +95,8 @@ function missingFor (store: Store, want: TopicWant): Array<{ origin: string, ran
 }
 
 /** Server side: answer one pull. */
-export async function serveSync (stream: Stream, store: Store, signal?: AbortSignal): Promise<number> {
-  const s = lp(stream)
+export async function serveSync (stream: Stream, store: Store, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES): Promise<number> {
+  const s = lp(stream, maxPayloadBytes)
   const wants = parseRequest(await readFrame(s, signal))
   let sent = 0
   let batch: Uint8Array[] = []
