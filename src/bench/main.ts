@@ -9,12 +9,15 @@
 //   --count N             throughput message count (default 10000, quick 2000)
 //   --catchup-count N     catch-up message count (default 50000, quick 10000)
 //   --side raw|gossipd    run only one side (for profiling)
+//   --catchup-synchronous FULL|NORMAL   SQLite synchronous of the catching-up node (default FULL, as shipped)
 //   --node-flags "..."    extra node flags for the child processes, e.g. "--cpu-prof --cpu-prof-dir=results/prof"
 //   --verbose             forward children's output
 import '../polyfill.js'
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpus, totalmem, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { runChild, startChild } from './runner.js'
 import { spawnInNewNetns, isRoot } from '../lan/isolation.js'
@@ -29,6 +32,7 @@ interface Options {
   count: number
   catchupCount: number
   sides: Impl[]
+  catchupSynchronous: 'FULL' | 'NORMAL'
   nodeFlags: string[]
   verbose: boolean
 }
@@ -71,6 +75,7 @@ function parseArgs (argv: string[]): Options {
     count: num('--count', quick ? 2_000 : 10_000),
     catchupCount: num('--catchup-count', quick ? 10_000 : 50_000),
     sides: side != null ? [side as Impl] : ['raw', 'gossipd'],
+    catchupSynchronous: get('--catchup-synchronous') === 'NORMAL' ? 'NORMAL' : 'FULL',
     nodeFlags: (get('--node-flags') ?? '').split(/\s+/).filter(Boolean),
     verbose: argv.includes('--verbose'),
   }
@@ -195,28 +200,18 @@ async function main (): Promise<void> {
   }
 
   if (want(o, 'catchup') && o.sides.includes('gossipd')) {
-    const s = `catch-up ${fmt(o.catchupCount)} x ${o.size} B`
-    process.stderr.write('  catch-up [gossipd] seeding ...')
-    const t = Date.now()
-    const seed = startChild({ scenario: 'catchup-seed', count: o.catchupCount, size: o.size, synchronous: 'NORMAL' }, { nodeFlags: [], timeoutMs: 600_000, label: 'catchup-seed', verbose: o.verbose })
-    let r: any
-    try {
-      const info = await Promise.race([seed.ready, new Promise((_resolve, reject) => setTimeout(() => reject(new Error('seed did not get ready in 300 s')), 300_000).unref())]) as any
-      process.stderr.write(` ${(info.publishMsgPerSec as number).toFixed(0)} msg/s published (synchronous ${String(info.synchronous)}); catching up ...`)
-      r = await runChild({ scenario: 'catchup', seedAddr: info.addr, count: o.catchupCount, maxSeconds: o.quick ? 40 : 120 }, { nodeFlags: o.nodeFlags, timeoutMs: (o.quick ? 60 : 180) * 1000, label: 'catchup', verbose: o.verbose })
-      r.seed = info
-      process.stderr.write(` ${((Date.now() - t) / 1000).toFixed(1)} s\n`)
-    } catch (err) {
-      process.stderr.write(` FAILED: ${(err as Error).message}\n`)
-      r = { error: (err as Error).message }
-    } finally {
-      seed.closeStdin()
-      await seed.result.catch(() => {})
-    }
-    results.catchup = r
+    // disk-bound and noisy on this VM: repeat and report the median run
+    const repeats = o.quick ? 1 : 3
+    const s = `catch-up ${fmt(o.catchupCount)} x ${o.size} B${repeats > 1 ? `, median of ${repeats}` : ''}`
+    const runs: any[] = []
+    for (let i = 0; i < repeats; i++) runs.push(await catchupOnce(o, i + 1, repeats))
+    const ok = runs.filter(x => typeof x.msgPerSec === 'number').sort((x, y) => x.msgPerSec - y.msgPerSec)
+    const r = ok.length > 0 ? ok[Math.floor((ok.length - 1) / 2)] : runs[0]
+    results.catchup = { median: r, runs }
     row(s, `publish msg/s on seed (synchronous ${r.seed?.synchronous ?? 'NORMAL'})`, null, r.seed?.publishMsgPerSec)
-    row(s, `catch-up msg/s (start -> all held; catcher synchronous ${r.synchronous ?? 'FULL'})`, null, r.msgPerSec, 0,
+    row(s, `catch-up msg/s (start -> all held; catcher synchronous ${r.synchronous ?? o.catchupSynchronous})`, null, r.msgPerSec, 0,
       { text: '>= 20,000 msg/s', met: typeof r.msgPerSec === 'number' ? r.msgPerSec >= 20_000 && r.complete === true : null, value: r.msgPerSec ?? null })
+    if (ok.length > 1) row(s, 'catch-up msg/s, all runs', null, ok.map(x => fmt(x.msgPerSec)).join(' / '))
     row(s, 'catch-up time s', null, typeof r.elapsedMs === 'number' ? r.elapsedMs / 1000 : null, 2)
     row(s, 'msg/s from connection', null, r.msgPerSecFromConnect)
     row(s, 'held / published %', null, pct(r.held, r.count), 1)
@@ -244,13 +239,27 @@ async function main (): Promise<void> {
     const idleSeconds = o.quick ? 3 : 5
     const daemon = daemonAvailable()
     const r = await sides<any>(o, 'idle', 60_000, impl => ({ scenario: 'idle', impl, idleSeconds }))
-    results.idle = { ...r, daemon }
-    const s = `idle one node (${daemon.usable ? 'daemon' : 'GossipNode in a child process'}), ${idleSeconds} s`
+    let d: any = null
+    if (daemon.usable && o.sides.includes('gossipd')) {
+      process.stderr.write('  idle [gossipd daemon] ...')
+      d = await daemonIdle(idleSeconds).catch(err => ({ error: (err as Error).message }))
+      process.stderr.write(d.error != null ? ` FAILED: ${String(d.error)}\n` : ' done\n')
+    }
+    results.idle = { ...r, daemon: d, daemonNote: daemon.why }
+    const s = `idle one node, ${idleSeconds} s (raw: libp2p host; gossipd: GossipNode) in a child process`
     row(s, 'node start ms', r.raw?.startMs, r.gossipd?.startMs, 1)
     row(s, 'process start -> ready ms', r.raw?.readyFromProcessStartMs, r.gossipd?.readyFromProcessStartMs, 1)
-    const rss = r.gossipd?.rssMB
-    row(s, 'RSS MB after idle', r.raw?.rssMB, rss, 1, { text: 'gossipd idle RSS < 120 MB', met: typeof rss === 'number' ? rss < 120 : null, value: rss ?? null })
-    if (!daemon.usable) console.error(`  note: ${daemon.why}`)
+    const libRss = r.gossipd?.rssMB
+    const dRss = d?.rssMB
+    row(s, 'RSS MB after idle', r.raw?.rssMB, libRss, 1, d == null || d.error != null ? { text: 'gossipd idle RSS < 120 MB', met: typeof libRss === 'number' ? libRss < 120 : null, value: libRss ?? null } : undefined)
+    if (d != null) {
+      const sd = `idle gossipd daemon (bin/gossipd.js start --no-mdns, 127.0.0.1), ${idleSeconds} s`
+      if (d.error != null) row(sd, `FAILED: ${String(d.error).slice(0, 80)}`, null, null)
+      else {
+        row(sd, 'spawn -> "gossipd ready" ms', r.raw?.readyFromProcessStartMs, d.readyFromProcessStartMs, 1)
+        row(sd, 'RSS MB after idle', r.raw?.rssMB, dRss, 1, { text: 'gossipd idle RSS < 120 MB', met: typeof dRss === 'number' ? dRss < 120 : null, value: dRss ?? null })
+      }
+    } else console.error(`  note: ${daemon.why}`)
   }
 
   if (want(o, 'mosquitto')) {
@@ -287,6 +296,27 @@ async function main (): Promise<void> {
   console.log(`\nwrote results/bench-${stamp}.json and results/latest.json`)
 }
 
+async function catchupOnce (o: Options, run: number, of: number): Promise<any> {
+  process.stderr.write(`  catch-up [gossipd] run ${run}/${of}: seeding ...`)
+  const t = Date.now()
+  const seed = startChild({ scenario: 'catchup-seed', count: o.catchupCount, size: o.size, synchronous: 'NORMAL' }, { nodeFlags: [], timeoutMs: 600_000, label: 'catchup-seed', verbose: o.verbose })
+  let r: any
+  try {
+    const info = await Promise.race([seed.ready, new Promise((_resolve, reject) => setTimeout(() => reject(new Error('seed did not get ready in 300 s')), 300_000).unref())]) as any
+    process.stderr.write(` ${(info.publishMsgPerSec as number).toFixed(0)} msg/s published (synchronous ${String(info.synchronous)}); catching up ...`)
+    r = await runChild({ scenario: 'catchup', seedAddr: info.addr, count: o.catchupCount, synchronous: o.catchupSynchronous, maxSeconds: o.quick ? 40 : 120 }, { nodeFlags: o.nodeFlags, timeoutMs: (o.quick ? 60 : 180) * 1000, label: 'catchup', verbose: o.verbose })
+    r.seed = info
+    process.stderr.write(` ${(r.msgPerSec as number).toFixed(0)} msg/s (${((Date.now() - t) / 1000).toFixed(1)} s)\n`)
+  } catch (err) {
+    process.stderr.write(` FAILED: ${(err as Error).message}\n`)
+    r = { error: (err as Error).message }
+  } finally {
+    seed.closeStdin()
+    await seed.result.catch(() => {})
+  }
+  return r
+}
+
 function sec (ms: unknown): number | null {
   return typeof ms === 'number' ? ms / 1000 : null
 }
@@ -295,10 +325,49 @@ function pct (a: unknown, b: unknown): number | null {
   return typeof a === 'number' && typeof b === 'number' && b > 0 ? 100 * a / b : null
 }
 
+function daemonBin (): string { return fileURLToPath(new URL('../../bin/gossipd.js', import.meta.url)) }
+
 function daemonAvailable (): { usable: boolean, why: string } {
-  const bin = fileURLToPath(new URL('../../bin/gossipd.js', import.meta.url))
+  const bin = daemonBin()
   if (!existsSync(bin)) return { usable: false, why: 'bin/gossipd.js does not exist yet: measured a child process that starts one GossipNode instead of the daemon' }
-  return { usable: false, why: 'bin/gossipd.js exists, but this benchmark does not drive the daemon yet: measured a child process that starts one GossipNode' }
+  try {
+    const help = execFileSync(process.execPath, [bin, 'start', '--help'], { encoding: 'utf8', timeout: 20_000 })
+    if (!help.includes('--no-mdns') || !help.includes('--listen')) return { usable: false, why: 'gossipd start --help lacks --no-mdns/--listen: measured a GossipNode child process instead' }
+  } catch (err) {
+    return { usable: false, why: `gossipd start --help failed (${(err as Error).message.split('\n')[0]}): measured a GossipNode child process instead` }
+  }
+  return { usable: true, why: 'bin/gossipd.js start --no-mdns on 127.0.0.1' }
+}
+
+/** Start the real daemon (loopback only, no mDNS), time it to its "gossipd ready" line, read its RSS after idling. */
+async function daemonIdle (idleSeconds: number): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'gossipd-bench-daemon-'))
+  const t0 = performance.now()
+  const proc = spawn(process.execPath, [daemonBin(), '--data', dir, '--api', '127.0.0.1:0', 'start', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  proc.stderr!.on('data', d => { err += String(d) })
+  const exited = new Promise<number | null>(resolve => proc.on('exit', code => resolve(code)))
+  try {
+    const readyMs = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('daemon not ready within 30 s')), 30_000)
+      proc.stdout!.on('data', d => {
+        out += String(d)
+        if (out.includes('gossipd ready')) { clearTimeout(timer); resolve(performance.now() - t0) }
+      })
+      void exited.then(code => { clearTimeout(timer); reject(new Error(`daemon exited with ${String(code)}: ${err.trim()}`)) })
+    })
+    await new Promise(resolve => setTimeout(resolve, idleSeconds * 1000))
+    const status = readFileSync(`/proc/${proc.pid!}/status`, 'utf8')
+    const rssKB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN)
+    return { impl: 'gossipd-daemon', readyFromProcessStartMs: readyMs, idleSeconds, rssMB: rssKB / 1024 }
+  } finally {
+    proc.kill('SIGTERM')
+    const t = setTimeout(() => proc.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(t)
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 async function mdnsProbe (nodeFlags: string[]): Promise<any> {
