@@ -142,6 +142,8 @@ function want (o: Options, name: string): boolean { return o.only == null || o.o
 async function main (): Promise<void> {
   const o = parseArgs(process.argv.slice(2))
   const started = new Date()
+  const g = gitInfo()
+  if (g != null) console.log(`commit ${g.commit.slice(0, 10)}${g.dirty ? ' (src has uncommitted changes)' : ''}`)
   console.log(`gossipd bench${o.quick ? ' (quick)' : ''}: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, node ${process.version}; payload ${o.size} B, ${o.nodes} nodes; all nodes on 127.0.0.1`)
   const throughputTimeout = (o.quick ? 60 : 240) * 1000
   const maxSeconds = o.quick ? 30 : 120
@@ -285,6 +287,7 @@ async function main (): Promise<void> {
     finishedAt: new Date().toISOString(),
     argv: process.argv.slice(2),
     options: { ...o, only: o.only == null ? null : [...o.only] },
+    git: gitInfo(),
     machine: { cores: cpus().length, cpu: cpus()[0]?.model, totalMemGB: totalmem() / 2 ** 30, node: process.version },
     results,
     table: rows,
@@ -315,6 +318,15 @@ async function catchupOnce (o: Options, run: number, of: number): Promise<any> {
     await seed.result.catch(() => {})
   }
   return r
+}
+
+function gitInfo (): { commit: string, dirty: boolean } | null {
+  try {
+    const cwd = fileURLToPath(new URL('../../', import.meta.url))
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd, encoding: 'utf8' }).trim() !== ''
+    return { commit, dirty }
+  } catch { return null }
 }
 
 function sec (ms: unknown): number | null {
