@@ -35,6 +35,7 @@ export async function createGossipdCluster (size: number, opts: { synchronous?: 
   const delivered = new Array<number>(size - 1).fill(0)
   const drops = { peerDisconnect: 0, connectionClose: 0 }
   const sources: Record<string, number> = {}
+  const gaps = { reported: 0, seqsSkipped: 0 }
   let ready = false
   const cluster: Cluster = {
     impl: 'gossipd',
@@ -44,7 +45,9 @@ export async function createGossipdCluster (size: number, opts: { synchronous?: 
     publish: async payload => await nodes[0].publish(TOPIC, payload),
     extra: () => {
       const outbox = (nodes[0] as unknown as { outbox?: { skipped?: number } }).outbox
-      return { ...Object.fromEntries(Object.entries(sources).map(([k, v]) => [`via_${k}`, v])), gossipSkipped: outbox?.skipped ?? 0 }
+      // what each node's store holds (it can differ from what its consumer delivered: a consumer waits at holes)
+      const held = Object.fromEntries(nodes.map((n, i) => [`held_node${i}`, n.isRunning ? n.topics().find(t => t.topic === TOPIC)?.messages ?? 0 : -1]))
+      return { ...Object.fromEntries(Object.entries(sources).map(([k, v]) => [`via_${k}`, v])), gossipSkipped: outbox?.skipped ?? 0, gapsReported: gaps.reported, gapSeqsSkipped: gaps.seqsSkipped, ...held }
     },
     stop: async () => {
       ready = false
@@ -58,6 +61,8 @@ export async function createGossipdCluster (size: number, opts: { synchronous?: 
     h.addEventListener('connection:close', () => { if (ready) drops.connectionClose++ })
     if (i === 0) return
     n.on('message', m => { if (m.topic === TOPIC) sources[m.source] = (sources[m.source] ?? 0) + 1 })
+    // a consumer that gives up waiting for a hole skips those seqs for good, even if sync fills it later
+    n.on('gap', g => { gaps.reported++; gaps.seqsSkipped += g.to - g.from + 1 })
     n.consume(TOPIC, { from: 'beginning' }).on('message', m => {
       delivered[i - 1]++
       cluster.onDeliver?.(i - 1, m.payload)

@@ -193,6 +193,8 @@ async function main (): Promise<void> {
     const lost = r.gossipd?.lost
     row(s, `lost (settle on while progressing, <= ${settleMaxSeconds} s)`, r.raw?.lost, lost, 0, { text: '0 lost', met: typeof lost === 'number' ? lost === 0 : null, value: lost ?? null })
     row(s, 'settle time s', sec(r.raw?.settleMs), sec(r.gossipd?.settleMs), 1)
+    row(s, 'gossipd: gaps given up (seqs skipped by consumers)', null, r.gossipd?.extra == null ? null : `${String(r.gossipd.extra.gapsReported)} (${String(r.gossipd.extra.gapSeqsSkipped)})`)
+    row(s, 'gossipd: held by slowest store / issued %', null, r.gossipd?.extra == null ? null : pct(Math.min(...Object.entries(r.gossipd.extra).filter(([k]) => k.startsWith('held_node')).map(([, v]) => v as number)), r.gossipd.issued), 1)
     const dropped = r.gossipd == null || r.gossipd.connectionCloses == null ? null : r.gossipd.connectionCloses + r.gossipd.peerDisconnects
     row(s, 'dropped connections (close events)', r.raw?.connectionCloses, r.gossipd?.connectionCloses, 0, { text: '0 dropped', met: dropped == null ? null : dropped === 0, value: dropped })
     row(s, 'peer:disconnect events', r.raw?.peerDisconnects, r.gossipd?.peerDisconnects)

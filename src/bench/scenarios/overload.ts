@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks'
 import { createCluster, minDelivered, payloadFor, until, type Impl } from '../cluster.js'
 import { RssSampler, MB } from '../stats.js'
 
-export interface OverloadSpec { impl: Impl, nodes: number, rate: number, seconds: number, size: number, settleSeconds: number, settleMaxSeconds?: number, maxInflight?: number }
+export interface OverloadSpec { impl: Impl, nodes: number, rate: number, seconds: number, size: number, settleSeconds: number, settleMaxSeconds?: number, progressWindowMs?: number, maxInflight?: number }
 
 export async function overload (spec: OverloadSpec, rss: RssSampler): Promise<Record<string, unknown>> {
   const c = await createCluster(spec.impl, spec.nodes)
@@ -51,7 +51,8 @@ export async function overload (spec: OverloadSpec, rss: RssSampler): Promise<Re
   await until(() => inflight === 0, 60_000, 20)
   const ackedAt = performance.now()
   // settle: the fixed settle period first, then on as long as the slowest subscriber still makes
-  // progress (no progress for 3 s ends it), never past settleMaxSeconds
+  // progress (no progress for 8 s ends it: longer than gossipd's default 5 s periodic sync, which is what
+  // repairs a tail that gossip skipped), never past settleMaxSeconds
   const atFixed = await until(() => minDelivered(c) >= issued, spec.settleSeconds * 1000, 20)
   const deliveredAtFixedSettle = minDelivered(c)
   let settled = atFixed
@@ -59,7 +60,7 @@ export async function overload (spec: OverloadSpec, rss: RssSampler): Promise<Re
     const hard = ackedAt + (spec.settleMaxSeconds ?? 60) * 1000
     let last = minDelivered(c)
     let lastAt = performance.now()
-    while (performance.now() < hard && performance.now() - lastAt < 3_000) {
+    while (performance.now() < hard && performance.now() - lastAt < (spec.progressWindowMs ?? 8_000)) {
       await new Promise(resolve => setTimeout(resolve, 50))
       const d = minDelivered(c)
       if (d >= issued) { settled = true; break }
