@@ -67,4 +67,35 @@ describe('flow control under a publish flood', () => {
     const growth = heapPeak - heapBefore
     expect(growth, `heap grew ${(growth / 2 ** 20).toFixed(0)} MB`).toBeLessThan(HEAP_GROWTH_LIMIT)
   }, 300_000)
+
+  it('when peers cannot take gossip fast enough, the overflow travels by sync: still every message once, in order, no gap given up', async () => {
+    // a tiny gossip queue forces the skip-to-sync path that a real overload takes
+    const n = 5_000
+    const a = await startNode({ topics: ['spill'], gapTimeoutMs: 10_000, gossipQueue: { maxQueued: 20 } })
+    const b = await startNode({ topics: ['spill'], gapTimeoutMs: 10_000, peers: [addrOf(a)] })
+    const c = await startNode({ topics: ['spill'], gapTimeoutMs: 10_000, peers: [addrOf(a), addrOf(b)] })
+    nodes = [a, b, c]
+    await waitFor('full mesh', () => nodes.every(x => x.peers().length === 2 && x.topics()[0].peers === 2))
+    const gaps: unknown[] = []
+    const leaves: string[] = []
+    const seen = new Map<GossipNode, number[]>()
+    for (const x of [b, c]) {
+      const seqs: number[] = []
+      seen.set(x, seqs)
+      x.on('gap', g => gaps.push(g))
+      x.on('peer:leave', ({ peer }) => leaves.push(peer))
+      x.consume('spill', { from: 'beginning' }).on('message', m => seqs.push(m.seq)).start()
+    }
+    let next = 0
+    await Promise.all(Array.from({ length: 500 }, async () => {
+      while (next < n) { next++; await a.publish('spill', new Uint8Array(1024)) }
+    }))
+    await waitFor(`both subscribers have all ${n}`, () => [...seen.values()].every(s => s.length >= n), 120_000)
+    await new Promise(resolve => setTimeout(resolve, 500))
+    expect(a.status().gossipSkipped, 'the skip-to-sync path must have run').toBeGreaterThan(0)
+    expect(leaves).toEqual([])
+    expect(gaps).toEqual([])
+    const expected = Array.from({ length: n }, (_, i) => i + 1)
+    for (const seqs of seen.values()) expect(seqs).toEqual(expected)
+  }, 180_000)
 })

@@ -29,6 +29,8 @@ export interface ConsumerEvents {
 }
 
 const PAGE = 256
+/** a hole that keeps shrinking is waited for at most this many gap timeouts */
+const MAX_GAP_WAITS = 12
 const CURSOR_SAVE_MS = 200
 
 export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncIterable<StoredMessage> {
@@ -127,18 +129,44 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     }
   }
 
+  /**
+   * Wait for a hole [from, to] to be filled. The timer restarts while the hole is shrinking (sync is
+   * filling it, which under overload can take longer than gapTimeoutMs), so only a hole that made no
+   * progress for a whole gapTimeoutMs, or that is still open after MAX_GAP_WAITS timeouts, is given up.
+   */
   private waitForGap (origin: string, from: number, to: number): void {
     if (this.gapTimers.has(origin)) return
-    this.gapTimers.set(origin, setTimeout(() => {
-      this.gapTimers.delete(origin)
-      if (this.closed || (this.next.get(origin) ?? 1) !== from) return
-      const held = this.store.heldState(this.topic, origin)
-      const resume = held?.set.nextAbove(from - 1) ?? 0
-      if (resume === 0) return
-      this.emit('gap', { topic: this.topic, origin, from, to: resume - 1, consumer: this.name })
-      this.next.set(origin, resume)
-      this.pump(origin)
-    }, this.gapTimeoutMs).unref())
+    let waits = 0
+    let filled = this.heldIn(origin, from, to)
+    const arm = (): void => {
+      this.gapTimers.set(origin, setTimeout(() => {
+        this.gapTimers.delete(origin)
+        if (this.closed) return
+        // delivery moved on meanwhile: look again (re-arms for whatever hole is next)
+        if ((this.next.get(origin) ?? 1) !== from) { this.pump(origin); return }
+        const now = this.heldIn(origin, from, to)
+        if (now > filled && ++waits < MAX_GAP_WAITS) { filled = now; arm(); return }
+        const held = this.store.heldState(this.topic, origin)
+        const resume = held?.set.nextAbove(from - 1) ?? 0
+        if (resume === 0) return
+        this.emit('gap', { topic: this.topic, origin, from, to: resume - 1, consumer: this.name })
+        this.next.set(origin, resume)
+        this.pump(origin)
+      }, this.gapTimeoutMs).unref())
+    }
+    arm()
+  }
+
+  /** how many seqs in [from, to] of an origin are held */
+  private heldIn (origin: string, from: number, to: number): number {
+    const held = this.store.heldState(this.topic, origin)
+    if (held == null) return 0
+    let n = 0
+    for (const [a, b] of held.set.ranges) {
+      const lo = Math.max(a, from); const hi = Math.min(b, to)
+      if (hi >= lo) n += hi - lo + 1
+    }
+    return n
   }
 
   private clearGap (origin: string): void {

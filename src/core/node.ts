@@ -12,7 +12,7 @@ import { loadOrCreateIdentity } from './identity.js'
 import { PeerKeeper } from './peers.js'
 import { SYNC_PROTOCOL, pullFrom, serveSync, type SyncStats } from './sync.js'
 import { Consumer, type ConsumerOptions, type GapInfo } from './consumer.js'
-import { GossipOutbox } from './outbox.js'
+import { GossipOutbox, type OutboxOptions } from './outbox.js'
 import { Store, type StoredMessage } from '../store/store.js'
 import type { Retention } from '../store/retention.js'
 
@@ -44,6 +44,8 @@ export interface NodeOptions {
   maxPayloadBytes?: number
   /** publish() waits while this many writes are queued (default 10,000) */
   maxPendingWrites?: number
+  /** gossip flow-control limits (see outbox.ts); past them, messages travel by sync only */
+  gossipQueue?: OutboxOptions
   /** identity to use instead of the one in dataDir */
   privateKey?: PrivateKey
   /** 'FULL' (default): an acked message survives power loss; 'NORMAL': survives a process crash */
@@ -166,7 +168,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       // a peer that just joined one of our topics may lack what we hold: let it (and us) catch up
       if (evt.detail.subscriptions.some(s => s.subscribe && this.joined.has(s.topic))) this.requestSync(evt.detail.peerId.toString())
     })
-    this.outbox = new GossipOutbox(host, () => this.syncSoon(0))
+    this.outbox = new GossipOutbox(host, () => this.syncSoon(0), o.gossipQueue)
     this.running = true
     for (const t of store.topics()) this.join(t.topic)
     for (const t of o.topics ?? []) this.join(t)

@@ -1,0 +1,53 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { Store } from '../src/store/store.js'
+import { Consumer, type GapInfo } from '../src/core/consumer.js'
+import { encodeEnvelope } from '../src/core/envelope.js'
+import { tempDir, removeTempDirs, waitFor } from './helpers.js'
+
+afterEach(() => removeTempDirs())
+
+const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+
+async function put (s: Store, c: Consumer, seq: number): Promise<void> {
+  const payload = new TextEncoder().encode(`m${seq}`)
+  await s.insert({ topic: 't', origin: 'o', seq, ts: Date.now(), payload, raw: encodeEnvelope({ origin: 'o', topic: 't', seq, ts: Date.now(), payload, sig: new Uint8Array(64) }) })
+  c.notify(['o'])
+}
+
+describe('Consumer gap handling', () => {
+  it('keeps waiting for a hole that is being filled (from the top down) longer than the gap timeout', async () => {
+    const s = new Store(tempDir())
+    s.addTopic('t')
+    const c = new Consumer(s, 't', { from: 'beginning', gapTimeoutMs: 300 })
+    const got: number[] = []
+    const gaps: GapInfo[] = []
+    c.on('message', m => got.push(m.seq)).on('gap', g => gaps.push(g)).start()
+    await put(s, c, 1)
+    await put(s, c, 5)
+    for (const seq of [4, 3, 2]) { await sleep(250); await put(s, c, seq) }
+    await waitFor('all five', () => got.length === 5, 5_000)
+    expect(got).toEqual([1, 2, 3, 4, 5])
+    expect(gaps).toEqual([])
+    c.close(); s.close()
+  })
+
+  it('gives up on a hole that makes no progress for a gap timeout, reports it and goes on', async () => {
+    const s = new Store(tempDir())
+    s.addTopic('t')
+    const c = new Consumer(s, 't', { from: 'beginning', gapTimeoutMs: 200 })
+    const got: number[] = []
+    const gaps: GapInfo[] = []
+    c.on('message', m => got.push(m.seq)).on('gap', g => gaps.push(g)).start()
+    await put(s, c, 1)
+    await put(s, c, 4)
+    await waitFor('gap reported', () => gaps.length === 1, 5_000)
+    expect(gaps[0]).toMatchObject({ topic: 't', origin: 'o', from: 2, to: 3 })
+    expect(got).toEqual([1, 4])
+    // a late arrival below the cursor is stored but not delivered out of order
+    await put(s, c, 2)
+    await put(s, c, 5)
+    await waitFor('5 delivered', () => got.includes(5))
+    expect(got).toEqual([1, 4, 5])
+    c.close(); s.close()
+  })
+})
