@@ -403,13 +403,24 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const topics = [...this.joined]
     if (topics.length === 0) return null
     const stream = await host.dialProtocol(peerId, SYNC_PROTOCOL, { signal: AbortSignal.any([this.stopController.signal, AbortSignal.timeout(10_000)]) })
-    const stats = await pullFrom(stream, peerId, store, topics, async (raw, from) => {
-      let env: Envelope
-      try { env = decodeEnvelope(raw) } catch {
-        this.emit('rejected', { peer: from.toString(), reason: 'malformed envelope in sync' })
-        return false
+    const stats = await pullFrom(stream, peerId, store, topics, async (raws, from) => {
+      // verify the whole batch concurrently, then commit it as one transaction
+      const release = store.hold()
+      let results: string[]
+      try {
+        results = await Promise.all(raws.map(async raw => {
+          let env: Envelope
+          try { env = decodeEnvelope(raw) } catch {
+            this.emit('rejected', { peer: from.toString(), reason: 'malformed envelope in sync' })
+            return 'rejected'
+          }
+          return await this.acceptEnvelope(env, raw, from, 'sync', false)
+        }))
+      } finally {
+        release()
       }
-      return await this.acceptEnvelope(env, raw, from, 'sync') === 'stored'
+      await store.whenFlushed()
+      return results.filter(r => r === 'stored').length
     }, this.stopController.signal, this.maxPayloadBytes)
     this.emit('sync', { peer, received: stats.received, stored: stats.stored, ms: stats.ms })
     return stats

@@ -29,8 +29,8 @@ interface SyncBatch { msgs: Uint8Array[], more: boolean }
 
 export interface SyncStats { received: number, stored: number, batches: number, ms: number }
 
-/** How the puller hands each received envelope to the node: resolves once stored (or found invalid). */
-export type AcceptEnvelope = (raw: Uint8Array, from: PeerId) => Promise<boolean>
+/** How the puller hands a batch of received envelopes to the node: resolves with how many were stored, once on disk. */
+export type AcceptBatch = (raws: Uint8Array[], from: PeerId) => Promise<number>
 
 /** a frame holds up to BATCH_MAX_BYTES, or one message of up to the largest payload this swarm allows */
 function lp (stream: Stream, maxPayloadBytes: number) {
@@ -48,7 +48,7 @@ async function readFrame (s: ReturnType<typeof lp>, signal?: AbortSignal): Promi
 }
 
 /** Client side: pull everything `peer` holds of `topics` that we lack. */
-export async function pullFrom (stream: Stream, peer: PeerId, store: Store, topics: string[], accept: AcceptEnvelope, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES): Promise<SyncStats> {
+export async function pullFrom (stream: Stream, peer: PeerId, store: Store, topics: string[], accept: AcceptBatch, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES): Promise<SyncStats> {
   const started = Date.now()
   const s = lp(stream, maxPayloadBytes)
   const stats: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0 }
@@ -59,8 +59,7 @@ export async function pullFrom (stream: Stream, peer: PeerId, store: Store, topi
     if (frame == null || !Array.isArray(frame.msgs)) throw new Error('sync: malformed batch from server')
     stats.batches++
     stats.received += frame.msgs.length
-    const results = await Promise.all(frame.msgs.map(async m => await accept(m, peer)))
-    stats.stored += results.filter(Boolean).length
+    stats.stored += await accept(frame.msgs, peer)
     if (frame.more !== true) break
     await s.write(cbor.encode({ next: true }), { signal })
   }
