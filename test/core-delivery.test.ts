@@ -126,3 +126,27 @@ describe('large payloads', () => {
     ])
   })
 })
+
+describe('sync with a stream full of holes', () => {
+  it('fills 10,500 scattered holes (more ranges than one request may list)', async () => {
+    const n = 21_000
+    // every other message is never gossiped: b ends up with 10,500 holes, more ranges than a server accepts in a request, and must fetch them by sync
+    const a = await startNode({ topics: ['holes'], gossipFilter: e => e.seq % 2 === 0, syncIntervalMs: 60_000 })
+    // b refuses sync until publishing is over, so the holes pile up
+    let syncAllowed = false
+    const b = await startNode({ topics: ['holes'], peers: [addrOf(a)], syncIntervalMs: 60_000, gapTimeoutMs: 60_000, dropInbound: (_e, _f, source) => source === 'sync' && !syncAllowed })
+    nodes = [a, b]
+    await waitFor('meshed', () => a.topics()[0].peers === 1 && b.topics()[0].peers === 1)
+    let next = 0
+    await Promise.all(Array.from({ length: 200 }, async () => { while (next < n) { next++; await a.publish('holes', 'x') } }))
+    await waitFor('b has the gossiped half', () => b.topics()[0].messages === n / 2)
+    const summary = (b as unknown as { store: { summary: (t: string) => Array<{ ranges: unknown[] }> } }).store.summary('holes')
+    expect(summary[0].ranges.length).toBeGreaterThan(10_000)
+    syncAllowed = true
+    await b.syncWith(a.peerId)
+    await waitFor('b holds all', () => b.topics()[0].messages === n, 30_000)
+    const got = collect(b, 'holes')
+    await waitFor('all delivered', () => got.length === n)
+    expect(got.map(m => m.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1))
+  })
+})

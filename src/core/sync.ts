@@ -18,6 +18,8 @@ const BATCH_MAX_BYTES = 1024 * 1024
 const MAX_TOPICS_PER_REQUEST = 1000
 const MAX_ORIGINS_PER_TOPIC = 10_000
 const MAX_RANGES_PER_ORIGIN = 10_000
+/** ranges per origin a puller lists (below what a server accepts) */
+const SUMMARY_RANGES = 2_000
 /** batches the server may send ahead of the puller's acks: keeps both sides busy, memory stays bounded */
 const WINDOW = 3
 
@@ -52,7 +54,7 @@ export async function pullFrom (stream: Stream, peer: PeerId, store: Store, topi
   const started = Date.now()
   const s = lp(stream, maxPayloadBytes)
   const stats: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0 }
-  const want: TopicWant[] = topics.map(topic => ({ topic, origins: store.summary(topic) }))
+  const want: TopicWant[] = topics.map(topic => ({ topic, origins: store.summary(topic).map(truncateRanges) }))
   await s.write(cbor.encode({ want } satisfies SyncRequest), { signal })
   for (;;) {
     const frame = await readFrame(s, signal) as SyncBatch
@@ -66,6 +68,15 @@ export async function pullFrom (stream: Stream, peer: PeerId, store: Store, topi
   await stream.close({ signal }).catch(() => stream.abort(new Error('sync close failed')))
   stats.ms = Date.now() - started
   return stats
+}
+
+/**
+ * A stream riddled with holes (overload sends many messages by sync) can have more ranges than a request
+ * may carry. Sending only the first ones is safe: the server then also sends what we hold above the last
+ * range we listed, and the duplicates are dropped here by id before any verification.
+ */
+function truncateRanges (o: OriginState): OriginState {
+  return o.ranges.length <= SUMMARY_RANGES ? o : { ...o, ranges: o.ranges.slice(0, SUMMARY_RANGES) }
 }
 
 function parseRequest (v: unknown): TopicWant[] {
