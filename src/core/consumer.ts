@@ -19,6 +19,8 @@ export interface ConsumerOptions {
   gapTimeoutMs?: number
   /** async iteration buffers at most this many undelivered messages (default 1000) */
   highWaterMark?: number
+  /** true while the node is pulling missing messages from peers; a gap is not given up during a repair */
+  repairing?: () => boolean
 }
 
 export interface GapInfo { topic: string, origin: string, from: number, to: number, consumer?: string }
@@ -52,6 +54,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   private dirty = false
   private saveTimer?: NodeJS.Timeout
   private pumping = false
+  private readonly repairing: () => boolean
 
   constructor (private readonly store: Store, topic: string, opts: ConsumerOptions = {}, private readonly onClose: (c: Consumer) => void = () => {}) {
     super()
@@ -61,6 +64,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     this.autoAck = opts.autoAck ?? (opts.name == null)
     this.gapTimeoutMs = opts.gapTimeoutMs ?? 10_000
     this.highWaterMark = opts.highWaterMark ?? 1000
+    this.repairing = opts.repairing ?? (() => false)
     this.minTs = typeof from === 'object' && 'time' in from ? from.time : 0
     // 'now' is judged by local arrival (offsets), never by remote clocks, which may be skewed
     this.minOffset = typeof from === 'object' && 'offset' in from ? from.offset : from === 'now' ? store.lastOffset() + 1 : 0
@@ -130,9 +134,10 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   }
 
   /**
-   * Wait for a hole [from, to] to be filled. The timer restarts while the hole is shrinking (sync is
-   * filling it, which under overload can take longer than gapTimeoutMs), so only a hole that made no
-   * progress for a whole gapTimeoutMs, or that is still open after MAX_GAP_WAITS timeouts, is given up.
+   * Wait for a hole [from, to] to be filled. The timer restarts while the hole is shrinking or a sync pull
+   * is running (filling it under overload can take longer than gapTimeoutMs), so only a hole that made no
+   * progress for a whole gapTimeoutMs with no repair under way, or that is still open after
+   * MAX_GAP_WAITS timeouts, is given up.
    */
   private waitForGap (origin: string, from: number, to: number): void {
     if (this.gapTimers.has(origin)) return
@@ -145,7 +150,9 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
         // delivery moved on meanwhile: look again (re-arms for whatever hole is next)
         if ((this.next.get(origin) ?? 1) !== from) { this.pump(origin); return }
         const now = this.heldIn(origin, from, to)
-        if (now > filled && ++waits < MAX_GAP_WAITS) { filled = now; arm(); return }
+        // still shrinking, or sync is busy repairing (under overload a pull can take longer than the
+        // timeout): wait more, up to MAX_GAP_WAITS timeouts in all
+        if ((now > filled || this.repairing()) && ++waits < MAX_GAP_WAITS) { filled = now; arm(); return }
         const held = this.store.heldState(this.topic, origin)
         const resume = held?.set.nextAbove(from - 1) ?? 0
         if (resume === 0) return

@@ -334,7 +334,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
 
   private onCommit (rows: StoredMessage[]): void {
     const byTopic = new Map<string, Set<string>>()
-    let holes = false
+    const holes = new Set<string>()
     for (const row of rows) {
       const id = envelopeId(row)
       this.emit('message', { ...row, id, source: this.sources.get(id) ?? 'sync' })
@@ -342,14 +342,18 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       if (origins == null) { origins = new Set(); byTopic.set(row.topic, origins) }
       origins.add(row.origin)
       const held = this.store!.heldState(row.topic, row.origin)
-      if (held != null && (held.set.ranges.length > 1 || held.set.min > held.low + 1)) holes = true
+      if (held != null && (held.set.ranges.length > 1 || held.set.min > held.low + 1)) holes.add(row.origin)
     }
     for (const c of this.consumers) {
       const origins = byTopic.get(c.topic)
       if (origins != null) c.notify(origins)
     }
     // a hole below a newly stored seq means gossip lost something: ask peers for it now
-    if (holes) this.syncSoon(200)
+    if (holes.size > 0) {
+      // the origin itself surely holds what is missing of its own stream: ask it first
+      for (const origin of holes) if (this.host?.getPeers().some(p => p.toString() === origin) === true) this.requestSync(origin)
+      this.syncSoon(200)
+    }
     if (this.store!.pendingWrites < (this.opts.maxPendingWrites ?? 10_000)) for (const w of this.drainWaiters.splice(0)) w()
   }
 
@@ -363,7 +367,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       throw new InvalidInputError(`consumer ${opts.name} is already open on ${topic}`, 'CONSUMER_BUSY')
     }
     if (!this.joined.has(topic)) this.join(topic)
-    const c = new Consumer(store, topic, { gapTimeoutMs: this.opts.gapTimeoutMs, ...opts }, c => this.consumers.delete(c))
+    const repairing = (): boolean => this.syncing || this.syncQueue.size > 0
+    const c = new Consumer(store, topic, { gapTimeoutMs: this.opts.gapTimeoutMs, repairing, ...opts }, c => this.consumers.delete(c))
     c.on('gap', gap => {
       this.log('warn', 'gap: giving up on missing messages', gap)
       this.emit('gap', gap)
