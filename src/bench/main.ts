@@ -39,7 +39,27 @@ interface Options {
 
 const SCENARIOS = ['throughput2', 'throughput5', 'latency', 'overload', 'catchup', 'mdns', 'idle', 'mosquitto']
 
+const KNOWN_FLAGS = ['--quick', '--only', '--size', '--nodes', '--duration', '--count', '--catchup-count', '--side', '--catchup-synchronous', '--node-flags', '--verbose']
+
+function usage (): string {
+  return `usage: npm run bench -- [options]
+  --quick  --only a,b (${SCENARIOS.join(', ')})  --size BYTES  --nodes N  --duration SEC  --count N
+  --catchup-count N  --side raw|gossipd  --catchup-synchronous FULL|NORMAL  --node-flags "..."  --verbose
+Prints a table and writes results/bench-<time>.json and results/latest.json.`
+}
+
 function parseArgs (argv: string[]): Options {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage() + '\n')
+    process.exit(0)
+  }
+  const unknown: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i].split('=')[0]
+    if (!KNOWN_FLAGS.includes(flag)) { if (argv[i].startsWith('-')) unknown.push(argv[i]); continue }
+    if (!['--quick', '--verbose'].includes(flag) && !argv[i].includes('=')) i++ // skip its value
+  }
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}\n${usage()}`)
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(name)
     if (i >= 0) return argv[i + 1]
