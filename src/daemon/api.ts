@@ -10,6 +10,7 @@ import type { Consumer, StartFrom } from '../core/consumer.js'
 import { checkTopic, InvalidInputError, MAX_PAYLOAD_BYTES } from '../core/limits.js'
 import { envelopeId } from '../core/envelope.js'
 import { StoreError, type StoredMessage } from '../store/store.js'
+import type { MessageJson } from '../client/client.js'
 
 export const API_VERSION = 'v1'
 
@@ -30,17 +31,8 @@ export interface ApiOptions {
   statusExtra?: () => Record<string, unknown>
 }
 
-export interface MessageJson {
-  id: string
-  offset: number
-  topic: string
-  origin: string
-  seq: number
-  ts: number
-  time: string
-  payload: string
-  encoding: 'utf8' | 'base64'
-}
+// the wire shape of a message is defined once, by the client that reads it
+export type { MessageJson } from '../client/client.js'
 
 export class ApiError extends Error {
   constructor (readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) { super(message) }
