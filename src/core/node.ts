@@ -1,7 +1,7 @@
 // GossipNode: one gossipd node as a library. It stores every message of its topics in the local queue
 // before anything else happens, gossips it for speed, and repairs whatever gossip missed with the sync
 // protocol, so delivery does not depend on who was online when a message was published.
-import { EventEmitter } from 'node:events'
+import { EventEmitter, setMaxListeners } from 'node:events'
 import type { PeerId, PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { createSwarm, type SwarmHost } from './libp2p.js'
@@ -134,6 +134,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     if (this.running) return this
     const o = this.opts
     this.stopController = new AbortController()
+    // every concurrent sync stream listens on it; many at once is normal, not a leak
+    setMaxListeners(Infinity, this.stopController.signal)
     this.key = o.privateKey ?? await loadOrCreateIdentity(o.dataDir)
     const store = new Store(o.dataDir, { retention: o.retention, synchronous: o.synchronous })
     this.store = store
