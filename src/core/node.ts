@@ -170,7 +170,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       // a peer that just joined one of our topics may lack what we hold: let it (and us) catch up
       if (evt.detail.subscriptions.some(s => s.subscribe && this.joined.has(s.topic))) this.requestSync(evt.detail.peerId.toString())
     })
-    this.outbox = new GossipOutbox(host, () => this.syncSoon(0), o.gossipQueue)
+    this.outbox = new GossipOutbox(host, o.gossipQueue)
     this.running = true
     for (const t of store.topics()) this.join(t.topic)
     for (const t of o.topics ?? []) this.join(t)

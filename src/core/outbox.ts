@@ -2,7 +2,8 @@
 // and, when publishing outruns the network, buffers grow until the keep-alive ping times out and every
 // connection is closed. Here gossip is only an accelerator: messages are already on disk, so when peers'
 // outbound buffers are full we hold gossip back, and past a bounded queue we skip gossip for the oldest
-// messages and let the sync protocol carry them (onSkip asks peers to pull).
+// messages and let the sync protocol carry them: peers pull them when a later gossiped message shows
+// them a hole, or at their next periodic pull.
 import type { SwarmHost } from './libp2p.js'
 
 export interface OutboxOptions {
@@ -22,7 +23,7 @@ export class GossipOutbox {
   /** messages that were not gossiped because the queue was full (they travel by sync) */
   skipped = 0
 
-  constructor (private readonly host: SwarmHost, private readonly onSkip: () => void, opts: OutboxOptions = {}) {
+  constructor (private readonly host: SwarmHost, opts: OutboxOptions = {}) {
     this.maxQueued = opts.maxQueued ?? 2_000
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 2 * 1024 * 1024
   }
@@ -35,7 +36,6 @@ export class GossipOutbox {
     if (this.queue.length > this.maxQueued) {
       this.queue.shift()
       this.skipped++
-      this.onSkip()
     }
     void this.drain()
   }

@@ -108,7 +108,6 @@ export class Store {
       setLow: db.prepare('INSERT INTO origins (topic, origin, low) VALUES (?, ?, ?) ON CONFLICT(topic, origin) DO UPDATE SET low = max(low, excluded.low)'),
       readOrigin: db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND origin = ? AND seq > ? ORDER BY seq LIMIT ?'),
       readRawRange: db.prepare('SELECT seq, raw FROM messages WHERE topic = ? AND origin = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?'),
-      firstAtOrAfterTs: db.prepare('SELECT min(seq) AS seq FROM messages WHERE topic = ? AND origin = ? AND ts >= ?'),
       history: db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND id > ? ORDER BY id LIMIT ?'),
       historyDesc: db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? ORDER BY id DESC LIMIT ?'),
       cursors: db.prepare('SELECT origin, seq FROM cursors WHERE consumer = ? AND topic = ?'),
@@ -351,10 +350,6 @@ export class Store {
   /** offset of the newest stored message (0 when empty) */
   lastOffset (): number {
     return (this.db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages').get() as { id: number }).id
-  }
-
-  firstSeqAtOrAfter (topic: string, origin: string, ts: number): number | null {
-    return (this.stmt.firstAtOrAfterTs.get(topic, origin, ts) as { seq: number | null }).seq
   }
 
   /** Local log of a topic: after a given offset (oldest first), or the last `limit` messages. */
