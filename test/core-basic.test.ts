@@ -1,13 +1,9 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, waitFor, collect, text, addrOf, removeTempDirs } from './helpers.js'
+import { startNode, waitFor, collect, text, addrOf, stopAll } from './helpers.js'
 
 let nodes: GossipNode[] = []
-afterEach(async () => {
-  await Promise.all(nodes.map(async n => await n.stop()))
-  nodes = []
-  removeTempDirs()
-})
+afterEach(async () => { await stopAll(nodes.splice(0)) })
 
 describe('three nodes', () => {
   it('a message published on one reaches the other two once, with origin, seq and payload intact', async () => {

@@ -1,13 +1,9 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, waitFor, collect, text, addrOf, removeTempDirs, tempDir } from './helpers.js'
+import { startNode, waitFor, collect, text, addrOf, stopAll, tempDir } from './helpers.js'
 
 let nodes: GossipNode[] = []
-afterEach(async () => {
-  await Promise.all(nodes.map(async n => await n.stop()))
-  nodes = []
-  removeTempDirs()
-})
+afterEach(async () => { await stopAll(nodes.splice(0)) })
 
 describe('publishing with nobody listening', () => {
   it('stores the messages and delivers them to a peer that connects later', async () => {

@@ -3,7 +3,7 @@
 // unbounded send buffers plus a starved keep-alive ping would do that), and memory must stay bounded.
 import { describe, it, expect, afterEach } from 'vitest'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, waitFor, addrOf, removeTempDirs } from './helpers.js'
+import { startNode, waitFor, addrOf, stopAll } from './helpers.js'
 
 const N = 20_000
 const SIZE = 1024
@@ -11,11 +11,7 @@ const IN_FLIGHT = 1_000
 const HEAP_GROWTH_LIMIT = 512 * 1024 * 1024
 
 let nodes: GossipNode[] = []
-afterEach(async () => {
-  await Promise.all(nodes.map(async n => await n.stop()))
-  nodes = []
-  removeTempDirs()
-})
+afterEach(async () => { await stopAll(nodes.splice(0)) })
 
 describe('flow control under a publish flood', () => {
   it(`3 nodes, ${N} x ${SIZE} B with ${IN_FLIGHT} publishes in flight: no drops, every message exactly once in order, bounded memory`, async () => {

@@ -17,6 +17,12 @@ export function removeTempDirs (): void {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 }
 
+/** Stop every node a test started (even if one fails to stop) and remove the test's temp dirs. */
+export async function stopAll (nodes: Array<GossipNode | undefined>): Promise<void> {
+  await Promise.allSettled(nodes.map(async n => await n?.stop()))
+  removeTempDirs()
+}
+
 export async function startNode (opts: Partial<NodeOptions> = {}): Promise<GossipNode> {
   const node = new GossipNode({
     dataDir: opts.dataDir ?? tempDir(),
