@@ -3,7 +3,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
-import { startDaemon, gossipd, spawnGossipd, cleanup, tmp, waitUntil, type Daemon } from './daemon-util.js'
+import { startDaemon, gossipd, spawnGossipd, cleanup, tmp, type Daemon } from './daemon-util.js'
+import { waitFor } from './helpers.js'
 
 let d: Daemon
 beforeAll(async () => { d = await startDaemon(tmp()) })
@@ -73,7 +74,7 @@ describe('gossipd CLI against a running daemon', () => {
   it('sub prints live messages; with --consumer it acks, and a second run resumes after them', async () => {
     const sub = spawnGossipd(['sub', 'live', '--json', '--from', 'beginning', '-n', '2', ...data()])
     // the daemon counts the open stream as a consumer once the subscription is in place
-    await waitUntil('sub connected', async () => JSON.parse((await gossipd(['status', '--json', ...data()])).stdout).consumers >= 1)
+    await waitFor('sub connected', async () => JSON.parse((await gossipd(['status', '--json', ...data()])).stdout).consumers >= 1)
     await gossipd(['pub', 'live', 'first', ...data()])
     await gossipd(['pub', 'live', 'second', ...data()])
     expect(await sub.exited).toBe(0)

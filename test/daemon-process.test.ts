@@ -3,8 +3,9 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { writeFileSync, existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaemon, stopDaemon, gossipd, spawnGossipd, cleanup, tmp, waitUntil, SAFE_ARGS } from './daemon-util.js'
+import { startDaemon, stopDaemon, gossipd, spawnGossipd, cleanup, tmp, SAFE_ARGS } from './daemon-util.js'
 import { GossipClient } from '../src/client/client.js'
+import { waitFor } from './helpers.js'
 
 afterEach(async () => { await cleanup() })
 
@@ -65,7 +66,7 @@ describe('gossipd start', () => {
     const a = await startDaemon(tmp(), ['--topic', 'news'])
     const b = await startDaemon(tmp(), ['--topic', 'news', '--peer', a.addr])
     const sub = spawnGossipd(['sub', 'news', '--from', 'beginning', '-n', '2', '--json', '--data', b.dataDir])
-    await waitUntil('b connected to a', async () => JSON.parse((await gossipd(['peers', '--json', '--data', b.dataDir])).stdout).length >= 1)
+    await waitFor('b connected to a', async () => JSON.parse((await gossipd(['peers', '--json', '--data', b.dataDir])).stdout).length >= 1)
     expect((await gossipd(['pub', 'news', 'from a', '--data', a.dataDir])).code).toBe(0)
     expect((await gossipd(['pub', 'news', 'again from a', '--data', a.dataDir])).code).toBe(0)
     expect(await sub.exited).toBe(0)

@@ -105,12 +105,3 @@ export async function cleanup (): Promise<void> {
   procs.clear()
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 }
-
-export async function waitUntil (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
