@@ -176,7 +176,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     for (const t of o.topics ?? []) this.join(t)
     this.keeper = new PeerKeeper(host, o.peers ?? [], (msg, extra) => this.log('debug', msg, extra))
     this.keeper.start()
-    this.syncTimer = setInterval(() => { for (const p of host.getPeers()) this.requestSync(p.toString()) }, o.syncIntervalMs ?? 5_000)
+    this.syncTimer = setInterval(() => this.syncWithAllPeers(), o.syncIntervalMs ?? 5_000)
     this.syncTimer.unref()
     this.retentionTimer = setInterval(() => {
       try { store.enforceAllLimits() } catch (err) { this.log('error', 'retention failed', { err: (err as Error).message }) }
@@ -217,7 +217,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const pubsub = host.services.pubsub
     pubsub.topicValidators.set(topic, async (from, msg) => await this.validateGossip(from, msg.topic, msg.data))
     pubsub.subscribe(topic)
-    for (const p of host.getPeers()) this.requestSync(p.toString())
+    this.syncWithAllPeers()
   }
 
   /** Stop keeping a topic. With purge, its stored messages and cursors are deleted. */
@@ -393,11 +393,15 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     void this.runSyncQueue()
   }
 
+  private syncWithAllPeers (): void {
+    for (const p of this.host?.getPeers() ?? []) this.requestSync(p.toString())
+  }
+
   private syncSoon (delayMs: number): void {
     if (this.syncSoonTimer != null || !this.running) return
     this.syncSoonTimer = setTimeout(() => {
       this.syncSoonTimer = undefined
-      for (const p of this.host?.getPeers() ?? []) this.requestSync(p.toString())
+      this.syncWithAllPeers()
     }, delayMs)
     this.syncSoonTimer.unref()
   }
