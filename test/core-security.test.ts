@@ -28,6 +28,8 @@ describe('envelope signatures', () => {
     expect(await verifyEnvelope(tampered({ seq: 2 }))).toBe(false)
     expect(await verifyEnvelope(tampered({ topic: 'other' }))).toBe(false)
     expect(await verifyEnvelope(tampered({ sig: new Uint8Array(64) }))).toBe(false)
+    // the chain link is signed too: a message cannot be re-attached to another history
+    expect(await verifyEnvelope(tampered({ prev: new Uint8Array(32) }))).toBe(false)
     // signed by another key but claiming `origin`
     const spoof = sealEnvelope(other, origin, 't', 1, Date.now(), new TextEncoder().encode('hi'))
     expect(await verifyEnvelope(decodeEnvelope(spoof.bytes))).toBe(false)

@@ -13,18 +13,20 @@ function msg (topic: string, origin: string, seq: number, body = `m${seq}`, ts =
   const payload = enc.encode(body)
   return { topic, origin, seq, ts, payload, raw: fakeEnvelope(origin, topic, seq, ts, payload) }
 }
-import { encodeEnvelope } from '../src/core/envelope.js'
+import { encodeEnvelope, decodeEnvelope, bodyHash } from '../src/core/envelope.js'
+/** a stand-in body hash for our own message `seq` (the store keeps it opaque) */
+const fakeHash = (seq: number): Buffer => Buffer.alloc(32, seq % 256)
 function fakeEnvelope (origin: string, topic: string, seq: number, ts: number, payload: Uint8Array): Uint8Array {
   return encodeEnvelope({ origin, topic, seq, ts, payload, sig: new Uint8Array(64) })
 }
 
 describe('Store', () => {
-  it('keeps committed messages, origin state and publish seqs across a reopen', async () => {
+  it('keeps committed messages, origin state and publish seqs (with the chain head) across a reopen', async () => {
     const dir = tempDir()
     let s = new Store(dir)
     s.addTopic('t')
-    expect(s.reservePublishSeq('t', 'me')).toBe(1)
-    expect(await s.insert({ ...msg('t', 'me', 1), own: true })).toMatchObject({ seq: 1, offset: 1 })
+    expect(s.reservePublish('t', 'me')).toEqual({ seq: 1, prev: null })
+    expect(await s.insert({ ...msg('t', 'me', 1), own: { prev: null, hash: fakeHash(1) } })).toMatchObject({ seq: 1, offset: 1 })
     await s.insert(msg('t', 'other', 1))
     await s.insert(msg('t', 'other', 3))
     expect(await s.insert(msg('t', 'other', 3))).toBeNull() // duplicate
@@ -35,8 +37,18 @@ describe('Store', () => {
       { origin: 'me', low: 0, ranges: [[1, 1]] },
       { origin: 'other', low: 0, ranges: [[1, 1], [3, 3]] },
     ])
-    expect(s.reservePublishSeq('t', 'me')).toBe(2)
+    expect(s.reservePublish('t', 'me')).toEqual({ seq: 2, prev: fakeHash(1) })
     expect(s.history('t').map(m => new TextDecoder().decode(m.payload))).toEqual(['m1', 'm1', 'm3'])
+    s.close()
+  })
+
+  it('links a new publish to our newest stored message when no chain head was recorded', async () => {
+    const s = new Store(tempDir())
+    s.addTopic('t')
+    // our own message came back by sync (say, after the head was lost): the link is read from its body
+    const first = msg('t', 'me', 1)
+    await s.insert(first)
+    expect(s.reservePublish('t', 'me')).toEqual({ seq: 2, prev: bodyHash(decodeEnvelope(first.raw).body) })
     s.close()
   })
 
@@ -113,9 +125,9 @@ describe('Store on a full disk (needs root for a small tmpfs)', () => {
       // leave ~300 KB for the store, then write until the disk is full
       execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1k', 'count=1500'], { stdio: 'ignore' })
       for (let i = 1; i <= 5000 && failure == null; i++) {
-        const seq = s.reservePublishSeq('t', 'me')
+        const { seq, prev } = s.reservePublish('t', 'me')
         try {
-          await s.insert({ ...msg('t', 'me', seq, 'y'.repeat(2000)), own: true })
+          await s.insert({ ...msg('t', 'me', seq, 'y'.repeat(2000)), own: { prev, hash: fakeHash(seq) } })
           acked.push(seq)
         } catch (err) {
           failure = err as StoreError
@@ -124,11 +136,12 @@ describe('Store on a full disk (needs root for a small tmpfs)', () => {
       expect(failure).toBeInstanceOf(StoreError)
       expect(failure!.code).toBe('DISK_FULL')
       expect(failure!.message).toMatch(/disk full/)
-      // the seq of the failed write is handed back: no hole in our own stream
+      // the seq of the failed write is handed back: no hole in our own stream, and the next message
+      // links to the last one on disk
       execFileSync('rm', [filler])
-      const next = s.reservePublishSeq('t', 'me')
-      expect(next).toBe(acked.length + 1)
-      await s.insert({ ...msg('t', 'me', next, 'after'), own: true })
+      const next = s.reservePublish('t', 'me')
+      expect(next).toEqual({ seq: acked.length + 1, prev: fakeHash(acked.length) })
+      await s.insert({ ...msg('t', 'me', next.seq, 'after'), own: { prev: next.prev, hash: fakeHash(next.seq) } })
       s.close()
       const reopened = new Store(join(mnt, 'data'))
       expect(reopened.summary('t')).toEqual([{ origin: 'me', low: 0, ranges: [[1, acked.length + 1]] }])

@@ -31,10 +31,12 @@ CREATE TABLE IF NOT EXISTS topics (
   max_age_ms   INTEGER
 ) WITHOUT ROWID;
 
--- our own last published seq per topic, so a restart never reuses an id even after retention
+-- our own last published seq per topic, so a restart never reuses an id even after retention,
+-- and the body hash of that message, so the next one links to it (the hash chain, see envelope.ts)
 CREATE TABLE IF NOT EXISTS publish_seq (
   topic TEXT PRIMARY KEY,
-  seq   INTEGER NOT NULL
+  seq   INTEGER NOT NULL,
+  hash  BLOB
 ) WITHOUT ROWID;
 
 -- named consumers: last acknowledged seq per origin
@@ -46,3 +48,9 @@ CREATE TABLE IF NOT EXISTS cursors (
   PRIMARY KEY (consumer, topic, origin)
 ) WITHOUT ROWID;
 `
+
+/** Bring a data dir written by an older gossipd up to this schema. */
+export function migrate (db: { prepare: (sql: string) => { all: () => unknown[], run: () => unknown } }): void {
+  const cols = db.prepare('PRAGMA table_info(publish_seq)').all() as Array<{ name: string }>
+  if (!cols.some(c => c.name === 'hash')) db.prepare('ALTER TABLE publish_seq ADD COLUMN hash BLOB').run()
+}

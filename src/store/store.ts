@@ -5,8 +5,8 @@ import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { RangeSet, type Range } from './ranges.js'
-import { SCHEMA } from './schema.js'
-import { decodeEnvelope } from '../core/envelope.js'
+import { SCHEMA, migrate } from './schema.js'
+import { decodeEnvelope, bodyHash } from '../core/envelope.js'
 import { DEFAULT_RETENTION, type Retention } from './retention.js'
 
 export interface StoredMessage {
@@ -27,8 +27,8 @@ export interface NewMessage {
   payload: Uint8Array
   /** the encoded, signed envelope, kept so any peer can relay it unchanged */
   raw: Uint8Array
-  /** published by this node: its seq came from reservePublishSeq() */
-  own?: boolean
+  /** published by this node: its seq and prev came from reservePublish(); hash is its body hash */
+  own?: { prev: Uint8Array | null, hash: Uint8Array }
 }
 
 /** What this node holds of one origin's stream in one topic. Every seq <= low is done (held or pruned). */
@@ -68,7 +68,8 @@ export class Store {
   private readonly topicStats = new Map<string, { messages: number, bytes: number, retention: Retention }>()
   private readonly pending: Pending[] = []
   private readonly pendingKeys = new Set<string>()
-  private readonly publishSeq = new Map<string, number>()
+  /** per topic, our own newest seq and its body hash (what the next publish links to) */
+  private readonly publishHead = new Map<string, { seq: number, hash: Uint8Array | null }>()
   private flushScheduled = false
   private holds = 0
   private flushWaiters: Array<() => void> = []
@@ -90,6 +91,7 @@ export class Store {
       // until close; the OS drops it if the process dies, so kill -9 leaves no stale lock behind
       this.db.pragma('locking_mode = EXCLUSIVE')
       this.db.exec(SCHEMA)
+      migrate(this.db)
       const check = this.db.pragma('quick_check', { simple: true })
       if (check !== 'ok') throw new StoreError(`store ${this.path} is corrupt: ${String(check)}`, 'STORE_CORRUPT')
     } catch (err) {
@@ -104,7 +106,8 @@ export class Store {
     return {
       insert: db.prepare('INSERT OR IGNORE INTO messages (topic, origin, seq, ts, size, raw) VALUES (?, ?, ?, ?, ?, ?)'),
       topicCounts: db.prepare('UPDATE topics SET messages = messages + ?, bytes = bytes + ? WHERE topic = ?'),
-      setPublishSeq: db.prepare('INSERT INTO publish_seq (topic, seq) VALUES (?, ?) ON CONFLICT(topic) DO UPDATE SET seq = max(seq, excluded.seq)'),
+      setPublishHead: db.prepare('INSERT INTO publish_seq (topic, seq, hash) VALUES (?, ?, ?) ON CONFLICT(topic) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq > seq'),
+      readRaw: db.prepare('SELECT raw FROM messages WHERE topic = ? AND origin = ? AND seq = ?'),
       setLow: db.prepare('INSERT INTO origins (topic, origin, low) VALUES (?, ?, ?) ON CONFLICT(topic, origin) DO UPDATE SET low = max(low, excluded.low)'),
       readOrigin: db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND origin = ? AND seq > ? ORDER BY seq LIMIT ?'),
       readRawRange: db.prepare('SELECT seq, raw FROM messages WHERE topic = ? AND origin = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?'),
@@ -135,8 +138,8 @@ export class Store {
       h.set.addRange(a, b)
     }
     for (const topicMap of this.held.values()) for (const h of topicMap.values()) h.set.removeUpTo(h.low)
-    for (const row of this.db.prepare('SELECT topic, seq FROM publish_seq').all() as Array<{ topic: string, seq: number }>) {
-      this.publishSeq.set(row.topic, row.seq)
+    for (const row of this.db.prepare('SELECT topic, seq, hash FROM publish_seq').all() as Array<{ topic: string, seq: number, hash: Uint8Array | null }>) {
+      this.publishHead.set(row.topic, { seq: row.seq, hash: row.hash })
     }
   }
 
@@ -190,12 +193,22 @@ export class Store {
 
   // ---- writing ----
 
-  /** Next sequence number for our own stream on a topic. Reserved in memory now, persisted with the row. */
-  reservePublishSeq (topic: string, origin: string): number {
+  /**
+   * Next seq of our own stream on a topic, and the body hash of the message before it (null if unknown).
+   * Reserved in memory now; insert() with `own` moves the head, and it is persisted with the row.
+   */
+  reservePublish (topic: string, origin: string): { seq: number, prev: Uint8Array | null } {
     const held = this.held.get(topic)?.get(origin)
-    const next = Math.max(this.publishSeq.get(topic) ?? 0, held?.set.max ?? 0, held?.low ?? 0) + 1
-    this.publishSeq.set(topic, next)
-    return next
+    const head = this.publishHead.get(topic)
+    const last = Math.max(head?.seq ?? 0, held?.set.max ?? 0, held?.low ?? 0)
+    const prev = head?.seq === last ? head.hash : this.storedBodyHash(topic, origin, last)
+    this.publishHead.set(topic, { seq: last + 1, hash: null })
+    return { seq: last + 1, prev }
+  }
+
+  private storedBodyHash (topic: string, origin: string, seq: number): Uint8Array | null {
+    const row = this.stmt.readRaw.get(topic, origin, seq) as { raw: Uint8Array } | undefined
+    return row == null ? null : bodyHash(decodeEnvelope(row.raw).body)
   }
 
   /** Held or queued for writing (or pruned: at or below the low mark). */
@@ -216,6 +229,7 @@ export class Store {
     this.assertOpen()
     const key = `${msg.topic}\u0000${msg.origin}\u0000${msg.seq}`
     if (this.has(msg.topic, msg.origin, msg.seq)) return Promise.resolve(null)
+    if (msg.own != null) this.publishHead.set(msg.topic, { seq: msg.seq, hash: msg.own.hash })
     return new Promise((resolve, reject) => {
       this.pendingKeys.add(key)
       this.pending.push({ msg, resolve, reject })
@@ -276,16 +290,17 @@ export class Store {
           const c = counts.get(msg.topic) ?? { n: 0, bytes: 0 }
           c.n++; c.bytes += size
           counts.set(msg.topic, c)
-          if (msg.own === true) this.stmt.setPublishSeq.run(msg.topic, msg.seq)
+          if (msg.own != null) this.stmt.setPublishHead.run(msg.topic, msg.seq, msg.own.hash)
         }
         for (const [topic, c] of counts) this.stmt.topicCounts.run(c.n, c.bytes, topic)
       })()
     } catch (err) {
       for (const p of batch) this.pendingKeys.delete(`${p.msg.topic}\u0000${p.msg.origin}\u0000${p.msg.seq}`)
       // every seq reserved so far was in this batch (publish reserves and queues in one tick), so handing
-      // the failed ones back keeps our own streams free of holes
-      for (const p of batch) {
-        if (p.msg.own === true) this.publishSeq.set(p.msg.topic, Math.min(this.publishSeq.get(p.msg.topic) ?? 0, p.msg.seq - 1))
+      // the failed ones back keeps our own streams free of holes, and the chain linked to what is on disk
+      for (const { msg } of batch) {
+        const head = this.publishHead.get(msg.topic)
+        if (msg.own != null && head != null && msg.seq <= head.seq) this.publishHead.set(msg.topic, { seq: msg.seq - 1, hash: msg.own.prev })
       }
       const e = translateWriteError(err, this.path)
       for (const p of batch) p.reject(e)

@@ -1,0 +1,131 @@
+// The hash chain: a sync batch is authenticated with one signature per linked run, and nothing that is
+// not vouched for by a valid signature gets through, whatever order or mix a (malicious) server sends.
+import { describe, it, expect, afterEach } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey, Stream } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { Encoder } from 'cbor-x'
+import { sealEnvelope, encodeEnvelope, decodeEnvelope, verifyEnvelope, bodyHash, type Envelope } from '../src/core/envelope.js'
+import { verifyBatch } from '../src/core/verify-batch.js'
+import { SYNC_PROTOCOL } from '../src/core/sync.js'
+import type { GossipNode } from '../src/core/node.js'
+import { startNode, waitFor, addrOf, stopAll, text } from './helpers.js'
+
+let nodes: GossipNode[] = []
+afterEach(async () => { await stopAll(nodes.splice(0)) })
+
+const enc = new TextEncoder()
+
+/** `count` envelopes of one origin on a topic, each linked to the one before, as a node publishes them */
+function chain (key: PrivateKey, topic: string, count: number, firstSeq = 1, prev: Uint8Array | null = null): Envelope[] {
+  const origin = peerIdFromPrivateKey(key).toString()
+  const out: Envelope[] = []
+  for (let seq = firstSeq; seq < firstSeq + count; seq++) {
+    const sealed = sealEnvelope(key, origin, topic, seq, Date.now(), enc.encode(`m${seq}`), prev)
+    out.push(decodeEnvelope(sealed.bytes))
+    prev = sealed.hash
+  }
+  return out
+}
+
+/** the same envelope as it would arrive after a byte change on the way: the signature no longer matches */
+const tamper = (e: Envelope): Envelope => decodeEnvelope(encodeEnvelope({ ...e, payload: enc.encode('altered') }))
+
+function counting (): { verify: (e: Envelope) => Promise<boolean>, calls: () => number } {
+  let n = 0
+  return { verify: async e => { n++; return await verifyEnvelope(e) }, calls: () => n }
+}
+
+describe('batch verification along the hash chain', () => {
+  it('authenticates 1,000 linked messages with one signature check, in any order', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const envs = chain(key, 't', 1000).reverse()
+    const c = counting()
+    expect(await verifyBatch(envs, undefined, c.verify)).toEqual(envs.map(() => true))
+    expect(c.calls()).toBe(1)
+  })
+
+  it('a tampered message in the middle is rejected; the runs on either side still pass', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const envs = chain(key, 't', 10)
+    envs[4] = tamper(envs[4]) // seq 5
+    const c = counting()
+    const ok = await verifyBatch(envs, undefined, c.verify)
+    expect(ok.map((v, i) => v ? i + 1 : -(i + 1))).toEqual([1, 2, 3, 4, -5, 6, 7, 8, 9, 10])
+    expect(c.calls()).toBe(3) // top of 1-4, seq 5 alone, top of 6-10
+  })
+
+  it('a forged newest message vouches for nothing, and the genuine ones below it are checked one by one', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const attacker = await generateKeyPair('Ed25519')
+    const genuine = chain(key, 't', 5)
+    const last = genuine[genuine.length - 1]
+    // claims to be the origin's seq 6 and links correctly to seq 5, but is signed by another key
+    const forged = decodeEnvelope(sealEnvelope(attacker, last.origin, 't', 6, Date.now(), enc.encode('forged'), bodyHash(last.body)).bytes)
+    const ok = await verifyBatch([...genuine, forged])
+    expect(ok).toEqual([true, true, true, true, true, false])
+  })
+
+  it('keeps streams apart: other origins and topics are separate runs, and unneeded runs are not checked', async () => {
+    const a = await generateKeyPair('Ed25519')
+    const b = await generateKeyPair('Ed25519')
+    const envs = [...chain(a, 't', 3), ...chain(b, 't', 3), ...chain(a, 'u', 3)]
+    const c = counting()
+    const needed = envs.map((_, i) => i < 6) // the 'u' run is already held
+    const ok = await verifyBatch(envs, needed, c.verify)
+    expect(ok).toEqual([true, true, true, true, true, true, false, false, false])
+    expect(c.calls()).toBe(2)
+    // a message of b placed between a's cannot borrow a's signature
+    const mixed = [...chain(a, 't', 2), tamper(chain(b, 't', 1, 3)[0]), ...chain(a, 't', 2, 3)]
+    expect(await verifyBatch(mixed)).toEqual([true, true, false, true, true])
+  })
+
+  it('a node catching up checks about one signature per batch, across a restart of the publisher', async () => {
+    const a = await startNode({ topics: ['t'], mdns: false })
+    nodes = [a]
+    for (let i = 0; i < 300; i++) await a.publish('t', `before ${i}`)
+    const dir = a.dataDir
+    await a.stop()
+    const a2 = await startNode({ dataDir: dir, mdns: false })
+    nodes = [a2]
+    for (let i = 0; i < 300; i++) await a2.publish('t', `after ${i}`)
+    const b = await startNode({ topics: ['t'], mdns: false, peers: [addrOf(a2)] })
+    nodes.push(b)
+    await waitFor('caught up', () => b.topics()[0].messages === 600)
+    // one linked run of 600: a broken link at the restart would make it 2 or more
+    expect(b.status().signatureChecks).toBe(1)
+    expect(b.history('t', { limit: 600 }).map(text).filter(t => t.startsWith('after')).length).toBe(300)
+  })
+
+  it('a node pulling from a lying peer stores the genuine messages and rejects the tampered one', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const envs = chain(key, 't', 10)
+    envs[4] = tamper(envs[4])
+    const liar = await startNode({ topics: ['t'], mdns: false })
+    nodes = [liar]
+    await serveInstead(liar, envs.map(e => encodeEnvelope(e)))
+    const b = await startNode({ topics: ['t'], mdns: false, peers: [addrOf(liar)] })
+    nodes.push(b)
+    const rejected: Array<string | undefined> = []
+    b.on('rejected', r => rejected.push(r.id))
+    await waitFor('nine stored, one rejected', () => b.topics()[0].messages === 9 && rejected.length >= 1)
+    expect(rejected[0]).toBe(`${envs[4].origin}:t:5`)
+    expect(b.history('t').map(text)).not.toContain('altered')
+  })
+})
+
+/** make `node` answer every sync pull with exactly these envelopes (a peer that lies) */
+async function serveInstead (node: GossipNode, raws: Uint8Array[]): Promise<void> {
+  const host = (node as unknown as { host: { unhandle: (p: string) => Promise<void>, handle: (p: string, h: (s: Stream) => void) => Promise<void> } }).host
+  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+  await host.unhandle(SYNC_PROTOCOL)
+  await host.handle(SYNC_PROTOCOL, (stream: Stream) => {
+    void (async () => {
+      const s = lpStream(stream)
+      await s.read()
+      await s.write(cbor.encode({ msgs: raws, more: false }))
+      await stream.close()
+    })().catch(err => stream.abort(err))
+  })
+}
