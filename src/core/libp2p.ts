@@ -5,6 +5,7 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import './yamux-window.js'
+import { corkTcpWrites } from './tcp-cork.js'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
@@ -53,6 +54,7 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
       pubsub: gossipsub(opts.gossip as any),
     },
   })
+  corkTcpWrites(node)
   return node as unknown as SwarmHost
 }
 
