@@ -31,6 +31,12 @@ export interface Status {
   api?: string
   uptimeMs?: number
   mdns?: boolean
+  /** counters (see NodeStatus in src/core/node.ts) */
+  gossipQueued?: number
+  gossipSkipped?: number
+  inboundShed?: number
+  rejected?: number
+  signatureChecks?: number
 }
 export interface GapEvent { topic: string, origin: string, from: number, to: number, consumer?: string }
 

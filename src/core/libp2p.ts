@@ -23,6 +23,8 @@ export interface SwarmOptions {
   mdnsIntervalMs?: number
   /** envelope-aware message id functions and limits for gossipsub (see gossip.ts) */
   gossip: Partial<GossipsubOpts>
+  /** batch socket writes per event-loop iteration (tcp-cork.ts); needs a backpressure-aware sender (default true) */
+  corkTcp?: boolean
 }
 
 export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
@@ -54,16 +56,17 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
       pubsub: gossipsub(opts.gossip as any),
     },
   })
-  corkTcpWrites(node)
+  if (opts.corkTcp !== false) corkTcpWrites(node)
   return node as unknown as SwarmHost
 }
 
 // ---- benchmark baseline (src/bench) ----
 // The raw-gossipsub baseline must run on exactly the stack gossipd runs on, so it is built by createSwarm
 // above; the only differences are stock gossipsub options (StrictSign, default message ids, default buffer
-// limits: what an application using gossipsub directly gets) and no mDNS.
+// limits: what an application using gossipsub directly gets), no mDNS, and no write corking, which only
+// suits a sender with flow control (see tcp-cork.ts: with it, raw gossipsub loses messages under overload).
 
 /** A swarm with the same transports, encrypters, muxers and services, and gossipsub's own defaults. */
 export async function createBaselineSwarm (opts: { privateKey: PrivateKey, listen: string[] }): Promise<SwarmHost> {
-  return await createSwarm({ privateKey: opts.privateKey, listen: opts.listen, mdns: false, gossip: {} })
+  return await createSwarm({ privateKey: opts.privateKey, listen: opts.listen, mdns: false, gossip: {}, corkTcp: false })
 }
