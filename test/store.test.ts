@@ -61,6 +61,25 @@ describe('Store', () => {
     s.close()
   })
 
+  it('counts committed rows as pending until their fsync is done, and close() acks what still waits for one', async () => {
+    const dir = tempDir()
+    const s = new Store(dir)
+    s.addTopic('t')
+    let acked = 0
+    const writes = Array.from({ length: 300 }, async (_, i) => { await s.insert(msg('t', 'o', i + 1)); acked++ })
+    expect(s.pendingWrites).toBe(300)
+    s.flush() // committed now; the WAL fsync runs on the thread pool
+    expect(acked).toBe(0)
+    expect(s.has('t', 'o', 300)).toBe(true) // dedup sees committed rows at once
+    expect(s.pendingWrites).toBe(300) // backpressure still counts them
+    s.close() // before the fsync returns: close syncs once more and acks them
+    await Promise.all(writes)
+    expect(acked).toBe(300)
+    const reopened = new Store(dir)
+    expect(reopened.summary('t')).toEqual([{ origin: 'o', low: 0, ranges: [[1, 300]] }])
+    reopened.close()
+  })
+
   it('enforces retention by count, bytes and age, and raises the low mark so pruned messages are not fetched again', async () => {
     const s = new Store(tempDir())
     s.addTopic('count', { maxMessages: 10 })

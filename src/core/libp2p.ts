@@ -25,6 +25,8 @@ export interface SwarmOptions {
   gossip: Partial<GossipsubOpts>
   /** batch socket writes per event-loop iteration (tcp-cork.ts); needs a backpressure-aware sender (default true) */
   corkTcp?: boolean
+  /** libp2p's own connection monitor (pings all connections at once); gossipd runs keepalive.ts instead */
+  connectionMonitor?: boolean
 }
 
 export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
@@ -45,6 +47,7 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
       maxIncomingPendingConnections: 50,
     },
     connectionMonitor: {
+      enabled: opts.connectionMonitor ?? true,
       // the keep-alive ping must not kill a busy but healthy connection: flow control keeps the event loop
       // responsive, and a generous timeout covers fsync stalls
       pingInterval: 10_000,

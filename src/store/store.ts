@@ -1,9 +1,11 @@
-// The durable local queue: one SQLite file (WAL, synchronous=FULL) in the data directory.
+// The durable local queue: one SQLite file (WAL) in the data directory.
 // Writes are group-committed: insert() queues a row and resolves only once the transaction holding it
-// has been committed and fsynced, so an acked message survives kill -9 and power loss.
+// has been committed and fsynced, so an acked message survives kill -9 and power loss. The fsync runs on
+// libuv's thread pool instead of inside SQLite's commit: better-sqlite3 is synchronous, and an fsync on
+// the event loop (several ms, sometimes tens) stalled every message of the process behind it.
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, openSync, closeSync, fsync, fsyncSync } from 'node:fs'
+import { join, dirname } from 'node:path'
 import { RangeSet, type Range } from './ranges.js'
 import { SCHEMA, migrate } from './schema.js'
 import { decodeEnvelope, bodyHash } from '../core/envelope.js'
@@ -71,9 +73,15 @@ export class Store {
   /** per topic, our own newest seq and its body hash (what the next publish links to) */
   private readonly publishHead = new Map<string, { seq: number, hash: Uint8Array | null }>()
   private flushScheduled = false
-  private holds = 0
   private flushWaiters: Array<() => void> = []
   private closed = false
+  /** synchronous FULL: commits are acked only after an fsync of the WAL */
+  private readonly durable: boolean
+  private walFd?: number
+  /** committed batches waiting for the next fsync, and those covered by the fsync now running */
+  private unsynced: Array<{ rows: number, done: (err: StoreError | null) => void }> = []
+  private syncing: typeof this.unsynced | null = null
+  private fsyncRunning = false
   private readonly defaults: Retention
   private readonly stmt: ReturnType<Store['prepare']>
   /** called after each commit with the rows it added (in commit order) */
@@ -86,7 +94,10 @@ export class Store {
     try {
       this.db = new Database(this.path, { timeout: 0 })
       this.db.pragma('journal_mode = WAL')
-      this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`)
+      // WAL with NORMAL never corrupts; for FULL durability this store fsyncs the WAL itself after each
+      // group commit, off the event loop, and acks only then (see whenDurable)
+      this.durable = (opts.synchronous ?? 'FULL') === 'FULL'
+      this.db.pragma('synchronous = NORMAL')
       // one process owns a data dir: the exclusive lock is taken by the first write below and held
       // until close; the OS drops it if the process dies, so kill -9 leaves no stale lock behind
       this.db.pragma('locking_mode = EXCLUSIVE')
@@ -218,8 +229,13 @@ export class Store {
     return this.pendingKeys.has(`${topic}\u0000${origin}\u0000${seq}`)
   }
 
-  /** rows queued but not yet committed; the node applies backpressure on this */
-  get pendingWrites (): number { return this.pending.length }
+  /** rows queued but not yet acked (not committed, or committed and waiting for fsync); the node applies backpressure on this */
+  get pendingWrites (): number {
+    let n = this.pending.length
+    for (const b of this.unsynced) n += b.rows
+    for (const b of this.syncing ?? []) n += b.rows
+    return n
+  }
 
   /**
    * Queue a message; resolves with the stored row once committed, or null if it was already held.
@@ -240,42 +256,22 @@ export class Store {
     })
   }
 
-  /**
-   * Hold commits until the returned release() is called: a sync batch is verified concurrently and then
-   * committed as one transaction (one fsync) instead of one per event-loop turn.
-   */
-  hold (): () => void {
-    this.holds++
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      if (--this.holds === 0 && this.pending.length > 0 && !this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(() => this.flush())
-      }
-    }
-  }
-
-  /** Resolves once everything queued now has been committed (or has failed). */
+  /** Resolves once everything queued now has been committed and synced (or has failed). */
   async whenFlushed (): Promise<void> {
     if (this.pending.length === 0 || this.closed) return
     await new Promise<void>(resolve => this.flushWaiters.push(resolve))
   }
 
-  /** Commit everything queued in one transaction (one fsync for the whole batch). */
+  /** Commit everything queued in one transaction; it is acked once the fsync covering it is done. */
   flush (): void {
     this.flushScheduled = false
-    if (this.holds > 0 && !this.closed) return
-    try {
-      this.commitPending()
-    } finally {
-      for (const w of this.flushWaiters.splice(0)) w()
-    }
+    const waiters = this.flushWaiters.splice(0)
+    const wake = (): void => { for (const w of waiters) w() }
+    if (this.pending.length === 0 || this.closed) { wake(); return }
+    this.commitPending(wake)
   }
 
-  private commitPending (): void {
-    if (this.pending.length === 0 || this.closed) return
+  private commitPending (wake: () => void): void {
     const batch = this.pending.splice(0, this.pending.length)
     const stored: Array<StoredMessage | null> = []
     const counts = new Map<string, { n: number, bytes: number }>()
@@ -304,6 +300,7 @@ export class Store {
       }
       const e = translateWriteError(err, this.path)
       for (const p of batch) p.reject(e)
+      wake()
       return
     }
     const rows: StoredMessage[] = []
@@ -319,13 +316,63 @@ export class Store {
       const s = this.topicStats.get(topic)
       if (s != null) { s.messages += c.n; s.bytes += c.bytes }
     }
-    batch.forEach((p, i) => p.resolve(stored[i]))
+    // committed rows are delivered now (they survive a process crash; after a power loss before the fsync
+    // a received message is pulled again from peers: at-least-once), but acked only once synced
     if (rows.length > 0) this.onCommit(rows)
+    this.whenDurable(batch.length, err => {
+      // on error the rows are committed but may not survive a power loss: do not ack them as durable
+      if (err != null) for (const p of batch) p.reject(err)
+      else batch.forEach((p, i) => p.resolve(stored[i]))
+      wake()
+    })
     // count and byte limits are checked on every commit (in memory, cheap); age by the node's timer
     for (const topic of counts.keys()) {
       const st = this.topicStats.get(topic)
       if (st != null && (st.messages > st.retention.maxMessages || st.bytes > st.retention.maxBytes)) this.enforceLimits(topic)
     }
+  }
+
+  /**
+   * Call done once the committed batch is on disk. One fsync runs at a time; batches committed meanwhile
+   * share the next one (group commit). fsync of the WAL covers every frame written before it started.
+   */
+  private whenDurable (rows: number, done: (err: StoreError | null) => void): void {
+    if (!this.durable) { done(null); return }
+    this.unsynced.push({ rows, done })
+    if (this.syncing == null) this.syncWal()
+  }
+
+  private syncWal (): void {
+    const batches = this.unsynced
+    this.unsynced = []
+    this.syncing = batches
+    let fd: number
+    try {
+      fd = this.walFile()
+    } catch (err) {
+      this.syncing = null
+      for (const b of batches) b.done(translateWriteError(err, this.path))
+      return
+    }
+    this.fsyncRunning = true
+    fsync(fd, err => {
+      this.fsyncRunning = false
+      if (this.closed) { closeSync(fd); return } // close() synced and acked these already
+      this.syncing = null
+      const e = err != null ? translateWriteError(err, this.path) : null
+      for (const b of batches) b.done(e)
+      if (this.unsynced.length > 0 && !this.closed) this.syncWal()
+    })
+  }
+
+  private walFile (): number {
+    if (this.walFd == null) {
+      this.walFd = openSync(`${this.path}-wal`, 'r')
+      // the WAL's directory entry must be durable too, once
+      const dir = openSync(dirname(this.path), 'r')
+      try { fsyncSync(dir) } finally { closeSync(dir) }
+    }
+    return this.walFd
   }
 
   // ---- reading ----
@@ -436,9 +483,19 @@ export class Store {
 
   close (): void {
     if (this.closed) return
-    this.holds = 0
     this.flush()
+    // ack whatever still waits for an fsync with one last synchronous one
+    const waiting = [...(this.syncing ?? []), ...this.unsynced]
+    this.syncing = null
+    this.unsynced = []
+    let err: StoreError | null = null
+    if (waiting.length > 0) {
+      try { fsyncSync(this.walFile()) } catch (e) { err = translateWriteError(e, this.path) }
+    }
     this.closed = true
+    for (const b of waiting) b.done(err)
+    // an fsync still running on the thread pool closes the file when it returns
+    if (this.walFd != null && !this.fsyncRunning) closeSync(this.walFd)
     this.db.close()
   }
 
