@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
+import Database from 'better-sqlite3'
 import { Store, StoreError } from '../src/store/store.js'
 import { tempDir, removeTempDirs } from './helpers.js'
 
@@ -48,6 +49,24 @@ describe('Store', () => {
     // our own message came back by sync (say, after the head was lost): the link is read from its body
     const first = msg('t', 'me', 1)
     await s.insert(first)
+    expect(s.reservePublish('t', 'me')).toEqual({ seq: 2, prev: bodyHash(decodeEnvelope(first.raw).body) })
+    s.close()
+  })
+
+  it('opens a data dir written before the hash chain (publish_seq without a hash column)', async () => {
+    const dir = tempDir()
+    let s = new Store(dir)
+    s.addTopic('t')
+    const first = msg('t', 'me', 1)
+    await s.insert({ ...first, own: { prev: null, hash: fakeHash(1) } })
+    s.close()
+    // rewrite the table as the previous schema had it
+    const db = new Database(join(dir, 'queue.sqlite'))
+    db.exec('DROP TABLE publish_seq; CREATE TABLE publish_seq (topic TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID; INSERT INTO publish_seq VALUES (\'t\', 1)')
+    db.close()
+    s = new Store(dir)
+    expect(s.history('t').map(m => m.seq)).toEqual([1])
+    // the link to seq 1 is recomputed from the stored envelope
     expect(s.reservePublish('t', 'me')).toEqual({ seq: 2, prev: bodyHash(decodeEnvelope(first.raw).body) })
     s.close()
   })

@@ -212,7 +212,8 @@ export class Store {
     const held = this.held.get(topic)?.get(origin)
     const head = this.publishHead.get(topic)
     const last = Math.max(head?.seq ?? 0, held?.set.max ?? 0, held?.low ?? 0)
-    const prev = head?.seq === last ? head.hash : this.storedBodyHash(topic, origin, last)
+    // a head without a hash (a data dir from before the chain) is linked from the stored message
+    const prev = head?.seq === last && head.hash != null ? head.hash : this.storedBodyHash(topic, origin, last)
     this.publishHead.set(topic, { seq: last + 1, hash: null })
     return { seq: last + 1, prev }
   }
