@@ -22,6 +22,20 @@ describe('publishing with nobody listening', () => {
   })
 })
 
+describe('publish backpressure', () => {
+  it('publishers waiting on a full write queue are released when the fsync acks, with no later commit to wake them', async () => {
+    // synchronous FULL: acks come from the WAL fsync, after the commit
+    const a = await startNode({ topics: ['bp'], synchronous: 'FULL', maxPendingWrites: 50 })
+    nodes.push(a)
+    const results = await Promise.race([
+      Promise.all(Array.from({ length: 500 }, async (_, i) => await a.publish('bp', `m${i}`))),
+      new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('publishers stuck behind the write queue')), 15_000)),
+    ])
+    expect(results.map(r => r.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1))
+    expect(a.status().pendingWrites).toBe(0)
+  })
+})
+
 describe('churn', () => {
   it('a subscriber that was down gets all 500 messages in order, no duplicates; the publisher keeps its sequence across a restart', async () => {
     const aDir = tempDir()

@@ -160,6 +160,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     }
     const host = this.host
     store.onCommit = rows => this.onCommit(rows)
+    store.onAcked = () => this.wakePublishers()
     await host.handle(SYNC_PROTOCOL, (stream: Stream, conn: Connection) => {
       serveSync(stream, store, this.stopController.signal, this.maxPayloadBytes).catch(err => {
         this.log('debug', 'sync serve ended', { peer: conn.remotePeer.toString(), err: (err as Error).message })
@@ -371,6 +372,11 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       for (const origin of holes) if (this.host?.getPeers().some(p => p.toString() === origin) === true) this.requestSync(origin)
       this.syncSoon(200)
     }
+    this.wakePublishers()
+  }
+
+  /** publish() waits while the store is behind; commits and acks both bring it back under the limit */
+  private wakePublishers (): void {
     if (this.store!.pendingWrites < (this.opts.maxPendingWrites ?? 10_000)) for (const w of this.drainWaiters.splice(0)) w()
   }
 

@@ -86,6 +86,8 @@ export class Store {
   private readonly stmt: ReturnType<Store['prepare']>
   /** called after each commit with the rows it added (in commit order) */
   onCommit: (rows: StoredMessage[]) => void = () => {}
+  /** called when a batch has been acked (or failed): pendingWrites went down without a new commit */
+  onAcked: () => void = () => {}
 
   constructor (dataDir: string, opts: StoreOptions = {}) {
     mkdirSync(dataDir, { recursive: true })
@@ -325,6 +327,7 @@ export class Store {
       if (err != null) for (const p of batch) p.reject(err)
       else batch.forEach((p, i) => p.resolve(stored[i]))
       wake()
+      this.onAcked()
     })
     // count and byte limits are checked on every commit (in memory, cheap); age by the node's timer
     for (const topic of counts.keys()) {
