@@ -259,7 +259,10 @@ export class Store {
     })
   }
 
-  /** Resolves once everything queued now has been committed and synced (or has failed). */
+  /**
+   * Resolves once everything queued now has been committed and acked (synced), or has failed. Rows
+   * committed earlier and still waiting for their fsync are not waited for.
+   */
   async whenFlushed (): Promise<void> {
     if (this.pending.length === 0 || this.closed) return
     await new Promise<void>(resolve => this.flushWaiters.push(resolve))
