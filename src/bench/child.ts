@@ -25,6 +25,7 @@ async function main (): Promise<void> {
       result = {}
       break
     }
+    case 'latency-node': result = await (await import('./scenarios/latency-procs.js')).latencyProcsNode(spec as any, info => emit('READY', info)); break
     case 'catchup': result = await (await import('./scenarios/catchup.js')).catchup(spec as any); break
     case 'idle': result = await (await import('./scenarios/idle.js')).idle(spec as any, processStart); break
     default: throw new Error(`unknown scenario ${spec.scenario}`)

@@ -1,7 +1,7 @@
 // npm run bench: raw gossipsub and gossipd side by side on the same machine in the same run; ratios
 // gossipd/raw cancel machine noise. Each side of each scenario runs in its own child process (child.ts).
 //   --quick               everything in under about a minute (fewer messages, shorter runs)
-//   --only a,b            scenarios: throughput2, throughput5 (or throughput), latency, overload,
+//   --only a,b            scenarios: throughput2, throughput5 (or throughput), latency, latency-procs, overload,
 //                         catchup, mdns, idle, mosquitto
 //   --size BYTES          payload size (default 1024)
 //   --nodes N             node count of the multi-node scenarios (default 5)
@@ -37,7 +37,7 @@ interface Options {
   verbose: boolean
 }
 
-const SCENARIOS = ['throughput2', 'throughput5', 'latency', 'overload', 'catchup', 'mdns', 'idle', 'mosquitto']
+const SCENARIOS = ['throughput2', 'throughput5', 'latency', 'latency-procs', 'overload', 'catchup', 'mdns', 'idle', 'mosquitto']
 
 const KNOWN_FLAGS = ['--quick', '--only', '--size', '--nodes', '--duration', '--count', '--catchup-count', '--side', '--catchup-synchronous', '--node-flags', '--verbose']
 
@@ -197,6 +197,30 @@ async function main (): Promise<void> {
     row(s, 'max ms', r.raw?.maxMs, r.gossipd?.maxMs, 2)
     row(s, 'publish ack p99 ms', r.raw?.publishAckP99Ms, r.gossipd?.publishAckP99Ms, 2)
     row(s, 'delivered / published %', pct(r.raw?.delivered, r.raw?.published), pct(r.gossipd?.delivered, r.gossipd?.published), 1)
+  }
+
+  // not part of --quick unless asked for by --only: it alone would take half the minute
+  if (want(o, 'latency-procs') && (!o.quick || o.only != null)) {
+    // the same load with one process per node, as on a LAN (reported alongside; the target is judged above)
+    const { latencyProcs } = await import('./scenarios/latency-procs.js')
+    const r: Partial<Record<Impl, any>> = {}
+    for (const impl of o.sides) {
+      process.stderr.write(`  latency, one process per node [${impl}] ...`)
+      const t = Date.now()
+      try {
+        r[impl] = await latencyProcs({ impl, nodes: o.nodes, rate: 200, seconds: o.duration, size: o.size }, { nodeFlags: o.nodeFlags, verbose: o.verbose })
+        process.stderr.write(` ${((Date.now() - t) / 1000).toFixed(1)} s\n`)
+      } catch (err) {
+        process.stderr.write(` FAILED: ${(err as Error).message}\n`)
+        r[impl] = { error: (err as Error).message }
+      }
+    }
+    results.latency_procs = r
+    const s = `latency ${o.nodes} nodes in ${o.nodes} processes, 200 msg/s, ${o.duration} s`
+    row(s, 'p50 publish->consumer ms', r.raw?.p50Ms, r.gossipd?.p50Ms, 2)
+    row(s, 'p99 publish->consumer ms', r.raw?.p99Ms, r.gossipd?.p99Ms, 2)
+    row(s, 'max ms', r.raw?.maxMs, r.gossipd?.maxMs, 2)
+    row(s, 'not delivered by the end', r.raw?.missing, r.gossipd?.missing)
   }
 
   if (want(o, 'overload')) {
