@@ -63,7 +63,7 @@ export function bodyHash (body: Uint8Array): Buffer {
 
 type EnvelopeFields = Omit<Envelope, 'body' | 'prev'> & { prev?: Uint8Array | null }
 
-function encodeBody (e: EnvelopeFields): Uint8Array {
+function encodeBody (e: Omit<EnvelopeFields, 'sig'>): Uint8Array {
   return cbor.encode([SIGNING_DOMAIN, e.origin, e.topic, e.seq, e.ts, e.payload, e.prev ?? null])
 }
 
@@ -72,7 +72,7 @@ function encodeBody (e: EnvelopeFields): Uint8Array {
  * Synchronous: the node reserves a seq, seals and queues the write in one tick.
  */
 export function sealEnvelope (key: PrivateKey, origin: string, topic: string, seq: number, ts: number, payload: Uint8Array, prev: Uint8Array | null = null): { envelope: Envelope, bytes: Uint8Array, hash: Uint8Array } {
-  const body = encodeBody({ origin, topic, seq, ts, payload, prev, sig: new Uint8Array(0) })
+  const body = encodeBody({ origin, topic, seq, ts, payload, prev })
   const sig = edSign(null, body, signingKey(key))
   const envelope = { origin, topic, seq, ts, payload, prev, body, sig }
   return { envelope, bytes: cbor.encode([ENVELOPE_VERSION, body, sig]), hash: bodyHash(body) }

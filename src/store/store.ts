@@ -229,7 +229,7 @@ export class Store {
   has (topic: string, origin: string, seq: number): boolean {
     const h = this.held.get(topic)?.get(origin)
     if (h != null && (seq <= h.low || h.set.has(seq))) return true
-    return this.pendingKeys.has(`${topic}\u0000${origin}\u0000${seq}`)
+    return this.pendingKeys.has(pendingKey(topic, origin, seq))
   }
 
   /** rows queued but not yet acked (not committed, or committed and waiting for fsync); the node applies backpressure on this */
@@ -246,11 +246,10 @@ export class Store {
    */
   insert (msg: NewMessage): Promise<StoredMessage | null> {
     this.assertOpen()
-    const key = `${msg.topic}\u0000${msg.origin}\u0000${msg.seq}`
     if (this.has(msg.topic, msg.origin, msg.seq)) return Promise.resolve(null)
     if (msg.own != null) this.publishHead.set(msg.topic, { seq: msg.seq, hash: msg.own.hash })
     return new Promise((resolve, reject) => {
-      this.pendingKeys.add(key)
+      this.pendingKeys.add(pendingKey(msg.topic, msg.origin, msg.seq))
       this.pending.push({ msg, resolve, reject })
       if (!this.flushScheduled) {
         this.flushScheduled = true
@@ -297,7 +296,7 @@ export class Store {
         for (const [topic, c] of counts) this.stmt.topicCounts.run(c.n, c.bytes, topic)
       })()
     } catch (err) {
-      for (const p of batch) this.pendingKeys.delete(`${p.msg.topic}\u0000${p.msg.origin}\u0000${p.msg.seq}`)
+      for (const p of batch) this.pendingKeys.delete(pendingKey(p.msg.topic, p.msg.origin, p.msg.seq))
       // every seq reserved so far was in this batch (publish reserves and queues in one tick), so handing
       // the failed ones back keeps our own streams free of holes, and the chain linked to what is on disk
       for (const { msg } of batch) {
@@ -311,7 +310,7 @@ export class Store {
     }
     const rows: StoredMessage[] = []
     batch.forEach((p, i) => {
-      this.pendingKeys.delete(`${p.msg.topic}\u0000${p.msg.origin}\u0000${p.msg.seq}`)
+      this.pendingKeys.delete(pendingKey(p.msg.topic, p.msg.origin, p.msg.seq))
       const row = stored[i]
       if (row != null) {
         this.heldOf(row.topic, row.origin).set.add(row.seq)
@@ -509,6 +508,10 @@ export class Store {
   private assertOpen (): void {
     if (this.closed) throw new StoreError('store is closed', 'STORE_CLOSED')
   }
+}
+
+function pendingKey (topic: string, origin: string, seq: number): string {
+  return `${topic}\u0000${origin}\u0000${seq}`
 }
 
 // the payload lives only inside the stored envelope, so it is on disk once
