@@ -1,16 +1,14 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { Store } from '../src/store/store.js'
 import { Consumer, type GapInfo } from '../src/core/consumer.js'
-import { encodeEnvelope } from '../src/core/envelope.js'
-import { tempDir, removeTempDirs, waitFor } from './helpers.js'
+import { tempDir, removeTempDirs, waitFor, storeRow } from './helpers.js'
 
 afterEach(() => removeTempDirs())
 
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 async function put (s: Store, c: Consumer, seq: number): Promise<void> {
-  const payload = new TextEncoder().encode(`m${seq}`)
-  await s.insert({ topic: 't', origin: 'o', seq, ts: Date.now(), payload, raw: encodeEnvelope({ origin: 'o', topic: 't', seq, ts: Date.now(), payload, sig: new Uint8Array(64) }) })
+  await s.insert(storeRow('t', 'o', seq))
   c.notify(['o'])
 }
 
@@ -18,13 +16,14 @@ describe('Consumer gap handling', () => {
   it('keeps waiting for a hole that is being filled (from the top down) longer than the gap timeout', async () => {
     const s = new Store(tempDir())
     s.addTopic('t')
-    const c = new Consumer(s, 't', { from: 'beginning', gapTimeoutMs: 300 })
+    // each fill comes well inside the gap timeout, the whole hole stays open for twice as long
+    const c = new Consumer(s, 't', { from: 'beginning', gapTimeoutMs: 1_000 })
     const got: number[] = []
     const gaps: GapInfo[] = []
     c.on('message', m => got.push(m.seq)).on('gap', g => gaps.push(g)).start()
     await put(s, c, 1)
     await put(s, c, 5)
-    for (const seq of [4, 3, 2]) { await sleep(250); await put(s, c, seq) }
+    for (const seq of [4, 3, 2]) { await sleep(700); await put(s, c, seq) }
     await waitFor('all five', () => got.length === 5, 5_000)
     expect(got).toEqual([1, 2, 3, 4, 5])
     expect(gaps).toEqual([])

@@ -3,14 +3,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, waitFor, removeTempDirs, tempDir, freePort } from './helpers.js'
+import { startNode, waitFor, stopAll, tempDir, freePort } from './helpers.js'
 
-let running: Array<GossipNode | undefined> = []
-afterEach(async () => {
-  await Promise.all(running.map(async n => await n?.stop()))
-  running = []
-  removeTempDirs()
-})
+const running: Array<GossipNode | undefined> = []
+afterEach(async () => { await stopAll(running.splice(0)) })
 
 // deterministic pseudo-random churn so a failure can be replayed
 function rng (seed: number): () => number {

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GossipNode, type NodeOptions } from '../src/core/node.js'
-import type { StoredMessage } from '../src/store/store.js'
+import type { SwarmHost } from '../src/core/libp2p.js'
+import { encodeEnvelope } from '../src/core/envelope.js'
+import type { NewMessage, StoredMessage } from '../src/store/store.js'
 
 const dirs: string[] = []
 
@@ -55,6 +57,20 @@ export function collect (node: GossipNode, topic: string, opts: Parameters<Gossi
 
 export function text (m: StoredMessage): string {
   return new TextDecoder().decode(m.payload)
+}
+
+/** A node's libp2p host (private in GossipNode): tests use it to play a misbehaving peer. */
+export function hostOf (node: GossipNode): SwarmHost {
+  return (node as unknown as { host: SwarmHost }).host
+}
+
+/**
+ * A row for Store.insert with a real envelope around it (the store reads payloads back from envelopes);
+ * the signature is zeros, as the store never checks it.
+ */
+export function storeRow (topic: string, origin: string, seq: number, body = `m${seq}`, ts = Date.now()): NewMessage {
+  const payload = new TextEncoder().encode(body)
+  return { topic, origin, seq, ts, payload, raw: encodeEnvelope({ origin, topic, seq, ts, payload, sig: new Uint8Array(64) }) }
 }
 
 /** A node's address that others can dial (loopback, with /p2p/). */

@@ -4,22 +4,14 @@ import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import Database from 'better-sqlite3'
 import { Store, StoreError } from '../src/store/store.js'
-import { tempDir, removeTempDirs } from './helpers.js'
+import { tempDir, removeTempDirs, storeRow } from './helpers.js'
+import { isRoot } from '../src/lan/isolation.js'
 
 afterEach(() => removeTempDirs())
 
-const enc = new TextEncoder()
-function msg (topic: string, origin: string, seq: number, body = `m${seq}`, ts = Date.now()): Parameters<Store['insert']>[0] {
-  // the store keeps the envelope bytes opaque except when decoding payloads for reads, so build real ones
-  const payload = enc.encode(body)
-  return { topic, origin, seq, ts, payload, raw: fakeEnvelope(origin, topic, seq, ts, payload) }
-}
-import { encodeEnvelope, decodeEnvelope, bodyHash } from '../src/core/envelope.js'
+import { decodeEnvelope, bodyHash } from '../src/core/envelope.js'
 /** a stand-in body hash for our own message `seq` (the store keeps it opaque) */
 const fakeHash = (seq: number): Buffer => Buffer.alloc(32, seq % 256)
-function fakeEnvelope (origin: string, topic: string, seq: number, ts: number, payload: Uint8Array): Uint8Array {
-  return encodeEnvelope({ origin, topic, seq, ts, payload, sig: new Uint8Array(64) })
-}
 
 describe('Store', () => {
   it('keeps committed messages, origin state and publish seqs (with the chain head) across a reopen', async () => {
@@ -27,10 +19,10 @@ describe('Store', () => {
     let s = new Store(dir)
     s.addTopic('t')
     expect(s.reservePublish('t', 'me')).toEqual({ seq: 1, prev: null })
-    expect(await s.insert({ ...msg('t', 'me', 1), own: { prev: null, hash: fakeHash(1) } })).toMatchObject({ seq: 1, offset: 1 })
-    await s.insert(msg('t', 'other', 1))
-    await s.insert(msg('t', 'other', 3))
-    expect(await s.insert(msg('t', 'other', 3))).toBeNull() // duplicate
+    expect(await s.insert({ ...storeRow('t', 'me', 1), own: { prev: null, hash: fakeHash(1) } })).toMatchObject({ seq: 1, offset: 1 })
+    await s.insert(storeRow('t', 'other', 1))
+    await s.insert(storeRow('t', 'other', 3))
+    expect(await s.insert(storeRow('t', 'other', 3))).toBeNull() // duplicate
     s.close()
     s = new Store(dir)
     expect(s.topics()).toMatchObject([{ topic: 't', messages: 3 }])
@@ -47,7 +39,7 @@ describe('Store', () => {
     const s = new Store(tempDir())
     s.addTopic('t')
     // our own message came back by sync (say, after the head was lost): the link is read from its body
-    const first = msg('t', 'me', 1)
+    const first = storeRow('t', 'me', 1)
     await s.insert(first)
     expect(s.reservePublish('t', 'me')).toEqual({ seq: 2, prev: bodyHash(decodeEnvelope(first.raw).body) })
     s.close()
@@ -57,7 +49,7 @@ describe('Store', () => {
     const dir = tempDir()
     let s = new Store(dir)
     s.addTopic('t')
-    const first = msg('t', 'me', 1)
+    const first = storeRow('t', 'me', 1)
     await s.insert({ ...first, own: { prev: null, hash: fakeHash(1) } })
     s.close()
     // rewrite the table as the previous schema had it
@@ -74,7 +66,7 @@ describe('Store', () => {
   it('group-commits concurrent inserts and resolves each once it is on disk', async () => {
     const s = new Store(tempDir())
     s.addTopic('t')
-    const results = await Promise.all(Array.from({ length: 500 }, async (_, i) => await s.insert(msg('t', 'o', i + 1))))
+    const results = await Promise.all(Array.from({ length: 500 }, async (_, i) => await s.insert(storeRow('t', 'o', i + 1))))
     expect(results.every(r => r != null)).toBe(true)
     expect(s.summary('t')).toEqual([{ origin: 'o', low: 0, ranges: [[1, 500]] }])
     s.close()
@@ -85,7 +77,7 @@ describe('Store', () => {
     const s = new Store(dir)
     s.addTopic('t')
     let acked = 0
-    const writes = Array.from({ length: 300 }, async (_, i) => { await s.insert(msg('t', 'o', i + 1)); acked++ })
+    const writes = Array.from({ length: 300 }, async (_, i) => { await s.insert(storeRow('t', 'o', i + 1)); acked++ })
     expect(s.pendingWrites).toBe(300)
     s.flush() // committed now; the WAL fsync runs on the thread pool
     expect(acked).toBe(0)
@@ -102,20 +94,20 @@ describe('Store', () => {
   it('enforces retention by count, bytes and age, and raises the low mark so pruned messages are not fetched again', async () => {
     const s = new Store(tempDir())
     s.addTopic('count', { maxMessages: 10 })
-    for (let i = 1; i <= 25; i++) await s.insert(msg('count', 'o', i))
+    for (let i = 1; i <= 25; i++) await s.insert(storeRow('count', 'o', i))
     expect(s.topics().find(t => t.topic === 'count')!.messages).toBe(10)
     expect(s.summary('count')).toEqual([{ origin: 'o', low: 15, ranges: [[16, 25]] }])
     expect(s.has('count', 'o', 3)).toBe(true) // pruned counts as done: sync will not bring it back
 
     s.addTopic('bytes', { maxBytes: 2000 })
-    for (let i = 1; i <= 40; i++) await s.insert(msg('bytes', 'o', i, 'x'.repeat(100)))
+    for (let i = 1; i <= 40; i++) await s.insert(storeRow('bytes', 'o', i, 'x'.repeat(100)))
     const b = s.topics().find(t => t.topic === 'bytes')!
     expect(b.bytes).toBeLessThanOrEqual(2000)
     expect(b.messages).toBeGreaterThan(0)
 
     s.addTopic('age', { maxAgeMs: 60_000 })
-    await s.insert(msg('age', 'o', 1, 'old', Date.now() - 120_000))
-    await s.insert(msg('age', 'o', 2, 'new'))
+    await s.insert(storeRow('age', 'o', 1, 'old', Date.now() - 120_000))
+    await s.insert(storeRow('age', 'o', 2, 'new'))
     expect(s.history('age').map(m => m.seq)).toEqual([1, 2])
     expect(s.enforceAllLimits()).toBe(1) // the node runs this on a timer
     expect(s.history('age').map(m => m.seq)).toEqual([2])
@@ -144,9 +136,8 @@ describe('Store', () => {
   })
 })
 
-const isRoot = process.getuid?.() === 0
 describe('Store on a full disk (needs root for a small tmpfs)', () => {
-  if (!isRoot) {
+  if (!isRoot()) {
     it.skip('SKIPPED: not root, cannot mount a tmpfs to fill', () => {})
     console.warn('\n*** SKIPPED disk-full store test: needs root to mount a tmpfs ***\n')
     return
@@ -165,7 +156,7 @@ describe('Store on a full disk (needs root for a small tmpfs)', () => {
       for (let i = 1; i <= 5000 && failure == null; i++) {
         const { seq, prev } = s.reservePublish('t', 'me')
         try {
-          await s.insert({ ...msg('t', 'me', seq, 'y'.repeat(2000)), own: { prev, hash: fakeHash(seq) } })
+          await s.insert({ ...storeRow('t', 'me', seq, 'y'.repeat(2000)), own: { prev, hash: fakeHash(seq) } })
           acked.push(seq)
         } catch (err) {
           failure = err as StoreError
@@ -179,7 +170,7 @@ describe('Store on a full disk (needs root for a small tmpfs)', () => {
       execFileSync('rm', [filler])
       const next = s.reservePublish('t', 'me')
       expect(next).toEqual({ seq: acked.length + 1, prev: fakeHash(acked.length) })
-      await s.insert({ ...msg('t', 'me', next.seq, 'after'), own: { prev: next.prev, hash: fakeHash(next.seq) } })
+      await s.insert({ ...storeRow('t', 'me', next.seq, 'after'), own: { prev: next.prev, hash: fakeHash(next.seq) } })
       s.close()
       const reopened = new Store(join(mnt, 'data'))
       expect(reopened.summary('t')).toEqual([{ origin: 'me', low: 0, ranges: [[1, acked.length + 1]] }])

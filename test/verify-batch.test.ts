@@ -10,7 +10,7 @@ import { sealEnvelope, encodeEnvelope, decodeEnvelope, verifyEnvelope, bodyHash,
 import { verifyBatch } from '../src/core/verify-batch.js'
 import { SYNC_PROTOCOL } from '../src/core/sync.js'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, waitFor, addrOf, stopAll, text } from './helpers.js'
+import { startNode, waitFor, addrOf, stopAll, text, hostOf } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -82,15 +82,15 @@ describe('batch verification along the hash chain', () => {
   })
 
   it('a node catching up checks about one signature per batch, across a restart of the publisher', async () => {
-    const a = await startNode({ topics: ['t'], mdns: false })
+    const a = await startNode({ topics: ['t'] })
     nodes = [a]
     for (let i = 0; i < 300; i++) await a.publish('t', `before ${i}`)
     const dir = a.dataDir
     await a.stop()
-    const a2 = await startNode({ dataDir: dir, mdns: false })
+    const a2 = await startNode({ dataDir: dir })
     nodes = [a2]
     for (let i = 0; i < 300; i++) await a2.publish('t', `after ${i}`)
-    const b = await startNode({ topics: ['t'], mdns: false, peers: [addrOf(a2)] })
+    const b = await startNode({ topics: ['t'], peers: [addrOf(a2)] })
     nodes.push(b)
     await waitFor('caught up', () => b.topics()[0].messages === 600)
     // one linked run of 600: a broken link at the restart would make it 2 or more
@@ -102,10 +102,10 @@ describe('batch verification along the hash chain', () => {
     const key = await generateKeyPair('Ed25519')
     const envs = chain(key, 't', 10)
     envs[4] = tamper(envs[4])
-    const liar = await startNode({ topics: ['t'], mdns: false })
+    const liar = await startNode({ topics: ['t'] })
     nodes = [liar]
     await serveInstead(liar, envs.map(e => encodeEnvelope(e)))
-    const b = await startNode({ topics: ['t'], mdns: false, peers: [addrOf(liar)] })
+    const b = await startNode({ topics: ['t'], peers: [addrOf(liar)] })
     nodes.push(b)
     const rejected: Array<string | undefined> = []
     b.on('rejected', r => rejected.push(r.id))
@@ -117,7 +117,7 @@ describe('batch verification along the hash chain', () => {
 
 /** make `node` answer every sync pull with exactly these envelopes (a peer that lies) */
 async function serveInstead (node: GossipNode, raws: Uint8Array[]): Promise<void> {
-  const host = (node as unknown as { host: { unhandle: (p: string) => Promise<void>, handle: (p: string, h: (s: Stream) => void) => Promise<void> } }).host
+  const host = hostOf(node)
   const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
   await host.unhandle(SYNC_PROTOCOL)
   await host.handle(SYNC_PROTOCOL, (stream: Stream) => {
