@@ -59,6 +59,28 @@ export async function createCluster (impl: Impl, size: number, opts: { synchrono
   return await (await import('./gossipd-cluster.js')).createGossipdCluster(size, opts)
 }
 
+/** mesh peers each node must have before a scenario starts: everyone else, or gossipsub's Dlo (4) */
+export function meshTarget (size: number): number {
+  return Math.min(size - 1, 4)
+}
+
+/** How many messages a fixed-rate scenario sends: the warm-up (not measured) first, then the measured ones. */
+export function rateCounts (spec: { rate: number, seconds: number, warmupSeconds?: number }): { warm: number, count: number } {
+  const warm = Math.round(spec.rate * (spec.warmupSeconds ?? 1))
+  return { warm, count: warm + Math.round(spec.rate * spec.seconds) }
+}
+
+/** Call issue(0 .. count-1) at `rate` per second, catching up after any stall; `clock` in ms. */
+export async function publishAtRate (count: number, rate: number, issue: (i: number) => void, clock: () => number): Promise<void> {
+  const t0 = clock()
+  let issued = 0
+  while (issued < count) {
+    const due = Math.min(count, Math.floor((clock() - t0) * rate / 1000) + 1)
+    while (issued < due) issue(issued++)
+    await sleep(Math.max(0, t0 + issued * 1000 / rate - clock()))
+  }
+}
+
 /** peers in our gossipsub mesh for a topic (a method of the implementation, not of the GossipSub interface) */
 export function meshPeers (pubsub: unknown, topic: string): number {
   return (pubsub as { getMeshPeers: (t: string) => string[] }).getMeshPeers(topic).length

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GossipNode, type NodeOptions } from '../core/node.js'
 import type { SwarmHost } from '../core/libp2p.js'
-import { TOPIC, until, meshPeers, type Cluster } from './cluster.js'
+import { TOPIC, until, meshPeers, meshTarget, type Cluster } from './cluster.js'
 
 export function benchDir (prefix = 'gossipd-bench-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
@@ -14,6 +14,12 @@ export function benchDir (prefix = 'gossipd-bench-'): string {
 
 export async function startGossipdNode (opts: Partial<NodeOptions> = {}): Promise<GossipNode> {
   return await new GossipNode({ dataDir: benchDir(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, topics: [TOPIC], ...opts }).start()
+}
+
+/** Stop a bench node and delete its data dir. */
+export async function stopGossipdNode (node: GossipNode): Promise<void> {
+  await node.stop()
+  rmSync(node.dataDir, { recursive: true, force: true })
 }
 
 /** the node's libp2p host (private in GossipNode; the benchmark only reads events from it) */
@@ -51,8 +57,7 @@ export async function createGossipdCluster (size: number, opts: { synchronous?: 
     },
     stop: async () => {
       ready = false
-      await Promise.all(nodes.map(async n => await n.stop()))
-      for (const n of nodes) rmSync(n.dataDir, { recursive: true, force: true })
+      await Promise.all(nodes.map(stopGossipdNode))
     },
   }
   nodes.forEach((n, i) => {
@@ -69,7 +74,7 @@ export async function createGossipdCluster (size: number, opts: { synchronous?: 
     }).start()
   })
   const meshed = await until(() => nodes.every(n => n.peers().length >= size - 1) &&
-    nodes.every(n => meshPeers(hostOf(n).services.pubsub, TOPIC) >= Math.min(size - 1, 4)), 15_000)
+    nodes.every(n => meshPeers(hostOf(n).services.pubsub, TOPIC) >= meshTarget(size)), 15_000)
   if (!meshed) throw new Error('gossipd cluster: peers or gossipsub mesh did not form within 15 s')
   ready = true
   return cluster

@@ -141,13 +141,14 @@ function printTable (): void {
   }
 }
 
-async function sides<T> (o: Options, label: string, timeoutMs: number, spec: (impl: Impl) => Record<string, unknown>): Promise<Partial<Record<Impl, T>>> {
+/** Run one scenario for each side, with progress on stderr; a failed side is recorded as { error }. */
+async function eachSide<T> (o: Options, label: string, run: (impl: Impl) => Promise<T>): Promise<Partial<Record<Impl, T>>> {
   const out: Partial<Record<Impl, T>> = {}
   for (const impl of o.sides) {
     process.stderr.write(`  ${label} [${impl}] ...`)
     const t = Date.now()
     try {
-      out[impl] = await runChild(spec(impl), { nodeFlags: o.nodeFlags, timeoutMs, label: `${label}/${impl}`, verbose: o.verbose })
+      out[impl] = await run(impl)
       process.stderr.write(` ${((Date.now() - t) / 1000).toFixed(1)} s\n`)
     } catch (err) {
       process.stderr.write(` FAILED: ${(err as Error).message}\n`)
@@ -155,6 +156,11 @@ async function sides<T> (o: Options, label: string, timeoutMs: number, spec: (im
     }
   }
   return out
+}
+
+/** eachSide with each side in its own child process (child.ts) */
+async function sides<T> (o: Options, label: string, timeoutMs: number, spec: (impl: Impl) => Record<string, unknown>): Promise<Partial<Record<Impl, T>>> {
+  return await eachSide<T>(o, label, async impl => await runChild(spec(impl), { nodeFlags: o.nodeFlags, timeoutMs, label: `${label}/${impl}`, verbose: o.verbose }))
 }
 
 function want (o: Options, name: string): boolean { return o.only == null || o.only.has(name) }
@@ -203,18 +209,8 @@ async function main (): Promise<void> {
   if (want(o, 'latency-procs') && (!o.quick || o.only != null)) {
     // the same load with one process per node, as on a LAN (reported alongside; the target is judged above)
     const { latencyProcs } = await import('./scenarios/latency-procs.js')
-    const r: Partial<Record<Impl, any>> = {}
-    for (const impl of o.sides) {
-      process.stderr.write(`  latency, one process per node [${impl}] ...`)
-      const t = Date.now()
-      try {
-        r[impl] = await latencyProcs({ impl, nodes: o.nodes, rate: 200, seconds: o.duration, size: o.size }, { nodeFlags: o.nodeFlags, verbose: o.verbose })
-        process.stderr.write(` ${((Date.now() - t) / 1000).toFixed(1)} s\n`)
-      } catch (err) {
-        process.stderr.write(` FAILED: ${(err as Error).message}\n`)
-        r[impl] = { error: (err as Error).message }
-      }
-    }
+    const r = await eachSide<any>(o, 'latency, one process per node', async impl =>
+      await latencyProcs({ impl, nodes: o.nodes, rate: 200, seconds: o.duration, size: o.size }, { nodeFlags: o.nodeFlags, verbose: o.verbose }))
     results.latency_procs = r
     const s = `latency ${o.nodes} nodes in ${o.nodes} processes, 200 msg/s, ${o.duration} s`
     row(s, 'p50 publish->consumer ms', r.raw?.p50Ms, r.gossipd?.p50Ms, 2)

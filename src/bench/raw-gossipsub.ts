@@ -3,10 +3,17 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createBaselineSwarm, type SwarmHost } from '../core/libp2p.js'
-import { TOPIC, until, meshPeers, type Cluster } from './cluster.js'
+import { TOPIC, until, meshPeers, meshTarget, type Cluster } from './cluster.js'
 
 export async function startRawHost (): Promise<SwarmHost> {
   return await createBaselineSwarm({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
+}
+
+/** A raw host's loopback address with /p2p/, for the others to dial. */
+export function rawLoopbackAddr (host: SwarmHost): string {
+  const a = host.getMultiaddrs().find(x => x.toString().includes('/127.0.0.1/'))
+  if (a == null) throw new Error('host has no loopback address')
+  return a.toString()
 }
 
 export async function createRawCluster (size: number): Promise<Cluster> {
@@ -38,11 +45,10 @@ export async function createRawCluster (size: number): Promise<Cluster> {
   // full mesh: every node dials every earlier one
   for (let i = 1; i < size; i++) {
     for (let j = 0; j < i; j++) {
-      const addr = hosts[j].getMultiaddrs().find(a => a.toString().includes('/127.0.0.1/'))!
-      await hosts[i].dial(multiaddr(addr.toString()))
+      await hosts[i].dial(multiaddr(rawLoopbackAddr(hosts[j])))
     }
   }
-  const meshed = await until(() => hosts.every(h => meshPeers(h.services.pubsub, TOPIC) >= Math.min(size - 1, 4)), 15_000)
+  const meshed = await until(() => hosts.every(h => meshPeers(h.services.pubsub, TOPIC) >= meshTarget(size)), 15_000)
   if (!meshed) throw new Error('raw cluster: gossipsub mesh did not form within 15 s')
   ready = true
   return cluster

@@ -2,9 +2,8 @@
 // starts (empty, static peer = the seed) and pulls them by the sync protocol. Seed and catcher run in two
 // processes (two machines in real life), so the catcher's numbers are its own.
 import { performance } from 'node:perf_hooks'
-import { rmSync } from 'node:fs'
 import { payloadFor, TOPIC, sleep } from '../cluster.js'
-import { startGossipdNode, loopbackAddr, hostOf } from '../gossipd-cluster.js'
+import { startGossipdNode, stopGossipdNode, loopbackAddr, hostOf } from '../gossipd-cluster.js'
 
 export interface SeedSpec { count: number, size: number, synchronous: 'FULL' | 'NORMAL', inflight?: number }
 
@@ -22,8 +21,7 @@ export async function catchupSeed (spec: SeedSpec, ready: (info: Record<string, 
     process.stdin.on('end', resolve).on('close', resolve).resume()
     setTimeout(resolve, maxServeMs).unref()
   })
-  await node.stop()
-  rmSync(node.dataDir, { recursive: true, force: true })
+  await stopGossipdNode(node)
 }
 
 export interface CatchupSpec { seedAddr: string, count: number, synchronous?: 'FULL' | 'NORMAL', maxSeconds?: number }
@@ -59,7 +57,6 @@ export async function catchup (spec: CatchupSpec): Promise<Record<string, unknow
     msgPerSecFromConnect: got / ((elapsedMs - connectedMs) / 1000),
     syncPulls: syncs,
   }
-  await node.stop()
-  rmSync(node.dataDir, { recursive: true, force: true })
+  await stopGossipdNode(node)
   return result
 }

@@ -1,8 +1,7 @@
 // Start-up time and idle memory of one node (one per process: RSS is the whole process).
 import { performance } from 'node:perf_hooks'
-import { rmSync } from 'node:fs'
 import { sleep, type Impl } from '../cluster.js'
-import { startGossipdNode } from '../gossipd-cluster.js'
+import { startGossipdNode, stopGossipdNode } from '../gossipd-cluster.js'
 import { startRawHost } from '../raw-gossipsub.js'
 import { MB } from '../stats.js'
 
@@ -11,7 +10,7 @@ export async function idle (spec: { impl: Impl, idleSeconds: number }, processSt
   let stop: () => Promise<void>
   if (spec.impl === 'gossipd') {
     const node = await startGossipdNode()
-    stop = async () => { await node.stop(); rmSync(node.dataDir, { recursive: true, force: true }) }
+    stop = async () => { await stopGossipdNode(node) }
   } else {
     const host = await startRawHost()
     host.services.pubsub.subscribe('bench')

@@ -1,7 +1,7 @@
 // Latency publish() call -> consumer delivery at a fixed rate, every (message, subscriber) pair, all nodes
 // in one process so one clock measures both ends.
 import { performance } from 'node:perf_hooks'
-import { createCluster, minDelivered, payloadFor, indexOf, until, type Impl } from '../cluster.js'
+import { createCluster, minDelivered, payloadFor, indexOf, until, rateCounts, publishAtRate, type Impl } from '../cluster.js'
 import { summarize } from '../stats.js'
 
 export interface LatencySpec { impl: Impl, nodes: number, rate: number, seconds: number, size: number, warmupSeconds?: number }
@@ -9,8 +9,7 @@ export interface LatencySpec { impl: Impl, nodes: number, rate: number, seconds:
 export async function latency (spec: LatencySpec): Promise<Record<string, unknown>> {
   const c = await createCluster(spec.impl, spec.nodes)
   // the first second (JIT, first mesh heartbeats) is published at the same rate but not measured
-  const warm = Math.round(spec.rate * (spec.warmupSeconds ?? 1))
-  const count = warm + Math.round(spec.rate * spec.seconds)
+  const { warm, count } = rateCounts(spec)
   const sentAt = new Float64Array(count)
   const samples: number[] = []
   const ackSamples: number[] = []
@@ -19,20 +18,12 @@ export async function latency (spec: LatencySpec): Promise<Record<string, unknow
     const i = indexOf(payload)
     if (i >= warm && i < count) samples.push(performance.now() - sentAt[i])
   }
-  const t0 = performance.now()
-  let issued = 0
   const acks: Array<Promise<void>> = []
-  while (issued < count) {
-    const due = Math.min(count, Math.floor((performance.now() - t0) * spec.rate / 1000) + 1)
-    while (issued < due) {
-      const i = issued++
-      const p = payloadFor(i, spec.size)
-      const s = sentAt[i] = performance.now()
-      acks.push(c.publish(p).then(() => { if (i >= warm) ackSamples.push(performance.now() - s) }, () => { errors++ }))
-    }
-    const next = t0 + issued * 1000 / spec.rate
-    await new Promise(resolve => setTimeout(resolve, Math.max(0, next - performance.now())))
-  }
+  await publishAtRate(count, spec.rate, i => {
+    const p = payloadFor(i, spec.size)
+    const s = sentAt[i] = performance.now()
+    acks.push(c.publish(p).then(() => { if (i >= warm) ackSamples.push(performance.now() - s) }, () => { errors++ }))
+  }, () => performance.now())
   await Promise.all(acks)
   await until(() => minDelivered(c) >= count, 10_000)
   const delivered = minDelivered(c)

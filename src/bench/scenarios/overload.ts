@@ -6,7 +6,7 @@
 // unresolved publish() calls (raw publish() resolves at once, so this only ever holds gossipd back,
 // which is what its backpressure is for). Achieved publish rate is reported.
 import { performance } from 'node:perf_hooks'
-import { createCluster, minDelivered, payloadFor, until, type Impl } from '../cluster.js'
+import { createCluster, minDelivered, payloadFor, until, sleep, type Impl } from '../cluster.js'
 import { RssSampler, MB } from '../stats.js'
 
 export interface OverloadSpec { impl: Impl, nodes: number, rate: number, seconds: number, size: number, settleSeconds: number, settleMaxSeconds?: number, progressWindowMs?: number, maxInflight?: number }
@@ -45,7 +45,7 @@ export async function overload (spec: OverloadSpec, rss: RssSampler): Promise<Re
         if (ms > maxPublishMs) maxPublishMs = ms
       })
     }
-    await new Promise(resolve => setTimeout(resolve, 5))
+    await sleep(5)
   }
   const publishEnd = performance.now()
   await until(() => inflight === 0, 60_000, 20)
@@ -61,7 +61,7 @@ export async function overload (spec: OverloadSpec, rss: RssSampler): Promise<Re
     let last = minDelivered(c)
     let lastAt = performance.now()
     while (performance.now() < hard && performance.now() - lastAt < (spec.progressWindowMs ?? 8_000)) {
-      await new Promise(resolve => setTimeout(resolve, 50))
+      await sleep(50)
       const d = minDelivered(c)
       if (d >= issued) { settled = true; break }
       if (d > last) { last = d; lastAt = performance.now() }
