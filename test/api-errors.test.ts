@@ -222,3 +222,25 @@ describe('control API: topics, publish, history, streams, consumers', () => {
     expect(err.status).toBe(401)
   })
 })
+
+describe('publish backpressure through the API', () => {
+  it('answers 503 BUSY with retry-after when the store stays behind past the wait, and publishes nothing', async () => {
+    // a write queue limit of 0: every publish has to wait, so the bounded wait always runs out
+    const stuck = await startNode({ maxPendingWrites: 0 })
+    const stuckApi = await createApi({ node: stuck, token, publishWaitMs: 150 })
+    try {
+      const res = await fetch(`${stuckApi.url}/v1/topics/held/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ payload: 'x' }),
+      })
+      expect(res.status).toBe(503)
+      expect(res.headers.get('retry-after')).toBe('1')
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BUSY')
+      expect(stuck.topics().find(t => t.topic === 'held')?.messages ?? 0).toBe(0)
+    } finally {
+      await stuckApi.close()
+      await stuck.stop()
+    }
+  })
+})

@@ -15,7 +15,7 @@ import { KeepAlive, type KeepAliveOptions } from './keepalive.js'
 import { SYNC_PROTOCOL, pullFrom, serveSync, type SyncStats } from './sync.js'
 import { Consumer, type ConsumerOptions, type GapInfo } from './consumer.js'
 import { GossipOutbox, type OutboxOptions } from './outbox.js'
-import { Store, type StoredMessage } from '../store/store.js'
+import { Store, StoreError, type StoredMessage } from '../store/store.js'
 import type { Retention } from '../store/retention.js'
 
 /** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
@@ -251,14 +251,21 @@ export class GossipNode extends EventEmitter<NodeEvents> {
    * Publish a message. Resolves once it is committed to the local queue ("acked" means on disk); it then
    * reaches subscribers by gossip now or by sync later, whoever is online. Joins the topic if needed.
    * When the store is behind (maxPendingWrites queued), waits until it catches up: that is the backpressure.
+   * If `signal` aborts while waiting, rejects with StoreError BUSY and publishes nothing.
    */
-  async publish (topic: string, payload: Uint8Array | string): Promise<PublishResult> {
+  async publish (topic: string, payload: Uint8Array | string, opts: { signal?: AbortSignal } = {}): Promise<PublishResult> {
     const { store } = this.requireStarted()
     checkTopic(topic)
     const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
     checkPayload(bytes, this.maxPayloadBytes)
+    const signal = opts.signal
     while (store.pendingWrites >= (this.opts.maxPendingWrites ?? 10_000)) {
-      await new Promise<void>(resolve => this.drainWaiters.push(resolve))
+      if (signal?.aborted === true) throw new StoreError('the store is behind; retry shortly', 'BUSY')
+      await new Promise<void>(resolve => {
+        const done = (): void => { signal?.removeEventListener('abort', done); resolve() }
+        this.drainWaiters.push(done)
+        signal?.addEventListener('abort', done, { once: true })
+      })
       this.requireStarted()
     }
     if (!this.joined.has(topic)) this.join(topic)

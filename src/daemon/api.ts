@@ -12,8 +12,6 @@ import { envelopeId } from '../core/envelope.js'
 import { StoreError, type StoredMessage } from '../store/store.js'
 import type { MessageJson } from '../client/client.js'
 
-export const API_VERSION = 'v1'
-
 export interface ApiOptions {
   node: GossipNode
   token: string
@@ -21,8 +19,6 @@ export interface ApiOptions {
   port?: number
   logger?: Logger
   maxPayloadBytes?: number
-  /** the node's publish() blocks while this many writes are queued (must match NodeOptions.maxPendingWrites) */
-  maxPendingWrites?: number
   /** how long publish waits for the store to catch up before answering 503 (default 10 s) */
   publishWaitMs?: number
   /** SSE keep-alive comment period (default 15 s) */
@@ -30,9 +26,6 @@ export interface ApiOptions {
   /** extra fields for GET /v1/status */
   statusExtra?: () => Record<string, unknown>
 }
-
-// the wire shape of a message is defined once, by the client that reads it
-export type { MessageJson } from '../client/client.js'
 
 export class ApiError extends Error {
   constructor (readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) { super(message) }
@@ -99,13 +92,14 @@ const topicParams = {
 export async function createApi (opts: ApiOptions): Promise<{ app: FastifyInstance<any, any, any, any>, url: string, close: () => Promise<void> }> {
   const { node, token } = opts
   const maxPayload = opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES
-  const maxPending = opts.maxPendingWrites ?? 10_000
   const publishWaitMs = opts.publishWaitMs ?? 10_000
   const heartbeatMs = opts.heartbeatMs ?? 15_000
   const tokenBytes = Buffer.from(token)
   const streams = new Set<{ end: () => void }>()
   const openConsumers = new Map<string, Consumer>()
   let closing = false
+  /** aborted when the API closes: publishes still waiting for the store give up at once */
+  const closed = new AbortController()
   let boundPort = ''
   let allowedHosts = loopbackHosts()
 
@@ -241,13 +235,9 @@ export async function createApi (opts: ApiOptions): Promise<{ app: FastifyInstan
       bytes = Buffer.alloc(0)
     }
     if (bytes.byteLength > maxPayload) throw new InvalidInputError(`payload is ${bytes.byteLength} bytes; the limit is ${maxPayload}`, 'PAYLOAD_TOO_LARGE')
-    // backpressure: the node's publish waits while the store is behind; past a bounded wait, tell the client
-    const deadline = Date.now() + publishWaitMs
-    while (node.status().pendingWrites >= maxPending) {
-      if (Date.now() > deadline || closing) throw new ApiError(503, 'BUSY', 'the store is behind; retry shortly', { 'retry-after': '1' })
-      await new Promise(resolve => setTimeout(resolve, 20))
-    }
-    const r = await node.publish(topic, bytes)
+    // backpressure: the node's publish waits while the store is behind; past a bounded wait (or when the
+    // API closes) it fails with BUSY, which the error handler answers with 503 and retry-after
+    const r = await node.publish(topic, bytes, { signal: AbortSignal.any([AbortSignal.timeout(publishWaitMs), closed.signal]) })
     return await reply.status(201).send(r)
   })
 
@@ -365,6 +355,7 @@ export async function createApi (opts: ApiOptions): Promise<{ app: FastifyInstan
 
   app.addHook('preClose', async () => {
     closing = true
+    closed.abort()
     for (const s of [...streams]) s.end()
   })
 

@@ -10,7 +10,6 @@ import { EXIT } from '../cli/exit-codes.js'
 
 export const API_FILE = 'api.json'
 export const VERSION = '0.1.0'
-export const MAX_PENDING_WRITES = 10_000
 
 export interface ApiFile { url: string, token: string, pid: number, peerId: string, addresses: string[], startedAt: string, version: string }
 
@@ -62,7 +61,6 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     topics: cfg.topics,
     retention: cfg.retention,
     maxPayloadBytes: cfg.maxPayloadBytes,
-    maxPendingWrites: MAX_PENDING_WRITES,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   })
   try {
@@ -95,7 +93,6 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
       port: cfg.api.port,
       logger: log.child({ component: 'api' }),
       maxPayloadBytes: cfg.maxPayloadBytes,
-      maxPendingWrites: MAX_PENDING_WRITES,
       statusExtra: () => ({ version: VERSION, pid: process.pid, dataDir: cfg.dataDir, api: api?.url, uptimeMs: Date.now() - startedAt.getTime(), mdns: cfg.mdns }),
     })
   } catch (err) {
