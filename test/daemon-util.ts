@@ -43,21 +43,16 @@ export const SAFE_ARGS = ['--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--ap
 
 /** Start `gossipd start` on a data dir and wait until it is ready (it prints "gossipd ready" when api.json is written). */
 export async function startDaemon (dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Daemon> {
-  const proc = spawn(process.execPath, [BIN, 'start', '--data', dataDir, ...SAFE_ARGS, ...extra], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
-  procs.add(proc)
-  let out = ''
-  let err = ''
-  proc.stdout!.on('data', d => { out += d })
-  proc.stderr!.on('data', d => { err += d })
-  const exited = new Promise<number | null>(resolve => proc.on('exit', code => { procs.delete(proc); resolve(code) }))
+  // exited resolves on 'close', after all output has been read, so stderr() is complete by then
+  const { proc, stdout, stderr, exited } = spawnGossipd(['start', '--data', dataDir, ...SAFE_ARGS, ...extra], env)
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon did not start in 30 s\nstdout: ${out}\nstderr: ${err}`)), 30_000)
-    proc.stdout!.on('data', () => { if (out.includes('gossipd ready')) { clearTimeout(timer); resolve() } })
-    void exited.then(code => { clearTimeout(timer); reject(new Error(`daemon exited with ${code} before it was ready\nstderr: ${err}`)) })
+    const timer = setTimeout(() => reject(new Error(`daemon did not start in 30 s\nstdout: ${stdout()}\nstderr: ${stderr()}`)), 30_000)
+    proc.stdout!.on('data', () => { if (stdout().includes('gossipd ready')) { clearTimeout(timer); resolve() } })
+    void exited.then(code => { clearTimeout(timer); reject(new Error(`daemon exited with ${code} before it was ready\nstderr: ${stderr()}`)) })
   })
   const info = JSON.parse(readFileSync(join(dataDir, 'api.json'), 'utf8'))
   const addr = (info.addresses as string[]).find(a => a.includes('/127.0.0.1/'))!
-  return { proc, dataDir, url: info.url, token: info.token, peerId: info.peerId, addr, stdout: () => out, stderr: () => err, exited }
+  return { proc, dataDir, url: info.url, token: info.token, peerId: info.peerId, addr, stdout, stderr, exited }
 }
 
 export interface RunResult { code: number | null, stdout: string, stderr: string }

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { GossipClient, ApiRequestError, DaemonUnreachableError, parseFromArg, type MessageJson, type From } from '../client/client.js'
 import { EXIT } from './exit-codes.js'
-import { ConfigError, defaultDataDir, type RawConfig } from '../daemon/config.js'
+import { VERSION } from '../version.js'
+import { ConfigError, defaultDataDir, LOG_LEVELS, type RawConfig } from '../daemon/config.js'
 import { shortId } from '../repl/repl.js'
 
 class UsageError extends Error {}
@@ -100,7 +101,7 @@ export function buildProgram (run: Runner): Command {
   program.exitOverride()
   program
     .description('peer-to-peer gossip daemon with a durable local queue')
-    .version('0.1.0')
+    .version(VERSION)
     .option('-d, --data <dir>', 'data dir of the daemon (env GOSSIPD_DATA, default ~/.gossipd)')
     .option('--api <host:port|url>', 'daemon API address (env GOSSIPD_API; clients default to the one in <data>/api.json)')
     .option('--token <token>', 'API bearer token (env GOSSIPD_TOKEN; default: from <data>/api.json)')
@@ -124,7 +125,7 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage/config error, 3 no daemon running,
     .option('--retention-max-bytes <size>', 'keep at most SIZE per topic, e.g. 512MB (default 1GiB)')
     .option('--retention-max-age <duration>', 'drop messages older than this, e.g. 7d, 12h; 0 = never (default 7d)')
     .option('--max-payload <size>', 'largest accepted payload (default 1MiB, at most 16MiB)')
-    .addOption(new Option('--log-level <level>', 'log level (env GOSSIPD_LOG_LEVEL)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .addOption(new Option('--log-level <level>', 'log level (env GOSSIPD_LOG_LEVEL)').choices(LOG_LEVELS))
     .addHelpText('after', `
 The API address is --api (default 127.0.0.1:7420; :0 picks a free port). The actual address and a
 fresh bearer token are written to <data>/api.json (mode 0600), where the other commands find them.

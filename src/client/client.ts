@@ -108,6 +108,13 @@ function isConnectionError (err: unknown): boolean {
   return false
 }
 
+/** The error a failed fetch() to the daemon becomes when it could not reach it at all, or undefined. */
+function unreachable (err: unknown, url: string): DaemonUnreachableError | undefined {
+  if (isConnectionError(err)) return new DaemonUnreachableError(url)
+  if (err instanceof TypeError && (err.cause as Error)?.message != null) return new DaemonUnreachableError(url, (err.cause as Error).message)
+  return undefined
+}
+
 export class GossipClient {
   readonly url: string
   private readonly token: string
@@ -149,10 +156,9 @@ export class GossipClient {
     try {
       res = await fetch(this.url + path, init)
     } catch (err) {
-      if (isConnectionError(err)) throw new DaemonUnreachableError(this.url)
-      if (err instanceof TypeError && (err.cause as Error)?.message != null) throw new DaemonUnreachableError(this.url, (err.cause as Error).message)
-      if ((err as Error).name === 'TimeoutError') throw new ApiRequestError(504, 'TIMEOUT', `the daemon at ${this.url} did not answer within ${this.timeoutMs} ms`)
-      throw err
+      throw unreachable(err, this.url) ?? ((err as Error).name === 'TimeoutError'
+        ? new ApiRequestError(504, 'TIMEOUT', `the daemon at ${this.url} did not answer within ${this.timeoutMs} ms`)
+        : err)
     }
     return await this.parse<T>(res)
   }
@@ -219,9 +225,7 @@ export class GossipClient {
       res = await fetch(`${this.url}${GossipClient.topicPath(topic)}/stream${q.size > 0 ? `?${q.toString()}` : ''}`, { headers, signal: ctrl.signal })
     } catch (err) {
       opts.signal?.removeEventListener('abort', onAbort)
-      if (isConnectionError(err)) throw new DaemonUnreachableError(this.url)
-      if (err instanceof TypeError && (err.cause as Error)?.message != null) throw new DaemonUnreachableError(this.url, (err.cause as Error).message)
-      throw err
+      throw unreachable(err, this.url) ?? err
     }
     if (!res.ok || res.body == null) {
       opts.signal?.removeEventListener('abort', onAbort)

@@ -102,6 +102,9 @@ export async function createApi (opts: ApiOptions): Promise<{ app: FastifyInstan
   const closed = new AbortController()
   let boundPort = ''
   let allowedHosts = loopbackHosts()
+  const requireTopic = (topic: string): void => {
+    if (!node.topics().some(t => t.topic === topic)) throw new ApiError(404, 'NO_SUCH_TOPIC', `not subscribed to ${topic}`)
+  }
 
   const app = Fastify({
     // fastify's own per-request logs are info-level noise: keep its warnings and errors, log requests at debug below
@@ -194,7 +197,7 @@ export async function createApi (opts: ApiOptions): Promise<{ app: FastifyInstan
     schema: { params: topicParams, querystring: { type: 'object', properties: { purge: { type: 'string', enum: ['true', 'false', '1', '0'] } } } },
   }, async (req) => {
     const topic = topicOf(req)
-    if (!node.topics().some(t => t.topic === topic)) throw new ApiError(404, 'NO_SUCH_TOPIC', `not subscribed to ${topic}`)
+    requireTopic(topic)
     const purge = (req.query as { purge?: string }).purge
     node.leave(topic, purge === 'true' || purge === '1')
     return { topic, joined: false }
@@ -302,7 +305,7 @@ export async function createApi (opts: ApiOptions): Promise<{ app: FastifyInstan
     streams.add(handle)
     const heartbeat = setInterval(() => { if (!ended) res.write(': ping\n\n') }, heartbeatMs)
     heartbeat.unref()
-    req.raw.socket.on('close', end)
+    // 'close' on the response also fires when the client's socket goes away
     res.on('close', end)
     res.on('error', end)
     consumer.on('gap', gap => { if (!ended) res.write(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`) })
@@ -344,7 +347,7 @@ export async function createApi (opts: ApiOptions): Promise<{ app: FastifyInstan
     if (open != null && !open.isClosed) {
       open.ack({ origin, seq })
     } else {
-      if (!node.topics().some(t => t.topic === topic)) throw new ApiError(404, 'NO_SUCH_TOPIC', `not subscribed to ${topic}`)
+      requireTopic(topic)
       // no stream open for it: record the ack through a short-lived consumer (close() saves its cursor)
       const c = node.consume(topic, { name })
       c.ack({ origin, seq })

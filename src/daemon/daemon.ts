@@ -7,9 +7,9 @@ import { StoreError } from '../store/store.js'
 import { createApi, generateToken } from './api.js'
 import type { DaemonConfig } from './config.js'
 import { EXIT } from '../cli/exit-codes.js'
+import { VERSION } from '../version.js'
 
 export const API_FILE = 'api.json'
-export const VERSION = '0.1.0'
 
 export interface ApiFile { url: string, token: string, pid: number, peerId: string, addresses: string[], startedAt: string, version: string }
 

@@ -61,9 +61,10 @@ export class Repl {
     this.client = opts.client
     this.output = opts.output
     this.terminal = opts.terminal ?? ((opts.output as { isTTY?: boolean }).isTTY === true)
+    const historySize = opts.historySize ?? 1000
     if (opts.historyFile != null) {
       try {
-        this.history = readFileSync(opts.historyFile, 'utf8').split('\n').filter(l => l.trim() !== '').reverse().slice(0, opts.historySize ?? 1000)
+        this.history = readFileSync(opts.historyFile, 'utf8').split('\n').filter(l => l.trim() !== '').reverse().slice(0, historySize)
       } catch { this.history = [] }
     }
     this.rl = createInterface({
@@ -72,7 +73,7 @@ export class Repl {
       terminal: this.terminal,
       prompt: opts.prompt ?? 'gossipd> ',
       history: [...this.history],
-      historySize: opts.historySize ?? 1000,
+      historySize,
       removeHistoryDuplicates: true,
       completer: (line: string) => this.complete(line),
     })
@@ -87,7 +88,7 @@ export class Repl {
     this.rl.on('line', line => {
       // our own record (readline keeps none when the input is not a terminal): newest first, no duplicates
       const entry = line.trim()
-      if (entry !== '') this.history = [entry, ...this.history.filter(h => h !== entry)].slice(0, opts.historySize ?? 1000)
+      if (entry !== '') this.history = [entry, ...this.history.filter(h => h !== entry)].slice(0, historySize)
       this.queue = this.queue.then(async () => await this.run(line)).catch(err => this.print(`error: ${(err as Error).message}`))
     })
   }
