@@ -1,6 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { Store } from '../src/store/store.js'
 import { Consumer, type GapInfo } from '../src/core/consumer.js'
+import { envelopeCodec } from '../src/core/envelope.js'
 import { tempDir, removeTempDirs, waitFor, storeRow } from './helpers.js'
 
 afterEach(() => removeTempDirs())
@@ -14,7 +15,7 @@ async function put (s: Store, c: Consumer, seq: number): Promise<void> {
 
 describe('Consumer gap handling', () => {
   it('keeps waiting for a hole that is being filled (from the top down) longer than the gap timeout', async () => {
-    const s = new Store(tempDir())
+    const s = new Store(tempDir(), { codec: envelopeCodec })
     s.addTopic('t')
     // each fill comes well inside the gap timeout, the whole hole stays open for twice as long
     const c = new Consumer(s, 't', { from: 'beginning', gapTimeoutMs: 1_000 })
@@ -31,7 +32,7 @@ describe('Consumer gap handling', () => {
   })
 
   it('gives up on a hole that makes no progress for a gap timeout, reports it and goes on', async () => {
-    const s = new Store(tempDir())
+    const s = new Store(tempDir(), { codec: envelopeCodec })
     s.addTopic('t')
     const c = new Consumer(s, 't', { from: 'beginning', gapTimeoutMs: 200 })
     const got: number[] = []

@@ -9,14 +9,14 @@ import { isRoot } from '../src/lan/isolation.js'
 
 afterEach(() => removeTempDirs())
 
-import { decodeEnvelope, bodyHash } from '../src/core/envelope.js'
+import { decodeEnvelope, bodyHash, envelopeCodec } from '../src/core/envelope.js'
 /** a stand-in body hash for our own message `seq` (the store keeps it opaque) */
 const fakeHash = (seq: number): Buffer => Buffer.alloc(32, seq % 256)
 
 describe('Store', () => {
   it('keeps committed messages, origin state and publish seqs (with the chain head) across a reopen', async () => {
     const dir = tempDir()
-    let s = new Store(dir)
+    let s = new Store(dir, { codec: envelopeCodec })
     s.addTopic('t')
     expect(s.reservePublish('t', 'me')).toEqual({ seq: 1, prev: null })
     expect(await s.insert({ ...storeRow('t', 'me', 1), own: { prev: null, hash: fakeHash(1) } })).toMatchObject({ seq: 1, offset: 1 })
@@ -24,7 +24,7 @@ describe('Store', () => {
     await s.insert(storeRow('t', 'other', 3))
     expect(await s.insert(storeRow('t', 'other', 3))).toBeNull() // duplicate
     s.close()
-    s = new Store(dir)
+    s = new Store(dir, { codec: envelopeCodec })
     expect(s.topics()).toMatchObject([{ topic: 't', messages: 3 }])
     expect(s.summary('t').sort((x, y) => x.origin.localeCompare(y.origin))).toEqual([
       { origin: 'me', low: 0, ranges: [[1, 1]] },
@@ -36,7 +36,7 @@ describe('Store', () => {
   })
 
   it('links a new publish to our newest stored message when no chain head was recorded', async () => {
-    const s = new Store(tempDir())
+    const s = new Store(tempDir(), { codec: envelopeCodec })
     s.addTopic('t')
     // our own message came back by sync (say, after the head was lost): the link is read from its body
     const first = storeRow('t', 'me', 1)
@@ -47,7 +47,7 @@ describe('Store', () => {
 
   it('opens a data dir written before the hash chain (publish_seq without a hash column)', async () => {
     const dir = tempDir()
-    let s = new Store(dir)
+    let s = new Store(dir, { codec: envelopeCodec })
     s.addTopic('t')
     const first = storeRow('t', 'me', 1)
     await s.insert({ ...first, own: { prev: null, hash: fakeHash(1) } })
@@ -56,7 +56,7 @@ describe('Store', () => {
     const db = new Database(join(dir, 'queue.sqlite'))
     db.exec('DROP TABLE publish_seq; CREATE TABLE publish_seq (topic TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID; INSERT INTO publish_seq VALUES (\'t\', 1)')
     db.close()
-    s = new Store(dir)
+    s = new Store(dir, { codec: envelopeCodec })
     expect(s.history('t').map(m => m.seq)).toEqual([1])
     // the link to seq 1 is recomputed from the stored envelope
     expect(s.reservePublish('t', 'me')).toEqual({ seq: 2, prev: bodyHash(decodeEnvelope(first.raw).body) })
@@ -64,7 +64,7 @@ describe('Store', () => {
   })
 
   it('group-commits concurrent inserts and resolves each once it is on disk', async () => {
-    const s = new Store(tempDir())
+    const s = new Store(tempDir(), { codec: envelopeCodec })
     s.addTopic('t')
     const results = await Promise.all(Array.from({ length: 500 }, async (_, i) => await s.insert(storeRow('t', 'o', i + 1))))
     expect(results.every(r => r != null)).toBe(true)
@@ -74,7 +74,7 @@ describe('Store', () => {
 
   it('counts committed rows as pending until their fsync is done, and close() acks what still waits for one', async () => {
     const dir = tempDir()
-    const s = new Store(dir)
+    const s = new Store(dir, { codec: envelopeCodec })
     s.addTopic('t')
     let acked = 0
     const writes = Array.from({ length: 300 }, async (_, i) => { await s.insert(storeRow('t', 'o', i + 1)); acked++ })
@@ -86,13 +86,13 @@ describe('Store', () => {
     s.close() // before the fsync returns: close syncs once more and acks them
     await Promise.all(writes)
     expect(acked).toBe(300)
-    const reopened = new Store(dir)
+    const reopened = new Store(dir, { codec: envelopeCodec })
     expect(reopened.summary('t')).toEqual([{ origin: 'o', low: 0, ranges: [[1, 300]] }])
     reopened.close()
   })
 
   it('enforces retention by count, bytes and age, and raises the low mark so pruned messages are not fetched again', async () => {
-    const s = new Store(tempDir())
+    const s = new Store(tempDir(), { codec: envelopeCodec })
     s.addTopic('count', { maxMessages: 10 })
     for (let i = 1; i <= 25; i++) await s.insert(storeRow('count', 'o', i))
     expect(s.topics().find(t => t.topic === 'count')!.messages).toBe(10)
@@ -117,11 +117,11 @@ describe('Store', () => {
 
   it('refuses a second opener of the same data dir with a clear error', () => {
     const dir = tempDir()
-    const s = new Store(dir)
+    const s = new Store(dir, { codec: envelopeCodec })
     s.addTopic('t')
-    expect(() => new Store(dir)).toThrow(/in use|locked/)
+    expect(() => new Store(dir, { codec: envelopeCodec })).toThrow(/in use|locked/)
     s.close()
-    new Store(dir).close() // free again once closed
+    new Store(dir, { codec: envelopeCodec }).close() // free again once closed
   })
 
   it('refuses a corrupt store file with a clear error instead of starting empty', () => {
@@ -129,7 +129,7 @@ describe('Store', () => {
     mkdirSync(dir, { recursive: true })
     writeFileSync(join(dir, 'queue.sqlite'), 'this is not a database, it is a text file '.repeat(200))
     let err: unknown
-    try { new Store(dir) } catch (e) { err = e }
+    try { new Store(dir, { codec: envelopeCodec }) } catch (e) { err = e }
     expect(err).toBeInstanceOf(StoreError)
     expect((err as StoreError).code).toBe('STORE_CORRUPT')
     expect((err as Error).message).toMatch(/corrupt/)
@@ -146,7 +146,7 @@ describe('Store on a full disk (needs root for a small tmpfs)', () => {
     const mnt = tempDir('gossipd-full-')
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt])
     try {
-      const s = new Store(join(mnt, 'data'))
+      const s = new Store(join(mnt, 'data'), { codec: envelopeCodec })
       s.addTopic('t')
       const acked: number[] = []
       let failure: StoreError | undefined
@@ -172,7 +172,7 @@ describe('Store on a full disk (needs root for a small tmpfs)', () => {
       expect(next).toEqual({ seq: acked.length + 1, prev: fakeHash(acked.length) })
       await s.insert({ ...storeRow('t', 'me', next.seq, 'after'), own: { prev: next.prev, hash: fakeHash(next.seq) } })
       s.close()
-      const reopened = new Store(join(mnt, 'data'))
+      const reopened = new Store(join(mnt, 'data'), { codec: envelopeCodec })
       expect(reopened.summary('t')).toEqual([{ origin: 'me', low: 0, ranges: [[1, acked.length + 1]] }])
       reopened.close()
     } finally {

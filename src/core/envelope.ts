@@ -142,3 +142,9 @@ export async function verifyEnvelope (e: Envelope): Promise<boolean> {
     edVerify(null, e.body, key, e.sig, (err, ok) => resolve(err == null && ok))
   })
 }
+
+/** What the store reads out of the envelopes it keeps as opaque bytes. */
+export const envelopeCodec: import('../store/store.js').RowCodec = {
+  payload: raw => decodeEnvelope(raw).payload,
+  bodyHash: raw => bodyHash(decodeEnvelope(raw).body),
+}

@@ -6,7 +6,7 @@ import type { PeerId, PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { createSwarm, type SwarmHost } from './libp2p.js'
 import { gossipOptions, decodeGossipData } from './gossip.js'
-import { sealEnvelope, verifyEnvelope, decodeEnvelope, envelopeId, type Envelope } from './envelope.js'
+import { sealEnvelope, verifyEnvelope, decodeEnvelope, envelopeId, envelopeCodec, type Envelope } from './envelope.js'
 import { verifyBatch } from './verify-batch.js'
 import { checkTopic, checkPayload, MAX_PAYLOAD_BYTES, InvalidInputError } from './limits.js'
 import { loadOrCreateIdentity } from './identity.js'
@@ -142,7 +142,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     // every concurrent sync stream listens on it; many at once is normal, not a leak
     setMaxListeners(Infinity, this.stopController.signal)
     this.key = o.privateKey ?? await loadOrCreateIdentity(o.dataDir)
-    const store = new Store(o.dataDir, { retention: o.retention, synchronous: o.synchronous })
+    const store = new Store(o.dataDir, { codec: envelopeCodec, retention: o.retention, synchronous: o.synchronous })
     this.store = store
     try {
       this.host = await createSwarm({

@@ -1,0 +1,84 @@
+// The in-memory index of what this node holds: per topic and origin, a low mark (every seq <= low is
+// done: held, pruned, or given up) and the ranges of seqs held above it. Rebuilt from disk on open, so
+// dedup and the sync protocol's summaries never touch SQLite.
+import type Database from 'better-sqlite3'
+import { RangeSet, type Range } from './ranges.js'
+
+/** What this node holds of one origin's stream in one topic. Every seq <= low is done (held or pruned). */
+export interface OriginState {
+  origin: string
+  low: number
+  ranges: Range[]
+}
+
+interface Held { low: number, set: RangeSet }
+
+export class HeldIndex {
+  private readonly topics = new Map<string, Map<string, Held>>()
+  private readonly setLow: Database.Statement
+
+  constructor (db: Database.Database) {
+    this.setLow = db.prepare('INSERT INTO origins (topic, origin, low) VALUES (?, ?, ?) ON CONFLICT(topic, origin) DO UPDATE SET low = max(low, excluded.low)')
+    for (const row of db.prepare('SELECT topic, origin, low FROM origins').all() as Array<{ topic: string, origin: string, low: number }>) {
+      this.heldOf(row.topic, row.origin).low = row.low
+    }
+    // gaps and islands: consecutive seqs share (seq - row_number)
+    const islands = db.prepare(`
+      SELECT topic, origin, min(seq) AS a, max(seq) AS b FROM (
+        SELECT topic, origin, seq, seq - row_number() OVER (PARTITION BY topic, origin ORDER BY seq) AS grp FROM messages
+      ) GROUP BY topic, origin, grp`).all() as Array<{ topic: string, origin: string, a: number, b: number }>
+    for (const { topic, origin, a, b } of islands) this.heldOf(topic, origin).set.addRange(a, b)
+    for (const topicMap of this.topics.values()) for (const h of topicMap.values()) h.set.removeUpTo(h.low)
+  }
+
+  private heldOf (topic: string, origin: string): Held {
+    let t = this.topics.get(topic)
+    if (t == null) { t = new Map(); this.topics.set(topic, t) }
+    let h = t.get(origin)
+    if (h == null) { h = { low: 0, set: new RangeSet() }; t.set(origin, h) }
+    return h
+  }
+
+  /** Held (committed) or done (at or below the low mark). */
+  has (topic: string, origin: string, seq: number): boolean {
+    const h = this.topics.get(topic)?.get(origin)
+    return h != null && (seq <= h.low || h.set.has(seq))
+  }
+
+  /** a row was committed */
+  add (topic: string, origin: string, seq: number): void {
+    this.heldOf(topic, origin).set.add(seq)
+  }
+
+  /** highest seq of an origin that is held or done (0 if none) */
+  last (topic: string, origin: string): number {
+    const h = this.topics.get(topic)?.get(origin)
+    return Math.max(h?.set.max ?? 0, h?.low ?? 0)
+  }
+
+  /** low mark and held set of one origin in a topic (live objects: do not modify) */
+  state (topic: string, origin: string): { low: number, set: RangeSet } | undefined {
+    return this.topics.get(topic)?.get(origin)
+  }
+
+  /** What we hold of each origin's stream in a topic, for the sync protocol. */
+  summary (topic: string): OriginState[] {
+    const t = this.topics.get(topic)
+    if (t == null) return []
+    return [...t].map(([origin, h]) => ({ origin, low: h.low, ranges: h.set.ranges.map(r => [r[0], r[1]] as Range) }))
+  }
+
+  origins (topic: string): string[] { return [...(this.topics.get(topic)?.keys() ?? [])] }
+
+  /** Raise the low mark (persisted): the node gives up on seqs <= low of this origin (gap timeout or retention). */
+  raiseLow (topic: string, origin: string, low: number): void {
+    const h = this.heldOf(topic, origin)
+    if (low <= h.low) return
+    h.low = low
+    h.set.removeUpTo(low)
+    this.setLow.run(topic, origin, low)
+  }
+
+  /** forget a purged topic */
+  drop (topic: string): void { this.topics.delete(topic) }
+}

@@ -1,0 +1,183 @@
+// Group commit. insert() queues a row; everything queued in one turn of the event loop is written in one
+// transaction, and each row is acked only once an fsync of the WAL covers it, so an acked message survives
+// kill -9 and power loss. The fsync runs on libuv's thread pool instead of inside SQLite's commit:
+// better-sqlite3 is synchronous, and an fsync on the event loop (several ms, sometimes tens) stalled every
+// message of the process behind it.
+import { openSync, closeSync, fsync, fsyncSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { translateWriteError, type StoreError } from './db.js'
+import type { NewMessage, StoredMessage } from './rows.js'
+
+/** What a commit writes; the store supplies it. */
+export interface BatchWriter {
+  /**
+   * Write the batch in one transaction, then bring in-memory state up to it; per message, its new row or
+   * null (already held, or its topic is not kept). Throws, having written nothing, if the commit fails.
+   */
+  write (batch: NewMessage[]): Array<StoredMessage | null>
+  /** The commit failed: give back what queuing these messages reserved. */
+  failed (batch: NewMessage[]): void
+  /** After a commit's rows were delivered (onCommit) and handed to the fsync. */
+  committed (rows: StoredMessage[]): void
+}
+
+interface Pending { msg: NewMessage, resolve: (m: StoredMessage | null) => void, reject: (e: Error) => void }
+type Done = (err: StoreError | null) => void
+
+export class GroupCommit {
+  private readonly pending: Pending[] = []
+  private readonly pendingKeys = new Set<string>()
+  private flushScheduled = false
+  private flushWaiters: Array<() => void> = []
+  private isClosed = false
+  private walFd?: number
+  /** committed batches waiting for the next fsync, and those covered by the fsync now running */
+  private unsynced: Array<{ rows: number, done: Done }> = []
+  private syncing: typeof this.unsynced | null = null
+  private fsyncRunning = false
+  /** called after each commit with the rows it added (in commit order) */
+  onCommit: (rows: StoredMessage[]) => void = () => {}
+  /** called when a batch has been acked (or failed): pendingWrites went down without a new commit */
+  onAcked: () => void = () => {}
+
+  /** durable: acks wait for an fsync of the WAL (synchronous FULL) */
+  constructor (private readonly path: string, private readonly durable: boolean, private readonly writer: BatchWriter) {}
+
+  get closed (): boolean { return this.isClosed }
+
+  /** queued and not yet committed */
+  isQueued (topic: string, origin: string, seq: number): boolean {
+    return this.pendingKeys.has(pendingKey(topic, origin, seq))
+  }
+
+  /** rows queued but not yet acked (not committed, or committed and waiting for fsync) */
+  get pendingWrites (): number {
+    let n = this.pending.length
+    for (const b of this.unsynced) n += b.rows
+    for (const b of this.syncing ?? []) n += b.rows
+    return n
+  }
+
+  /** Queue a message for the next commit; resolves as insert() does. */
+  queue (msg: NewMessage): Promise<StoredMessage | null> {
+    return new Promise((resolve, reject) => {
+      this.pendingKeys.add(pendingKey(msg.topic, msg.origin, msg.seq))
+      this.pending.push({ msg, resolve, reject })
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  /**
+   * Resolves once everything queued now has been committed and acked (synced), or has failed. Rows
+   * committed earlier and still waiting for their fsync are not waited for.
+   */
+  async whenFlushed (): Promise<void> {
+    if (this.pending.length === 0 || this.isClosed) return
+    await new Promise<void>(resolve => this.flushWaiters.push(resolve))
+  }
+
+  /** Commit everything queued in one transaction; it is acked once the fsync covering it is done. */
+  flush (): void {
+    this.flushScheduled = false
+    const waiters = this.flushWaiters.splice(0)
+    const wake = (): void => { for (const w of waiters) w() }
+    if (this.pending.length === 0 || this.isClosed) { wake(); return }
+    this.commitPending(wake)
+  }
+
+  private commitPending (wake: () => void): void {
+    const batch = this.pending.splice(0, this.pending.length)
+    const msgs = batch.map(p => p.msg)
+    let stored: Array<StoredMessage | null>
+    try {
+      stored = this.writer.write(msgs)
+    } catch (err) {
+      for (const p of batch) this.pendingKeys.delete(pendingKey(p.msg.topic, p.msg.origin, p.msg.seq))
+      this.writer.failed(msgs)
+      const e = translateWriteError(err, this.path)
+      for (const p of batch) p.reject(e)
+      wake()
+      return
+    }
+    for (const p of batch) this.pendingKeys.delete(pendingKey(p.msg.topic, p.msg.origin, p.msg.seq))
+    const rows = stored.filter((r): r is StoredMessage => r != null)
+    // committed rows are delivered now (they survive a process crash; after a power loss before the fsync
+    // a received message is pulled again from peers: at-least-once), but acked only once synced
+    if (rows.length > 0) this.onCommit(rows)
+    this.whenDurable(batch.length, err => {
+      // on error the rows are committed but may not survive a power loss: do not ack them as durable
+      if (err != null) for (const p of batch) p.reject(err)
+      else batch.forEach((p, i) => p.resolve(stored[i]))
+      wake()
+      this.onAcked()
+    })
+    this.writer.committed(rows)
+  }
+
+  /**
+   * Call done once the committed batch is on disk. One fsync runs at a time; batches committed meanwhile
+   * share the next one (group commit). fsync of the WAL covers every frame written before it started.
+   */
+  private whenDurable (rows: number, done: Done): void {
+    if (!this.durable) { done(null); return }
+    this.unsynced.push({ rows, done })
+    if (this.syncing == null) this.syncWal()
+  }
+
+  private syncWal (): void {
+    const batches = this.unsynced
+    this.unsynced = []
+    this.syncing = batches
+    let fd: number
+    try {
+      fd = this.walFile()
+    } catch (err) {
+      this.syncing = null
+      for (const b of batches) b.done(translateWriteError(err, this.path))
+      return
+    }
+    this.fsyncRunning = true
+    fsync(fd, err => {
+      this.fsyncRunning = false
+      if (this.isClosed) { closeSync(fd); return } // close() synced and acked these already
+      this.syncing = null
+      const e = err != null ? translateWriteError(err, this.path) : null
+      for (const b of batches) b.done(e)
+      if (this.unsynced.length > 0 && !this.isClosed) this.syncWal()
+    })
+  }
+
+  private walFile (): number {
+    if (this.walFd == null) {
+      this.walFd = openSync(`${this.path}-wal`, 'r')
+      // the WAL's directory entry must be durable too, once
+      const dir = openSync(dirname(this.path), 'r')
+      try { fsyncSync(dir) } finally { closeSync(dir) }
+    }
+    return this.walFd
+  }
+
+  /** Commit what is queued and ack whatever still waits for an fsync with one last synchronous one. */
+  close (): void {
+    if (this.isClosed) return
+    this.flush()
+    const waiting = [...(this.syncing ?? []), ...this.unsynced]
+    this.syncing = null
+    this.unsynced = []
+    let err: StoreError | null = null
+    if (waiting.length > 0) {
+      try { fsyncSync(this.walFile()) } catch (e) { err = translateWriteError(e, this.path) }
+    }
+    this.isClosed = true
+    for (const b of waiting) b.done(err)
+    // an fsync still running on the thread pool closes the file when it returns
+    if (this.walFd != null && !this.fsyncRunning) closeSync(this.walFd)
+  }
+}
+
+function pendingKey (topic: string, origin: string, seq: number): string {
+  return `${topic}\u0000${origin}\u0000${seq}`
+}
