@@ -1,10 +1,10 @@
-// gossipd adjusts two libp2p internals for speed (src/core/yamux-window.ts, src/core/tcp-cork.ts). Both
+// gossipd adjusts two libp2p internals for speed (src/core/stack/yamux-window.ts, src/core/stack/tcp-cork.ts). Both
 // reach into classes the packages do not promise to keep: these checks fail loudly if an upgrade moves
 // them, instead of the patches silently no longer applying.
 import { describe, it, expect, afterEach } from 'vitest'
 import { YamuxStream } from '@libp2p/yamux/stream'
 import type { GossipNode } from '../src/core/node.js'
-import { tcpCorkApplied } from '../src/core/tcp-cork.js'
+import { tcpCorkApplied } from '../src/core/stack/tcp-cork.js'
 import { startNode, addrOf, waitFor, stopAll, collect, text } from './helpers.js'
 
 let nodes: GossipNode[] = []
