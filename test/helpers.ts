@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GossipNode, type NodeOptions } from '../src/core/node.js'
-import type { SwarmHost } from '../src/core/libp2p.js'
+import type { SwarmHost } from '../src/core/stack/libp2p.js'
 import { encodeEnvelope } from '../src/core/envelope.js'
 import type { NewMessage, StoredMessage } from '../src/store/store.js'
 

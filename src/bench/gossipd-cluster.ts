@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GossipNode, type NodeOptions } from '../core/node.js'
-import type { SwarmHost } from '../core/libp2p.js'
+import type { SwarmHost } from '../core/stack/libp2p.js'
 import { TOPIC, until, meshPeers, meshTarget, type Cluster } from './cluster.js'
 
 export function benchDir (prefix = 'gossipd-bench-'): string {

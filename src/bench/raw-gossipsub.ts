@@ -1,8 +1,8 @@
-// The baseline: plain gossipsub on the same libp2p stack as gossipd (createBaselineSwarm in core/libp2p.ts),
+// The baseline: plain gossipsub on the same libp2p stack as gossipd (createBaselineSwarm in core/stack/libp2p.ts),
 // stock options (StrictSign: gossipsub signs every message and every receiver verifies it), no store.
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createBaselineSwarm, type SwarmHost } from '../core/libp2p.js'
+import { createBaselineSwarm, type SwarmHost } from '../core/stack/libp2p.js'
 import { TOPIC, until, meshPeers, meshTarget, type Cluster } from './cluster.js'
 
 export async function startRawHost (): Promise<SwarmHost> {

@@ -4,7 +4,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
-import './yamux-window.js'
+import { halfWindowYamux } from './yamux-window.js'
 import { corkTcpWrites } from './tcp-cork.js'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
@@ -25,6 +25,8 @@ export interface SwarmOptions {
   gossip: Partial<GossipsubOpts>
   /** batch socket writes per event-loop iteration (tcp-cork.ts); needs a backpressure-aware sender (default true) */
   corkTcp?: boolean
+  /** yamux window updates only once half the receive window is used (yamux-window.ts) (default true) */
+  halfWindowYamux?: boolean
   /** libp2p's own connection monitor (pings all connections at once); gossipd runs keepalive.ts instead */
   connectionMonitor?: boolean
 }
@@ -38,7 +40,7 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
     addresses: { listen: opts.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [opts.halfWindowYamux === false ? yamux() : halfWindowYamux()],
     peerDiscovery,
     connectionManager: {
       // a LAN of gossip daemons: we redial static peers ourselves (peers.ts); a gossip burst from many
@@ -64,12 +66,13 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
 }
 
 // ---- benchmark baseline (src/bench) ----
-// The raw-gossipsub baseline must run on exactly the stack gossipd runs on, so it is built by createSwarm
-// above; the only differences are stock gossipsub options (StrictSign, default message ids, default buffer
-// limits: what an application using gossipsub directly gets), no mDNS, and no write corking, which only
-// suits a sender with flow control (see tcp-cork.ts: with it, raw gossipsub loses messages under overload).
+// The raw-gossipsub baseline runs on the same transports, encrypters, muxer and services as gossipd (it is
+// built by createSwarm above), configured as an application using gossipsub directly gets them: stock
+// gossipsub options (StrictSign, default message ids, default buffer limits), no mDNS, stock yamux window
+// updates, and no write corking, which only suits a sender with flow control (see tcp-cork.ts: with it,
+// raw gossipsub loses messages under overload).
 
-/** A swarm with the same transports, encrypters, muxers and services, and gossipsub's own defaults. */
+/** A swarm with the same transports, encrypters, muxer and services, none of gossipd's patches, and gossipsub's own defaults. */
 export async function createBaselineSwarm (opts: { privateKey: PrivateKey, listen: string[] }): Promise<SwarmHost> {
-  return await createSwarm({ privateKey: opts.privateKey, listen: opts.listen, mdns: false, gossip: {}, corkTcp: false })
+  return await createSwarm({ privateKey: opts.privateKey, listen: opts.listen, mdns: false, gossip: {}, corkTcp: false, halfWindowYamux: false })
 }

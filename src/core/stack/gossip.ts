@@ -3,8 +3,8 @@
 // signature is checked once per unique message by the topic validator (node.ts).
 import { createHash } from 'node:crypto'
 import { StrictNoSign, type GossipsubOpts } from '@libp2p/gossipsub'
-import { decodeEnvelope, envelopeId, type Envelope } from './envelope.js'
-import { MAX_PAYLOAD_BYTES } from './limits.js'
+import { decodeEnvelope, envelopeId, type Envelope } from '../envelope.js'
+import { MAX_PAYLOAD_BYTES } from '../limits.js'
 
 // gossipsub hands the same data buffer to fastMsgIdFn, msgIdFn and the validator: decode it once
 const decoded = new WeakMap<Uint8Array, Envelope | null>()

@@ -40,7 +40,10 @@ export class GossipOutbox {
     void this.drain()
   }
 
-  /** bytes waiting in the fullest peer's outbound gossipsub stream (internal field, read defensively) */
+  /**
+   * bytes waiting in the fullest peer's outbound gossipsub stream. streamsOutbound is gossipsub-internal
+   * (version pinned in package.json; test/stack-patches.test.ts checks it fills when a peer stalls).
+   */
   private bufferedBytes (): number {
     const streams = (this.host.services.pubsub as unknown as { streamsOutbound?: Map<string, { rawStream?: { writeBufferLength?: number } }> }).streamsOutbound
     let max = 0

@@ -14,27 +14,19 @@
 // (the bench baseline) has none, and with corking its stream buffers overflowed under overload and it
 // lost 17,305 of 31,950 messages (0 without). Uncorking at process.nextTick instead of setImmediate
 // coalesced almost nothing and was slower (970 msg/s).
-// The transport's connection class is not exported, so its prototype is patched at the first connection.
+// The transport's connection class is not exported, so the wrapper goes on each connection object this host
+// opens or accepts (its sendData), never on the class: other hosts in the process are not affected.
 import type { Libp2p } from '@libp2p/interface'
 
 interface CorkableSocket { cork: () => void, uncork: () => void, writableCorked: number, destroyed: boolean }
-interface SocketConn { socket?: CorkableSocket, sendData: (data: unknown) => unknown, [CORK]?: boolean }
+interface SocketConn { socket?: CorkableSocket, sendData?: (data: unknown) => unknown }
 
-const CORK = Symbol('gossipd.corkTcpWrites')
-const patched = new WeakSet<object>()
-let applied = false
-
-/** true once a TCP connection class has been patched (tests check it, so a libp2p upgrade that moves things is noticed) */
-export function tcpCorkApplied (): boolean { return applied }
-
-function patch (proto: SocketConn): void {
-  if (patched.has(proto) || typeof proto.sendData !== 'function') return
-  patched.add(proto)
-  applied = true
-  const original = proto.sendData
-  proto.sendData = function (this: SocketConn, data: unknown) {
-    const socket = this.socket
-    if (this[CORK] === true && socket != null && socket.writableCorked === 0 && !socket.destroyed) {
+function cork (conn: SocketConn): void {
+  const original = conn.sendData
+  const socket = conn.socket
+  if (typeof original !== 'function' || socket == null) return
+  conn.sendData = function (this: SocketConn, data: unknown) {
+    if (socket.writableCorked === 0 && !socket.destroyed) {
       socket.cork()
       setImmediate(() => socket.uncork())
     }
@@ -45,9 +37,6 @@ function patch (proto: SocketConn): void {
 /** Cork TCP writes per event-loop iteration on every connection this host opens or accepts. */
 export function corkTcpWrites (host: Libp2p): void {
   host.addEventListener('connection:open', evt => {
-    const maConn = (evt.detail as unknown as { maConn?: SocketConn }).maConn
-    if (maConn?.socket == null) return
-    maConn[CORK] = true
-    patch(Object.getPrototypeOf(maConn) as SocketConn)
+    cork((evt.detail as unknown as { maConn?: SocketConn }).maConn ?? {})
   })
 }
