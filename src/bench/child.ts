@@ -17,17 +17,17 @@ async function main (): Promise<void> {
   const rss = new RssSampler()
   let result: Record<string, unknown>
   switch (spec.scenario) {
-    case 'throughput': result = { ...await (await import('./scenarios/throughput.js')).throughput(spec as any) }; break
-    case 'latency': result = await (await import('./scenarios/latency.js')).latency(spec as any); break
-    case 'overload': result = await (await import('./scenarios/overload.js')).overload(spec as any, rss); break
+    case 'throughput': result = { ...await (await import('./workloads/throughput.js')).throughput(spec as any) }; break
+    case 'latency': result = await (await import('./workloads/latency.js')).latency(spec as any); break
+    case 'overload': result = await (await import('./workloads/overload.js')).overload(spec as any, rss); break
     case 'catchup-seed': {
-      await (await import('./scenarios/catchup.js')).catchupSeed(spec as any, info => emit('READY', info))
+      await (await import('./workloads/catchup.js')).catchupSeed(spec as any, info => emit('READY', info))
       result = {}
       break
     }
-    case 'latency-node': result = await (await import('./scenarios/latency-procs.js')).latencyProcsNode(spec as any, info => emit('READY', info)); break
-    case 'catchup': result = await (await import('./scenarios/catchup.js')).catchup(spec as any); break
-    case 'idle': result = await (await import('./scenarios/idle.js')).idle(spec as any, processStart); break
+    case 'latency-node': result = await (await import('./workloads/latency-procs.js')).latencyProcsNode(spec as any, info => emit('READY', info)); break
+    case 'catchup': result = await (await import('./workloads/catchup.js')).catchup(spec as any); break
+    case 'idle': result = await (await import('./workloads/idle.js')).idle(spec as any, processStart); break
     default: throw new Error(`unknown scenario ${spec.scenario}`)
   }
   rss.sample()

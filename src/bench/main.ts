@@ -208,7 +208,7 @@ async function main (): Promise<void> {
   // not part of --quick unless asked for by --only: it alone would take half the minute
   if (want(o, 'latency-procs') && (!o.quick || o.only != null)) {
     // the same load with one process per node, as on a LAN (reported alongside; the target is judged above)
-    const { latencyProcs } = await import('./scenarios/latency-procs.js')
+    const { latencyProcs } = await import('./workloads/latency-procs.js')
     const r = await eachSide<any>(o, 'latency, one process per node', async impl =>
       await latencyProcs({ impl, nodes: o.nodes, rate: 200, seconds: o.duration, size: o.size }, { nodeFlags: o.nodeFlags, verbose: o.verbose }))
     results.latency_procs = r
