@@ -65,5 +65,5 @@ export async function eachSide<T> (o: Options, label: string, run: (impl: Impl) 
 
 /** eachSide with each side in its own child process (child.ts) */
 export async function sides<T> (o: Options, label: string, timeoutMs: number, spec: (impl: Impl) => Record<string, unknown>): Promise<SideResults<T>> {
-  return await eachSide<T>(o, label, async impl => await runChild(spec(impl), { nodeFlags: o.nodeFlags, timeoutMs, label: `${label}/${impl}`, verbose: o.verbose }))
+  return await eachSide<T>(o, label, async impl => await runChild(spec(impl), { nodeFlags: o.nodeFlags, timeoutMs, label: `${label}/${impl}`, verbose: o.verbose }) as T)
 }

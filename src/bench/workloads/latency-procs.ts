@@ -95,7 +95,7 @@ export async function latencyProcs (spec: LatencyProcsSpec, run: Omit<RunOptions
     for (let index = 0; index < spec.nodes; index++) {
       const c = startChild({ ...spec, scenario: 'latency-node', index, peers: [...addrs] }, { ...run, timeoutMs, label: `latency-procs/${spec.impl}/${index}` })
       children.push(c)
-      addrs.push((await c.ready).addr)
+      addrs.push((await c.ready as { addr: string }).addr)
     }
     const startAt = Date.now() + MESH_MS
     for (const c of children) c.proc.stdin!.write(`go ${startAt}\n`)
