@@ -13,10 +13,10 @@ export interface RunOptions {
 
 export interface RunningChild {
   proc: ChildProcess
-  /** resolves with the @@READY payload (catch-up seed) */
-  ready: Promise<any>
-  /** resolves with the @@RESULT payload */
-  result: Promise<any>
+  /** resolves with the @@READY payload (catch-up seed, latency node): JSON the caller knows the shape of */
+  ready: Promise<unknown>
+  /** resolves with the @@RESULT payload: JSON the caller knows the shape of */
+  result: Promise<unknown>
   /** close the child's stdin (the seed stops serving and exits) */
   closeStdin: () => void
 }
@@ -25,11 +25,11 @@ export function startChild (spec: Record<string, unknown>, opts: RunOptions): Ru
   const proc = spawn(process.execPath, [...opts.nodeFlags, CHILD, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
-  let readyResolve!: (v: any) => void
+  let readyResolve!: (v: unknown) => void
   let readyReject!: (e: Error) => void
-  const ready = new Promise<any>((resolve, reject) => { readyResolve = resolve; readyReject = reject })
+  const ready = new Promise<unknown>((resolve, reject) => { readyResolve = resolve; readyReject = reject })
   ready.catch(() => {})
-  let resultValue: any
+  let resultValue: unknown
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
     out += d
     let nl: number
@@ -46,7 +46,7 @@ export function startChild (spec: Record<string, unknown>, opts: RunOptions): Ru
     if (err.length > 64 * 1024) err = err.slice(-32 * 1024)
     if (opts.verbose === true) process.stderr.write(d.split('\n').filter(Boolean).map(l => `  [${opts.label}] ${l}\n`).join(''))
   })
-  const result = new Promise<any>((resolve, reject) => {
+  const result = new Promise<unknown>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL')
       reject(new Error(`${opts.label}: child timed out after ${opts.timeoutMs} ms`))
@@ -62,7 +62,7 @@ export function startChild (spec: Record<string, unknown>, opts: RunOptions): Ru
   return { proc, ready, result, closeStdin: () => proc.stdin!.end() }
 }
 
-export async function runChild (spec: Record<string, unknown>, opts: RunOptions): Promise<any> {
+export async function runChild (spec: Record<string, unknown>, opts: RunOptions): Promise<unknown> {
   const c = startChild(spec, opts)
   c.closeStdin()
   return await c.result

@@ -1,128 +1,25 @@
-// Latency with one process per node, as on a real LAN: a GC pause or an fsync stall then holds up one
-// node, not all of them. Node 0 publishes at a fixed rate, the others subscribe. Every process stamps
-// with process.hrtime (CLOCK_MONOTONIC, the same clock in every process on one machine), so a delivery
-// time in one process minus the publish time in another is a latency.
-//
-// Child side (latencyProcsNode): start one node dialing the peers given, print READY with its address,
-// wait for "go <start epoch ms>" on stdin, publish or collect until a fixed deadline, keep the node
-// running until stdin closes (so no node leaves while others still need it), then report.
-// Parent side (latencyProcs): start the children one by one, send "go", close stdin after the deadline.
-import { createInterface } from 'node:readline'
-import { multiaddr } from '@multiformats/multiaddr'
-import { payloadFor, indexOf, until, meshPeers, meshTarget, sleep, rateCounts, publishAtRate, TOPIC, type Impl } from '../cluster.js'
-import { startChild, type RunOptions, type RunningChild } from '../runner.js'
-import { summarize } from '../stats.js'
+// The latency load with one process per node, as on a LAN; reported alongside latency (which carries the
+// target). Not part of --quick unless --only names it: it alone would take half the minute.
+import { eachSide, type Scenario } from '../scenario.js'
+import { row } from '../table.js'
 
-export interface LatencyProcsSpec { impl: Impl, nodes: number, rate: number, seconds: number, size: number, warmupSeconds?: number }
-interface NodeSpec extends LatencyProcsSpec { index: number, peers: string[] }
+interface Result { p50Ms?: number, p99Ms?: number, maxMs?: number, missing?: number }
 
-const now = (): number => Number(process.hrtime.bigint()) / 1e6
-/** time for the last node to mesh before publishing starts */
-const MESH_MS = 3_000
-/** after the last publish, how long subscribers keep collecting */
-const SETTLE_MS = 3_000
-
-/** how long publishing lasts, warm-up included */
-const runMs = (spec: LatencyProcsSpec): number => rateCounts(spec).count / spec.rate * 1000
-
-interface OneNode { addr: string, publish: (p: Uint8Array) => Promise<unknown>, onDeliver: (f: (payload: Uint8Array) => void) => void, meshed: () => boolean, stop: () => Promise<void> }
-
-async function startOne (spec: NodeSpec): Promise<OneNode> {
-  const want = meshTarget(spec.nodes)
-  if (spec.impl === 'raw') {
-    const { startRawHost, rawLoopbackAddr } = await import('../raw-gossipsub.js')
-    const host = await startRawHost()
-    host.services.pubsub.subscribe(TOPIC)
-    for (const p of spec.peers) await host.dial(multiaddr(p))
-    return {
-      addr: rawLoopbackAddr(host),
-      publish: async p => await host.services.pubsub.publish(TOPIC, p),
-      onDeliver: f => host.services.pubsub.addEventListener('message', evt => { if (evt.detail.topic === TOPIC) f(evt.detail.data) }),
-      meshed: () => host.getPeers().length >= spec.nodes - 1 && meshPeers(host.services.pubsub, TOPIC) >= want,
-      stop: async () => await host.stop(),
-    }
-  }
-  const { startGossipdNode, stopGossipdNode, loopbackAddr, hostOf } = await import('../gossipd-cluster.js')
-  const node = await startGossipdNode({ peers: spec.peers })
-  return {
-    addr: loopbackAddr(node),
-    publish: async p => await node.publish(TOPIC, p),
-    onDeliver: f => { node.consume(TOPIC, { from: 'beginning' }).on('message', m => f(m.payload)).start() },
-    meshed: () => node.peers().length >= spec.nodes - 1 && meshPeers(hostOf(node).services.pubsub, TOPIC) >= want,
-    stop: async () => { await stopGossipdNode(node) },
-  }
-}
-
-/** One node of the scenario, in its own process (child.ts). */
-export async function latencyProcsNode (spec: NodeSpec, ready: (info: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
-  const node = await startOne(spec)
-  const { count } = rateCounts(spec)
-  const stamps = new Array<number>(count).fill(NaN)
-  if (spec.index > 0) node.onDeliver(p => { const i = indexOf(p); if (i < count && Number.isNaN(stamps[i])) stamps[i] = now() })
-  const lines = createInterface({ input: process.stdin })
-  const closed = new Promise<void>(resolve => lines.on('close', resolve))
-  // stdin closing before "go" means the parent gave up (another node failed to start): exit, do not linger
-  const go = new Promise<number>((resolve, reject) => {
-    lines.on('line', l => { if (l.startsWith('go ')) resolve(Number(l.slice(3))) })
-    lines.on('close', () => reject(new Error('stdin closed before "go"')))
-  })
-  ready({ addr: node.addr })
-  const startAt = await go
-  await until(() => node.meshed(), Math.max(0, startAt - Date.now()))
-  const meshedAtStart = node.meshed()
-  await sleep(Math.max(0, startAt - Date.now()))
-  let errors = 0
-  if (spec.index === 0) {
-    await publishAtRate(count, spec.rate, i => {
-      stamps[i] = now()
-      node.publish(payloadFor(i, spec.size)).catch(() => { errors++ })
-    }, now)
-  }
-  await sleep(Math.max(0, startAt + runMs(spec) + SETTLE_MS - Date.now()))
-  // keep serving (sync, forwarding) until the parent closes stdin: no node leaves while others need it
-  await closed
-  await node.stop()
-  // child.ts reports this (NaN stamps, never delivered, travel as null)
-  return { index: spec.index, meshedAtStart, errors, stamps }
-}
-
-/** The parent: N node processes, then latencies from their stamps. */
-export async function latencyProcs (spec: LatencyProcsSpec, run: Omit<RunOptions, 'label' | 'timeoutMs'>): Promise<Record<string, unknown>> {
-  const timeoutMs = MESH_MS + runMs(spec) + SETTLE_MS + 60_000
-  const children: RunningChild[] = []
-  try {
-    const addrs: string[] = []
-    for (let index = 0; index < spec.nodes; index++) {
-      const c = startChild({ ...spec, scenario: 'latency-node', index, peers: [...addrs] }, { ...run, timeoutMs, label: `latency-procs/${spec.impl}/${index}` })
-      children.push(c)
-      addrs.push((await c.ready).addr)
-    }
-    const startAt = Date.now() + MESH_MS
-    for (const c of children) c.proc.stdin!.write(`go ${startAt}\n`)
-    await sleep(startAt + runMs(spec) + SETTLE_MS + 500 - Date.now())
-  } catch (err) {
-    // a node failed to start: stop the others (they exit when stdin closes) before reporting
-    for (const c of children) c.closeStdin()
-    await Promise.allSettled(children.map(async c => await c.result))
-    throw err
-  }
-  for (const c of children) c.closeStdin()
-  const results = await Promise.all(children.map(async c => await c.result)) as Array<{ index: number, meshedAtStart: boolean, errors: number, stamps: Array<number | null> }>
-  const sent = results[0].stamps as number[]
-  const { warm } = rateCounts(spec)
-  const samples: number[] = []
-  let missing = 0
-  for (const r of results.slice(1)) {
-    for (let i = warm; i < sent.length; i++) {
-      const got = r.stamps[i]
-      if (typeof got === 'number') samples.push(got - sent[i])
-      else missing++
-    }
-  }
-  const lat = summarize(samples)
-  return {
-    impl: spec.impl, nodes: spec.nodes, rate: spec.rate, seconds: spec.seconds, processes: spec.nodes,
-    p50Ms: lat.p50, p90Ms: lat.p90, p99Ms: lat.p99, maxMs: lat.max, samples: lat.n, missing,
-    allMeshedAtStart: results.every(r => r.meshedAtStart), publishErrors: results[0].errors,
-  }
+export const latencyProcs: Scenario = {
+  name: 'latency-procs',
+  title: 'the latency load with one process per node',
+  quick: false,
+  run: async ({ o, results }) => {
+    const { latencyProcs } = await import('../workloads/latency-procs.js')
+    const r = await eachSide<Result>(o, 'latency, one process per node', async impl =>
+      await latencyProcs({ impl, nodes: o.nodes, rate: 200, seconds: o.duration, size: o.size }, { nodeFlags: o.nodeFlags, verbose: o.verbose }))
+    results.latency_procs = r
+    const s = `latency ${o.nodes} nodes in ${o.nodes} processes, 200 msg/s, ${o.duration} s`
+    return [
+      row(s, 'p50 publish->consumer ms', r.raw?.p50Ms, r.gossipd?.p50Ms, 2),
+      row(s, 'p99 publish->consumer ms', r.raw?.p99Ms, r.gossipd?.p99Ms, 2),
+      row(s, 'max ms', r.raw?.maxMs, r.gossipd?.maxMs, 2),
+      row(s, 'not delivered by the end', r.raw?.missing, r.gossipd?.missing),
+    ]
+  },
 }

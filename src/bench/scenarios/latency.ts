@@ -1,40 +1,23 @@
-// Latency publish() call -> consumer delivery at a fixed rate, every (message, subscriber) pair, all nodes
-// in one process so one clock measures both ends.
-import { performance } from 'node:perf_hooks'
-import { createCluster, minDelivered, payloadFor, indexOf, until, rateCounts, publishAtRate, type Impl } from '../cluster.js'
-import { summarize } from '../stats.js'
+// Latency publish() -> consumer at 200 msg/s, all nodes in one process; judged: gossipd p99 < 10 ms.
+import { sides, type Scenario } from '../scenario.js'
+import { row, pct } from '../table.js'
 
-export interface LatencySpec { impl: Impl, nodes: number, rate: number, seconds: number, size: number, warmupSeconds?: number }
+interface Result { p50Ms?: number, p99Ms?: number, maxMs?: number, publishAckP99Ms?: number, delivered?: number, published?: number }
 
-export async function latency (spec: LatencySpec): Promise<Record<string, unknown>> {
-  const c = await createCluster(spec.impl, spec.nodes)
-  // the first second (JIT, first mesh heartbeats) is published at the same rate but not measured
-  const { warm, count } = rateCounts(spec)
-  const sentAt = new Float64Array(count)
-  const samples: number[] = []
-  const ackSamples: number[] = []
-  let errors = 0
-  c.onDeliver = (_sub, payload) => {
-    const i = indexOf(payload)
-    if (i >= warm && i < count) samples.push(performance.now() - sentAt[i])
-  }
-  const acks: Array<Promise<void>> = []
-  await publishAtRate(count, spec.rate, i => {
-    const p = payloadFor(i, spec.size)
-    const s = sentAt[i] = performance.now()
-    acks.push(c.publish(p).then(() => { if (i >= warm) ackSamples.push(performance.now() - s) }, () => { errors++ }))
-  }, () => performance.now())
-  await Promise.all(acks)
-  await until(() => minDelivered(c) >= count, 10_000)
-  const delivered = minDelivered(c)
-  const lat = summarize(samples)
-  const ack = summarize(ackSamples)
-  const result = {
-    impl: spec.impl, nodes: spec.nodes, rate: spec.rate, seconds: spec.seconds, warmupMessages: warm, published: count, delivered, publishErrors: errors,
-    p50Ms: lat.p50, p90Ms: lat.p90, p99Ms: lat.p99, maxMs: lat.max, meanMs: lat.mean, samples: lat.n,
-    publishAckP50Ms: ack.p50, publishAckP99Ms: ack.p99,
-    drops: { ...c.drops }, extra: c.extra(),
-  }
-  await c.stop()
-  return result
+export const latency: Scenario = {
+  name: 'latency',
+  title: 'publish -> consumer latency at 200 msg/s, nodes in one process',
+  run: async ({ o, results }) => {
+    const r = await sides<Result>(o, 'latency', (o.duration + 60) * 1000, impl => ({ scenario: 'latency', impl, nodes: o.nodes, rate: 200, seconds: o.duration, size: o.size }))
+    results.latency = r
+    const s = `latency ${o.nodes} nodes, 200 msg/s, ${o.duration} s`
+    const p99 = r.gossipd?.p99Ms
+    return [
+      row(s, 'p50 publish->consumer ms', r.raw?.p50Ms, r.gossipd?.p50Ms, 2),
+      row(s, 'p99 publish->consumer ms', r.raw?.p99Ms, p99, 2, { text: 'gossipd p99 < 10 ms', met: typeof p99 === 'number' ? p99 < 10 && r.gossipd?.delivered === r.gossipd?.published : null, value: p99 ?? null }),
+      row(s, 'max ms', r.raw?.maxMs, r.gossipd?.maxMs, 2),
+      row(s, 'publish ack p99 ms', r.raw?.publishAckP99Ms, r.gossipd?.publishAckP99Ms, 2),
+      row(s, 'delivered / published %', pct(r.raw?.delivered, r.raw?.published), pct(r.gossipd?.delivered, r.gossipd?.published), 1),
+    ]
+  },
 }

@@ -1,101 +1,55 @@
-// Overload: publish at a fixed rate several times what the swarm can carry, for a while, then let it
-// settle (a fixed period, then on while deliveries still progress, bounded) and count what never reached
-// the slowest subscriber (and what had not reached it after the fixed period), which connections dropped,
-// how long publish() calls took at worst and how far the process grew. The publisher issues calls open
-// loop at the target rate; to keep the benchmark itself bounded it never has more than `maxInflight`
-// unresolved publish() calls (raw publish() resolves at once, so this only ever holds gossipd back,
-// which is what its backpressure is for). Achieved publish rate is reported.
-import { performance } from 'node:perf_hooks'
-import { createCluster, minDelivered, payloadFor, until, sleep, type Impl } from '../cluster.js'
-import { RssSampler, MB } from '../stats.js'
+// Overload: publish at 5x the raw swarm's measured capacity, then settle; judged: 0 lost, 0 dropped.
+import { sides, type Scenario } from '../scenario.js'
+import { row, fmt, pct, sec } from '../table.js'
+import { rawCapacity } from './throughput.js'
 
-export interface OverloadSpec { impl: Impl, nodes: number, rate: number, seconds: number, size: number, settleSeconds: number, settleMaxSeconds?: number, progressWindowMs?: number, maxInflight?: number }
+interface Result {
+  issued?: number
+  publishPhaseMs?: number
+  undeliveredAtFixedSettle?: number
+  lost?: number
+  settleMs?: number
+  extra?: Record<string, number>
+  connectionCloses?: number
+  peerDisconnects?: number
+  maxPublishMs?: number
+  peakRssMB?: number
+  publishErrors?: number
+}
 
-export async function overload (spec: OverloadSpec, rss: RssSampler): Promise<Record<string, unknown>> {
-  const c = await createCluster(spec.impl, spec.nodes)
-  const maxInflight = spec.maxInflight ?? 20_000
-  const rssReady = rss.sample()
-  rss.reset()
-  let issued = 0
-  let inflight = 0
-  let ok = 0
-  let errors = 0
-  let maxPublishMs = 0
-  let blockedTicks = 0
-  const errorKinds: Record<string, number> = {}
-  const t0 = performance.now()
-  // the application wants rate x seconds messages published over `seconds`; when the process is saturated
-  // the pacer runs late and issues what is due in bursts, so every wanted message is still issued
-  const total = Math.round(spec.rate * spec.seconds)
-  const hardEnd = t0 + spec.seconds * 6_000
-  while (issued < total && performance.now() < hardEnd) {
-    const due = Math.min(total, Math.floor((performance.now() - t0) * spec.rate / 1000) + 1)
-    if (due > issued && inflight >= maxInflight) blockedTicks++
-    while (issued < due && inflight < maxInflight) {
-      const p = payloadFor(issued++, spec.size)
-      const s = performance.now()
-      inflight++
-      c.publish(p).then(() => { ok++ }, (err: Error) => {
-        errors++
-        const k = String(err?.message ?? err).slice(0, 60)
-        errorKinds[k] = (errorKinds[k] ?? 0) + 1
-      }).finally(() => {
-        inflight--
-        const ms = performance.now() - s
-        if (ms > maxPublishMs) maxPublishMs = ms
-      })
-    }
-    await sleep(5)
-  }
-  const publishEnd = performance.now()
-  await until(() => inflight === 0, 60_000, 20)
-  const ackedAt = performance.now()
-  // settle: the fixed settle period first, then on as long as the slowest subscriber still makes
-  // progress (no progress for 8 s ends it: longer than gossipd's default 5 s periodic sync, which is what
-  // repairs a tail that gossip skipped), never past settleMaxSeconds
-  const atFixed = await until(() => minDelivered(c) >= issued, spec.settleSeconds * 1000, 20)
-  const deliveredAtFixedSettle = minDelivered(c)
-  let settled = atFixed
-  if (!settled) {
-    const hard = ackedAt + (spec.settleMaxSeconds ?? 60) * 1000
-    let last = minDelivered(c)
-    let lastAt = performance.now()
-    while (performance.now() < hard && performance.now() - lastAt < (spec.progressWindowMs ?? 8_000)) {
-      await sleep(50)
-      const d = minDelivered(c)
-      if (d >= issued) { settled = true; break }
-      if (d > last) { last = d; lastAt = performance.now() }
-    }
-  }
-  const delivered = minDelivered(c)
-  const result = {
-    impl: spec.impl,
-    nodes: spec.nodes,
-    targetRate: spec.rate,
-    seconds: spec.seconds,
-    wanted: total,
-    issued,
-    publishPhaseMs: publishEnd - t0,
-    achievedPublishRate: issued / ((publishEnd - t0) / 1000),
-    publishOk: ok,
-    publishErrors: errors,
-    errorKinds,
-    publishBlockedTicks: blockedTicks,
-    maxInflight,
-    inflightDrainMs: ackedAt - publishEnd,
-    delivered,
-    deliveredAll: [...c.delivered],
-    lost: issued - delivered,
-    undeliveredAtFixedSettle: issued - deliveredAtFixedSettle,
-    settled,
-    settleMs: performance.now() - ackedAt,
-    maxPublishMs,
-    peerDisconnects: c.drops.peerDisconnect,
-    connectionCloses: c.drops.connectionClose,
-    rssReadyMB: rssReady / MB,
-    peakRssMB: rss.peak / MB,
-    extra: c.extra(),
-  }
-  await c.stop()
-  return result
+/** when raw capacity could not be measured (--side gossipd, raw run failed) */
+const ASSUMED_CAPACITY = 2_000
+
+export const overload: Scenario = {
+  name: 'overload',
+  title: 'publish at 5x raw capacity, then settle: lost messages, dropped connections',
+  run: async ctx => {
+    const { o } = ctx
+    const measured = await rawCapacity(ctx)
+    const capacity = measured ?? ASSUMED_CAPACITY
+    const rate = Math.round(capacity * 5)
+    const settleSeconds = o.quick ? 4 : 10
+    const settleMaxSeconds = o.quick ? 15 : 60
+    const r = await sides<Result>(o, 'overload', (o.duration * 6 + settleMaxSeconds + 120) * 1000, impl => ({ scenario: 'overload', impl, nodes: o.nodes, rate, seconds: o.duration, size: o.size, settleSeconds, settleMaxSeconds }))
+    ctx.results.overload = { rate, rawCapacity: capacity, capacityMeasured: measured != null, ...r }
+    const s = `overload ${o.nodes} nodes, ${fmt(rate)} msg/s (5x raw ${measured != null ? 'measured' : 'ASSUMED'} capacity) for ${o.duration} s`
+    const g = r.gossipd
+    const lost = g?.lost
+    const dropped = g?.connectionCloses == null || g.peerDisconnects == null ? null : g.connectionCloses + g.peerDisconnects
+    const held = g?.extra == null ? [] : Object.entries(g.extra).filter(([k]) => k.startsWith('held_node')).map(([, v]) => v)
+    return [
+      row(s, 'published (calls issued)', r.raw?.issued, g?.issued),
+      row(s, `publish phase s (wanted ${o.duration})`, sec(r.raw?.publishPhaseMs), sec(g?.publishPhaseMs), 1),
+      row(s, `undelivered after ${settleSeconds} s settle`, r.raw?.undeliveredAtFixedSettle, g?.undeliveredAtFixedSettle),
+      row(s, `lost (settle on while progressing, <= ${settleMaxSeconds} s)`, r.raw?.lost, lost, 0, { text: '0 lost', met: typeof lost === 'number' ? lost === 0 : null, value: lost ?? null }),
+      row(s, 'settle time s', sec(r.raw?.settleMs), sec(g?.settleMs), 1),
+      row(s, 'gossipd: gaps given up (seqs skipped by consumers)', null, g?.extra == null ? null : `${g.extra.gapsReported} (${g.extra.gapSeqsSkipped})`),
+      row(s, 'gossipd: held by slowest store / issued %', null, g?.extra == null ? null : pct(Math.min(...held), g.issued), 1),
+      row(s, 'dropped connections (close events)', r.raw?.connectionCloses, g?.connectionCloses, 0, { text: '0 dropped', met: dropped == null ? null : dropped === 0, value: dropped }),
+      row(s, 'peer:disconnect events', r.raw?.peerDisconnects, g?.peerDisconnects),
+      row(s, 'max publish latency ms', r.raw?.maxPublishMs, g?.maxPublishMs, 1),
+      row(s, 'peak RSS MB', r.raw?.peakRssMB, g?.peakRssMB, 0),
+      row(s, 'publish errors', r.raw?.publishErrors, g?.publishErrors),
+    ]
+  },
 }

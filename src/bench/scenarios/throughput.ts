@@ -1,120 +1,55 @@
-// Throughput to every subscriber: N messages from node 0; the clock stops when the SLOWEST subscriber has
-// all N. gossipd publishes as fast as publish() lets it (`inflight` concurrent publishes, each resolving
-// when on disk: that is its backpressure). Raw gossipsub has no backpressure, so it is driven closed-loop
-// at its capacity: at most `window` messages published but not yet at every subscriber.
-import { performance } from 'node:perf_hooks'
-import { createCluster, minDelivered, payloadFor, type Impl } from '../cluster.js'
+// Throughput at 2 and at N nodes (two scenarios, one measurement): N messages from node 0, msg/s to the
+// slowest subscriber. The raw side at N nodes is also the capacity overload.ts derives its rate from.
+import type { BenchContext, Scenario, SideResults } from '../scenario.js'
+import { sides } from '../scenario.js'
+import { row, ratioOf, pct, type ScenarioRow } from '../table.js'
+import type { ThroughputResult } from '../workloads/throughput.js'
+import type { Impl } from '../cluster.js'
 
-export interface ThroughputSpec { impl: Impl, nodes: number, count: number, size: number, inflight?: number, window?: number, maxSeconds?: number, stallMs?: number, warmup?: number }
+type Result = Partial<ThroughputResult>
 
-export interface ThroughputResult {
-  impl: Impl
-  nodes: number
-  count: number
-  warmup: number
-  size: number
-  published: number
-  publishErrors: number
-  delivered: number
-  deliveredRatio: number
-  complete: boolean
-  elapsedMs: number
-  /** messages per second delivered to every subscriber */
-  msgPerSec: number
-  /** messages per second acknowledged to the publisher (gossipd: on disk) */
-  publishMsgPerSec: number
-  drops: { peerDisconnect: number, connectionClose: number }
-  extra: Record<string, number>
-  mode: string
+/** Measure throughput at n nodes for the given sides, once per bench (overload may ask first). */
+async function measure (ctx: BenchContext, name: string, n: number, impls: Impl[]): Promise<SideResults<Result>> {
+  return await ctx.once(name, async () => {
+    const { o } = ctx
+    const maxSeconds = o.quick ? 30 : 120
+    const r = await sides<Result>({ ...o, sides: impls }, `throughput ${n} nodes`, (o.quick ? 60 : 240) * 1000,
+      impl => ({ scenario: 'throughput', impl, nodes: n, count: o.count, size: o.size, maxSeconds }))
+    ctx.results[`throughput_${n}`] = r
+    return r
+  })
 }
 
-export async function throughput (spec: ThroughputSpec): Promise<ThroughputResult> {
-  const c = await createCluster(spec.impl, spec.nodes)
-  const count = spec.count
-  const maxMs = (spec.maxSeconds ?? 120) * 1000
-  const stallMs = spec.stallMs ?? 5_000
-  let wake: (() => void) | undefined
-  let allAt = 0
-  let target = Infinity
-  let lastProgress = performance.now()
-  c.onDeliver = () => {
-    lastProgress = performance.now()
-    if (allAt === 0 && minDelivered(c) >= target) allAt = performance.now()
-    const w = wake
-    wake = undefined
-    w?.()
+function throughputScenario (name: string, nodes: (ctx: BenchContext) => number, goal: number, goalText: string): Scenario {
+  return {
+    name,
+    title: name === 'throughput2' ? 'msg/s to every subscriber, 2 nodes' : 'msg/s to every subscriber, --nodes nodes',
+    run: async (ctx): Promise<ScenarioRow[]> => {
+      const { o } = ctx
+      const n = nodes(ctx)
+      const r = await measure(ctx, name, n, o.sides)
+      const s = `throughput ${n} nodes, ${o.count} x ${o.size} B, signed`
+      const ratio = ratioOf(r.raw?.msgPerSec, r.gossipd?.msgPerSec)
+      return [
+        row(s, 'msg/s to every subscriber', r.raw?.msgPerSec, r.gossipd?.msgPerSec, 0,
+          { text: goalText, met: ratio == null ? null : ratio >= goal && r.gossipd?.complete === true, value: ratio }),
+        row(s, 'delivered / published %', pct(r.raw?.delivered, r.raw?.published), pct(r.gossipd?.delivered, r.gossipd?.published), 1),
+        row(s, 'publish ack msg/s', r.raw?.publishMsgPerSec, r.gossipd?.publishMsgPerSec),
+        row(s, 'dropped connections', r.raw?.drops?.connectionClose, r.gossipd?.drops?.connectionClose),
+      ]
+    },
   }
-  const waitDelivery = async (ms: number): Promise<void> => {
-    await new Promise<void>(resolve => {
-      const t = setTimeout(() => { wake = undefined; resolve() }, ms)
-      wake = () => { clearTimeout(t); resolve() }
-    })
-  }
-  let published = 0
-  let acked = 0
-  let errors = 0
-  const mode = spec.impl === 'gossipd' ? `${spec.inflight ?? 256} publishes in flight` : `closed loop, window ${spec.window ?? 2000}`
-  // one phase: publish up to `target` messages in total, then wait for the slowest subscriber
-  const phase = async (target: number, deadline: number): Promise<number> => {
-    if (spec.impl === 'gossipd') {
-      const worker = async (): Promise<void> => {
-        while (published < target && performance.now() < deadline) {
-          const i = published++
-          try { await c.publish(payloadFor(i, spec.size)); acked++ } catch { errors++ }
-        }
-      }
-      await Promise.all(Array.from({ length: spec.inflight ?? 256 }, worker))
-    } else {
-      const window = spec.window ?? 2000
-      while (published < target && performance.now() < deadline) {
-        if (published - minDelivered(c) >= window) {
-          await waitDelivery(stallMs)
-          if (performance.now() - lastProgress >= stallMs) break // deliveries stopped: messages were lost
-          continue
-        }
-        const i = published++
-        try { await c.publish(payloadFor(i, spec.size)); acked++ } catch { errors++ }
-      }
-    }
-    const ackedAllAt = performance.now()
-    // wait for the slowest subscriber, as long as deliveries keep coming (and never past the deadline)
-    while (minDelivered(c) < published && performance.now() < deadline && performance.now() - lastProgress < stallMs) {
-      await waitDelivery(Math.min(stallMs, 250))
-    }
-    return ackedAllAt
-  }
-  // warm-up (JIT, mesh, SQLite caches), not timed: both sides get the same
-  const warmup = spec.warmup ?? Math.min(1000, Math.floor(count / 10))
-  if (warmup > 0) await phase(warmup, performance.now() + 30_000)
-  const base = published
-  const baseAcked = acked
-  const t0 = performance.now()
-  lastProgress = t0
-  target = base + count
-  const ackedAllAt = await phase(base + count, t0 + maxMs)
-  const end = allAt !== 0 ? allAt : performance.now()
-  const delivered = minDelivered(c) - base
-  published -= base
-  acked -= baseAcked
-  const elapsedMs = end - t0
-  const result: ThroughputResult = {
-    impl: spec.impl,
-    nodes: spec.nodes,
-    count,
-    size: spec.size,
-    published,
-    publishErrors: errors,
-    delivered,
-    deliveredRatio: published > 0 ? delivered / published : 0,
-    complete: delivered >= count,
-    warmup,
-    elapsedMs,
-    msgPerSec: delivered / (elapsedMs / 1000),
-    publishMsgPerSec: acked / ((ackedAllAt - t0) / 1000),
-    drops: { ...c.drops },
-    extra: c.extra(),
-    mode,
-  }
-  await c.stop()
-  return result
+}
+
+export const throughput2 = throughputScenario('throughput2', () => 2, 0.9, '>= 0.9x raw (durable)')
+export const throughput5 = throughputScenario('throughput5', ctx => ctx.o.nodes, 2, '>= 2x raw (signed 5-node)')
+
+/**
+ * Raw gossipsub msg/s at --nodes nodes: throughput5's figure when it ran, else a raw-only run now
+ * (null with --side gossipd, or when the raw run failed).
+ */
+export async function rawCapacity (ctx: BenchContext): Promise<number | null> {
+  if (!ctx.o.sides.includes('raw')) return null
+  const r = await measure(ctx, throughput5.name, ctx.o.nodes, ['raw'])
+  return typeof r.raw?.msgPerSec === 'number' ? r.raw.msgPerSec : null
 }
