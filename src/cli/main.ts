@@ -4,11 +4,12 @@ import { Command, Option, CommanderError } from 'commander'
 import { createInterface } from 'node:readline'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { GossipClient, ApiRequestError, DaemonUnreachableError, parseFromArg, type MessageJson, type From } from '../client/client.js'
-import { EXIT } from './exit-codes.js'
+import { GossipClient, ApiRequestError, DaemonUnreachableError, parseFromArg, type From } from '../client/client.js'
+import { EXIT } from '../wire/exit-codes.js'
+import { defaultDataDir } from '../wire/api-file.js'
+import { messageLine } from '../wire/format.js'
 import { VERSION } from '../version.js'
-import { ConfigError, defaultDataDir, LOG_LEVELS, type RawConfig } from '../daemon/config.js'
-import { shortId } from '../repl/repl.js'
+import { ConfigError, LOG_LEVELS, type RawConfig } from '../daemon/config.js'
 
 class UsageError extends Error {}
 
@@ -64,11 +65,6 @@ function duration (ms: number): string {
   const parts = [[Math.floor(s / 86400), 'd'], [Math.floor(s / 3600) % 24, 'h'], [Math.floor(s / 60) % 60, 'm'], [s % 60, 's']] as const
   const p = parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`)
   return p.length > 0 ? p.slice(0, 2).join(' ') : '0s'
-}
-
-function messageLine (m: MessageJson, withOffset: boolean): string {
-  const payload = m.encoding === 'base64' ? `(base64) ${m.payload}` : m.payload
-  return `${withOffset ? `${String(m.offset).padStart(6)}  ` : ''}${m.time.replace('T', ' ').slice(0, 19)}  ${shortId(m.origin)}#${m.seq}  ${payload}`
 }
 
 function fail (err: unknown, json: boolean): number {

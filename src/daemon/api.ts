@@ -10,7 +10,7 @@ import type { Consumer, StartFrom } from '../core/consumer.js'
 import { checkTopic, InvalidInputError, MAX_PAYLOAD_BYTES } from '../core/limits.js'
 import { envelopeId } from '../core/envelope.js'
 import { StoreError, type StoredMessage } from '../store/store.js'
-import type { MessageJson } from '../client/client.js'
+import { toMessageJson, type MessageJson } from '../wire/message.js'
 
 export interface ApiOptions {
   node: GossipNode
@@ -40,16 +40,8 @@ export function bodyLimitFor (maxPayloadBytes: number): number {
   return Math.ceil(maxPayloadBytes / 3) * 4 + 64 * 1024
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
 export function messageJson (m: StoredMessage, encoding?: 'utf8' | 'base64'): MessageJson {
-  let payload: string | undefined
-  let enc: 'utf8' | 'base64' = 'base64'
-  if (encoding !== 'base64') {
-    try { payload = utf8.decode(m.payload); enc = 'utf8' } catch { payload = undefined }
-  }
-  payload ??= Buffer.from(m.payload).toString('base64')
-  return { id: envelopeId(m), offset: m.offset, topic: m.topic, origin: m.origin, seq: m.seq, ts: m.ts, time: new Date(m.ts).toISOString(), payload, encoding: enc }
+  return toMessageJson(m, envelopeId(m), encoding)
 }
 
 /** ?from= values: beginning | now | offset:N | time:ISO-or-epoch-ms */

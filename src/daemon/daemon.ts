@@ -6,12 +6,9 @@ import { GossipNode } from '../core/node.js'
 import { StoreError } from '../store/store.js'
 import { createApi, generateToken } from './api.js'
 import type { DaemonConfig } from './config.js'
-import { EXIT } from '../cli/exit-codes.js'
+import { EXIT } from '../wire/exit-codes.js'
+import { API_FILE, type ApiFile } from '../wire/api-file.js'
 import { VERSION } from '../version.js'
-
-export const API_FILE = 'api.json'
-
-export interface ApiFile { url: string, token: string, pid: number, peerId: string, addresses: string[], startedAt: string, version: string }
 
 export class DaemonStartError extends Error {
   override name = 'DaemonStartError'
