@@ -1,5 +1,5 @@
 // A small typed client for the daemon's control API. Used by the CLI and the REPL; usable from any code.
-// No process globals here: options come from the caller (see discoverClient for the usual lookup).
+// No process globals here: options come from the caller (the CLI's lookup: src/cli/connect.ts).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { API_FILE } from '../wire/api-file.js'

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import { timingSafeEqual, randomBytes } from 'node:crypto'
 import { networkInterfaces } from 'node:os'
 import { ApiError } from './errors.js'
+import { ERROR_CODES } from '../../wire/errors.js'
 
 export function generateToken (): string {
   return randomBytes(32).toString('base64url')
@@ -45,14 +46,14 @@ export class RequestGuard {
   check (req: FastifyRequest): void {
     const host = splitHostHeader(req.headers.host ?? '')
     if (host == null || !this.hosts.has(host.host) || host.port !== this.port) {
-      throw new ApiError(403, 'FORBIDDEN_HOST', `Host ${JSON.stringify(req.headers.host ?? '')} is not this daemon's address; only loopback clients are served`)
+      throw new ApiError(403, ERROR_CODES.FORBIDDEN_HOST, `Host ${JSON.stringify(req.headers.host ?? '')} is not this daemon's address; only loopback clients are served`)
     }
     const origin = req.headers.origin
-    if (origin != null && !this.allowsOrigin(origin)) throw new ApiError(403, 'FORBIDDEN_ORIGIN', `requests from origin ${JSON.stringify(origin)} are refused`)
+    if (origin != null && !this.allowsOrigin(origin)) throw new ApiError(403, ERROR_CODES.FORBIDDEN_ORIGIN, `requests from origin ${JSON.stringify(origin)} are refused`)
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
     const given = Buffer.from(m?.[1] ?? '')
     if (m == null || given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
-      throw new ApiError(401, 'UNAUTHORIZED', m == null ? 'missing bearer token (Authorization: Bearer <token from api.json>)' : 'wrong token')
+      throw new ApiError(401, ERROR_CODES.UNAUTHORIZED, m == null ? 'missing bearer token (Authorization: Bearer <token from api.json>)' : 'wrong token')
     }
   }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { InvalidInputError } from '../../core/limits.js'
 import type { PayloadEncoding } from '../../wire/message.js'
 import { ApiError } from './errors.js'
+import { ERROR_CODES } from '../../wire/errors.js'
 
 /** Body limit: a base64-encoded maximal payload in a JSON body, plus room for the envelope of the request. */
 export function bodyLimitFor (maxPayloadBytes: number): number {
@@ -33,7 +34,7 @@ export function payloadOf (body: unknown, maxPayload: number): Uint8Array {
   } else if (body != null && typeof body === 'object') {
     const b = body as { payload: string, encoding?: PayloadEncoding }
     if (b.encoding === 'base64') {
-      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b.payload)) throw new ApiError(400, 'BAD_PAYLOAD', 'payload is not valid base64')
+      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b.payload)) throw new ApiError(400, ERROR_CODES.BAD_PAYLOAD, 'payload is not valid base64')
       bytes = Buffer.from(b.payload, 'base64')
     } else {
       bytes = Buffer.from(b.payload, 'utf8')
@@ -41,6 +42,6 @@ export function payloadOf (body: unknown, maxPayload: number): Uint8Array {
   } else {
     bytes = Buffer.alloc(0)
   }
-  if (bytes.byteLength > maxPayload) throw new InvalidInputError(`payload is ${bytes.byteLength} bytes; the limit is ${maxPayload}`, 'PAYLOAD_TOO_LARGE')
+  if (bytes.byteLength > maxPayload) throw new InvalidInputError(`payload is ${bytes.byteLength} bytes; the limit is ${maxPayload}`, ERROR_CODES.PAYLOAD_TOO_LARGE)
   return bytes
 }

@@ -6,6 +6,7 @@ import type { Consumer } from '../../core/consumer.js'
 import { checkTopic } from '../../core/limits.js'
 import type { StatusExtra } from '../../wire/results.js'
 import { ApiError } from './errors.js'
+import { ERROR_CODES } from '../../wire/errors.js'
 
 export interface ApiContext {
   node: GossipNode
@@ -35,5 +36,5 @@ export const topicOf = (req: FastifyRequest): string => checkTopic((req.params a
 
 /** 404 NO_SUCH_TOPIC unless the node is subscribed to the topic. */
 export function requireTopic (node: GossipNode, topic: string): void {
-  if (!node.topics().some(t => t.topic === topic)) throw new ApiError(404, 'NO_SUCH_TOPIC', `not subscribed to ${topic}`)
+  if (!node.topics().some(t => t.topic === topic)) throw new ApiError(404, ERROR_CODES.NO_SUCH_TOPIC, `not subscribed to ${topic}`)
 }

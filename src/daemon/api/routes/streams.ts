@@ -6,6 +6,7 @@ import type { AckResult } from '../../../wire/results.js'
 import { consumerKey, requireTopic, topicOf, topicParams, type ApiContext } from '../context.js'
 import { ApiError } from '../errors.js'
 import { serveConsumer } from '../sse.js'
+import { ERROR_CODES } from '../../../wire/errors.js'
 
 const CONSUMER_NAME = '^[A-Za-z0-9._-]{1,64}$'
 
@@ -19,7 +20,7 @@ export function parseFrom (v: string | undefined): StartFrom | undefined {
     const t = /^\d+$/.test(m[2]) ? Number(m[2]) : Date.parse(m[2])
     if (Number.isFinite(t)) return { time: t }
   }
-  throw new ApiError(400, 'BAD_FROM', `invalid from ${JSON.stringify(v)}: use beginning, now, offset:N or time:ISO-8601-or-epoch-ms`)
+  throw new ApiError(400, ERROR_CODES.BAD_FROM, `invalid from ${JSON.stringify(v)}: use beginning, now, offset:N or time:ISO-8601-or-epoch-ms`)
 }
 
 export function streamRoutes (app: FastifyInstance<any, any, any, any>, ctx: ApiContext): void {
@@ -43,7 +44,7 @@ export function streamRoutes (app: FastifyInstance<any, any, any, any>, ctx: Api
     const lastId = req.headers['last-event-id']
     if (q.consumer == null && typeof lastId === 'string' && /^\d+$/.test(lastId)) from = { offset: Number(lastId) + 1 }
     const key = consumerKey(topic, q.consumer ?? '')
-    if (q.consumer != null && consumers.has(key)) throw new ApiError(409, 'CONSUMER_BUSY', `consumer ${q.consumer} is already streaming ${topic}`)
+    if (q.consumer != null && consumers.has(key)) throw new ApiError(409, ERROR_CODES.CONSUMER_BUSY, `consumer ${q.consumer} is already streaming ${topic}`)
     const consumer = node.consume(topic, { name: q.consumer, from })
     if (q.consumer != null) consumers.set(key, consumer)
 
