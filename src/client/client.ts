@@ -1,44 +1,11 @@
 // A small typed client for the daemon's control API. Used by the CLI and the REPL; usable from any code.
-// No process globals here: options come from the caller (see discoverClient for the usual lookup).
+// No process globals here: options come from the caller (the CLI's lookup: src/cli/connect.ts).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-
-export interface MessageJson {
-  id: string
-  offset: number
-  topic: string
-  origin: string
-  seq: number
-  ts: number
-  time: string
-  payload: string
-  encoding: 'utf8' | 'base64'
-}
-
-export interface PublishResult { id: string, origin: string, topic: string, seq: number, ts: number, offset: number }
-export interface PeerInfo { id: string, addrs: string[], direction: string, topics: string[] }
-export interface TopicInfo { topic: string, messages: number, bytes: number, peers: number, retention: { maxMessages: number, maxBytes: number, maxAgeMs: number } }
-export interface Status {
-  peerId: string
-  addresses: string[]
-  peers: number
-  topics: number
-  pendingWrites: number
-  consumers: number
-  version?: string
-  pid?: number
-  dataDir?: string
-  api?: string
-  uptimeMs?: number
-  mdns?: boolean
-  /** counters (see NodeStatus in src/core/node.ts) */
-  gossipQueued?: number
-  gossipSkipped?: number
-  inboundShed?: number
-  rejected?: number
-  signatureChecks?: number
-}
-export interface GapEvent { topic: string, origin: string, from: number, to: number, consumer?: string }
+import { API_FILE } from '../wire/api-file.js'
+import type { ErrorBody } from '../wire/errors.js'
+import type { MessageJson, PayloadEncoding } from '../wire/message.js'
+import type { GapEvent, HistoryResult, PeerInfo, PeersResult, PublishResult, Status, TopicInfo, TopicsResult } from '../wire/results.js'
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:7420 */
@@ -70,7 +37,7 @@ export interface StreamOptions {
   consumer?: string
   /** resume an anonymous stream after this offset */
   lastEventId?: number
-  encoding?: 'utf8' | 'base64'
+  encoding?: PayloadEncoding
   signal?: AbortSignal
   onGap?: (gap: GapEvent) => void
 }
@@ -91,10 +58,6 @@ export function parseFromArg (s: string): From {
   const ms = /^\d+$/.test(t) ? Number(t) : Date.parse(t)
   if (!Number.isFinite(ms)) throw new Error(`invalid --from ${JSON.stringify(s)}: use beginning, now, offset:N or time:ISO-8601`)
   return { time: ms }
-}
-
-export function decodePayload (m: Pick<MessageJson, 'payload' | 'encoding'>): Uint8Array {
-  return m.encoding === 'base64' ? new Uint8Array(Buffer.from(m.payload, 'base64')) : new TextEncoder().encode(m.payload)
 }
 
 function isConnectionError (err: unknown): boolean {
@@ -130,7 +93,7 @@ export class GossipClient {
   static fromDataDir (dataDir: string, opts: Partial<ClientOptions> = {}): GossipClient {
     let info: { url?: unknown, token?: unknown }
     try {
-      info = JSON.parse(readFileSync(join(dataDir, 'api.json'), 'utf8'))
+      info = JSON.parse(readFileSync(join(dataDir, API_FILE), 'utf8'))
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       throw new DaemonUnreachableError(`data dir ${dataDir}`, code === 'ENOENT' ? 'no api.json there' : code === 'EACCES' ? 'api.json is not readable by this user' : 'api.json is unreadable')
@@ -168,7 +131,7 @@ export class GossipClient {
     let data: any
     try { data = text === '' ? {} : JSON.parse(text) } catch { data = undefined }
     if (!res.ok) {
-      const e = data?.error
+      const e = (data as Partial<ErrorBody> | undefined)?.error
       throw new ApiRequestError(res.status, typeof e?.code === 'string' ? e.code : `HTTP_${res.status}`, typeof e?.message === 'string' ? e.message : `HTTP ${res.status} ${res.statusText}`)
     }
     if (data === undefined) throw new ApiRequestError(res.status, 'BAD_RESPONSE', `the daemon at ${this.url} sent a response that is not JSON`)
@@ -180,8 +143,8 @@ export class GossipClient {
   }
 
   async status (): Promise<Status> { return await this.request('GET', '/v1/status') }
-  async peers (): Promise<PeerInfo[]> { return (await this.request<{ peers: PeerInfo[] }>('GET', '/v1/peers')).peers }
-  async topics (): Promise<TopicInfo[]> { return (await this.request<{ topics: TopicInfo[] }>('GET', '/v1/topics')).topics }
+  async peers (): Promise<PeerInfo[]> { return (await this.request<PeersResult>('GET', '/v1/peers')).peers }
+  async topics (): Promise<TopicInfo[]> { return (await this.request<TopicsResult>('GET', '/v1/topics')).topics }
   async join (topic: string): Promise<void> { await this.request('PUT', GossipClient.topicPath(topic)) }
   async leave (topic: string, opts: { purge?: boolean } = {}): Promise<void> {
     await this.request('DELETE', GossipClient.topicPath(topic) + (opts.purge === true ? '?purge=true' : ''))
@@ -193,13 +156,13 @@ export class GossipClient {
     return await this.request('POST', `${GossipClient.topicPath(topic)}/messages`, body)
   }
 
-  async history (topic: string, opts: { after?: number, limit?: number, encoding?: 'utf8' | 'base64' } = {}): Promise<MessageJson[]> {
+  async history (topic: string, opts: { after?: number, limit?: number, encoding?: PayloadEncoding } = {}): Promise<MessageJson[]> {
     const q = new URLSearchParams()
     if (opts.after != null) q.set('after', String(opts.after))
     if (opts.limit != null) q.set('limit', String(opts.limit))
     if (opts.encoding != null) q.set('encoding', opts.encoding)
     const qs = q.toString()
-    return (await this.request<{ messages: MessageJson[] }>('GET', `${GossipClient.topicPath(topic)}/messages${qs !== '' ? `?${qs}` : ''}`)).messages
+    return (await this.request<HistoryResult>('GET', `${GossipClient.topicPath(topic)}/messages${qs !== '' ? `?${qs}` : ''}`)).messages
   }
 
   async ack (topic: string, consumer: string, m: { origin: string, seq: number }): Promise<void> {

@@ -2,8 +2,9 @@
 // Every value is validated here; a ConfigError names the offending key and says what is wrong with it.
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../core/limits.js'
+import { defaultDataDir } from '../wire/api-file.js'
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7421']
 export const DEFAULT_API = '127.0.0.1:7420'
@@ -45,10 +46,6 @@ export class ConfigError extends Error {
   constructor (readonly key: string, readonly problem: string, readonly source?: string) {
     super(`${source != null ? `${source}: ` : ''}${key}: ${problem}`)
   }
-}
-
-export function defaultDataDir (env: NodeJS.ProcessEnv = process.env): string {
-  return env.GOSSIPD_DATA != null && env.GOSSIPD_DATA !== '' ? resolve(env.GOSSIPD_DATA) : join(homedir(), '.gossipd')
 }
 
 /** JSON with // and /* *\/ comments and trailing commas allowed (so the shipped examples can explain themselves). */

@@ -4,14 +4,12 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { GossipNode } from '../core/node.js'
 import { StoreError } from '../store/store.js'
-import { createApi, generateToken } from './api.js'
+import { createApi, type Api } from './api.js'
+import { generateToken } from './api/auth.js'
 import type { DaemonConfig } from './config.js'
-import { EXIT } from '../cli/exit-codes.js'
+import { EXIT } from '../wire/exit-codes.js'
+import { API_FILE, type ApiFile } from '../wire/api-file.js'
 import { VERSION } from '../version.js'
-
-export const API_FILE = 'api.json'
-
-export interface ApiFile { url: string, token: string, pid: number, peerId: string, addresses: string[], startedAt: string, version: string }
 
 export class DaemonStartError extends Error {
   override name = 'DaemonStartError'
@@ -84,7 +82,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
 
   const token = generateToken()
   const startedAt = new Date()
-  let api: Awaited<ReturnType<typeof createApi>>
+  let api: Api
   try {
     api = await createApi({
       node,

@@ -4,7 +4,8 @@
 import { createInterface, clearLine, cursorTo, type Interface } from 'node:readline'
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { Readable, Writable } from 'node:stream'
-import { GossipClient, ApiRequestError, parseFromArg, type MessageJson, type MessageStream } from '../client/client.js'
+import { GossipClient, ApiRequestError, parseFromArg, type MessageStream } from '../client/client.js'
+import { formatMessage, shortId } from '../wire/format.js'
 
 export interface ReplOptions {
   client: GossipClient
@@ -33,16 +34,6 @@ export const COMMANDS: Record<string, { args: string, help: string }> = {
 }
 const ALIASES: Record<string, string> = { quit: 'exit', '?': 'help', subscribe: 'sub', publish: 'pub', unsubscribe: 'unsub' }
 const TOPIC_COMMANDS = new Set(['pub', 'sub', 'unsub', 'join', 'leave', 'history'])
-
-export function shortId (id: string): string {
-  return id.length > 12 ? `…${id.slice(-8)}` : id
-}
-
-export function formatMessage (m: MessageJson, withTopic = true): string {
-  const time = new Date(m.ts).toISOString().slice(11, 19)
-  const payload = m.encoding === 'base64' ? `(base64) ${m.payload}` : m.payload
-  return `${withTopic ? `[${m.topic}] ` : ''}${time} ${shortId(m.origin)}#${m.seq}: ${payload}`
-}
 
 export class Repl {
   private readonly client: GossipClient

@@ -1,0 +1,20 @@
+// gossipd history TOPIC: the stored messages of a topic, oldest first.
+import type { Command } from 'commander'
+import { messageLine } from '../../wire/format.js'
+import { int, type Runner } from '../command.js'
+import { clientFromOptions } from '../connect.js'
+import { out } from '../output.js'
+
+export function registerHistory (program: Command, run: Runner): void {
+  program.command('history')
+    .description('messages of a topic held by the daemon, oldest first')
+    .argument('<topic>', 'topic name')
+    .option('--after <offset>', 'only messages after this local offset', int('--after'))
+    .option('--limit <n>', 'at most N messages (default 100; without --after: the last N)', int('--limit'))
+    .action(run(async (g, topic: string, o: { after?: number, limit?: number }) => {
+      const msgs = await clientFromOptions(g).history(topic, { after: o.after, limit: o.limit })
+      if (g.json === true) { for (const m of msgs) out(JSON.stringify(m)); return }
+      if (msgs.length === 0) { out(`no messages in ${topic}`); return }
+      for (const m of msgs) out(messageLine(m, true))
+    }))
+}

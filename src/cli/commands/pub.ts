@@ -1,0 +1,34 @@
+// gossipd pub TOPIC [MESSAGE]: publish one message, or each line of stdin.
+import type { Command } from 'commander'
+import { createInterface } from 'node:readline'
+import type { Runner } from '../command.js'
+import { clientFromOptions } from '../connect.js'
+import { out } from '../output.js'
+
+async function readLines (onLine: (line: string) => Promise<void>): Promise<void> {
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
+  for await (const line of rl) {
+    if (line === '') continue
+    await onLine(line)
+  }
+}
+
+export function registerPub (program: Command, run: Runner): void {
+  program.command('pub')
+    .description('publish a message; without MESSAGE, publishes each line of stdin as one message (empty lines are skipped)')
+    .argument('<topic>', 'topic name')
+    .argument('[message]', 'message text (UTF-8)')
+    .option('--base64', 'MESSAGE (or each stdin line) is base64-encoded bytes')
+    .action(run(async (g, topic: string, message: string | undefined, o: { base64?: boolean }) => {
+      const client = clientFromOptions(g)
+      const one = async (text: string): Promise<void> => {
+        const r = await client.publish(topic, o.base64 === true ? new Uint8Array(Buffer.from(text, 'base64')) : text)
+        out(g.json === true ? JSON.stringify(r) : `published to ${r.topic}: seq ${r.seq}, offset ${r.offset}`)
+      }
+      if (message != null) await one(message)
+      else {
+        if (process.stdin.isTTY === true) process.stderr.write('reading messages from stdin, one per line (Ctrl-D to end)\n')
+        await readLines(one)
+      }
+    }))
+}

@@ -1,0 +1,47 @@
+// Request bodies of publish: raw bytes (any non-JSON content type) or JSON {payload, encoding}.
+import type { FastifyInstance } from 'fastify'
+import { InvalidInputError } from '../../core/limits.js'
+import type { PayloadEncoding } from '../../wire/message.js'
+import { ApiError } from './errors.js'
+import { ERROR_CODES } from '../../wire/errors.js'
+
+/** Body limit: a base64-encoded maximal payload in a JSON body, plus room for the envelope of the request. */
+export function bodyLimitFor (maxPayloadBytes: number): number {
+  return Math.ceil(maxPayloadBytes / 3) * 4 + 64 * 1024
+}
+
+/** Raw request bodies (anything that is not JSON) are the payload itself. */
+export function acceptRawBodies (app: FastifyInstance<any, any, any, any>): void {
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
+}
+
+/** The JSON body of publish, as its schema admits it. */
+export const publishBodySchema = {
+  type: 'object',
+  properties: { payload: { type: 'string' }, encoding: { type: 'string', enum: ['utf8', 'base64'] } },
+  required: ['payload'],
+  additionalProperties: false,
+} as const
+
+/** The payload bytes a publish request carries, at most maxPayload of them. */
+export function payloadOf (body: unknown, maxPayload: number): Uint8Array {
+  let bytes: Uint8Array
+  if (Buffer.isBuffer(body)) {
+    bytes = body
+  } else if (typeof body === 'string') {
+    bytes = Buffer.from(body, 'utf8')
+  } else if (body != null && typeof body === 'object') {
+    const b = body as { payload: string, encoding?: PayloadEncoding }
+    if (b.encoding === 'base64') {
+      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b.payload)) throw new ApiError(400, ERROR_CODES.BAD_PAYLOAD, 'payload is not valid base64')
+      bytes = Buffer.from(b.payload, 'base64')
+    } else {
+      bytes = Buffer.from(b.payload, 'utf8')
+    }
+  } else {
+    bytes = Buffer.alloc(0)
+  }
+  if (bytes.byteLength > maxPayload) throw new InvalidInputError(`payload is ${bytes.byteLength} bytes; the limit is ${maxPayload}`, ERROR_CODES.PAYLOAD_TOO_LARGE)
+  return bytes
+}

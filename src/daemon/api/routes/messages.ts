@@ -1,0 +1,40 @@
+// POST and GET /v1/topics/:topic/messages: publish, and read the stored history.
+import type { FastifyInstance } from 'fastify'
+import type { PayloadEncoding } from '../../../wire/message.js'
+import type { HistoryResult } from '../../../wire/results.js'
+import { payloadOf, publishBodySchema } from '../body.js'
+import { topicOf, topicParams, type ApiContext } from '../context.js'
+import { messageJson, publishJson } from '../to-wire.js'
+
+export function messageRoutes (app: FastifyInstance<any, any, any, any>, ctx: ApiContext): void {
+  const { node } = ctx
+  app.post('/v1/topics/:topic/messages', {
+    schema: { params: topicParams, body: { content: { 'application/json': { schema: publishBodySchema } } } },
+  }, async (req, reply) => {
+    const topic = topicOf(req)
+    const bytes = payloadOf(req.body, ctx.maxPayload)
+    // backpressure: the node's publish waits while the store is behind; past a bounded wait (or when the
+    // API closes) it fails with BUSY, which the error handler answers with 503 and retry-after
+    const r = await node.publish(topic, bytes, { signal: AbortSignal.any([AbortSignal.timeout(ctx.publishWaitMs), ctx.closed]) })
+    return await reply.status(201).send(publishJson(r))
+  })
+
+  app.get('/v1/topics/:topic/messages', {
+    schema: {
+      params: topicParams,
+      querystring: {
+        type: 'object',
+        properties: {
+          after: { type: 'string', pattern: '^[0-9]{1,15}$' },
+          limit: { type: 'string', pattern: '^0*([1-9][0-9]{0,3}|10000)$' },
+          encoding: { type: 'string', enum: ['utf8', 'base64'] },
+        },
+      },
+    },
+  }, async (req): Promise<HistoryResult> => {
+    const topic = topicOf(req)
+    const q = req.query as { after?: string, limit?: string, encoding?: PayloadEncoding }
+    const rows = node.history(topic, { afterOffset: q.after != null ? Number(q.after) : undefined, limit: q.limit != null ? Number(q.limit) : 100 })
+    return { topic, messages: rows.map(m => messageJson(m, q.encoding)) }
+  })
+}
