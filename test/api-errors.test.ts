@@ -1,4 +1,5 @@
 // The control API in-process (a real GossipNode and a real HTTP listener on 127.0.0.1): auth, DNS
+/* eslint-disable @typescript-eslint/no-explicit-any -- the tests read arbitrary JSON error bodies */
 // rebinding checks, every error status, streams, consumers, and that the daemon stays healthy.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { connect } from 'node:net'

@@ -19,7 +19,7 @@ const { startNode, addrOf, waitFor, stopAll, collect, hostOf } = await import('.
 const SINK = '/gossipd-test/sink/1.0.0'
 const WINDOW_UPDATE = 1 // yamux frame type 0x1 (spec)
 
-let hosts: SwarmHost[] = []
+const hosts: SwarmHost[] = []
 let nodes: GossipNode[] = []
 afterEach(async () => {
   await Promise.allSettled(hosts.splice(0).map(async h => await h.stop()))

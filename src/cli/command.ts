@@ -3,6 +3,7 @@ import type { GlobalOpts } from './connect.js'
 import { UsageError } from './errors.js'
 
 /** Wraps an action: it gets the global options first; its result (or failure) becomes the exit code. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander passes each verb its own argument list
 export type Runner = (fn: (g: GlobalOpts, ...args: any[]) => Promise<number | void>) => (...args: any[]) => Promise<void>
 
 /** repeatable option */

@@ -50,7 +50,7 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage/config error, 3 no daemon running,
 
 export async function main (argv: string[] = process.argv): Promise<void> {
   let json = argv.includes('--json')
-  const run: Runner = fn => async (...args: any[]): Promise<void> => {
+  const run: Runner = fn => async (...args: unknown[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command
     const g = cmd.optsWithGlobals() as GlobalOpts
     json = g.json === true

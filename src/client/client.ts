@@ -62,11 +62,11 @@ export function parseFromArg (s: string): From {
 
 function isConnectionError (err: unknown): boolean {
   const codes = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET']
-  let e: any = err
+  let e = err as { code?: string, errors?: unknown, cause?: unknown } | undefined
   for (let i = 0; i < 4 && e != null; i++) {
-    if (codes.includes(e.code)) return true
+    if (codes.includes(e.code ?? '')) return true
     if (Array.isArray(e.errors) && e.errors.some(isConnectionError)) return true
-    e = e.cause
+    e = e.cause as typeof e
   }
   return false
 }
@@ -128,7 +128,7 @@ export class GossipClient {
 
   private async parse<T> (res: Response): Promise<T> {
     const text = await res.text()
-    let data: any
+    let data: unknown
     try { data = text === '' ? {} : JSON.parse(text) } catch { data = undefined }
     if (!res.ok) {
       const e = (data as Partial<ErrorBody> | undefined)?.error

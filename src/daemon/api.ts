@@ -1,7 +1,7 @@
 // The control API: HTTP/JSON for local clients (the CLI, the REPL, scripts). Loopback only by default,
 // a bearer token on every call, and Host/Origin checks against DNS rebinding. This file puts the parts
 // in src/daemon/api/ together: auth, error mapping, request bodies, the route groups, SSE.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify from 'fastify'
 import type { Logger } from 'pino'
 import type { GossipNode } from '../core/node.js'
 import type { Consumer } from '../core/consumer.js'
@@ -15,6 +15,7 @@ import { messageRoutes } from './api/routes/messages.js'
 import { statusRoutes } from './api/routes/status.js'
 import { streamRoutes } from './api/routes/streams.js'
 import { topicRoutes } from './api/routes/topics.js'
+import type { ApiApp } from './api/context.js'
 
 export interface ApiOptions {
   node: GossipNode
@@ -31,7 +32,7 @@ export interface ApiOptions {
   statusExtra?: () => StatusExtra
 }
 
-export interface Api { app: FastifyInstance<any, any, any, any>, url: string, close: () => Promise<void> }
+export interface Api { app: ApiApp, url: string, close: () => Promise<void> }
 
 export async function createApi (opts: ApiOptions): Promise<Api> {
   const maxPayload = opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES

@@ -36,7 +36,7 @@ export class RangeSet {
   addRange (a: number, b: number): void {
     if (b < a) return
     // merge every range that overlaps or touches [a, b]
-    let i = this.find(a - 1)
+    const i = this.find(a - 1)
     let start = a; let end = b
     let j = i
     while (j < this.r.length && this.r[j][0] <= b + 1) {

@@ -58,7 +58,7 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub(opts.gossip as any),
+      pubsub: gossipsub(opts.gossip),
     },
   })
   if (opts.corkTcp !== false) corkTcpWrites(node)

@@ -1,9 +1,9 @@
 // Request bodies of publish: raw bytes (any non-JSON content type) or JSON {payload, encoding}.
-import type { FastifyInstance } from 'fastify'
 import { InvalidInputError } from '../../core/limits.js'
 import type { PayloadEncoding } from '../../wire/message.js'
 import { ApiError } from './errors.js'
 import { ERROR_CODES } from '../../wire/errors.js'
+import type { ApiApp } from './context.js'
 
 /** Body limit: a base64-encoded maximal payload in a JSON body, plus room for the envelope of the request. */
 export function bodyLimitFor (maxPayloadBytes: number): number {
@@ -11,7 +11,7 @@ export function bodyLimitFor (maxPayloadBytes: number): number {
 }
 
 /** Raw request bodies (anything that is not JSON) are the payload itself. */
-export function acceptRawBodies (app: FastifyInstance<any, any, any, any>): void {
+export function acceptRawBodies (app: ApiApp): void {
   app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
 }

@@ -1,5 +1,5 @@
 // What the route groups share: the node, limits, open streams and named consumers, and the topic checks.
-import type { FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { GossipNode } from '../../core/node.js'
 import type { Consumer } from '../../core/consumer.js'
@@ -7,6 +7,10 @@ import { checkTopic } from '../../core/limits.js'
 import type { StatusExtra } from '../../wire/results.js'
 import { ApiError } from './errors.js'
 import { ERROR_CODES } from '../../wire/errors.js'
+
+/** The API's fastify app. Route modules take any logger/server generics: they use neither. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fastify's generics are invariant; the pino logger type differs from the default
+export type ApiApp = FastifyInstance<any, any, any, any>
 
 export interface ApiContext {
   node: GossipNode

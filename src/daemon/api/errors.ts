@@ -14,7 +14,10 @@ interface Mapped { status: number, code: string, message: string }
 
 export interface ErrorLimits { maxPayload: number, bodyLimit: number }
 
-function map (err: any, limits: ErrorLimits, closing: boolean): Mapped | undefined {
+/** what fastify and Node errors may carry */
+type AnyError = Error & { validation?: unknown, code?: string, statusCode?: number }
+
+function map (err: AnyError, limits: ErrorLimits, closing: boolean): Mapped | undefined {
   if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message }
   if (err instanceof InvalidInputError) {
     return { status: err.code === ERROR_CODES.PAYLOAD_TOO_LARGE ? 413 : err.code === ERROR_CODES.CONSUMER_BUSY ? 409 : 400, code: err.code, message: err.message }
@@ -34,7 +37,7 @@ function map (err: any, limits: ErrorLimits, closing: boolean): Mapped | undefin
 
 /** Fastify error handler; `closing` tells whether the API is shutting down. */
 export function errorHandler (limits: ErrorLimits, closing: () => boolean) {
-  return async (err: any, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+  return async (err: AnyError, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const m = map(err, limits, closing())
     if (m == null) req.log.error({ err }, 'api handler failed')
     const { status, code, message } = m ?? { status: 500, code: ERROR_CODES.INTERNAL, message: 'internal error' }

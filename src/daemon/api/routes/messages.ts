@@ -1,12 +1,12 @@
 // POST and GET /v1/topics/:topic/messages: publish, and read the stored history.
-import type { FastifyInstance } from 'fastify'
 import type { PayloadEncoding } from '../../../wire/message.js'
 import type { HistoryResult } from '../../../wire/results.js'
 import { payloadOf, publishBodySchema } from '../body.js'
 import { topicOf, topicParams, type ApiContext } from '../context.js'
 import { messageJson, publishJson } from '../to-wire.js'
+import type { ApiApp } from '../context.js'
 
-export function messageRoutes (app: FastifyInstance<any, any, any, any>, ctx: ApiContext): void {
+export function messageRoutes (app: ApiApp, ctx: ApiContext): void {
   const { node } = ctx
   app.post('/v1/topics/:topic/messages', {
     schema: { params: topicParams, body: { content: { 'application/json': { schema: publishBodySchema } } } },

@@ -1,5 +1,4 @@
 // GET /v1/topics/:topic/stream (SSE) and POST .../consumers/:name/ack: live delivery and durable cursors.
-import type { FastifyInstance } from 'fastify'
 import type { StartFrom } from '../../../core/consumer.js'
 import type { PayloadEncoding } from '../../../wire/message.js'
 import type { AckResult } from '../../../wire/results.js'
@@ -7,6 +6,7 @@ import { consumerKey, requireTopic, topicOf, topicParams, type ApiContext } from
 import { ApiError } from '../errors.js'
 import { serveConsumer } from '../sse.js'
 import { ERROR_CODES } from '../../../wire/errors.js'
+import type { ApiApp } from '../context.js'
 
 const CONSUMER_NAME = '^[A-Za-z0-9._-]{1,64}$'
 
@@ -23,7 +23,7 @@ export function parseFrom (v: string | undefined): StartFrom | undefined {
   throw new ApiError(400, ERROR_CODES.BAD_FROM, `invalid from ${JSON.stringify(v)}: use beginning, now, offset:N or time:ISO-8601-or-epoch-ms`)
 }
 
-export function streamRoutes (app: FastifyInstance<any, any, any, any>, ctx: ApiContext): void {
+export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
   const { node, consumers } = ctx
   app.get('/v1/topics/:topic/stream', {
     schema: {

@@ -1,10 +1,10 @@
 // GET /v1/topics, PUT and DELETE /v1/topics/:topic: which topics the node keeps.
-import type { FastifyInstance } from 'fastify'
 import type { MembershipResult, TopicsResult } from '../../../wire/results.js'
 import { requireTopic, topicOf, topicParams, type ApiContext } from '../context.js'
 import { topicsJson } from '../to-wire.js'
+import type { ApiApp } from '../context.js'
 
-export function topicRoutes (app: FastifyInstance<any, any, any, any>, ctx: ApiContext): void {
+export function topicRoutes (app: ApiApp, ctx: ApiContext): void {
   const { node } = ctx
   app.get('/v1/topics', async (): Promise<TopicsResult> => ({ topics: topicsJson(node.topics()) }))
 
