@@ -14,6 +14,9 @@ import { gossipd, type GossipdService, type GossipdServiceInit } from '../src/co
 import { gossipOptions } from '../src/core/gossip.js'
 import { tempDir, removeTempDirs, waitFor, text } from './helpers.js'
 import type { ReceivedMessage } from '../src/core/events.js'
+import { GossipNode } from '../src/core/node.js'
+import { createSwarm } from '../src/core/libp2p.js'
+import { SYNC_PROTOCOL } from '../src/core/sync/protocol.js'
 
 type Host = Libp2p<{ identify: unknown, pubsub: GossipSub, gossipd: GossipdService }>
 
@@ -84,5 +87,25 @@ describe('gossipd as a libp2p service', () => {
     await a.services.gossipd.node.publish('t', 'after the restart')
     await waitFor('gossip reaches b again', () => b.services.gossipd.node.history('t').length === 2)
     expect(b.services.gossipd.node.history('t').map(text)).toEqual(['while b was down', 'after the restart'])
+  })
+})
+
+describe('a GossipNode given its libp2p node', () => {
+  it('runs on it and leaves it running, without its protocol, when the node stops', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const swarm = await createSwarm({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, gossip: gossipOptions() })
+    try {
+      await expect(new GossipNode({ dataDir: tempDir(), synchronous: 'NORMAL' }, { libp2p: swarm }).start()).rejects.toThrow(/another peer id/)
+      const node = await new GossipNode({ dataDir: tempDir(), privateKey: key, synchronous: 'NORMAL', topics: ['t'] }, { libp2p: swarm }).start()
+      expect(node.libp2p).toBe(swarm)
+      expect(swarm.getProtocols()).toContain(SYNC_PROTOCOL)
+      expect((await node.publish('t', 'x')).origin).toBe(swarm.peerId.toString())
+      await node.stop()
+      expect(swarm.status).toBe('started')
+      expect(swarm.getProtocols()).not.toContain(SYNC_PROTOCOL)
+      expect(swarm.services.pubsub.getTopics()).not.toContain('t')
+    } finally {
+      await swarm.stop()
+    }
   })
 })
