@@ -1,6 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import type { GossipNode } from '../src/core/node.js'
 import { startNode, waitFor, collect, text, addrOf, stopAll, tempDir } from './helpers.js'
+import { openStore } from '../src/core/open-store.js'
+import type { Store } from '../src/store/store.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -142,13 +144,16 @@ describe('sync with a stream full of holes', () => {
     const a = await startNode({ topics: ['holes'], gossipFilter: e => e.seq % 2 === 0, syncIntervalMs: 60_000 })
     // b refuses sync until publishing is over, so the holes pile up
     let syncAllowed = false
-    const b = await startNode({ topics: ['holes'], peers: [addrOf(a)], syncIntervalMs: 60_000, gapTimeoutMs: 60_000, dropInbound: (_e, _f, source) => source === 'sync' && !syncAllowed })
+    // b opens its store through a factory, so the test can look at what it holds
+    let bStore: Store | undefined
+    const b = await startNode({ topics: ['holes'], peers: [addrOf(a)], syncIntervalMs: 60_000, gapTimeoutMs: 60_000, dropInbound: (_e, _f, source) => source === 'sync' && !syncAllowed },
+      { store: (dir, o) => (bStore = openStore(dir, o)) })
     nodes = [a, b]
     await waitFor('meshed', () => a.topics()[0].peers === 1 && b.topics()[0].peers === 1)
     let next = 0
     await Promise.all(Array.from({ length: 200 }, async () => { while (next < n) { next++; await a.publish('holes', 'x') } }))
     await waitFor('b has the gossiped half', () => b.topics()[0].messages === n / 2)
-    const summary = (b as unknown as { store: { summary: (t: string) => Array<{ ranges: unknown[] }> } }).store.summary('holes')
+    const summary = bStore!.summary('holes')
     expect(summary[0].ranges.length).toBeGreaterThan(10_000)
     syncAllowed = true
     await b.syncWith(a.peerId)

@@ -3,14 +3,14 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { GossipNode } from '../src/core/node.js'
 import { sealEnvelope, encodeEnvelope, decodeEnvelope, verifyEnvelope } from '../src/core/envelope.js'
-import { startNode, waitFor, addrOf, stopAll, collect, text, hostOf } from './helpers.js'
+import { startNode, waitFor, addrOf, stopAll, collect, text } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
 
 /** publish raw bytes on a node's gossipsub, bypassing gossipd's own publish path (an attacker's view) */
 async function gossipRaw (node: GossipNode, topic: string, bytes: Uint8Array): Promise<void> {
-  await hostOf(node).services.pubsub.publish(topic, bytes)
+  await node.libp2p.services.pubsub.publish(topic, bytes)
 }
 
 describe('envelope signatures', () => {

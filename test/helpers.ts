@@ -2,8 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { GossipNode, type NodeOptions } from '../src/core/node.js'
-import type { SwarmHost } from '../src/core/stack/libp2p.js'
+import { GossipNode, type NodeOptions, type NodeParts } from '../src/core/node.js'
 import { encodeEnvelope } from '../src/core/envelope.js'
 import type { NewMessage, StoredMessage } from '../src/store/store.js'
 
@@ -25,7 +24,7 @@ export async function stopAll (nodes: Array<GossipNode | undefined>): Promise<vo
   removeTempDirs()
 }
 
-export async function startNode (opts: Partial<NodeOptions> = {}): Promise<GossipNode> {
+export async function startNode (opts: Partial<NodeOptions> = {}, parts: NodeParts = {}): Promise<GossipNode> {
   const node = new GossipNode({
     dataDir: opts.dataDir ?? tempDir(),
     listen: ['/ip4/127.0.0.1/tcp/0'],
@@ -34,7 +33,7 @@ export async function startNode (opts: Partial<NodeOptions> = {}): Promise<Gossi
     gapTimeoutMs: 3_000,
     synchronous: 'NORMAL',
     ...opts,
-  })
+  }, parts)
   return await node.start()
 }
 
@@ -57,11 +56,6 @@ export function collect (node: GossipNode, topic: string, opts: Parameters<Gossi
 
 export function text (m: StoredMessage): string {
   return new TextDecoder().decode(m.payload)
-}
-
-/** A node's libp2p host (private in GossipNode): tests use it to play a misbehaving peer. */
-export function hostOf (node: GossipNode): SwarmHost {
-  return (node as unknown as { host: SwarmHost }).host
 }
 
 /**

@@ -4,7 +4,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { GossipNode } from '../src/core/node.js'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startNode, addrOf, waitFor, stopAll, hostOf } from './helpers.js'
+import { startNode, addrOf, waitFor, stopAll } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -31,11 +31,11 @@ describe('keep-alive', () => {
     const b = await startNode({ keepAlive: { intervalMs: 60_000 } })
     nodes = [a, b]
     // b accepts ping streams but never answers, like a hung process whose socket stays open
-    await hostOf(b).unhandle('/ipfs/ping/1.0.0')
-    await hostOf(b).handle('/ipfs/ping/1.0.0', () => {})
+    await b.libp2p.unhandle('/ipfs/ping/1.0.0')
+    await b.libp2p.handle('/ipfs/ping/1.0.0', () => {})
     const left: string[] = []
     a.on('peer:leave', e => left.push(e.peer))
-    await hostOf(a).dial(multiaddr(addrOf(b)))
+    await a.libp2p.dial(multiaddr(addrOf(b)))
     await waitFor('b disconnected after two failed pings', () => left.includes(b.peerId), 10_000)
   })
 })

@@ -14,7 +14,7 @@ import type { GossipNode } from '../src/core/node.js'
 const pristine = new Map(Reflect.ownKeys(YamuxStream.prototype).map(k => [k, Object.getOwnPropertyDescriptor(YamuxStream.prototype, k)]))
 
 const { createSwarm, createBaselineSwarm } = await import('../src/core/stack/libp2p.js')
-const { startNode, addrOf, waitFor, stopAll, collect, hostOf } = await import('./helpers.js')
+const { startNode, addrOf, waitFor, stopAll, collect } = await import('./helpers.js')
 
 const SINK = '/gossipd-test/sink/1.0.0'
 const WINDOW_UPDATE = 1 // yamux frame type 0x1 (spec)
@@ -129,7 +129,7 @@ describe('gossip outbox (outbox.ts)', () => {
     await waitFor('meshed', () => a.topics()[0].peers === 1 && b.topics()[0].peers === 1)
     const got = collect(b, 't')
     // b stops reading its TCP socket: a's yamux send window runs out and gossipsub's stream buffer grows
-    const sockets = hostOf(b).getConnections(hostOf(a).peerId).map(socketOf)
+    const sockets = b.libp2p.getConnections(a.libp2p.peerId).map(socketOf)
     for (const s of sockets) s.pause()
 
     const n = 2_000

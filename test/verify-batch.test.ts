@@ -7,10 +7,10 @@ import type { PrivateKey, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { Encoder } from 'cbor-x'
 import { sealEnvelope, encodeEnvelope, decodeEnvelope, verifyEnvelope, bodyHash, type Envelope } from '../src/core/envelope.js'
-import { verifyBatch } from '../src/core/verify-batch.js'
-import { SYNC_PROTOCOL } from '../src/core/sync.js'
+import { verifyBatch } from '../src/core/sync/verify-batch.js'
+import { SYNC_PROTOCOL } from '../src/core/sync/protocol.js'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, waitFor, addrOf, stopAll, text, hostOf } from './helpers.js'
+import { startNode, waitFor, addrOf, stopAll, text } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -117,7 +117,7 @@ describe('batch verification along the hash chain', () => {
 
 /** make `node` answer every sync pull with exactly these envelopes (a peer that lies) */
 async function serveInstead (node: GossipNode, raws: Uint8Array[]): Promise<void> {
-  const host = hostOf(node)
+  const host = node.libp2p
   const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
   await host.unhandle(SYNC_PROTOCOL)
   await host.handle(SYNC_PROTOCOL, (stream: Stream) => {

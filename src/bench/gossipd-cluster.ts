@@ -22,9 +22,9 @@ export async function stopGossipdNode (node: GossipNode): Promise<void> {
   rmSync(node.dataDir, { recursive: true, force: true })
 }
 
-/** the node's libp2p host (private in GossipNode; the benchmark only reads events from it) */
+/** the node's libp2p host (the benchmark only reads events from it) */
 export function hostOf (node: GossipNode): SwarmHost {
-  return (node as unknown as { host: SwarmHost }).host
+  return node.libp2p
 }
 
 export function loopbackAddr (node: GossipNode): string {
@@ -50,10 +50,9 @@ export async function createGossipdCluster (size: number, opts: { synchronous?: 
     drops,
     publish: async payload => await nodes[0].publish(TOPIC, payload),
     extra: () => {
-      const outbox = (nodes[0] as unknown as { outbox?: { skipped?: number } }).outbox
       // what each node's store holds (it can differ from what its consumer delivered: a consumer waits at holes)
       const held = Object.fromEntries(nodes.map((n, i) => [`held_node${i}`, n.isRunning ? n.topics().find(t => t.topic === TOPIC)?.messages ?? 0 : -1]))
-      return { ...Object.fromEntries(Object.entries(sources).map(([k, v]) => [`via_${k}`, v])), gossipSkipped: outbox?.skipped ?? 0, gapsReported: gaps.reported, gapSeqsSkipped: gaps.seqsSkipped, ...held }
+      return { ...Object.fromEntries(Object.entries(sources).map(([k, v]) => [`via_${k}`, v])), gossipSkipped: nodes[0].isRunning ? nodes[0].status().gossipSkipped : 0, gapsReported: gaps.reported, gapSeqsSkipped: gaps.seqsSkipped, ...held }
     },
     stop: async () => {
       ready = false

@@ -10,7 +10,7 @@
 // prev is the SHA-256 of the body of the origin's previous message on the topic (seq - 1), or null when
 // the origin does not know it. Each origin's stream is therefore a hash chain, as in Secure Scuttlebutt:
 // one valid signature on the newest message of a run vouches for every older message linked below it,
-// so catch-up checks one signature per batch instead of one per message (see verify-batch.ts).
+// so catch-up checks one signature per batch instead of one per message (see sync/verify-batch.ts).
 // Bodies of 6 fields (written before prev existed) still decode, with prev null.
 import { Encoder } from 'cbor-x'
 import { createHash, createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'

@@ -1,27 +1,38 @@
 // GossipNode: one gossipd node as a library. It stores every message of its topics in the local queue
 // before anything else happens, gossips it for speed, and repairs whatever gossip missed with the sync
 // protocol, so delivery does not depend on who was online when a message was published.
-import { EventEmitter, setMaxListeners } from 'node:events'
-import type { PeerId, PrivateKey, Stream, Connection } from '@libp2p/interface'
-import { TopicValidatorResult } from '@libp2p/gossipsub'
+// This file only composes the parts (each in its own file) for one run, from start() to stop().
+import { EventEmitter } from 'node:events'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createSwarm, type SwarmHost } from './stack/libp2p.js'
-import { gossipOptions, decodeGossipData } from './stack/gossip.js'
-import { sealEnvelope, verifyEnvelope, decodeEnvelope, envelopeId, envelopeCodec, type Envelope } from './envelope.js'
-import { verifyBatch } from './verify-batch.js'
-import { checkTopic, checkPayload, MAX_PAYLOAD_BYTES, InvalidInputError } from './limits.js'
+import { gossipOptions } from './stack/gossip.js'
+import { libp2pHost, outboxHost, type NodeHost } from './host.js'
+import { MAX_PAYLOAD_BYTES, checkTopic } from './limits.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { PeerKeeper } from './stack/peers.js'
 import { KeepAlive, type KeepAliveOptions } from './stack/keepalive.js'
-import { SYNC_PROTOCOL, pullFrom, serveSync, type SyncStats } from './sync.js'
-import { Consumer, type ConsumerOptions, type GapInfo } from './consumer.js'
 import { GossipOutbox, type OutboxOptions } from './stack/outbox.js'
-import { Store, StoreError, type StoredMessage } from '../store/store.js'
+import { openStore, type StoreFactory } from './open-store.js'
+import { Publisher, type PublishResult } from './publisher.js'
+import { Inbound, type DropInbound } from './inbound.js'
+import { Topics, type TopicInfo } from './topics.js'
+import { Consumers } from './consumers.js'
+import { watchPeers } from './peer-events.js'
+import { enforceRetention } from './retention-timer.js'
+import { peerInfos, type NodeStatus, type PeerInfo } from './status.js'
+import { SyncScheduler } from './sync/scheduler.js'
+import { batchAcceptor } from './sync/accept-batch.js'
+import type { SyncStats } from './sync/protocol.js'
+import type { Consumer, ConsumerOptions } from './consumer.js'
+import type { Envelope } from './envelope.js'
+import type { Emit, LogFn, NodeEvents, NodeStats, Sources } from './events.js'
+import type { Store, StoredMessage } from '../store/store.js'
 import type { Retention } from '../store/retention.js'
 
-/** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
-const MAX_GOSSIP_INFLIGHT = 4_000
-/** queued store writes past which inbound gossip is left to sync */
-const SHED_PENDING_WRITES = 5_000
+export type { PublishResult } from './publisher.js'
+export type { NodeStatus, PeerInfo } from './status.js'
+export type { MessageSource, ReceivedMessage, NodeEvents } from './events.js'
 
 export interface NodeOptions {
   /** where the queue, identity and cursors live */
@@ -55,64 +66,56 @@ export interface NodeOptions {
   /** 'FULL' (default): an acked message survives power loss; 'NORMAL': survives a process crash */
   synchronous?: 'FULL' | 'NORMAL'
   /** fault injection for tests: return true to drop an inbound message (gossip or sync) as if the network lost it */
-  dropInbound?: (e: Envelope, from: PeerId, source: MessageSource) => boolean
+  dropInbound?: DropInbound
   /** fault injection for tests: return false to skip gossiping an own message (it still goes out by sync) */
   gossipFilter?: (e: Envelope) => boolean
-  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: object) => void
+  log?: LogFn
 }
 
-export interface PublishResult {
-  id: string
-  origin: string
-  topic: string
-  seq: number
-  ts: number
-  /** position in this node's local log */
-  offset: number
+/** Parts a node can be given instead of building them. What it is given stays the caller's to close or stop. */
+export interface NodeParts {
+  /** an opened store, or the function that opens one at each start (default: the queue in dataDir) */
+  store?: Store | StoreFactory
+  /**
+   * a started libp2p node (createSwarm(), or any with identify, ping and gossipsub(gossipOptions()) as
+   * `pubsub`); its key must be opts.privateKey or the identity in dataDir. listen and mDNS options are its own.
+   */
+  libp2p?: SwarmHost
+  /** the libp2p surface of a gossipd service (service.ts): its libp2p node's owner connects the peers */
+  host?: NodeHost
 }
 
-export type MessageSource = 'local' | 'gossip' | 'sync'
-export interface ReceivedMessage extends StoredMessage { id: string, source: MessageSource }
-
-export interface PeerInfo { id: string, addrs: string[], direction: string, topics: string[] }
-
-export interface NodeEvents {
-  'peer:join': [{ peer: string }]
-  'peer:leave': [{ peer: string }]
-  message: [ReceivedMessage]
-  gap: [GapInfo]
-  sync: [{ peer: string, received: number, stored: number, ms: number }]
-  rejected: [{ peer: string, reason: string, id?: string }]
-  error: [Error]
+/** everything of one run, from start() to stop() */
+interface Run {
+  host: NodeHost
+  swarm?: SwarmHost
+  store: Store
+  ownsStore: boolean
+  topics: Topics
+  publisher: Publisher
+  consumers: Consumers
+  scheduler: SyncScheduler
+  outbox: GossipOutbox
+  keeper?: PeerKeeper
+  keepAlive?: KeepAlive
+  unwatch: () => void
+  stopRetention: () => void
 }
 
 export class GossipNode extends EventEmitter<NodeEvents> {
   private readonly opts: NodeOptions
-  private host?: SwarmHost
-  private store?: Store
-  private keeper?: PeerKeeper
-  private keepAlive?: KeepAlive
-  private outbox?: GossipOutbox
-  private key?: PrivateKey
-  private readonly joined = new Set<string>()
-  private readonly consumers = new Set<Consumer>()
-  private readonly syncQueue = new Set<string>()
-  private syncing = false
-  private syncTimer?: NodeJS.Timeout
-  private syncSoonTimer?: NodeJS.Timeout
-  private retentionTimer?: NodeJS.Timeout
-  private readonly sources = new Map<string, MessageSource>()
-  private drainWaiters: Array<() => void> = []
-  private readonly verifying = new Set<string>()
-  private gossipInflight = 0
+  private readonly parts: NodeParts
+  /** kept after stop: the peer id and addresses stay readable */
+  private host?: NodeHost
+  private swarm?: SwarmHost
+  private run?: Run
   /** counters for status and metrics */
-  readonly stats = { shed: 0, rejected: 0, signatureChecks: 0 }
-  private running = false
-  private stopController = new AbortController()
+  readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0 }
 
-  constructor (opts: NodeOptions) {
+  constructor (opts: NodeOptions, parts: NodeParts = {}) {
     super()
     this.opts = opts
+    this.parts = parts
   }
 
   get peerId (): string {
@@ -120,7 +123,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     return this.host.peerId.toString()
   }
 
-  get isRunning (): boolean { return this.running }
+  get isRunning (): boolean { return this.run != null }
 
   /** libp2p multiaddrs this node listens on, each with /p2p/<peer id> */
   get addresses (): string[] {
@@ -129,123 +132,162 @@ export class GossipNode extends EventEmitter<NodeEvents> {
 
   get dataDir (): string { return this.opts.dataDir }
 
-  private get maxPayloadBytes (): number { return this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES }
-
-  private log (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: object): void {
-    this.opts.log?.(level, msg, extra)
+  /** The libp2p node this node runs on (read-only use: events, gossipsub state, tests playing a peer). */
+  get libp2p (): SwarmHost {
+    if (this.swarm != null) return this.swarm
+    throw new Error(this.parts.host != null ? 'this node is a libp2p service: use the libp2p node it was added to' : 'node is not started')
   }
 
+  private get maxPayloadBytes (): number { return this.opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES }
+
+  private readonly log: LogFn = (level, msg, extra) => { this.opts.log?.(level, msg, extra) }
+  private readonly emitEvent: Emit = this.emit.bind(this)
+
   async start (): Promise<this> {
-    if (this.running) return this
+    if (this.run != null) return this
     const o = this.opts
-    this.stopController = new AbortController()
-    // every concurrent sync stream listens on it; many at once is normal, not a leak
-    setMaxListeners(Infinity, this.stopController.signal)
-    this.key = o.privateKey ?? await loadOrCreateIdentity(o.dataDir)
-    const store = new Store(o.dataDir, { codec: envelopeCodec, retention: o.retention, synchronous: o.synchronous })
-    this.store = store
+    const key = o.privateKey ?? await loadOrCreateIdentity(o.dataDir)
+    const given = this.parts.store
+    const store = typeof given === 'object' ? given : (given ?? openStore)(o.dataDir, { retention: o.retention, synchronous: o.synchronous })
+    const ownsStore = typeof given !== 'object'
+    let swarm: SwarmHost | undefined
+    let host: NodeHost
     try {
-      this.host = await createSwarm({
-        privateKey: this.key,
-        listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'],
-        mdns: o.mdns ?? true,
-        mdnsServiceTag: o.mdnsServiceTag,
-        mdnsIntervalMs: o.mdnsIntervalMs,
-        gossip: gossipOptions(this.maxPayloadBytes),
-        connectionMonitor: false,
-      })
+      swarm = this.parts.host != null ? undefined : this.parts.libp2p ?? await this.createSwarm(key)
+      host = this.parts.host ?? libp2pHost(swarm!)
+      if (!peerIdFromPrivateKey(key).equals(host.peerId)) throw new Error('the libp2p node has another peer id than this node\'s identity')
     } catch (err) {
-      store.close()
+      if (ownsStore) store.close()
+      if (swarm != null && swarm !== this.parts.libp2p) await swarm.stop()
       throw err
     }
-    const host = this.host
-    store.onCommit = rows => this.onCommit(rows)
-    store.onAcked = () => this.wakePublishers()
-    await host.handle(SYNC_PROTOCOL, (stream: Stream, conn: Connection) => {
-      serveSync(stream, store, this.stopController.signal, this.maxPayloadBytes).catch(err => {
-        this.log('debug', 'sync serve ended', { peer: conn.remotePeer.toString(), err: (err as Error).message })
-        stream.abort(err as Error)
-      })
-    }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
-    host.addEventListener('peer:connect', evt => {
-      const peer = evt.detail.toString()
-      this.emit('peer:join', { peer })
-      this.requestSync(peer)
+    this.host = host
+    this.swarm = swarm
+
+    // the parts of this run; each sees only what it is handed. The run counts as running from the
+    // moment it is this.run until stop() clears it
+    const isRunning = (): boolean => this.run === run
+    const sources: Sources = new Map()
+    const emit = this.emitEvent
+    const log = this.log
+    const maxPayloadBytes = this.maxPayloadBytes
+    const maxPendingWrites = o.maxPendingWrites ?? 10_000
+    const inbound: Inbound = new Inbound({
+      store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
+      isJoined: (t: string): boolean => topics.has(t),
+      syncSoon: ms => scheduler.syncSoon(ms),
     })
-    host.addEventListener('peer:disconnect', evt => this.emit('peer:leave', { peer: evt.detail.toString() }))
-    host.services.pubsub.addEventListener('subscription-change', evt => {
-      // a peer that just joined one of our topics may lack what we hold: let it (and us) catch up
-      if (evt.detail.subscriptions.some(s => s.subscribe && this.joined.has(s.topic))) this.requestSync(evt.detail.peerId.toString())
+    const scheduler: SyncScheduler = new SyncScheduler({
+      host, store, isRunning, syncIntervalMs: o.syncIntervalMs, maxPayloadBytes, emit, log,
+      topics: () => topics.list(),
+      accept: batchAcceptor({ store, inbound, isJoined: (t: string): boolean => topics.has(t), emit }),
     })
-    this.outbox = new GossipOutbox(host, o.gossipQueue)
-    this.running = true
-    for (const t of store.topics()) this.join(t.topic)
-    for (const t of o.topics ?? []) this.join(t)
-    this.keeper = new PeerKeeper(host, o.peers ?? [], (msg, extra) => this.log('debug', msg, extra))
-    this.keeper.start()
-    this.keepAlive = new KeepAlive(host, o.keepAlive, (msg, extra) => this.log('debug', msg, extra))
-    this.keepAlive.start()
-    this.scheduleAntiEntropy()
-    this.retentionTimer = setInterval(() => {
-      try { store.enforceAllLimits() } catch (err) { this.log('error', 'retention failed', { err: (err as Error).message }) }
-    }, 30_000)
-    this.retentionTimer.unref()
-    store.enforceAllLimits()
+    const consumers: Consumers = new Consumers({
+      store, sources, gapTimeoutMs: o.gapTimeoutMs, emit, log,
+      isJoined: (t: string): boolean => topics.has(t),
+      join: t => topics.join(t),
+      repairing: () => scheduler.repairing,
+      repair: origins => scheduler.repairHoles(origins),
+    })
+    const topics: Topics = new Topics({
+      store, pubsub: () => host.pubsub, validate: inbound.validate,
+      onJoin: () => scheduler.syncWithAllPeers(),
+      onLeave: t => consumers.closeTopic(t),
+    })
+    const outbox = new GossipOutbox(swarm ?? outboxHost(host), o.gossipQueue)
+    const publisher = new Publisher({
+      store, key, origin: host.peerId.toString(), sources, maxPendingWrites, maxPayloadBytes,
+      checkRunning: () => { if (!isRunning()) throw new Error('node is not running') },
+      isJoined: (t: string): boolean => topics.has(t),
+      join: t => topics.join(t),
+      gossip: (envelope, raw) => { if (o.gossipFilter?.(envelope) !== false) outbox.push(envelope.topic, raw) },
+    })
+
+    store.onCommit = rows => {
+      consumers.onCommit(rows)
+      publisher.wake()
+    }
+    store.onAcked = () => publisher.wake()
+    await scheduler.serve()
+    const unwatch = watchPeers({ host, emit, isJoined: (t: string): boolean => topics.has(t), requestSync: p => scheduler.requestSync(p) })
+    const run: Run = { host, swarm, store, ownsStore, topics, publisher, consumers, scheduler, outbox, unwatch, stopRetention: () => {} }
+    this.run = run
+    for (const t of store.topics()) topics.join(t.topic)
+    for (const t of o.topics ?? []) topics.join(t)
+    if (swarm != null) {
+      // whoever owns the libp2p node of a service connects its peers and checks their liveness
+      run.keeper = new PeerKeeper(swarm, o.peers ?? [], (msg, extra) => log('debug', msg, extra))
+      run.keeper.start()
+      run.keepAlive = new KeepAlive(swarm, o.keepAlive, (msg, extra) => log('debug', msg, extra))
+      run.keepAlive.start()
+    }
+    scheduler.scheduleAntiEntropy()
+    run.stopRetention = enforceRetention(store, log)
     return this
   }
 
-  async stop (): Promise<void> {
-    if (!this.running) return
-    this.running = false
-    this.stopController.abort()
-    for (const t of [this.syncTimer, this.syncSoonTimer]) if (t != null) clearTimeout(t)
-    if (this.retentionTimer != null) clearInterval(this.retentionTimer)
-    this.keeper?.stop()
-    this.keepAlive?.stop()
-    this.outbox?.stop()
-    for (const c of [...this.consumers]) c.close()
-    await this.host?.stop()
-    this.store?.close()
-    for (const w of this.drainWaiters.splice(0)) w()
+  private async createSwarm (key: PrivateKey): Promise<SwarmHost> {
+    const o = this.opts
+    return await createSwarm({
+      privateKey: key,
+      listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      mdns: o.mdns ?? true,
+      mdnsServiceTag: o.mdnsServiceTag,
+      mdnsIntervalMs: o.mdnsIntervalMs,
+      gossip: gossipOptions(this.maxPayloadBytes),
+      connectionMonitor: false,
+    })
   }
 
-  private requireStarted (): { host: SwarmHost, store: Store } {
-    if (!this.running || this.host == null || this.store == null) throw new Error('node is not running')
-    return { host: this.host, store: this.store }
+  async stop (): Promise<void> {
+    const run = this.run
+    if (run == null) return
+    this.run = undefined
+    run.scheduler.stop()
+    run.stopRetention()
+    run.keeper?.stop()
+    run.keepAlive?.stop()
+    run.outbox.stop()
+    run.consumers.closeAll()
+    run.unwatch()
+    if (run.swarm != null && run.swarm !== this.parts.libp2p) {
+      await run.swarm.stop()
+    } else {
+      // the host outlives this node: take our protocol and topics off it
+      await run.scheduler.unserve().catch(() => {})
+      run.topics.detach()
+    }
+    if (run.ownsStore) {
+      run.store.close()
+    } else {
+      run.store.onCommit = () => {}
+      run.store.onAcked = () => {}
+    }
+    run.publisher.release()
+  }
+
+  private requireRun (): Run {
+    if (this.run == null) throw new Error('node is not running')
+    return this.run
   }
 
   // ---- topics ----
 
   /** Keep and gossip a topic. Joined topics are remembered and rejoined after a restart. */
   join (topic: string, retention?: Partial<Retention>): void {
-    const { host, store } = this.requireStarted()
-    checkTopic(topic)
-    store.addTopic(topic, retention)
-    if (this.joined.has(topic)) return
-    this.joined.add(topic)
-    const pubsub = host.services.pubsub
-    pubsub.topicValidators.set(topic, async (from, msg) => await this.validateGossip(from, msg.topic, msg.data))
-    pubsub.subscribe(topic)
-    this.syncWithAllPeers()
+    this.requireRun().topics.join(topic, retention)
   }
 
   /** Stop keeping a topic. With purge, its stored messages and cursors are deleted. */
   leave (topic: string, purge = false): void {
-    const { host, store } = this.requireStarted()
-    checkTopic(topic)
-    this.joined.delete(topic)
-    host.services.pubsub.unsubscribe(topic)
-    host.services.pubsub.topicValidators.delete(topic)
-    for (const c of [...this.consumers]) if (c.topic === topic) c.close()
-    store.removeTopic(topic, purge)
+    this.requireRun().topics.leave(topic, purge)
   }
 
-  topics (): Array<{ topic: string, messages: number, bytes: number, retention: Retention, peers: number }> {
-    const { host, store } = this.requireStarted()
-    return store.topics().map(t => ({ ...t, peers: host.services.pubsub.getSubscribers(t.topic).length }))
+  topics (): TopicInfo[] {
+    return this.requireRun().topics.info()
   }
 
-  // ---- publishing ----
+  // ---- publishing and reading ----
 
   /**
    * Publish a message. Resolves once it is committed to the local queue ("acked" means on disk); it then
@@ -254,281 +296,49 @@ export class GossipNode extends EventEmitter<NodeEvents> {
    * If `signal` aborts while waiting, rejects with StoreError BUSY and publishes nothing.
    */
   async publish (topic: string, payload: Uint8Array | string, opts: { signal?: AbortSignal } = {}): Promise<PublishResult> {
-    const { store } = this.requireStarted()
-    checkTopic(topic)
-    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
-    checkPayload(bytes, this.maxPayloadBytes)
-    const signal = opts.signal
-    while (store.pendingWrites >= (this.opts.maxPendingWrites ?? 10_000)) {
-      if (signal?.aborted === true) throw new StoreError('the store is behind; retry shortly', 'BUSY')
-      await new Promise<void>(resolve => {
-        const done = (): void => { signal?.removeEventListener('abort', done); resolve() }
-        this.drainWaiters.push(done)
-        signal?.addEventListener('abort', done, { once: true })
-      })
-      this.requireStarted()
-    }
-    if (!this.joined.has(topic)) this.join(topic)
-    const key = this.key!
-    const origin = this.peerId
-    // reserve, sign and queue in one tick so a failed commit can hand the seq back (see Store.flush)
-    const { seq, prev } = store.reservePublish(topic, origin)
-    const ts = Date.now()
-    const { envelope, bytes: raw, hash } = sealEnvelope(key, origin, topic, seq, ts, bytes, prev)
-    const id = envelopeId(envelope)
-    this.sources.set(id, 'local')
-    let row: StoredMessage | null
-    try {
-      row = await store.insert({ topic, origin, seq, ts, payload: bytes, raw, own: { prev, hash } })
-    } finally {
-      this.sources.delete(id)
-    }
-    if (row == null) throw new Error(`publish: ${id} already stored`)
-    if (this.opts.gossipFilter?.(envelope) !== false) this.outbox?.push(topic, raw)
-    return { id, origin, topic, seq, ts, offset: row.offset }
+    return await this.requireRun().publisher.publish(topic, payload, opts)
   }
-
-  // ---- receiving ----
-
-  private async validateGossip (from: PeerId, topic: string, data: Uint8Array): Promise<TopicValidatorResult> {
-    const env = decodeGossipData(data)
-    if (env == null || env.topic !== topic) {
-      this.emit('rejected', { peer: from.toString(), reason: 'malformed envelope' })
-      return TopicValidatorResult.Reject
-    }
-    const result = await this.acceptEnvelope(env, data, from, 'gossip', false)
-    return result === 'stored' ? TopicValidatorResult.Accept : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
-  }
-
-  /**
-   * Dedup by id first (free), then verify the signature once, then store. Gossip does not wait for the
-   * commit (waitForDisk false): a valid message is forwarded to the mesh while it is being written.
-   * `verify` is replaced for sync batches, which are authenticated together along the hash chain.
-   */
-  private async acceptEnvelope (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource, waitForDisk = true,
-    verify = async (): Promise<boolean> => await this.checkSignature(env)): Promise<'stored' | 'duplicate' | 'rejected' | 'shed'> {
-    const store = this.store
-    if (store == null || !this.running) return 'duplicate'
-    if (!this.joined.has(env.topic)) return 'duplicate'
-    if (store.has(env.topic, env.origin, env.seq)) return 'duplicate'
-    const id = envelopeId(env)
-    // a copy of this id is being verified right now (gossip and sync raced): one verification is enough
-    if (this.verifying.has(id)) return 'duplicate'
-    if (this.opts.dropInbound?.(env, from, source) === true) return 'duplicate'
-    if (source === 'gossip' && (this.gossipInflight >= MAX_GOSSIP_INFLIGHT || store.pendingWrites >= SHED_PENDING_WRITES)) {
-      // overloaded: gossip is only the fast path. Drop it here and pull the message by sync, which
-      // moves at the pace our disk allows instead of growing memory
-      this.stats.shed++
-      this.syncSoon(250)
-      return 'shed'
-    }
-    if (source === 'gossip') this.gossipInflight++
-    this.verifying.add(id)
-    const done = (): void => {
-      this.verifying.delete(id)
-      this.sources.delete(id)
-      if (source === 'gossip') this.gossipInflight--
-    }
-    let valid = false
-    try {
-      valid = env.payload.byteLength <= this.maxPayloadBytes && await verify()
-    } finally {
-      if (!valid) done()
-    }
-    if (!valid) {
-      this.stats.rejected++
-      this.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
-      this.log('warn', 'rejected envelope', { peer: from.toString(), id })
-      return 'rejected'
-    }
-    if (store.has(env.topic, env.origin, env.seq) || !this.running) { done(); return 'duplicate' }
-    this.sources.set(id, source)
-    const stored = store.insert({ topic: env.topic, origin: env.origin, seq: env.seq, ts: env.ts, payload: env.payload, raw })
-      .then(row => row != null ? 'stored' as const : 'duplicate' as const, err => {
-        this.log('error', 'could not store received message', { id, err: (err as Error).message })
-        return 'duplicate' as const
-      })
-      .finally(done)
-    return waitForDisk ? await stored : 'stored'
-  }
-
-  private async checkSignature (env: Envelope): Promise<boolean> {
-    this.stats.signatureChecks++
-    return await verifyEnvelope(env)
-  }
-
-  private onCommit (rows: StoredMessage[]): void {
-    const byTopic = new Map<string, Set<string>>()
-    const holes = new Set<string>()
-    for (const row of rows) {
-      const id = envelopeId(row)
-      this.emit('message', { ...row, id, source: this.sources.get(id) ?? 'sync' })
-      let origins = byTopic.get(row.topic)
-      if (origins == null) { origins = new Set(); byTopic.set(row.topic, origins) }
-      origins.add(row.origin)
-      const held = this.store!.heldState(row.topic, row.origin)
-      if (held != null && (held.set.ranges.length > 1 || held.set.min > held.low + 1)) holes.add(row.origin)
-    }
-    for (const c of this.consumers) {
-      const origins = byTopic.get(c.topic)
-      if (origins != null) c.notify(origins)
-    }
-    // a hole below a newly stored seq means gossip lost something: ask peers for it now
-    if (holes.size > 0) {
-      // the origin itself surely holds what is missing of its own stream: ask it first
-      for (const origin of holes) if (this.host?.getPeers().some(p => p.toString() === origin) === true) this.requestSync(origin)
-      this.syncSoon(200)
-    }
-    this.wakePublishers()
-  }
-
-  /** publish() waits while the store is behind; commits and acks both bring it back under the limit */
-  private wakePublishers (): void {
-    if (this.store!.pendingWrites < (this.opts.maxPendingWrites ?? 10_000)) for (const w of this.drainWaiters.splice(0)) w()
-  }
-
-  // ---- consuming ----
 
   /** Read a topic from the local queue: once per message, in per-origin order (see Consumer). */
   consume (topic: string, opts: ConsumerOptions = {}): Consumer {
-    const { store } = this.requireStarted()
-    checkTopic(topic)
-    if (opts.name != null && [...this.consumers].some(c => c.name === opts.name && c.topic === topic)) {
-      throw new InvalidInputError(`consumer ${opts.name} is already open on ${topic}`, 'CONSUMER_BUSY')
-    }
-    if (!this.joined.has(topic)) this.join(topic)
-    const repairing = (): boolean => this.syncing || this.syncQueue.size > 0
-    const c = new Consumer(store, topic, { gapTimeoutMs: this.opts.gapTimeoutMs, repairing, ...opts }, c => this.consumers.delete(c))
-    c.on('gap', gap => {
-      this.log('warn', 'gap: giving up on missing messages', gap)
-      this.emit('gap', gap)
-    })
-    this.consumers.add(c)
-    return c
+    return this.requireRun().consumers.consume(topic, opts)
   }
 
   /** The local log of a topic (oldest first), for history queries. */
   history (topic: string, opts: { afterOffset?: number, limit?: number } = {}): StoredMessage[] {
-    return this.requireStarted().store.history(checkTopic(topic), opts)
+    return this.requireRun().store.history(checkTopic(topic), opts)
   }
 
   // ---- sync ----
 
   /** Queue a catch-up pull from a peer; pulls run one at a time. */
   requestSync (peer: string): void {
-    if (!this.running) return
-    this.syncQueue.add(peer)
-    void this.runSyncQueue()
-  }
-
-  /** The next background pull, at a random point of 0.5-1.5 × syncIntervalMs, so that nodes started
-   * together (a test, a rebooted LAN) do not all pull at the same moment, round after round. */
-  private scheduleAntiEntropy (): void {
-    if (!this.running) return
-    const interval = this.opts.syncIntervalMs ?? 5_000
-    this.syncTimer = setTimeout(() => {
-      this.syncWithRandomPeer()
-      this.scheduleAntiEntropy()
-    }, interval * (0.5 + Math.random()))
-    this.syncTimer.unref()
-  }
-
-  /**
-   * Background anti-entropy, as in Serf's push-pull: one random peer per round, so the cost per node stays
-   * the same however large the LAN is (every peer every round was 4 pulls per 5 s on 5 nodes, 49 on 50).
-   * Anything one peer lacks spreads from peer to peer within a few rounds; holes and new connections
-   * still trigger pulls at once.
-   */
-  private syncWithRandomPeer (): void {
-    const peers = this.host?.getPeers() ?? []
-    if (peers.length > 0) this.requestSync(peers[Math.floor(Math.random() * peers.length)].toString())
-  }
-
-  private syncWithAllPeers (): void {
-    for (const p of this.host?.getPeers() ?? []) this.requestSync(p.toString())
-  }
-
-  private syncSoon (delayMs: number): void {
-    if (this.syncSoonTimer != null || !this.running) return
-    this.syncSoonTimer = setTimeout(() => {
-      this.syncSoonTimer = undefined
-      this.syncWithAllPeers()
-    }, delayMs)
-    this.syncSoonTimer.unref()
+    this.run?.scheduler.requestSync(peer)
   }
 
   /** Pull from one peer now and resolve when done (tests and the API use this). */
   async syncWith (peer: string): Promise<SyncStats | null> {
-    const { host, store } = this.requireStarted()
-    const peerId = host.getPeers().find(p => p.toString() === peer)
-    if (peerId == null) return null
-    const topics = [...this.joined]
-    if (topics.length === 0) return null
-    const stream = await host.dialProtocol(peerId, SYNC_PROTOCOL, { signal: AbortSignal.any([this.stopController.signal, AbortSignal.timeout(10_000)]) })
-    const stats = await pullFrom(stream, peerId, store, topics, async (raws, from) => {
-      // authenticate the whole batch at once (one signature per linked run). Every message then waits on
-      // the same promise, so all of the batch's inserts are queued in one tick and committed in one
-      // transaction, without holding back commits of gossip arriving meanwhile
-      const decoded: Array<{ env: Envelope, raw: Uint8Array }> = []
-      for (const raw of raws) {
-        try { decoded.push({ env: decodeEnvelope(raw), raw }) } catch {
-          this.emit('rejected', { peer: from.toString(), reason: 'malformed envelope in sync' })
-        }
-      }
-      const envs = decoded.map(d => d.env)
-      const needed = envs.map(e => this.joined.has(e.topic) && !store.has(e.topic, e.origin, e.seq))
-      const authentic = verifyBatch(envs, needed, async e => await this.checkSignature(e))
-      const results = await Promise.all(decoded.map(async ({ env, raw }, i) =>
-        await this.acceptEnvelope(env, raw, from, 'sync', false, async () => (await authentic)[i])))
-      await store.whenFlushed()
-      return results.filter(r => r === 'stored').length
-    }, this.stopController.signal, this.maxPayloadBytes)
-    this.emit('sync', { peer, received: stats.received, stored: stats.stored, ms: stats.ms })
-    return stats
-  }
-
-  private async runSyncQueue (): Promise<void> {
-    if (this.syncing) return
-    this.syncing = true
-    try {
-      while (this.running && this.syncQueue.size > 0) {
-        const peer = this.syncQueue.values().next().value as string
-        this.syncQueue.delete(peer)
-        try {
-          await this.syncWith(peer)
-        } catch (err) {
-          if (this.running) this.log('debug', 'sync pull failed', { peer, err: (err as Error).message })
-        }
-      }
-    } finally {
-      this.syncing = false
-    }
+    return await this.requireRun().scheduler.syncWith(peer)
   }
 
   // ---- peers and status ----
 
   peers (): PeerInfo[] {
-    const { host } = this.requireStarted()
-    const pubsub = host.services.pubsub
-    return host.getConnections().filter(c => c.status === 'open').map(c => ({
-      id: c.remotePeer.toString(),
-      addrs: [c.remoteAddr.toString()],
-      direction: c.direction,
-      topics: [...this.joined].filter(t => pubsub.getSubscribers(t).some(p => p.equals(c.remotePeer))),
-    }))
+    const run = this.requireRun()
+    return peerInfos(run.host, run.topics.list())
   }
 
   status (): NodeStatus {
-    const { host, store } = this.requireStarted()
+    const run = this.requireRun()
     return {
       peerId: this.peerId,
       addresses: this.addresses,
-      peers: host.getPeers().length,
-      topics: this.joined.size,
-      consumers: this.consumers.size,
-      pendingWrites: store.pendingWrites,
-      gossipQueued: this.outbox?.queued ?? 0,
-      gossipSkipped: this.outbox?.skipped ?? 0,
+      peers: run.host.getPeers().length,
+      topics: run.topics.size,
+      consumers: run.consumers.size,
+      pendingWrites: run.store.pendingWrites,
+      gossipQueued: run.outbox.queued,
+      gossipSkipped: run.outbox.skipped,
       inboundShed: this.stats.shed,
       rejected: this.stats.rejected,
       signatureChecks: this.stats.signatureChecks,
@@ -536,26 +346,6 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   }
 }
 
-export interface NodeStatus {
-  peerId: string
-  addresses: string[]
-  peers: number
-  topics: number
-  consumers: number
-  /** store writes queued, not yet committed */
-  pendingWrites: number
-  /** own messages waiting for gossip */
-  gossipQueued: number
-  /** own messages not gossiped because peers could not keep up (they travel by sync) */
-  gossipSkipped: number
-  /** inbound gossip messages left to sync because this node was overloaded */
-  inboundShed: number
-  /** envelopes rejected (bad signature, malformed, oversized) */
-  rejected: number
-  /** Ed25519 signatures verified (sync batches need about one per batch thanks to the hash chain) */
-  signatureChecks: number
-}
-
-export function createNode (opts: NodeOptions): GossipNode {
-  return new GossipNode(opts)
+export function createNode (opts: NodeOptions, parts?: NodeParts): GossipNode {
+  return new GossipNode(opts, parts)
 }

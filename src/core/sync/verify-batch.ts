@@ -3,7 +3,7 @@
 // of the one before is vouched for by the newest message's signature alone: that signature covers its prev,
 // which pins the body below it, and so on down. Ed25519 verification is the dominant cost of catch-up, and
 // this turns 1,000 verifications per batch into one plus 1,000 SHA-256 hashes.
-import { bodyHash, verifyEnvelope, type Envelope } from './envelope.js'
+import { bodyHash, verifyEnvelope, type Envelope } from '../envelope.js'
 
 export type VerifyOne = (e: Envelope) => Promise<boolean>
 

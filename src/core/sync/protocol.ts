@@ -6,9 +6,9 @@
 import { Encoder } from 'cbor-x'
 import { lpStream } from '@libp2p/utils'
 import type { Stream, PeerId } from '@libp2p/interface'
-import { RangeSet, type Range } from '../store/ranges.js'
-import type { Store, OriginState } from '../store/store.js'
-import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from './limits.js'
+import { RangeSet, type Range } from '../../store/ranges.js'
+import type { Store, OriginState } from '../../store/store.js'
+import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../limits.js'
 
 export const SYNC_PROTOCOL = '/gossipd/sync/1.0.0'
 

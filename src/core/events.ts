@@ -1,0 +1,30 @@
+// What a node reports: the events it emits (and what they carry) and its log lines. The parts of a node
+// get an `emit` and a `log` function injected, so none of them needs the node itself.
+import type { EventEmitter } from 'node:events'
+import type { StoredMessage } from '../store/store.js'
+import type { GapInfo } from './consumer.js'
+
+/** the path a message came by: published here, received by gossip, or pulled by sync */
+export type MessageSource = 'local' | 'gossip' | 'sync'
+export interface ReceivedMessage extends StoredMessage { id: string, source: MessageSource }
+
+export interface NodeEvents {
+  'peer:join': [{ peer: string }]
+  'peer:leave': [{ peer: string }]
+  message: [ReceivedMessage]
+  gap: [GapInfo]
+  sync: [{ peer: string, received: number, stored: number, ms: number }]
+  rejected: [{ peer: string, reason: string, id?: string }]
+  error: [Error]
+}
+
+export type Emit = EventEmitter<NodeEvents>['emit']
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type LogFn = (level: LogLevel, msg: string, extra?: object) => void
+
+/** Which path each message being stored came by, keyed by envelope id, until its commit is announced. */
+export type Sources = Map<string, MessageSource>
+
+/** counters for status and metrics; they survive restarts of the node */
+export interface NodeStats { shed: number, rejected: number, signatureChecks: number }

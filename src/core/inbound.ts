@@ -1,0 +1,107 @@
+// The inbound pipeline for envelopes from other peers, by gossip or by sync: drop what is held already
+// (by topic, origin and seq) or being verified right now, shed gossip when overloaded, verify the
+// signature once, store. Gossip is forwarded to the mesh while it is being written.
+import type { PeerId } from '@libp2p/interface'
+import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
+import { verifyEnvelope, envelopeId, type Envelope } from './envelope.js'
+import { decodeGossipData } from './stack/gossip.js'
+import type { Store } from '../store/store.js'
+import type { Emit, LogFn, MessageSource, NodeStats, Sources } from './events.js'
+
+/** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
+const MAX_GOSSIP_INFLIGHT = 4_000
+/** queued store writes past which inbound gossip is left to sync */
+const SHED_PENDING_WRITES = 5_000
+
+export type Acceptance = 'stored' | 'duplicate' | 'rejected' | 'shed'
+export type DropInbound = (e: Envelope, from: PeerId, source: MessageSource) => boolean
+export type TopicValidator = GossipSub['topicValidators'] extends Map<string, infer V> ? V : never
+
+export interface InboundParts {
+  store: Store
+  sources: Sources
+  stats: NodeStats
+  maxPayloadBytes: number
+  isRunning: () => boolean
+  isJoined: (topic: string) => boolean
+  /** overloaded: pull what was shed by sync a little later */
+  syncSoon: (delayMs: number) => void
+  dropInbound?: DropInbound
+  emit: Emit
+  log: LogFn
+}
+
+export class Inbound {
+  private readonly verifying = new Set<string>()
+  private gossipInflight = 0
+
+  constructor (private readonly p: InboundParts) {}
+
+  /** gossipsub's topic validator: Accept forwards the message to the mesh, Ignore drops it, Reject also penalizes the sender */
+  readonly validate: TopicValidator = async (from, msg) => {
+    const env = decodeGossipData(msg.data)
+    if (env == null || env.topic !== msg.topic) {
+      this.p.emit('rejected', { peer: from.toString(), reason: 'malformed envelope' })
+      return TopicValidatorResult.Reject
+    }
+    const result = await this.acceptEnvelope(env, msg.data, from, 'gossip', false)
+    return result === 'stored' ? TopicValidatorResult.Accept : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+  }
+
+  /**
+   * Dedup by id first (free), then verify the signature once, then store. Gossip does not wait for the
+   * commit (waitForDisk false): a valid message is forwarded to the mesh while it is being written.
+   * `verify` is replaced for sync batches, which are authenticated together along the hash chain.
+   */
+  async acceptEnvelope (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource, waitForDisk = true,
+    verify = async (): Promise<boolean> => await this.checkSignature(env)): Promise<Acceptance> {
+    const { store, sources } = this.p
+    if (!this.p.isRunning()) return 'duplicate'
+    if (!this.p.isJoined(env.topic)) return 'duplicate'
+    if (store.has(env.topic, env.origin, env.seq)) return 'duplicate'
+    const id = envelopeId(env)
+    // a copy of this id is being verified right now (gossip and sync raced): one verification is enough
+    if (this.verifying.has(id)) return 'duplicate'
+    if (this.p.dropInbound?.(env, from, source) === true) return 'duplicate'
+    if (source === 'gossip' && (this.gossipInflight >= MAX_GOSSIP_INFLIGHT || store.pendingWrites >= SHED_PENDING_WRITES)) {
+      // overloaded: gossip is only the fast path. Drop it here and pull the message by sync, which
+      // moves at the pace our disk allows instead of growing memory
+      this.p.stats.shed++
+      this.p.syncSoon(250)
+      return 'shed'
+    }
+    if (source === 'gossip') this.gossipInflight++
+    this.verifying.add(id)
+    const done = (): void => {
+      this.verifying.delete(id)
+      sources.delete(id)
+      if (source === 'gossip') this.gossipInflight--
+    }
+    let valid = false
+    try {
+      valid = env.payload.byteLength <= this.p.maxPayloadBytes && await verify()
+    } finally {
+      if (!valid) done()
+    }
+    if (!valid) {
+      this.p.stats.rejected++
+      this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
+      this.p.log('warn', 'rejected envelope', { peer: from.toString(), id })
+      return 'rejected'
+    }
+    if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) { done(); return 'duplicate' }
+    sources.set(id, source)
+    const stored = store.insert({ topic: env.topic, origin: env.origin, seq: env.seq, ts: env.ts, payload: env.payload, raw })
+      .then(row => row != null ? 'stored' as const : 'duplicate' as const, err => {
+        this.p.log('error', 'could not store received message', { id, err: (err as Error).message })
+        return 'duplicate' as const
+      })
+      .finally(done)
+    return waitForDisk ? await stored : 'stored'
+  }
+
+  async checkSignature (env: Envelope): Promise<boolean> {
+    this.p.stats.signatureChecks++
+    return await verifyEnvelope(env)
+  }
+}

@@ -1,0 +1,14 @@
+// The one place core opens the durable queue, so how the store is built (options, and the envelope
+// codec it reads its rows with) is wired in one spot. GossipNode calls it at each start unless given a store.
+import { Store } from '../store/store.js'
+import { envelopeCodec } from './envelope.js'
+import type { Retention } from '../store/retention.js'
+
+export interface StoreOpenOptions {
+  retention?: Partial<Retention>
+  synchronous?: 'FULL' | 'NORMAL'
+}
+
+export type StoreFactory = (dataDir: string, opts: StoreOpenOptions) => Store
+
+export const openStore: StoreFactory = (dataDir, opts) => new Store(dataDir, { codec: envelopeCodec, retention: opts.retention, synchronous: opts.synchronous })

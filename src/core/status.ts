@@ -1,0 +1,36 @@
+// What a node reports about itself: its connected peers (with the topics they share with us) and its
+// status counters.
+import type { NodeHost } from './host.js'
+
+export interface PeerInfo { id: string, addrs: string[], direction: string, topics: string[] }
+
+export interface NodeStatus {
+  peerId: string
+  addresses: string[]
+  peers: number
+  topics: number
+  consumers: number
+  /** store writes queued, not yet committed */
+  pendingWrites: number
+  /** own messages waiting for gossip */
+  gossipQueued: number
+  /** own messages not gossiped because peers could not keep up (they travel by sync) */
+  gossipSkipped: number
+  /** inbound gossip messages left to sync because this node was overloaded */
+  inboundShed: number
+  /** envelopes rejected (bad signature, malformed, oversized) */
+  rejected: number
+  /** Ed25519 signatures verified (sync batches need about one per batch thanks to the hash chain) */
+  signatureChecks: number
+}
+
+/** Every open connection, with the joined topics its peer subscribes to. */
+export function peerInfos (host: NodeHost, joined: string[]): PeerInfo[] {
+  const pubsub = host.pubsub
+  return host.getConnections().filter(c => c.status === 'open').map(c => ({
+    id: c.remotePeer.toString(),
+    addrs: [c.remoteAddr.toString()],
+    direction: c.direction,
+    topics: joined.filter(t => pubsub.getSubscribers(t).some(p => p.equals(c.remotePeer))),
+  }))
+}
