@@ -10,6 +10,7 @@ import { sealEnvelope, verifyEnvelope, decodeEnvelope, envelopeId, envelopeCodec
 import { verifyBatch } from './verify-batch.js'
 import { checkTopic, checkPayload, MAX_PAYLOAD_BYTES, InvalidInputError } from './limits.js'
 import { loadOrCreateIdentity } from './identity.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerKeeper } from './peers.js'
 import { KeepAlive, type KeepAliveOptions } from './keepalive.js'
 import { SYNC_PROTOCOL, pullFrom, serveSync, type SyncStats } from './sync.js'
@@ -142,8 +143,11 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     // every concurrent sync stream listens on it; many at once is normal, not a leak
     setMaxListeners(Infinity, this.stopController.signal)
     this.key = o.privateKey ?? await loadOrCreateIdentity(o.dataDir)
-    const store = new Store(o.dataDir, { codec: envelopeCodec, retention: o.retention, synchronous: o.synchronous })
+    const origin = peerIdFromPrivateKey(this.key).toString()
+    const store = new Store(o.dataDir, { codec: envelopeCodec, retention: o.retention, synchronous: o.synchronous, origin })
     this.store = store
+    store.onPrune = r => this.log(r.byAge > 0 ? 'info' : 'debug', 'retention removed messages', r)
+    store.onQuarantine = q => { this.log('error', 'undecodable stored message quarantined; fetching it again from peers', q); this.syncSoon(200) }
     try {
       this.host = await createSwarm({
         privateKey: this.key,
@@ -532,6 +536,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       inboundShed: this.stats.shed,
       rejected: this.stats.rejected,
       signatureChecks: this.stats.signatureChecks,
+      quarantined: store.quarantined,
     }
   }
 }
@@ -554,6 +559,8 @@ export interface NodeStatus {
   rejected: number
   /** Ed25519 signatures verified (sync batches need about one per batch thanks to the hash chain) */
   signatureChecks: number
+  /** stored rows found undecodable and moved to quarantine (fetched again from peers) */
+  quarantined: number
 }
 
 export function createNode (opts: NodeOptions): GossipNode {

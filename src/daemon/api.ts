@@ -345,13 +345,12 @@ export async function createApi (opts: ApiOptions): Promise<{ app: FastifyInstan
     const { origin, seq } = req.body as { origin: string, seq: number }
     const open = openConsumers.get(`${topic}\0${name}`)
     if (open != null && !open.isClosed) {
-      open.ack({ origin, seq })
+      await open.ack({ origin, seq }) // answered once the cursor is on disk
     } else {
       requireTopic(topic)
-      // no stream open for it: record the ack through a short-lived consumer (close() saves its cursor)
+      // no stream open for it: record the ack (up to what this node holds) through a short-lived consumer
       const c = node.consume(topic, { name })
-      c.ack({ origin, seq })
-      c.close()
+      try { await c.ackHeld({ origin, seq }) } finally { c.close() }
     }
     return { topic, consumer: name, origin, seq, acked: true }
   })
