@@ -2,9 +2,11 @@
 // When an origin's next seq is missing but a later one is held, delivery of that origin waits (sync is
 // asked to fill the hole) for at most gapTimeoutMs; then the gap is reported and delivery goes on.
 // Named consumers keep an acknowledged cursor per origin on disk: after a restart they resume from it,
-// so whatever was delivered but not acked is delivered again.
+// so whatever was delivered but not acked is delivered again. An ack resolves only once its cursor is
+// committed and fsynced (acks of one tick share one write and one fsync), so an answered ack survives kill -9.
 import { EventEmitter } from 'node:events'
 import type { Store, StoredMessage } from '../store/store.js'
+import { InvalidInputError } from './limits.js'
 
 export type StartFrom = 'beginning' | 'now' | { time: number } | { offset: number }
 
@@ -33,7 +35,6 @@ export interface ConsumerEvents {
 const PAGE = 256
 /** a hole that keeps shrinking is waited for at most this many gap timeouts */
 const MAX_GAP_WAITS = 12
-const CURSOR_SAVE_MS = 200
 
 export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncIterable<StoredMessage> {
   readonly topic: string
@@ -52,7 +53,9 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   private iterating = false
   private closed = false
   private dirty = false
-  private saveTimer?: NodeJS.Timeout
+  /** acks waiting for the next cursor write; it runs once per tick */
+  private ackWaiters: Array<{ resolve: () => void, reject: (e: Error) => void }> = []
+  private saveScheduled = false
   private pumping = false
   private readonly repairing: () => boolean
 
@@ -182,7 +185,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   }
 
   private deliver (msg: StoredMessage): void {
-    if (this.autoAck) this.ack(msg)
+    // an auto-ack that fails (disk full) stays dirty and is written with the next one
+    if (this.autoAck) this.ack(msg).catch(() => {})
     if (this.iterating) {
       this.buffer.push(msg)
       this.waiter?.()
@@ -191,28 +195,77 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     }
   }
 
-  /** Mark this message, and every earlier one of its origin, as processed. */
-  ack (msg: Pick<StoredMessage, 'origin' | 'seq'>): void {
-    if ((this.acked.get(msg.origin) ?? 0) >= msg.seq) return
-    this.acked.set(msg.origin, msg.seq)
-    if (this.name == null) return
-    this.dirty = true
-    this.saveTimer ??= setTimeout(() => { this.saveTimer = undefined; this.saveCursors() }, CURSOR_SAVE_MS)
+  /**
+   * Mark this message, and every earlier one of its origin, as processed. Only what this consumer was
+   * delivered (or moved past) can be acked: anything else rejects with InvalidInputError. For a named
+   * consumer, resolves once the cursor is on disk; rejects with StoreError if it cannot be written.
+   */
+  async ack (msg: Pick<StoredMessage, 'origin' | 'seq'>): Promise<void> {
+    this.checkAck(msg, (this.next.get(msg.origin) ?? 1) - 1, 'was delivered up to')
+    await this.record(msg)
+  }
+
+  /**
+   * Ack for a consumer with no stream open (nothing delivered in this run): accepted up to the newest seq
+   * of that origin this node holds, since anything beyond that was never delivered to anyone.
+   */
+  async ackHeld (msg: Pick<StoredMessage, 'origin' | 'seq'>): Promise<void> {
+    const held = this.store.heldState(this.topic, msg.origin)
+    this.checkAck(msg, Math.max(held?.set.max ?? 0, held?.low ?? 0), 'holds up to')
+    await this.record(msg)
+  }
+
+  private checkAck (msg: Pick<StoredMessage, 'origin' | 'seq'>, limit: number, what: string): void {
+    if (!Number.isSafeInteger(msg.seq) || msg.seq < 1) throw new InvalidInputError(`ack seq must be a positive integer, got ${String(msg.seq)}`, 'BAD_ACK')
+    if (msg.seq > limit) {
+      const who = this.name != null ? `consumer ${this.name}` : 'this consumer'
+      throw new InvalidInputError(`cannot ack seq ${msg.seq} of origin ${msg.origin} on ${this.topic}: ${who} ${what} ${limit}`, 'NOT_DELIVERED')
+    }
+  }
+
+  private async record (msg: Pick<StoredMessage, 'origin' | 'seq'>): Promise<void> {
+    if ((this.acked.get(msg.origin) ?? 0) < msg.seq) {
+      this.acked.set(msg.origin, msg.seq)
+      if (this.name != null) this.dirty = true
+    }
+    // an ack already covered still waits for a write in flight, so its answer is as durable
+    if (this.name == null || (!this.dirty && this.ackWaiters.length === 0 && !this.saveScheduled)) return
+    if (this.closed) throw new Error('consumer is closed')
+    await new Promise<void>((resolve, reject) => {
+      this.ackWaiters.push({ resolve, reject })
+      if (!this.saveScheduled) {
+        this.saveScheduled = true
+        setImmediate(() => { this.saveScheduled = false; void this.writeCursors() })
+      }
+    })
   }
 
   /** acked seq per origin */
   get cursors (): ReadonlyMap<string, number> { return this.acked }
 
+  /** One cursor write for every ack since the last, then the shared fsync; settles those acks. */
+  private async writeCursors (): Promise<void> {
+    const waiters = this.ackWaiters.splice(0)
+    try {
+      this.saveCursors()
+      await this.store.sync()
+      for (const w of waiters) w.resolve()
+    } catch (err) {
+      for (const w of waiters) w.reject(err as Error)
+    }
+  }
+
+  /** commit the cursors if acks changed them; throws StoreError (they stay dirty for the next try) */
   private saveCursors (): void {
     if (!this.dirty || this.name == null) return
-    this.dirty = false
     this.store.saveCursors(this.name, this.topic, this.acked)
+    this.dirty = false
   }
 
   close (): void {
     if (this.closed) return
-    if (this.saveTimer != null) { clearTimeout(this.saveTimer); this.saveTimer = undefined }
-    try { this.saveCursors() } catch { /* store already closed: acks since the last save are redelivered */ }
+    // acks of this tick are written now: the store may close right after
+    if (this.ackWaiters.length > 0 || this.dirty) void this.writeCursors()
     this.closed = true
     for (const t of this.gapTimers.values()) clearTimeout(t)
     this.gapTimers.clear()

@@ -1,6 +1,6 @@
 // The node's libp2p identity (Ed25519), created once and kept in the data dir with 0600 permissions,
 // so the peer id (and therefore the origin of everything this node publishes) is stable across restarts.
-import { readFileSync, writeFileSync, chmodSync, statSync, mkdirSync, renameSync } from 'node:fs'
+import { readFileSync, writeFileSync, chmodSync, statSync, mkdirSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
@@ -34,6 +34,15 @@ export async function loadOrCreateIdentity (dataDir: string): Promise<PrivateKey
   const key = await generateKeyPair('Ed25519')
   const tmp = `${path}.tmp`
   writeFileSync(tmp, privateKeyToProtobuf(key), { mode: 0o600 })
+  // the key and its name must be on disk before anything is published under it: a key lost to a power
+  // cut would leave the store bound to a peer id that no longer exists
+  fsyncPath(tmp)
   renameSync(tmp, path)
+  fsyncPath(dataDir)
   return key
+}
+
+function fsyncPath (path: string): void {
+  const fd = openSync(path, 'r')
+  try { fsyncSync(fd) } finally { closeSync(fd) }
 }

@@ -148,7 +148,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const o = this.opts
     const key = o.privateKey ?? await loadOrCreateIdentity(o.dataDir)
     const given = this.parts.store
-    const store = typeof given === 'object' ? given : (given ?? openStore)(o.dataDir, { retention: o.retention, synchronous: o.synchronous })
+    const store = typeof given === 'object' ? given : (given ?? openStore)(o.dataDir, { retention: o.retention, synchronous: o.synchronous, origin: peerIdFromPrivateKey(key).toString() })
     const ownsStore = typeof given !== 'object'
     let swarm: SwarmHost | undefined
     let host: NodeHost
@@ -208,6 +208,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       publisher.wake()
     }
     store.onAcked = () => publisher.wake()
+    store.onPrune = r => log(r.byAge > 0 ? 'info' : 'debug', 'retention removed messages', r)
+    store.onQuarantine = q => { log('error', 'undecodable stored message quarantined; fetching it again from peers', q); scheduler.syncSoon(200) }
     await scheduler.serve()
     const unwatch = watchPeers({ host, emit, isJoined: (t: string): boolean => topics.has(t), requestSync: p => scheduler.requestSync(p) })
     const run: Run = { host, swarm, store, ownsStore, topics, publisher, consumers, scheduler, outbox, unwatch, stopRetention: () => {} }
@@ -262,6 +264,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     } else {
       run.store.onCommit = () => {}
       run.store.onAcked = () => {}
+      run.store.onPrune = () => {}
+      run.store.onQuarantine = () => {}
     }
     run.publisher.release()
   }
@@ -342,6 +346,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       inboundShed: this.stats.shed,
       rejected: this.stats.rejected,
       signatureChecks: this.stats.signatureChecks,
+      quarantined: run.store.quarantined,
     }
   }
 }

@@ -7,8 +7,10 @@ import type { Retention } from '../store/retention.js'
 export interface StoreOpenOptions {
   retention?: Partial<Retention>
   synchronous?: 'FULL' | 'NORMAL'
+  /** this node's peer id: the store refuses a data dir bound to another one */
+  origin?: string
 }
 
 export type StoreFactory = (dataDir: string, opts: StoreOpenOptions) => Store
 
-export const openStore: StoreFactory = (dataDir, opts) => new Store(dataDir, { codec: envelopeCodec, retention: opts.retention, synchronous: opts.synchronous })
+export const openStore: StoreFactory = (dataDir, opts) => new Store(dataDir, { codec: envelopeCodec, retention: opts.retention, synchronous: opts.synchronous, origin: opts.origin })

@@ -22,6 +22,8 @@ export interface NodeStatus {
   rejected: number
   /** Ed25519 signatures verified (sync batches need about one per batch thanks to the hash chain) */
   signatureChecks: number
+  /** stored rows found undecodable and moved to quarantine (fetched again from peers) */
+  quarantined: number
 }
 
 /** Every open connection, with the joined topics its peer subscribes to. */

@@ -32,11 +32,16 @@ export function readApiFile (dataDir: string): ApiFile | null {
   }
 }
 
-function writePrivate (path: string, data: string): void {
+export function writePrivate (path: string, data: string): void {
   const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, data, { mode: 0o600 })
-  chmodSync(tmp, 0o600)
-  renameSync(tmp, path)
+  try {
+    writeFileSync(tmp, data, { mode: 0o600 })
+    chmodSync(tmp, 0o600)
+    renameSync(tmp, path)
+  } catch (err) {
+    try { unlinkSync(tmp) } catch { /* never created */ }
+    throw err
+  }
 }
 
 function isAddrInUse (err: unknown): boolean {
@@ -69,6 +74,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
       const who = other != null ? ` (pid ${other.pid}, API ${other.url})` : ''
       throw new DaemonStartError(`data dir ${cfg.dataDir} is in use by another gossipd process${who}; stop it first, or give this one its own --data DIR`, EXIT.DATA_DIR_LOCKED, { cause: err })
     }
+    if (err instanceof StoreError && err.code === 'IDENTITY_MISMATCH') throw new DaemonStartError(err.message, EXIT.USAGE, { cause: err })
     if (isAddrInUse(err)) {
       throw new DaemonStartError(`cannot listen on ${cfg.listen.join(', ')}: address already in use (another gossipd? pick another port with --listen /ip4/0.0.0.0/tcp/PORT, or tcp/0 for any)`, EXIT.ADDRESS_IN_USE, { cause: err })
     }
@@ -105,7 +111,12 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
   }
   const apiFile = join(cfg.dataDir, API_FILE)
   const info: ApiFile = { url: api.url, token, pid: process.pid, peerId: node.peerId, addresses: node.addresses, startedAt: startedAt.toISOString(), version: VERSION }
-  writePrivate(apiFile, JSON.stringify(info, null, 2) + '\n')
+  try {
+    writePrivate(apiFile, JSON.stringify(info, null, 2) + '\n')
+  } catch (err) {
+    await api.close(); await node.stop()
+    throw new DaemonStartError(`cannot write ${apiFile}: ${(err as Error).message}`, EXIT.ERROR, { cause: err })
+  }
   log.info({ peerId: node.peerId, api: api.url, addresses: node.addresses, dataDir: cfg.dataDir, mdns: cfg.mdns, peers: cfg.peers.length, topics: node.topics().map(t => t.topic) }, 'gossipd started')
 
   let stopping: Promise<void> | undefined

@@ -15,7 +15,7 @@ export class Cursors {
     return new Map(rows.map(r => [r.origin, r.seq]))
   }
 
-  save (consumer: string, topic: string, cursors: Map<string, number>): void {
+  save (consumer: string, topic: string, cursors: ReadonlyMap<string, number>): void {
     this.db.transaction(() => {
       for (const [origin, seq] of cursors) this.write.run(consumer, topic, origin, seq)
     })()

@@ -22,6 +22,9 @@ export function openDatabase (path: string, synchronous: 'FULL' | 'NORMAL'): { d
     // one process owns a data dir: the exclusive lock is taken by the first write below and held
     // until close; the OS drops it if the process dies, so kill -9 leaves no stale lock behind
     db.pragma('locking_mode = EXCLUSIVE')
+    // after a checkpoint the WAL shrinks back to this instead of keeping its high-water size: on a small
+    // volume a WAL left at ~4 MiB is what kept the disk full after space was freed
+    db.pragma('journal_size_limit = 1048576')
     db.exec(SCHEMA)
     migrate(db)
     const check = db.pragma('quick_check', { simple: true })

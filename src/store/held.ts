@@ -50,6 +50,11 @@ export class HeldIndex {
     this.heldOf(topic, origin).set.add(seq)
   }
 
+  /** a row was taken out (quarantined): its seq is a hole again, for sync to fill */
+  remove (topic: string, origin: string, seq: number): void {
+    this.topics.get(topic)?.get(origin)?.set.remove(seq)
+  }
+
   /** highest seq of an origin that is held or done (0 if none) */
   last (topic: string, origin: string): number {
     const h = this.topics.get(topic)?.get(origin)

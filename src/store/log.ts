@@ -1,4 +1,6 @@
 // Reading the local log: a topic in arrival order (by offset), or one origin's stream in seq order.
+// A row whose envelope cannot be decoded is handed to `bad` (the store quarantines it) and skipped, so
+// one damaged row never stops the rest from being served.
 import type Database from 'better-sqlite3'
 import { toMessage, type MessageRow, type RowCodec, type StoredMessage } from './rows.js'
 
@@ -9,7 +11,7 @@ export class LogReader {
   private readonly newest: Database.Statement
   private readonly maxId: Database.Statement
 
-  constructor (db: Database.Database, private readonly codec: RowCodec) {
+  constructor (db: Database.Database, private readonly codec: RowCodec, private readonly bad: (row: MessageRow, err: unknown) => void) {
     this.byOrigin = db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND origin = ? AND seq > ? ORDER BY seq LIMIT ?')
     this.rawRange = db.prepare('SELECT seq, raw FROM messages WHERE topic = ? AND origin = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?')
     this.after = db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND id > ? ORDER BY id LIMIT ?')
@@ -18,7 +20,11 @@ export class LogReader {
   }
 
   private messages (rows: unknown[]): StoredMessage[] {
-    return (rows as MessageRow[]).map(r => toMessage(r, this.codec))
+    const out: StoredMessage[] = []
+    for (const r of rows as MessageRow[]) {
+      try { out.push(toMessage(r, this.codec)) } catch (err) { this.bad(r, err) }
+    }
+    return out
   }
 
   readOrigin (topic: string, origin: string, afterSeq: number, limit: number): StoredMessage[] {

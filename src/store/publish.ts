@@ -34,7 +34,9 @@ export class PublishHeads {
 
   private storedBodyHash (topic: string, origin: string, seq: number): Uint8Array | null {
     const row = this.readRaw.get(topic, origin, seq) as { raw: Uint8Array } | undefined
-    return row == null ? null : this.bodyHashOf(row.raw)
+    if (row == null) return null
+    // an undecodable row (see quarantine in store.ts) leaves the link unknown, as a missing one does
+    try { return this.bodyHashOf(row.raw) } catch { return null }
   }
 
   /** an own message was queued: the head moves to it */

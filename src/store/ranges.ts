@@ -47,6 +47,17 @@ export class RangeSet {
     this.r.splice(i, j - i, [start, end])
   }
 
+  /** drop one number (splitting its range) */
+  remove (n: number): void {
+    const i = this.find(n)
+    if (i >= this.r.length || this.r[i][0] > n) return
+    const [a, b] = this.r[i]
+    const parts: Range[] = []
+    if (a < n) parts.push([a, n - 1])
+    if (n < b) parts.push([n + 1, b])
+    this.r.splice(i, 1, ...parts)
+  }
+
   /** drop every number <= n */
   removeUpTo (n: number): void {
     const i = this.find(n + 1)

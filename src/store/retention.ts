@@ -1,5 +1,6 @@
 // Retention: how much of each topic the local queue keeps. Oldest messages (by arrival) go first, and
-// the low mark of their origin rises past them so sync does not fetch them again.
+// the low mark of their origin rises past them so sync does not fetch them again. Age is measured from
+// when this node received a message, never from the origin's clock, which may be days off.
 import type Database from 'better-sqlite3'
 import type { Topics } from './topics.js'
 import type { HeldIndex } from './held.js'
@@ -9,7 +10,7 @@ export interface Retention {
   maxMessages: number
   /** most bytes (encoded envelopes) kept per topic */
   maxBytes: number
-  /** messages whose origin timestamp is older than this are deleted; 0 keeps them forever */
+  /** messages received (by this node) longer ago than this are deleted; 0 keeps them forever */
   maxAgeMs: number
 }
 
@@ -21,13 +22,18 @@ export const DEFAULT_RETENTION: Retention = {
 
 type Pruned = Array<{ origin: string, seq: number, size: number }>
 
+/** What one retention pass removed from a topic, by the limit that removed it. */
+export interface PruneReport { topic: string, removed: number, byCount: number, byBytes: number, byAge: number }
+
 export class Pruner {
   private readonly pruneOldest: Database.Statement
   private readonly pruneOlderThan: Database.Statement
 
-  constructor (private readonly db: Database.Database, private readonly topics: Topics, private readonly held: HeldIndex) {
+  /** report is told what each pass removed (the store has no logger; the node logs it) */
+  constructor (private readonly db: Database.Database, private readonly topics: Topics, private readonly held: HeldIndex,
+    private readonly report: (r: PruneReport) => void = () => {}) {
     this.pruneOldest = db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE topic = ? ORDER BY id LIMIT ?) RETURNING origin, seq, size')
-    this.pruneOlderThan = db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE topic = ? AND ts < ? ORDER BY id LIMIT ?) RETURNING origin, seq, size')
+    this.pruneOlderThan = db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE topic = ? AND recv < ? ORDER BY id LIMIT ?) RETURNING origin, seq, size')
   }
 
   /** Count and byte limits are checked after every commit (in memory, cheap); age by the node's timer. */
@@ -43,7 +49,9 @@ export class Pruner {
     const s = this.topics.get(topic)
     if (s == null) return 0
     let pruned = 0
-    const apply = (rows: Pruned): void => {
+    const by = { byCount: 0, byBytes: 0, byAge: 0 }
+    const apply = (rows: Pruned, reason: keyof typeof by): void => {
+      by[reason] += rows.length
       const lows = new Map<string, number>()
       let bytes = 0
       for (const r of rows) {
@@ -57,20 +65,21 @@ export class Pruner {
     }
     this.db.transaction(() => {
       const over = s.messages - s.retention.maxMessages
-      if (over > 0) apply(this.pruneOldest.all(topic, over) as Pruned)
+      if (over > 0) apply(this.pruneOldest.all(topic, over) as Pruned, 'byCount')
       while (s.bytes > s.retention.maxBytes && s.messages > 0) {
         const rows = this.pruneOldest.all(topic, Math.max(1, Math.ceil(s.messages / 100))) as Pruned
         if (rows.length === 0) break
-        apply(rows)
+        apply(rows, 'byBytes')
       }
       if (s.retention.maxAgeMs > 0) {
         for (;;) {
           const rows = this.pruneOlderThan.all(topic, now - s.retention.maxAgeMs, 10_000) as Pruned
           if (rows.length === 0) break
-          apply(rows)
+          apply(rows, 'byAge')
         }
       }
     })()
+    if (pruned > 0) this.report({ topic, removed: pruned, ...by })
     return pruned
   }
 

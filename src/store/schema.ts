@@ -1,4 +1,6 @@
 // SQLite schema of the durable queue. `id` is the local log offset (arrival order on this node).
+import type Database from 'better-sqlite3'
+
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
   id     INTEGER PRIMARY KEY,
@@ -7,11 +9,12 @@ CREATE TABLE IF NOT EXISTS messages (
   seq    INTEGER NOT NULL,
   ts     INTEGER NOT NULL,
   size   INTEGER NOT NULL,
+  -- local receive (commit) time: retention ages by it, never by the origin's clock
+  recv   INTEGER NOT NULL DEFAULT 0,
   raw    BLOB    NOT NULL,
   UNIQUE (topic, origin, seq)
 );
 CREATE INDEX IF NOT EXISTS messages_by_topic ON messages (topic, id);
-CREATE INDEX IF NOT EXISTS messages_by_age ON messages (topic, ts);
 
 -- per topic and origin: every seq <= low is done (held, pruned by retention, or given up after a gap)
 CREATE TABLE IF NOT EXISTS origins (
@@ -39,6 +42,25 @@ CREATE TABLE IF NOT EXISTS publish_seq (
   hash  BLOB
 ) WITHOUT ROWID;
 
+-- rows whose envelope could not be decoded, moved out of messages so the rest is served; sync
+-- fetches the seq again from peers
+CREATE TABLE IF NOT EXISTS quarantine (
+  id     INTEGER PRIMARY KEY,
+  topic  TEXT    NOT NULL,
+  origin TEXT    NOT NULL,
+  seq    INTEGER NOT NULL,
+  ts     INTEGER NOT NULL,
+  raw    BLOB    NOT NULL,
+  reason TEXT    NOT NULL,
+  at     INTEGER NOT NULL
+);
+
+-- facts about the data dir itself, e.g. origin: the peer id whose stream publish_seq continues
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
 -- named consumers: last acknowledged seq per origin
 CREATE TABLE IF NOT EXISTS cursors (
   consumer TEXT    NOT NULL,
@@ -50,7 +72,18 @@ CREATE TABLE IF NOT EXISTS cursors (
 `
 
 /** Bring a data dir written by an older gossipd up to this schema. */
-export function migrate (db: { prepare: (sql: string) => { all: () => unknown[], run: () => unknown } }): void {
+export function migrate (db: Database.Database): void {
   const cols = db.prepare('PRAGMA table_info(publish_seq)').all() as Array<{ name: string }>
   if (!cols.some(c => c.name === 'hash')) db.prepare('ALTER TABLE publish_seq ADD COLUMN hash BLOB').run()
+  const msgCols = db.prepare('PRAGMA table_info(messages)').all() as Array<{ name: string }>
+  if (!msgCols.some(c => c.name === 'recv')) {
+    // rows from before have no receive time: their origin timestamp is the best estimate left.
+    // One transaction: a row left at recv 0 would look ancient to age retention
+    db.transaction(() => {
+      db.prepare('ALTER TABLE messages ADD COLUMN recv INTEGER NOT NULL DEFAULT 0').run()
+      db.prepare('UPDATE messages SET recv = ts').run()
+    })()
+  }
+  db.prepare('DROP INDEX IF EXISTS messages_by_age').run()
+  db.prepare('CREATE INDEX IF NOT EXISTS messages_by_recv ON messages (topic, recv)').run()
 }

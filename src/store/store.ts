@@ -2,22 +2,27 @@
 // db.ts opens it, topics.ts and held.ts keep in memory what it holds, wal.ts group-commits and fsyncs
 // writes, publish.ts keeps our own streams' heads, log.ts reads, cursors.ts and retention.ts do the rest.
 // It stores envelopes as opaque bytes: the caller's RowCodec reads the few fields it needs out of them.
+// space.ts keeps a reserve so that cursors and received messages can still be written on a full disk.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
-import { openDatabase, StoreError } from './db.js'
+import { openDatabase, StoreError, translateWriteError } from './db.js'
+import { SpaceKeeper } from './space.js'
 import { HeldIndex, type OriginState } from './held.js'
 import { Topics, type TopicInfo } from './topics.js'
 import { PublishHeads } from './publish.js'
 import { GroupCommit } from './wal.js'
 import { LogReader } from './log.js'
 import { Cursors } from './cursors.js'
-import { DEFAULT_RETENTION, Pruner, type Retention } from './retention.js'
+import { DEFAULT_RETENTION, Pruner, type PruneReport, type Retention } from './retention.js'
 import type { RangeSet } from './ranges.js'
-import type { NewMessage, RowCodec, StoredMessage } from './rows.js'
+import type { MessageRow, NewMessage, RowCodec, StoredMessage } from './rows.js'
 
 export { StoreError }
-export type { NewMessage, OriginState, RowCodec, StoredMessage, TopicInfo }
+export type { NewMessage, OriginState, PruneReport, RowCodec, StoredMessage, TopicInfo }
+
+/** A stored row that could not be decoded, moved to the quarantine table; its seq is a hole again. */
+export interface QuarantineReport { topic: string, origin: string, seq: number, offset: number, reason: string }
 
 export interface StoreOptions {
   /** reads payloads and chain hashes out of stored envelopes */
@@ -26,6 +31,15 @@ export interface StoreOptions {
   retention?: Partial<Retention>
   /** SQLite synchronous level; FULL (the default) makes an acked write survive power loss */
   synchronous?: 'FULL' | 'NORMAL'
+  /**
+   * The peer id that publishes from this data dir. The store is bound to the first one it is given;
+   * another one is refused (IDENTITY_MISMATCH): it would continue the bound origin's seqs and chain.
+   */
+  origin?: string
+  /** bytes kept free in a reserve file, given up when the disk fills (default 256 KiB; 0: none) */
+  reserveBytes?: number
+  /** period of the WAL checkpoint (TRUNCATE) and of the check for freed space (default 60 s; 0: never) */
+  maintenanceMs?: number
 }
 
 export class Store {
@@ -38,7 +52,16 @@ export class Store {
   private readonly cursorTable: Cursors
   private readonly pruner: Pruner
   private readonly wal: GroupCommit
+  private readonly space: SpaceKeeper
   private readonly insertRow: Database.Statement
+  private readonly quarantineRow: Database.Statement
+  private readonly deleteRow: Database.Statement
+  private quarantineCount: number
+  private maintenanceTimer?: NodeJS.Timeout
+  /** told what each retention pass removed, per topic */
+  onPrune: (r: PruneReport) => void = () => {}
+  /** told about each row moved to quarantine */
+  onQuarantine: (q: QuarantineReport) => void = () => {}
 
   constructor (dataDir: string, opts: StoreOptions) {
     mkdirSync(dataDir, { recursive: true })
@@ -46,18 +69,120 @@ export class Store {
     const defaults = { ...DEFAULT_RETENTION, ...opts.retention }
     const { db, durable } = openDatabase(this.path, opts.synchronous ?? 'FULL')
     this.db = db
+    try {
+      if (opts.origin != null) this.bindOrigin(dataDir, opts.origin)
+    } catch (err) {
+      db.close()
+      throw err
+    }
     this.topicTable = new Topics(db, defaults)
     this.held = new HeldIndex(db)
     this.heads = new PublishHeads(db, raw => opts.codec.bodyHash(raw))
-    this.log = new LogReader(db, opts.codec)
+    this.log = new LogReader(db, opts.codec, (row, err) => this.quarantine(row, err))
     this.cursorTable = new Cursors(db)
-    this.pruner = new Pruner(db, this.topicTable, this.held)
-    this.insertRow = db.prepare('INSERT OR IGNORE INTO messages (topic, origin, seq, ts, size, raw) VALUES (?, ?, ?, ?, ?, ?)')
+    this.pruner = new Pruner(db, this.topicTable, this.held, r => { try { this.onPrune(r) } catch { /* a listener's bug is not retention's */ } })
+    this.insertRow = db.prepare('INSERT OR IGNORE INTO messages (topic, origin, seq, ts, size, raw, recv) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.quarantineRow = db.prepare('INSERT OR REPLACE INTO quarantine (id, topic, origin, seq, ts, raw, reason, at) SELECT id, topic, origin, seq, ts, raw, ?, ? FROM messages WHERE id = ?')
+    this.deleteRow = db.prepare('DELETE FROM messages WHERE id = ? RETURNING size')
+    this.quarantineCount = (db.prepare('SELECT count(*) AS n FROM quarantine').get() as { n: number }).n
+    this.space = new SpaceKeeper(dataDir, opts.reserveBytes ?? 256 * 1024, () => this.checkpoint())
     this.wal = new GroupCommit(this.path, durable, {
       write: batch => this.writeBatch(batch),
-      failed: batch => this.heads.handBack(batch),
-      committed: rows => this.pruner.afterCommit(new Set(rows.map(r => r.topic))),
+      failed: (batch, err) => {
+        this.heads.handBack(batch)
+        if (err.code === 'DISK_FULL') this.space.exhausted()
+      },
+      committed: rows => {
+        // retention runs again on its timer if this fails (e.g. the delete itself needs space)
+        try { this.pruner.afterCommit(new Set(rows.map(r => r.topic))) } catch (err) { this.translate(err) }
+      },
     })
+    const every = opts.maintenanceMs ?? 60_000
+    if (every > 0) {
+      this.maintenanceTimer = setInterval(() => this.maintain(), every)
+      this.maintenanceTimer.unref()
+    }
+  }
+
+  /** Refuse a data dir written under another origin; a data dir from before binding adopts this one. */
+  private bindOrigin (dataDir: string, origin: string): void {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'origin'").get() as { value: string } | undefined
+    if (row == null) {
+      try { this.db.prepare("INSERT INTO meta (key, value) VALUES ('origin', ?)").run(origin) } catch (err) { throw translateWriteError(err, this.path) }
+      return
+    }
+    if (row.value !== origin) {
+      throw new StoreError(`data dir ${dataDir} belongs to peer ${row.value}, but the identity key is peer ${origin}: ` +
+        `publishing with it would continue the other peer's sequence numbers and leave permanent holes at every subscriber. ` +
+        `Restore the data dir's identity.key, or give the new key its own data dir`, 'IDENTITY_MISMATCH')
+    }
+  }
+
+  /** the origin this data dir is bound to (undefined until a node opened it with one) */
+  get origin (): string | undefined {
+    return (this.db.prepare("SELECT value FROM meta WHERE key = 'origin'").get() as { value: string } | undefined)?.value
+  }
+
+  /** rows moved to quarantine (undecodable), over the life of this data dir */
+  get quarantined (): number { return this.quarantineCount }
+
+  /** true while the disk is short of space: own publishes are refused, received messages and acks go on */
+  get lowOnSpace (): boolean { return this.space.low }
+
+  /**
+   * Move an undecodable row out of the log, so everything else is served, and make its seq a hole again
+   * so sync fetches a good copy from a peer. If even that write fails, the row is skipped this time.
+   */
+  private quarantine (row: MessageRow, err: unknown): void {
+    const reason = (err as Error)?.message ?? String(err)
+    try {
+      this.db.transaction(() => {
+        this.quarantineRow.run(reason, Date.now(), row.id)
+        const gone = this.deleteRow.get(row.id) as { size: number } | undefined
+        if (gone != null) {
+          this.topicTable.writeCounts(row.topic, -1, -gone.size)
+          const s = this.topicTable.get(row.topic)
+          if (s != null) { s.messages--; s.bytes -= gone.size }
+        }
+      })()
+    } catch (e) {
+      this.translate(e)
+      return
+    }
+    this.quarantineCount++
+    this.held.remove(row.topic, row.origin, row.seq)
+    try { this.onQuarantine({ topic: row.topic, origin: row.origin, seq: row.seq, offset: row.id, reason }) } catch { /* listener's bug */ }
+  }
+
+  /** SQLite error -> StoreError; a full disk also gives up the reserve and checkpoints the WAL */
+  private translate (err: unknown): StoreError {
+    const e = err instanceof StoreError ? err : translateWriteError(err, this.path)
+    if (e.code === 'DISK_FULL') this.space.exhausted()
+    return e
+  }
+
+  /** run a synchronous write; its failure surfaces as a StoreError */
+  private guard<T> (write: () => T): T {
+    this.assertOpen()
+    try { return write() } catch (err) { throw this.translate(err) }
+  }
+
+  /** Fold the WAL into the database and truncate it (frees its space). Best effort. */
+  checkpoint (): boolean {
+    if (this.wal.closed) return false
+    try {
+      const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
+      return r?.busy === 0
+    } catch {
+      return false
+    }
+  }
+
+  /** The periodic job (also callable): checkpoint, and take the reserve back once space was freed. */
+  maintain (): void {
+    if (this.wal.closed) return
+    this.checkpoint()
+    this.space.recover()
   }
 
   /** called after each commit with the rows it added (in commit order) */
@@ -71,14 +196,17 @@ export class Store {
 
   /** Start keeping a topic (idempotent). Retention given here overrides the store defaults for it. */
   addTopic (topic: string, retention: Partial<Retention> = {}): void {
-    this.assertOpen()
-    this.topicTable.add(topic, retention)
+    this.guard(() => {
+      this.topicTable.add(topic, retention)
+      // rejoined with rows kept, or with tighter limits than before
+      const s = this.topicTable.get(topic)
+      if (s != null && (s.messages > s.retention.maxMessages || s.bytes > s.retention.maxBytes)) this.pruner.enforce(topic)
+    })
   }
 
   /** Stop keeping a topic; with purge its messages, origin marks and cursors are deleted too. */
   removeTopic (topic: string, purge = false): void {
-    this.assertOpen()
-    this.topicTable.remove(topic, purge)
+    this.guard(() => this.topicTable.remove(topic, purge))
     if (purge) this.held.drop(topic)
   }
 
@@ -111,6 +239,11 @@ export class Store {
   insert (msg: NewMessage): Promise<StoredMessage | null> {
     this.assertOpen()
     if (this.has(msg.topic, msg.origin, msg.seq)) return Promise.resolve(null)
+    if (msg.own != null && this.space.low && !this.space.recover()) {
+      // the reserve is spent: keep what is left for acks and messages peers already acked
+      this.heads.handBack([msg])
+      return Promise.reject(new StoreError(`disk full: ${this.path} is out of space (reserve used up); publishing is refused until space is freed; nothing was acked`, 'DISK_FULL'))
+    }
     this.heads.queued(msg)
     return this.wal.queue(msg)
   }
@@ -128,11 +261,12 @@ export class Store {
   private writeBatch (batch: NewMessage[]): Array<StoredMessage | null> {
     const stored: Array<StoredMessage | null> = []
     const counts = new Map<string, { n: number, bytes: number }>()
+    const recv = Date.now()
     this.db.transaction(() => {
       for (const msg of batch) {
         if (!this.topicTable.has(msg.topic)) { stored.push(null); continue }
         const size = msg.raw.byteLength
-        const res = this.insertRow.run(msg.topic, msg.origin, msg.seq, msg.ts, size, msg.raw)
+        const res = this.insertRow.run(msg.topic, msg.origin, msg.seq, msg.ts, size, msg.raw, recv)
         if (res.changes === 0) { stored.push(null); continue }
         stored.push({ offset: Number(res.lastInsertRowid), topic: msg.topic, origin: msg.origin, seq: msg.seq, ts: msg.ts, payload: msg.payload })
         const c = counts.get(msg.topic) ?? { n: 0, bytes: 0 }
@@ -163,7 +297,7 @@ export class Store {
   }
 
   /** Raise the low mark: the node gives up on seqs <= low of this origin (gap timeout or retention). */
-  raiseLow (topic: string, origin: string, low: number): void { this.held.raiseLow(topic, origin, low) }
+  raiseLow (topic: string, origin: string, low: number): void { this.guard(() => this.held.raiseLow(topic, origin, low)) }
 
   readOrigin (topic: string, origin: string, afterSeq: number, limit: number): StoredMessage[] {
     return this.log.readOrigin(topic, origin, afterSeq, limit)
@@ -186,22 +320,29 @@ export class Store {
 
   cursors (consumer: string, topic: string): Map<string, number> { return this.cursorTable.get(consumer, topic) }
 
-  saveCursors (consumer: string, topic: string, cursors: Map<string, number>): void {
+  /** Commit cursors (survives a process crash); await sync() for power loss. Throws StoreError. */
+  saveCursors (consumer: string, topic: string, cursors: ReadonlyMap<string, number>): void {
+    this.guard(() => this.cursorTable.save(consumer, topic, cursors))
+  }
+
+  /** Resolves once everything committed so far is fsynced (shares the group commit's fsync). */
+  async sync (): Promise<void> {
     this.assertOpen()
-    this.cursorTable.save(consumer, topic, cursors)
+    await this.wal.sync()
   }
 
   // ---- retention ----
 
   /** Delete the oldest messages of a topic while it is over its count or byte limit, or older than max age. */
-  enforceLimits (topic: string, now = Date.now()): number { return this.pruner.enforce(topic, now) }
+  enforceLimits (topic: string, now = Date.now()): number { return this.guard(() => this.pruner.enforce(topic, now)) }
 
-  enforceAllLimits (now = Date.now()): number { return this.pruner.enforceAll(now) }
+  enforceAllLimits (now = Date.now()): number { return this.guard(() => this.pruner.enforceAll(now)) }
 
   // ---- lifecycle ----
 
   close (): void {
     if (this.wal.closed) return
+    if (this.maintenanceTimer != null) clearInterval(this.maintenanceTimer)
     this.wal.close()
     this.db.close()
   }

@@ -36,12 +36,16 @@ export class Topics {
     }
   }
 
-  /** Start keeping a topic (idempotent). Retention given here overrides the store defaults for it. */
+  /**
+   * Start keeping a topic (idempotent). Retention given here overrides the store defaults for it. A topic
+   * left without purge keeps its rows: rejoining counts them, or retention would undercount them for good.
+   */
   add (topic: string, retention: Partial<Retention>): void {
-    this.db.prepare(`INSERT INTO topics (topic, max_messages, max_bytes, max_age_ms) VALUES (?, ?, ?, ?)
+    this.db.prepare(`INSERT INTO topics (topic, messages, bytes, max_messages, max_bytes, max_age_ms)
+      VALUES (?, (SELECT count(*) FROM messages WHERE topic = ?), (SELECT coalesce(sum(size), 0) FROM messages WHERE topic = ?), ?, ?, ?)
       ON CONFLICT(topic) DO UPDATE SET max_messages = coalesce(excluded.max_messages, max_messages),
       max_bytes = coalesce(excluded.max_bytes, max_bytes), max_age_ms = coalesce(excluded.max_age_ms, max_age_ms)`)
-      .run(topic, retention.maxMessages ?? null, retention.maxBytes ?? null, retention.maxAgeMs ?? null)
+      .run(topic, topic, topic, retention.maxMessages ?? null, retention.maxBytes ?? null, retention.maxAgeMs ?? null)
     this.stats.set(topic, this.statsOf(this.db.prepare('SELECT * FROM topics WHERE topic = ?').get(topic) as TopicRow))
   }
 

@@ -5,7 +5,7 @@
 // message of the process behind it.
 import { openSync, closeSync, fsync, fsyncSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { translateWriteError, type StoreError } from './db.js'
+import { translateWriteError, StoreError } from './db.js'
 import type { NewMessage, StoredMessage } from './rows.js'
 
 /** What a commit writes; the store supplies it. */
@@ -15,8 +15,8 @@ export interface BatchWriter {
    * null (already held, or its topic is not kept). Throws, having written nothing, if the commit fails.
    */
   write (batch: NewMessage[]): Array<StoredMessage | null>
-  /** The commit failed: give back what queuing these messages reserved. */
-  failed (batch: NewMessage[]): void
+  /** The commit failed (err says why): give back what queuing these messages reserved. */
+  failed (batch: NewMessage[], err: StoreError): void
   /** After a commit's rows were delivered (onCommit) and handed to the fsync. */
   committed (rows: StoredMessage[]): void
 }
@@ -79,6 +79,15 @@ export class GroupCommit {
     await new Promise<void>(resolve => this.flushWaiters.push(resolve))
   }
 
+  /**
+   * Resolves once everything committed so far (by this class or directly, as cursors are) is synced:
+   * it shares the next group fsync with the batches waiting for it.
+   */
+  async sync (): Promise<void> {
+    if (this.isClosed) throw new StoreError('store is closed', 'STORE_CLOSED')
+    await new Promise<void>((resolve, reject) => this.whenDurable(0, err => { if (err != null) reject(err); else resolve() }))
+  }
+
   /** Commit everything queued in one transaction; it is acked once the fsync covering it is done. */
   flush (): void {
     this.flushScheduled = false
@@ -96,8 +105,8 @@ export class GroupCommit {
       stored = this.writer.write(msgs)
     } catch (err) {
       for (const p of batch) this.pendingKeys.delete(pendingKey(p.msg.topic, p.msg.origin, p.msg.seq))
-      this.writer.failed(msgs)
       const e = translateWriteError(err, this.path)
+      this.writer.failed(msgs, e)
       for (const p of batch) p.reject(e)
       wake()
       return

@@ -78,13 +78,12 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
     const { origin, seq } = req.body as { origin: string, seq: number }
     const open = consumers.get(consumerKey(topic, name))
     if (open != null && !open.isClosed) {
-      open.ack({ origin, seq })
+      await open.ack({ origin, seq }) // answered once the cursor is on disk
     } else {
       requireTopic(node, topic)
-      // no stream open for it: record the ack through a short-lived consumer (close() saves its cursor)
+      // no stream open for it: record the ack (up to what this node holds) through a short-lived consumer
       const c = node.consume(topic, { name })
-      c.ack({ origin, seq })
-      c.close()
+      try { await c.ackHeld({ origin, seq }) } finally { c.close() }
     }
     return { topic, consumer: name, origin, seq, acked: true }
   })
