@@ -9,8 +9,7 @@ import { Consumer } from '../src/core/consumer.js'
 import { InvalidInputError } from '../src/core/limits.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import { createApi } from '../src/daemon/api.js'
-import { isRoot } from '../src/lan/isolation.js'
-import { tempDir, removeTempDirs, storeRow, startNode, waitFor } from './helpers.js'
+import { tempDir, removeTempDirs, storeRow, startNode, waitFor, describeAsRoot, withTmpfs } from './helpers.js'
 
 afterEach(() => removeTempDirs())
 
@@ -102,16 +101,9 @@ describe('ack route', () => {
   })
 })
 
-describe('acks on a full disk (item 12; needs root for a small tmpfs)', () => {
-  if (!isRoot()) {
-    it.skip('SKIPPED: not root, cannot mount a tmpfs to fill', () => {})
-    console.warn('\n*** SKIPPED ack disk-full test: needs root to mount a tmpfs ***\n')
-    return
-  }
+describeAsRoot('acks on a full disk (item 12; needs root for a small tmpfs)', 'mount a tmpfs to fill', () => {
   it('an ack that cannot be written rejects with DISK_FULL instead of crashing the process', async () => {
-    const mnt = tempDir('gossipd-full-')
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt])
-    try {
+    await withTmpfs('2m', async mnt => {
       const s = new Store(join(mnt, 'data'), { codec: envelopeCodec, reserveBytes: 0 })
       s.addTopic('t')
       // many origins, so the cursor write needs more than the few pages left
@@ -133,8 +125,6 @@ describe('acks on a full disk (item 12; needs root for a small tmpfs)', () => {
       expect(s.cursors('w', 't').size).toBe(300)
       c.close()
       s.close()
-    } finally {
-      execFileSync('umount', ['-l', mnt])
-    }
+    })
   })
 })

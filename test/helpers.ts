@@ -2,6 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { describe, it } from 'vitest'
+import { isRoot } from '../src/lan/isolation.js'
 import { GossipNode, type NodeOptions, type NodeParts } from '../src/core/node.js'
 import { encodeEnvelope } from '../src/core/envelope.js'
 import type { NewMessage, StoredMessage } from '../src/store/store.js'
@@ -85,4 +88,30 @@ export async function freePort (): Promise<number> {
       srv.close(() => resolve(port))
     })
   })
+}
+
+/**
+ * describe() for tests that need root (namespaces, tmpfs mounts). Without root it prints one loud SKIPPED
+ * line and registers a visibly skipped test, so a skip never passes for a pass; CI runs as root.
+ */
+export function describeAsRoot (name: string, needs: string, body: () => void): void {
+  describe(name, () => {
+    if (!isRoot()) {
+      console.warn(`\n*** SKIPPED ${name}: needs root to ${needs}. CI runs it as root. ***\n`)
+      it.skip(`SKIPPED: not root, cannot ${needs}`, () => {})
+      return
+    }
+    body()
+  })
+}
+
+/** Mount a fresh tmpfs of `size` (e.g. '2m') in a temp dir, run `fn` on it, and unmount it whatever happens. */
+export async function withTmpfs<T> (size: string, fn: (mnt: string) => T | Promise<T>): Promise<T> {
+  const mnt = tempDir('gossipd-tmpfs-')
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt])
+  try {
+    return await fn(mnt)
+  } finally {
+    execFileSync('umount', ['-l', mnt])
+  }
 }

@@ -11,8 +11,7 @@ import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { Store, StoreError, type PruneReport } from '../src/store/store.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import { startDaemon, writePrivate, DaemonStartError } from '../src/daemon/daemon.js'
-import { isRoot } from '../src/lan/isolation.js'
-import { tempDir, removeTempDirs, storeRow } from './helpers.js'
+import { tempDir, removeTempDirs, storeRow, describeAsRoot, withTmpfs } from './helpers.js'
 
 afterEach(() => removeTempDirs())
 
@@ -135,35 +134,19 @@ describe('store: an undecodable row is quarantined (item 7)', () => {
   })
 })
 
-describe('daemon: api.json on a full volume (item 12)', () => {
-  if (!isRoot()) {
-    it.skip('SKIPPED: not root, cannot mount a tmpfs to fill', () => {})
-    console.warn('\n*** SKIPPED api.json disk-full test: needs root to mount a tmpfs ***\n')
-    return
-  }
-  it('a failed write of api.json leaves no tmp file behind', () => {
-    const mnt = tempDir('gossipd-full-')
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt])
-    try {
+describeAsRoot('daemon: api.json on a full volume (item 12)', 'mount a tmpfs to fill', () => {
+  it('a failed write of api.json leaves no tmp file behind', async () => {
+    await withTmpfs('64k', async mnt => {
       try { execFileSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=1k', 'count=1000'], { stdio: 'ignore' }) } catch { /* full: as intended */ }
       expect(() => writePrivate(join(mnt, 'api.json'), 'x'.repeat(32 * 1024))).toThrow(/ENOSPC/)
       expect(readdirSync(mnt).sort()).toEqual(['filler'])
-    } finally {
-      execFileSync('umount', ['-l', mnt])
-    }
+    })
   })
 })
 
-describe('store on a full disk: surfacing and recovery (items 12, 13; needs root for a small tmpfs)', () => {
-  if (!isRoot()) {
-    it.skip('SKIPPED: not root, cannot mount a tmpfs to fill', () => {})
-    console.warn('\n*** SKIPPED disk-full recovery test: needs root to mount a tmpfs ***\n')
-    return
-  }
+describeAsRoot('store on a full disk: surfacing and recovery (items 12, 13; needs root for a small tmpfs)', 'mount a tmpfs to fill', () => {
   it('gives up the reserve and truncates the WAL when full, so acks are still written; writes resume once space is freed', async () => {
-    const mnt = tempDir('gossipd-full-')
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt])
-    try {
+    await withTmpfs('2m', async mnt => {
       const data = join(mnt, 'data')
       const s = new Store(data, { codec: envelopeCodec, reserveBytes: 128 * 1024 })
       s.addTopic('t')
@@ -204,15 +187,11 @@ describe('store on a full disk: surfacing and recovery (items 12, 13; needs root
       for (let i = 2; i <= 50; i++) await s.insert(storeRow('t', 'peer', i, 'y'.repeat(2000)))
       expect(s.summary('t').find(o => o.origin === 'peer')?.ranges).toEqual([[1, 50]])
       s.close()
-    } finally {
-      execFileSync('umount', ['-l', mnt])
-    }
+    })
   })
 
   it('every synchronous write path surfaces DISK_FULL as a StoreError (no reserve)', async () => {
-    const mnt = tempDir('gossipd-full-')
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt])
-    try {
+    await withTmpfs('1m', async mnt => {
       const s = new Store(join(mnt, 'data'), { codec: envelopeCodec, reserveBytes: 0 })
       s.addTopic('t')
       try { execFileSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=4k', 'count=1000'], { stdio: 'ignore' }) } catch { /* full */ }
@@ -226,8 +205,6 @@ describe('store on a full disk: surfacing and recovery (items 12, 13; needs root
       expect(err).toBeInstanceOf(StoreError)
       expect((err as StoreError).code).toBe('DISK_FULL')
       s.close()
-    } finally {
-      execFileSync('umount', ['-l', mnt])
-    }
+    })
   })
 })

@@ -4,8 +4,7 @@ import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import Database from 'better-sqlite3'
 import { Store, StoreError } from '../src/store/store.js'
-import { tempDir, removeTempDirs, storeRow } from './helpers.js'
-import { isRoot } from '../src/lan/isolation.js'
+import { tempDir, removeTempDirs, storeRow, describeAsRoot, withTmpfs } from './helpers.js'
 
 afterEach(() => removeTempDirs())
 
@@ -138,16 +137,9 @@ describe('Store', () => {
   })
 })
 
-describe('Store on a full disk (needs root for a small tmpfs)', () => {
-  if (!isRoot()) {
-    it.skip('SKIPPED: not root, cannot mount a tmpfs to fill', () => {})
-    console.warn('\n*** SKIPPED disk-full store test: needs root to mount a tmpfs ***\n')
-    return
-  }
+describeAsRoot('Store on a full disk (needs root for a small tmpfs)', 'mount a tmpfs to fill', () => {
   it('rejects writes with DISK_FULL, acks nothing that is not on disk, and keeps working once space is back', async () => {
-    const mnt = tempDir('gossipd-full-')
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt])
-    try {
+    await withTmpfs('2m', async mnt => {
       const s = new Store(join(mnt, 'data'), { codec: envelopeCodec })
       s.addTopic('t')
       const acked: number[] = []
@@ -177,8 +169,6 @@ describe('Store on a full disk (needs root for a small tmpfs)', () => {
       const reopened = new Store(join(mnt, 'data'), { codec: envelopeCodec })
       expect(reopened.summary('t')).toEqual([{ origin: 'me', low: 0, ranges: [[1, acked.length + 1]] }])
       reopened.close()
-    } finally {
-      execFileSync('umount', ['-l', mnt])
-    }
+    })
   })
 })
