@@ -12,4 +12,9 @@ export default tseslint.config(
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
+  {
+    // the swarm page's script runs in the browser (served as is from dist/web)
+    files: ['src/web/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', Node: 'readonly', EventSource: 'readonly', setTimeout: 'readonly', fetch: 'readonly' } },
+  },
 )

@@ -16,6 +16,9 @@ import { registerTopics } from './commands/topics.js'
 import { registerJoinLeave } from './commands/join-leave.js'
 import { registerStatus } from './commands/status.js'
 import { registerRepl } from './commands/repl.js'
+import { registerUi } from './commands/ui.js'
+import { registerMonitor } from './commands/monitor.js'
+import { registerTop } from './commands/top.js'
 
 export function buildProgram (run: Runner): Command {
   const program = new Command('gossipd')
@@ -45,6 +48,9 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage/config error, 3 no daemon running,
   registerJoinLeave(program, run)
   registerStatus(program, run)
   registerRepl(program, run)
+  registerUi(program, run)
+  registerMonitor(program, run)
+  registerTop(program, run)
   return program
 }
 

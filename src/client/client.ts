@@ -80,7 +80,8 @@ function unreachable (err: unknown, url: string): DaemonUnreachableError | undef
 
 export class GossipClient {
   readonly url: string
-  private readonly token: string
+  /** the bearer token (observe.ts sends it on the log and page routes) */
+  readonly token: string
   private readonly timeoutMs: number
 
   constructor (opts: ClientOptions) {

@@ -210,8 +210,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
    * of that origin this node holds, since anything beyond that was never delivered to anyone.
    */
   async ackHeld (msg: Pick<StoredMessage, 'origin' | 'seq'>): Promise<void> {
-    const held = this.store.heldState(this.topic, msg.origin)
-    this.checkAck(msg, Math.max(held?.set.max ?? 0, held?.low ?? 0), 'holds up to')
+    this.checkAck(msg, this.heldUpTo(msg.origin), 'holds up to')
     await this.record(msg)
   }
 
@@ -238,6 +237,26 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
         setImmediate(() => { this.saveScheduled = false; void this.writeCursors() })
       }
     })
+  }
+
+  /** messages held in the store that this consumer has not been handed yet (read but unconsumed included) */
+  get lag (): number {
+    let n = this.buffer.length
+    for (const origin of this.store.origins(this.topic)) n += Math.max(0, this.heldUpTo(origin) - ((this.next.get(origin) ?? 1) - 1))
+    return n
+  }
+
+  /** messages held that a named consumer has not acked yet */
+  get unacked (): number {
+    let n = 0
+    for (const origin of this.store.origins(this.topic)) n += Math.max(0, this.heldUpTo(origin) - (this.acked.get(origin) ?? 0))
+    return n
+  }
+
+  /** the newest seq of an origin held here */
+  private heldUpTo (origin: string): number {
+    const h = this.store.heldState(this.topic, origin)
+    return Math.max(h?.set.max ?? 0, h?.low ?? 0)
   }
 
   /** acked seq per origin */

@@ -28,6 +28,11 @@ export class Consumers {
 
   get size (): number { return this.open.size }
 
+  /** Open consumers and how far behind each is (see Consumer.lag). */
+  stats (): Array<{ topic: string, name?: string, lag: number, unacked?: number }> {
+    return [...this.open].map(c => ({ topic: c.topic, name: c.name, lag: c.lag, unacked: c.name != null ? c.unacked : undefined }))
+  }
+
   /** Read a topic from the local queue: once per message, in per-origin order (see Consumer). */
   consume (topic: string, opts: ConsumerOptions = {}): Consumer {
     checkTopic(topic)

@@ -13,7 +13,9 @@ export interface NodeEvents {
   'peer:leave': [{ peer: string }]
   message: [ReceivedMessage]
   gap: [GapInfo]
-  sync: [{ peer: string, received: number, stored: number, ms: number }]
+  sync: [{ peer: string, received: number, stored: number, ms: number, batches: number }]
+  /** a pull from this peer failed (the next pull retries it) */
+  'sync:failed': [{ peer: string, error: string }]
   rejected: [{ peer: string, reason: string, id?: string }]
   error: [Error]
 }

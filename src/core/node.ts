@@ -4,8 +4,9 @@
 // This file only composes the parts (each in its own file) for one run, from start() to stop().
 import { EventEmitter } from 'node:events'
 import type { PrivateKey } from '@libp2p/interface'
+import type { GossipsubOpts } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createSwarm, type SwarmHost } from './stack/libp2p.js'
+import { createSwarm, type SwarmHost, type SwarmOptions } from './stack/libp2p.js'
 import { gossipOptions } from './stack/gossip.js'
 import { libp2pHost, outboxHost, type NodeHost } from './host.js'
 import { MAX_PAYLOAD_BYTES, checkTopic } from './limits.js'
@@ -69,6 +70,8 @@ export interface NodeOptions {
   dropInbound?: DropInbound
   /** fault injection for tests: return false to skip gossiping an own message (it still goes out by sync) */
   gossipFilter?: (e: Envelope) => boolean
+  /** metrics hooks for libp2p and gossipsub (the daemon's /metrics); off by default. Only for the libp2p node this node creates */
+  metrics?: { libp2p?: SwarmOptions['metrics'], gossipsub?: Pick<GossipsubOpts, 'metricsRegister' | 'metricsTopicStrToLabel'> }
   log?: LogFn
 }
 
@@ -236,7 +239,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       mdns: o.mdns ?? true,
       mdnsServiceTag: o.mdnsServiceTag,
       mdnsIntervalMs: o.mdnsIntervalMs,
-      gossip: gossipOptions(this.maxPayloadBytes),
+      gossip: { ...gossipOptions(this.maxPayloadBytes), ...o.metrics?.gossipsub },
+      metrics: o.metrics?.libp2p,
       connectionMonitor: false,
     })
   }
@@ -332,6 +336,18 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     return peerInfos(run.host, run.topics.list())
   }
 
+  /** Peers in this node's gossipsub mesh of a topic (for metrics and the swarm page). */
+  meshPeers (topic: string): string[] {
+    // getMeshPeers is public on the gossipsub class but missing from its exported interface
+    const pubsub = this.requireRun().host.pubsub as unknown as { getMeshPeers: (topic: string) => string[] }
+    return pubsub.getMeshPeers(topic)
+  }
+
+  /** Open consumers and how far behind each is (see Consumer.lag). */
+  consumerStats (): Array<{ topic: string, name?: string, lag: number, unacked?: number }> {
+    return this.requireRun().consumers.stats()
+  }
+
   status (): NodeStatus {
     const run = this.requireRun()
     return {
@@ -347,6 +363,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       rejected: this.stats.rejected,
       signatureChecks: this.stats.signatureChecks,
       quarantined: run.store.quarantined,
+      fsyncs: run.store.fsyncStats.count,
+      fsyncSeconds: run.store.fsyncStats.seconds,
     }
   }
 }

@@ -2,7 +2,14 @@
 // status counters.
 import type { NodeHost } from './host.js'
 
-export interface PeerInfo { id: string, addrs: string[], direction: string, topics: string[] }
+export interface PeerInfo {
+  id: string
+  addrs: string[]
+  direction: string
+  topics: string[]
+  /** round-trip time of the last keep-alive ping, ms (none before the first) */
+  rtt?: number
+}
 
 export interface NodeStatus {
   peerId: string
@@ -24,6 +31,9 @@ export interface NodeStatus {
   signatureChecks: number
   /** stored rows found undecodable and moved to quarantine (fetched again from peers) */
   quarantined: number
+  /** WAL fsyncs done, and the time they took */
+  fsyncs: number
+  fsyncSeconds: number
 }
 
 /** Every open connection, with the joined topics its peer subscribes to. */
@@ -34,5 +44,6 @@ export function peerInfos (host: NodeHost, joined: string[]): PeerInfo[] {
     addrs: [c.remoteAddr.toString()],
     direction: c.direction,
     topics: joined.filter(t => pubsub.getSubscribers(t).some(p => p.equals(c.remotePeer))),
+    rtt: c.rtt,
   }))
 }

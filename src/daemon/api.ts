@@ -16,6 +16,7 @@ import { statusRoutes } from './api/routes/status.js'
 import { streamRoutes } from './api/routes/streams.js'
 import { topicRoutes } from './api/routes/topics.js'
 import type { ApiApp } from './api/context.js'
+import { registerObservability, type Observability } from './observe/index.js'
 
 export interface ApiOptions {
   node: GossipNode
@@ -30,6 +31,8 @@ export interface ApiOptions {
   heartbeatMs?: number
   /** extra fields for GET /v1/status */
   statusExtra?: () => StatusExtra
+  /** metrics, health, swarm page and log routes (observe/index.ts) */
+  observe?: Observability
 }
 
 export interface Api { app: ApiApp, url: string, close: () => Promise<void> }
@@ -49,7 +52,8 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
     consumers: new Map<string, Consumer>(),
   }
   let closing = false
-  const guard = new RequestGuard(opts.token)
+  const observe = opts.observe
+  const guard = new RequestGuard(opts.token, observe != null ? req => observe.authorize(req) : undefined)
 
   const app = Fastify({
     // fastify's own per-request logs are info-level noise: keep its warnings and errors, log requests at debug below
@@ -72,6 +76,7 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
   topicRoutes(app, ctx)
   messageRoutes(app, ctx)
   streamRoutes(app, ctx)
+  if (observe != null) registerObservability(app, observe, opts.logger)
 
   app.addHook('preClose', async () => {
     closing = true

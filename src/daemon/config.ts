@@ -21,6 +21,8 @@ export interface DaemonConfig {
   retention: { maxMessages?: number, maxBytes?: number, maxAgeMs?: number }
   logLevel: LogLevel
   maxPayloadBytes: number
+  /** a listener for /metrics and the health probes, for a Prometheus on another host (off by default) */
+  metrics?: { host: string, port: number }
   /** where each value came from, for the startup log */
   configFile?: string
 }
@@ -36,9 +38,10 @@ export interface RawConfig {
   retention?: unknown
   logLevel?: unknown
   maxPayloadBytes?: unknown
+  metrics?: unknown
 }
 
-const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes']
+const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'metrics']
 const RETENTION_KEYS = ['maxMessages', 'maxBytes', 'maxAge']
 
 export class ConfigError extends Error {
@@ -115,6 +118,7 @@ export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Rec
   set('topics', 'GOSSIPD_TOPICS', list(env.GOSSIPD_TOPICS))
   set('logLevel', 'GOSSIPD_LOG_LEVEL', env.GOSSIPD_LOG_LEVEL || undefined)
   set('maxPayloadBytes', 'GOSSIPD_MAX_PAYLOAD', env.GOSSIPD_MAX_PAYLOAD || undefined)
+  set('metrics', 'GOSSIPD_METRICS', env.GOSSIPD_METRICS || undefined)
   const retention: Record<string, string> = {}
   if (env.GOSSIPD_RETENTION_MAX_MESSAGES) retention.maxMessages = env.GOSSIPD_RETENTION_MAX_MESSAGES
   if (env.GOSSIPD_RETENTION_MAX_BYTES) retention.maxBytes = env.GOSSIPD_RETENTION_MAX_BYTES
@@ -197,7 +201,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   const file = configPath != null ? readConfigFile(configPath) : {}
   const fromEnv = envConfig(env)
   const flags = sources.flags ?? {}
-  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*' }
+  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*', metrics: '--metrics' }
 
   const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string } | undefined => {
     if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key] }
@@ -238,6 +242,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     if (n > 16 * 1024 * 1024) throw new ConfigError(name, `must be at most 16MiB (${16 * 1024 * 1024}), got ${n}`)
     return n
   })
+  const metrics = get('metrics', undefined as DaemonConfig['metrics'], parseApiAddress)
   // retention merges key by key across sources
   const retention: DaemonConfig['retention'] = {}
   for (const [src, name] of [[file.retention, `${configPath}: retention`], [fromEnv.raw.retention, 'GOSSIPD_RETENTION'], [flags.retention, '--retention']] as const) {
@@ -252,5 +257,5 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
       else throw new ConfigError(keyName, `unknown retention key (known: ${RETENTION_KEYS.join(', ')})`)
     }
   }
-  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, configFile: configPath }
+  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, metrics, configFile: configPath }
 }

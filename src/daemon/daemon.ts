@@ -9,7 +9,9 @@ import { generateToken } from './api/auth.js'
 import type { DaemonConfig } from './config.js'
 import { EXIT } from '../wire/exit-codes.js'
 import { API_FILE, type ApiFile } from '../wire/api-file.js'
+import type { StatusExtra } from '../wire/results.js'
 import { VERSION } from '../version.js'
+import { Observability } from './observe/index.js'
 
 export class DaemonStartError extends Error {
   override name = 'DaemonStartError'
@@ -56,6 +58,8 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
   } catch (err) {
     throw new DaemonStartError(`cannot create data dir ${cfg.dataDir}: ${(err as Error).message}`, EXIT.ERROR)
   }
+  // before the node: libp2p takes its metrics at creation
+  const observe = new Observability({ version: VERSION, expectPeers: cfg.peers.length > 0, metricsListen: cfg.metrics, logger: log })
   const node = new GossipNode({
     dataDir: cfg.dataDir,
     listen: cfg.listen,
@@ -65,6 +69,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     retention: cfg.retention,
     maxPayloadBytes: cfg.maxPayloadBytes,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    metrics: observe.nodeMetrics(),
   })
   try {
     await node.start()
@@ -88,6 +93,8 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
 
   const token = generateToken()
   const startedAt = new Date()
+  const statusExtra = (): StatusExtra => ({ version: VERSION, pid: process.pid, dataDir: cfg.dataDir, api: api?.url, uptimeMs: Date.now() - startedAt.getTime(), mdns: cfg.mdns })
+  observe.attach(node, () => ({ ...statusExtra() }))
   let api: Api
   try {
     api = await createApi({
@@ -97,7 +104,8 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
       port: cfg.api.port,
       logger: log.child({ component: 'api' }),
       maxPayloadBytes: cfg.maxPayloadBytes,
-      statusExtra: () => ({ version: VERSION, pid: process.pid, dataDir: cfg.dataDir, api: api?.url, uptimeMs: Date.now() - startedAt.getTime(), mdns: cfg.mdns }),
+      statusExtra,
+      observe,
     })
   } catch (err) {
     await node.stop()
@@ -105,6 +113,14 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
       throw new DaemonStartError(`API address ${cfg.api.host}:${cfg.api.port} is in use (another gossipd? use --api ${cfg.api.host}:PORT, or :0 for any free port)`, EXIT.ADDRESS_IN_USE, { cause: err })
     }
     throw new DaemonStartError(`cannot start the API on ${cfg.api.host}:${cfg.api.port}: ${(err as Error).message}`, EXIT.ERROR, { cause: err })
+  }
+  let metricsUrl: string | undefined
+  try {
+    metricsUrl = await observe.listen()
+  } catch (err) {
+    await api.close()
+    await node.stop()
+    throw new DaemonStartError(`cannot open the metrics listener on ${cfg.metrics?.host}:${cfg.metrics?.port}: ${(err as Error).message}`, isAddrInUse(err) ? EXIT.ADDRESS_IN_USE : EXIT.ERROR, { cause: err })
   }
   if (!['127.0.0.1', 'localhost', '::1'].includes(cfg.api.host)) {
     log.warn({ api: api.url }, 'the control API is not on a loopback address: anyone who can reach it and learns the token controls this daemon')
@@ -114,16 +130,17 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
   try {
     writePrivate(apiFile, JSON.stringify(info, null, 2) + '\n')
   } catch (err) {
-    await api.close(); await node.stop()
+    await api.close(); await observe.close(); await node.stop()
     throw new DaemonStartError(`cannot write ${apiFile}: ${(err as Error).message}`, EXIT.ERROR, { cause: err })
   }
-  log.info({ peerId: node.peerId, api: api.url, addresses: node.addresses, dataDir: cfg.dataDir, mdns: cfg.mdns, peers: cfg.peers.length, topics: node.topics().map(t => t.topic) }, 'gossipd started')
+  log.info({ peerId: node.peerId, api: api.url, addresses: node.addresses, dataDir: cfg.dataDir, mdns: cfg.mdns, peers: cfg.peers.length, topics: node.topics().map(t => t.topic), metrics: metricsUrl }, 'gossipd started')
 
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
       log.info('shutting down: closing the API')
       try { await api.close() } catch (err) { log.warn({ err }, 'API close failed') }
+      await observe.close().catch(err => log.warn({ err }, 'metrics listener close failed'))
       log.info('stopping the node (flushing the store)')
       await node.stop()
       // leave api.json alone if a newer daemon has taken over the data dir since

@@ -126,6 +126,9 @@ export class Store {
   /** rows moved to quarantine (undecodable), over the life of this data dir */
   get quarantined (): number { return this.quarantineCount }
 
+  /** WAL fsyncs done and their total duration (seconds), for metrics */
+  get fsyncStats (): { readonly count: number, readonly seconds: number } { return this.wal.fsyncStats }
+
   /** true while the disk is short of space: own publishes are refused, received messages and acks go on */
   get lowOnSpace (): boolean { return this.space.low }
 

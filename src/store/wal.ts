@@ -35,6 +35,8 @@ export class GroupCommit {
   private unsynced: Array<{ rows: number, done: Done }> = []
   private syncing: typeof this.unsynced | null = null
   private fsyncRunning = false
+  /** WAL fsyncs done and their total duration, for metrics */
+  readonly fsyncStats = { count: 0, seconds: 0 }
   /** called after each commit with the rows it added (in commit order) */
   onCommit: (rows: StoredMessage[]) => void = () => {}
   /** called when a batch has been acked (or failed): pendingWrites went down without a new commit */
@@ -149,8 +151,11 @@ export class GroupCommit {
       return
     }
     this.fsyncRunning = true
+    const started = process.hrtime.bigint()
     fsync(fd, err => {
       this.fsyncRunning = false
+      this.fsyncStats.count++
+      this.fsyncStats.seconds += Number(process.hrtime.bigint() - started) / 1e9
       if (this.isClosed) { closeSync(fd); return } // close() synced and acked these already
       this.syncing = null
       const e = err != null ? translateWriteError(err, this.path) : null

@@ -4,7 +4,14 @@ import type { MessageJson } from './message.js'
 /** POST /v1/topics/:topic/messages (201) */
 export interface PublishResult { id: string, origin: string, topic: string, seq: number, ts: number, offset: number }
 
-export interface PeerInfo { id: string, addrs: string[], direction: string, topics: string[] }
+export interface PeerInfo {
+  id: string
+  addrs: string[]
+  direction: string
+  topics: string[]
+  /** round-trip time of the last keep-alive ping, ms */
+  rtt?: number
+}
 /** GET /v1/peers */
 export interface PeersResult { peers: PeerInfo[] }
 
@@ -46,6 +53,9 @@ export interface Status extends StatusExtra {
   inboundShed?: number
   rejected?: number
   signatureChecks?: number
+  /** WAL fsyncs done, and the seconds they took */
+  fsyncs?: number
+  fsyncSeconds?: number
 }
 
 /** SSE `event: ready` data: the stream is open */

@@ -69,7 +69,9 @@ export class KeepAlive {
     const key = peer.toString()
     if (this.stopped || this.host.getConnections(peer).length === 0) return
     try {
-      await this.host.services.ping.ping(peer, { signal: AbortSignal.timeout(this.timeoutMs) })
+      const rtt = await this.host.services.ping.ping(peer, { signal: AbortSignal.timeout(this.timeoutMs) })
+      // Connection.rtt is libp2p's own field for this (its connection monitor, which we replace, sets it)
+      for (const c of this.host.getConnections(peer)) c.rtt = rtt
       this.misses.delete(key)
     } catch (err) {
       if (this.stopped) return

@@ -29,6 +29,8 @@ export interface SwarmOptions {
   halfWindowYamux?: boolean
   /** libp2p's own connection monitor (pings all connections at once); gossipd runs keepalive.ts instead */
   connectionMonitor?: boolean
+  /** a libp2p metrics implementation (the daemon passes @libp2p/prometheus-metrics) */
+  metrics?: NonNullable<Parameters<typeof createLibp2p>[0]>['metrics']
 }
 
 export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
@@ -42,6 +44,7 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
     connectionEncrypters: [noise()],
     streamMuxers: [opts.halfWindowYamux === false ? yamux() : halfWindowYamux()],
     peerDiscovery,
+    metrics: opts.metrics,
     connectionManager: {
       // a LAN of gossip daemons: we redial static peers ourselves (peers.ts); a gossip burst from many
       // local nodes restarting at once must not be refused as a connection flood

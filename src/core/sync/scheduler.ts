@@ -116,9 +116,16 @@ export class SyncScheduler {
     const topics = this.p.topics()
     if (topics.length === 0) return null
     const signal = this.stopController.signal
-    const stream = await host.dialProtocol(peerId, SYNC_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
-    const stats = await pullFrom(stream, peerId, store, topics, this.p.accept, signal, this.p.maxPayloadBytes)
-    this.p.emit('sync', { peer, received: stats.received, stored: stats.stored, ms: stats.ms })
+    let stats: SyncStats
+    try {
+      const stream = await host.dialProtocol(peerId, SYNC_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
+      stats = await pullFrom(stream, peerId, store, topics, this.p.accept, signal, this.p.maxPayloadBytes)
+    } catch (err) {
+      // a pull cut short by our own stop is not a failure of the peer
+      if (this.p.isRunning()) this.p.emit('sync:failed', { peer, error: (err as Error).message })
+      throw err
+    }
+    this.p.emit('sync', { peer, received: stats.received, stored: stats.stored, ms: stats.ms, batches: stats.batches })
     return stats
   }
 

@@ -33,7 +33,11 @@ export class RequestGuard {
   private port = ''
   private hosts = loopbackHosts()
 
-  constructor (token: string) { this.token = Buffer.from(token) }
+  /**
+   * letIn: asked after the Host/Origin checks; true lets the request through without the bearer token
+   * (the observability routes: public probes, or the swarm page's session cookie, see observe/index.ts)
+   */
+  constructor (token: string, private readonly letIn: (req: FastifyRequest) => boolean = () => false) { this.token = Buffer.from(token) }
 
   /** The address the server is bound to: Host and Origin must name it (any local address for a wildcard). */
   bind (address: string, port: number): void {
@@ -50,6 +54,7 @@ export class RequestGuard {
     }
     const origin = req.headers.origin
     if (origin != null && !this.allowsOrigin(origin)) throw new ApiError(403, ERROR_CODES.FORBIDDEN_ORIGIN, `requests from origin ${JSON.stringify(origin)} are refused`)
+    if (this.letIn(req)) return
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
     const given = Buffer.from(m?.[1] ?? '')
     if (m == null || given.length !== this.token.length || !timingSafeEqual(given, this.token)) {

@@ -1,0 +1,70 @@
+// Client calls for the observability routes: a login link for the swarm page, the live snapshot
+// (`gossipd top`) and the log feed (`gossipd monitor`).
+import { ApiRequestError, DaemonUnreachableError, type GossipClient } from './client.js'
+
+export interface LoginLink { url: string, expiresInMs: number }
+
+/** what /v1/observe/snapshot returns (see src/daemon/observe/live.ts) */
+export interface SwarmSnapshot {
+  now: number
+  self: { peerId: string, peers: number, topics: number, consumers: number, pendingWrites: number, gossipQueued: number, gossipSkipped: number, inboundShed: number, rejected: number, uptimeMs?: number, version?: string }
+  peers: Array<{ id: string, addrs: string[], direction: string, topics: string[], rtt?: number }>
+  topics: Array<{ topic: string, messages: number, bytes: number, peers: number, mesh: string[], rate: number[], latencyMeanMs: Array<number | null>, latencyMaxMs: Array<number | null> }>
+  sync: { recent: Array<{ time: number, peer: string, ok: boolean, received: number, stored: number, ms: number, error?: string }>, pulls: number, failed: number, stored: number }
+  consumers: Array<{ topic: string, name?: string, lag: number, unacked?: number }>
+}
+
+async function call (client: GossipClient, method: string, path: string, signal?: AbortSignal): Promise<Response> {
+  let res: Response
+  try {
+    res = await fetch(client.url + path, { method, headers: { authorization: `Bearer ${client.token}` }, signal: signal ?? AbortSignal.timeout(30_000) })
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err
+    throw new DaemonUnreachableError(client.url, ((err as Error).cause as Error)?.message)
+  }
+  if (!res.ok) {
+    let code = 'HTTP_' + String(res.status)
+    let message = res.statusText
+    try { const b = await res.json() as { error?: { code: string, message: string } }; code = b.error?.code ?? code; message = b.error?.message ?? message } catch { /* not JSON */ }
+    throw new ApiRequestError(res.status, code, message)
+  }
+  return res
+}
+
+export async function loginLink (client: GossipClient): Promise<LoginLink> {
+  return await (await call(client, 'POST', '/v1/ui/login-link')).json() as LoginLink
+}
+
+export async function swarmSnapshot (client: GossipClient): Promise<SwarmSnapshot> {
+  return await (await call(client, 'GET', '/v1/observe/snapshot')).json() as SwarmSnapshot
+}
+
+/**
+ * Follow the daemon's log lines (JSON, as pino writes them) at `level` and above until `signal` aborts or
+ * the daemon ends the stream. `onDropped` hears how many lines a slow reader missed.
+ */
+export async function followLogs (client: GossipClient, level: string, onLine: (line: string) => void, opts: { signal?: AbortSignal, onDropped?: (n: number) => void } = {}): Promise<void> {
+  const res = await call(client, 'GET', `/v1/logs?level=${encodeURIComponent(level)}`, opts.signal ?? new AbortController().signal)
+  const decoder = new TextDecoder()
+  let buf = ''
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true })
+      let i: number
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i)
+        buf = buf.slice(i + 2)
+        let event = 'message'
+        const data: string[] = []
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7)
+          else if (line.startsWith('data: ')) data.push(line.slice(6))
+        }
+        if (event === 'log') onLine(data.join('\n'))
+        else if (event === 'dropped') opts.onDropped?.(JSON.parse(data.join('\n')).lines)
+      }
+    }
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError') throw err
+  }
+}

@@ -1,0 +1,151 @@
+// The daemon's Prometheus metrics: gossipd_* families fed by the node's events and public getters, plus
+// libp2p's own (@libp2p/prometheus-metrics), gossipsub's built-in ones and Node's process metrics, all in
+// one registry per daemon. Gauges are read from the node when scraped, so an idle daemon costs nothing.
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { GossipNode, NodeOptions } from '../../core/node.js'
+import { gossipsubMetricsRegister } from './gossipsub-register.js'
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120]
+
+/** a counter whose value is a running total kept elsewhere (the node's own counters) */
+function totalCounter (registry: Registry, name: string, help: string, read: () => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect () { this.reset(); this.inc(read()) },
+  })
+}
+
+export class GossipdMetrics {
+  readonly registry = new Registry()
+  /** topic -> label map gossipsub reads (topics are few and chosen by the operator: the name is the label) */
+  private readonly topicLabels = new Map<string, string>()
+  private node?: GossipNode
+  readonly stored: Counter<'topic' | 'source'>
+  readonly bytes: Counter<'topic' | 'source'>
+  readonly published: Counter<'topic'>
+  readonly latency: Histogram<'topic' | 'source'>
+  readonly commit: Histogram
+  readonly apiPublish: Histogram
+  readonly rejected: Counter<'reason'>
+  readonly syncPulls: Counter<'peer' | 'result'>
+  readonly syncMessages: Counter<'peer' | 'kind'>
+  readonly syncBatches: Counter<'peer'>
+  readonly syncSeconds: Histogram
+  readonly gaps: Counter<'topic'>
+  readonly gapMessages: Counter<'topic'>
+  readonly joins: Counter
+  readonly leaves: Counter
+
+  constructor (readonly info: { version: string }) {
+    const r = this.registry
+    const reg = { registers: [r] }
+    collectDefaultMetrics({ register: r })
+    this.stored = new Counter({ name: 'gossipd_messages_stored_total', help: 'messages committed to the local queue, by topic and how they came (local publish, gossip, sync)', labelNames: ['topic', 'source'], ...reg })
+    this.bytes = new Counter({ name: 'gossipd_message_bytes_total', help: 'payload bytes committed, by topic and source', labelNames: ['topic', 'source'], ...reg })
+    this.published = new Counter({ name: 'gossipd_messages_published_total', help: 'messages published by this node', labelNames: ['topic'], ...reg })
+    this.latency = new Histogram({ name: 'gossipd_message_latency_seconds', help: 'origin publish time to commit here, for messages from other nodes (assumes synchronised clocks)', labelNames: ['topic', 'source'], buckets: LATENCY_BUCKETS, ...reg })
+    this.commit = new Histogram({ name: 'gossipd_publish_commit_seconds', help: 'own messages: publish to commit in the local queue', buckets: LATENCY_BUCKETS, ...reg })
+    this.apiPublish = new Histogram({ name: 'gossipd_api_publish_seconds', help: 'API publish requests: received to acked (committed and fsynced)', buckets: LATENCY_BUCKETS, ...reg })
+    this.rejected = new Counter({ name: 'gossipd_messages_rejected_total', help: 'envelopes rejected (bad signature, malformed, oversized)', labelNames: ['reason'], ...reg })
+    this.syncPulls = new Counter({ name: 'gossipd_sync_pulls_total', help: 'catch-up pulls from peers, by result', labelNames: ['peer', 'result'], ...reg })
+    this.syncMessages = new Counter({ name: 'gossipd_sync_messages_total', help: 'messages received by sync pulls (kind=received) and the new ones among them (kind=stored)', labelNames: ['peer', 'kind'], ...reg })
+    this.syncBatches = new Counter({ name: 'gossipd_sync_batches_total', help: 'sync batches received', labelNames: ['peer'], ...reg })
+    this.syncSeconds = new Histogram({ name: 'gossipd_sync_pull_seconds', help: 'duration of successful sync pulls', buckets: LATENCY_BUCKETS, ...reg })
+    this.gaps = new Counter({ name: 'gossipd_gaps_total', help: 'holes a consumer gave up waiting for', labelNames: ['topic'], ...reg })
+    this.gapMessages = new Counter({ name: 'gossipd_gap_messages_total', help: 'messages in the holes given up', labelNames: ['topic'], ...reg })
+    this.joins = new Counter({ name: 'gossipd_peer_joins_total', help: 'peer connections opened', ...reg })
+    this.leaves = new Counter({ name: 'gossipd_peer_leaves_total', help: 'peer connections closed', ...reg })
+
+    const node = (): GossipNode | undefined => this.node?.isRunning === true ? this.node : undefined
+    const status = () => node()?.status()
+    new Gauge({ name: 'gossipd_info', help: 'constant 1, with the version and peer id as labels', labelNames: ['version', 'peer_id'], ...reg, collect () { this.reset(); const n = node(); if (n != null) this.set({ version: info.version, peer_id: n.peerId }, 1) } })
+    new Gauge({ name: 'gossipd_up', help: '1 while the node runs', ...reg, collect () { this.set(node() != null ? 1 : 0) } })
+    new Gauge({ name: 'gossipd_peers_connected', help: 'peers connected now', ...reg, collect () { this.set(status()?.peers ?? 0) } })
+    new Gauge({ name: 'gossipd_store_pending_writes', help: 'store writes queued, not yet acked', ...reg, collect () { this.set(status()?.pendingWrites ?? 0) } })
+    new Gauge({ name: 'gossipd_outbox_queued', help: 'own messages waiting to be gossiped', ...reg, collect () { this.set(status()?.gossipQueued ?? 0) } })
+    totalCounter(r, 'gossipd_outbox_skipped_total', 'own messages not gossiped because peers could not keep up (they go by sync)', () => status()?.gossipSkipped ?? 0)
+    totalCounter(r, 'gossipd_inbound_shed_total', 'inbound gossip left to sync because this node was overloaded', () => status()?.inboundShed ?? 0)
+    totalCounter(r, 'gossipd_signature_checks_total', 'Ed25519 signatures verified', () => status()?.signatureChecks ?? 0)
+    totalCounter(r, 'gossipd_store_fsyncs_total', 'WAL fsyncs', () => status()?.fsyncs ?? 0)
+    totalCounter(r, 'gossipd_store_fsync_seconds_total', 'time spent in WAL fsyncs', () => status()?.fsyncSeconds ?? 0)
+    const perTopic = (name: string, help: string, pick: (t: ReturnType<GossipNode['topics']>[number], n: GossipNode) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['topic'], ...reg,
+        collect () {
+          this.reset()
+          const n = node()
+          for (const t of n?.topics() ?? []) this.set({ topic: t.topic }, pick(t, n!))
+        },
+      })
+    }
+    perTopic('gossipd_store_messages', 'messages held per topic', t => t.messages)
+    perTopic('gossipd_store_bytes', 'bytes held per topic', t => t.bytes)
+    perTopic('gossipd_topic_peers', 'connected peers subscribed to the topic', t => t.peers)
+    perTopic('gossipd_mesh_peers', 'peers in this node\'s gossipsub mesh of the topic', (t, n) => n.meshPeers(t.topic).length)
+    new Gauge({
+      name: 'gossipd_consumers', help: 'open consumers per topic', labelNames: ['topic'], ...reg,
+      collect () {
+        this.reset()
+        for (const t of node()?.topics() ?? []) this.set({ topic: t.topic }, 0)
+        for (const c of node()?.consumerStats() ?? []) this.inc({ topic: c.topic })
+      },
+    })
+    new Gauge({
+      name: 'gossipd_consumer_lag_messages', help: 'messages held but not yet delivered to a consumer (named consumers by name; anonymous ones summed as "-")', labelNames: ['topic', 'consumer'], ...reg,
+      collect () {
+        this.reset()
+        for (const c of node()?.consumerStats() ?? []) this.inc({ topic: c.topic, consumer: c.name ?? '-' }, c.lag)
+      },
+    })
+  }
+
+  /** Options for GossipNode: libp2p and gossipsub report into this registry. */
+  nodeMetrics (): NonNullable<NodeOptions['metrics']> {
+    return {
+      // its name cache is process-wide: letting it clear that (the default) gives each daemon in a process
+      // (tests) metrics of its own registry; process metrics are collected above
+      libp2p: prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false }),
+      gossipsub: { metricsRegister: gossipsubMetricsRegister(this.registry), metricsTopicStrToLabel: this.topicLabels },
+    }
+  }
+
+  /** Start counting a node's events (call once, after start). */
+  attach (node: GossipNode): void {
+    this.node = node
+    node.on('message', m => {
+      this.topicLabels.set(m.topic, m.topic)
+      this.stored.inc({ topic: m.topic, source: m.source })
+      this.bytes.inc({ topic: m.topic, source: m.source }, m.payload.byteLength)
+      const age = Math.max(0, Date.now() - m.ts) / 1000
+      if (m.source === 'local') {
+        this.published.inc({ topic: m.topic })
+        this.commit.observe(age)
+      } else {
+        this.latency.observe({ topic: m.topic, source: m.source }, age)
+      }
+    })
+    node.on('sync', s => {
+      this.syncPulls.inc({ peer: s.peer, result: 'ok' })
+      this.syncMessages.inc({ peer: s.peer, kind: 'received' }, s.received)
+      this.syncMessages.inc({ peer: s.peer, kind: 'stored' }, s.stored)
+      this.syncBatches.inc({ peer: s.peer }, s.batches)
+      this.syncSeconds.observe(s.ms / 1000)
+    })
+    node.on('sync:failed', f => this.syncPulls.inc({ peer: f.peer, result: 'failed' }))
+    node.on('rejected', r => this.rejected.inc({ reason: r.reason }))
+    node.on('gap', g => {
+      this.gaps.inc({ topic: g.topic })
+      this.gapMessages.inc({ topic: g.topic }, g.to - g.from + 1)
+    })
+    node.on('peer:join', () => this.joins.inc())
+    node.on('peer:leave', () => this.leaves.inc())
+    for (const t of node.topics()) this.topicLabels.set(t.topic, t.topic)
+  }
+
+  async text (): Promise<{ body: string, contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType }
+  }
+}

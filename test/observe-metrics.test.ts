@@ -1,0 +1,126 @@
+// GET /metrics after real traffic between two daemon processes (127.0.0.1, no mDNS, static peer): the
+// gossipd_* families carry real values, libp2p's, gossipsub's and the process metrics are there too, and
+// the control API serves metrics to loopback clients only. npm run build first: the binary runs dist/.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { startDaemon, cleanup, tmp, type Daemon } from './daemon-util.js'
+import { waitFor, startNode, stopAll } from './helpers.js'
+import { GossipClient } from '../src/client/client.js'
+import { createApi } from '../src/daemon/api.js'
+import { Observability } from '../src/daemon/observe/index.js'
+
+/** Prometheus text -> Map of 'name{labels}' -> value (labels as written) */
+function parse (text: string): Map<string, number> {
+  const m = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const i = line.lastIndexOf(' ')
+    m.set(line.slice(0, i), Number(line.slice(i + 1)))
+  }
+  return m
+}
+const sum = (m: Map<string, number>, prefix: string): number => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0)
+const has = (m: Map<string, number>, prefix: string): boolean => [...m.keys()].some(k => k.startsWith(prefix))
+
+async function scrape (d: Daemon): Promise<Map<string, number>> {
+  const res = await fetch(`${d.url}/metrics`)
+  expect(res.status).toBe(200)
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+  return parse(await res.text())
+}
+
+let a: Daemon, b: Daemon
+const N = 5
+
+describe('GET /metrics', () => {
+  beforeAll(async () => {
+    a = await startDaemon(tmp(), ['--topic', 'm'])
+    b = await startDaemon(tmp(), ['--topic', 'm', '--peer', a.addr, '--metrics', '127.0.0.1:0'])
+    const ca = new GossipClient({ url: a.url, token: a.token })
+    const cb = new GossipClient({ url: b.url, token: b.token })
+    await waitFor('A and B connected on topic m', async () => (await ca.peers()).some(p => p.topics.includes('m')))
+    for (let i = 0; i < N; i++) await ca.publish('m', `payload ${i}`)
+    await waitFor('B holds all messages', async () => (await cb.topics()).find(t => t.topic === 'm')?.messages === N)
+  })
+  afterAll(async () => { await cleanup() })
+
+  it('needs no token and shows the gossipd families with the traffic\'s real values', async () => {
+    const ma = await scrape(a)
+    expect(ma.get('gossipd_messages_published_total{topic="m"}')).toBe(N)
+    expect(ma.get('gossipd_messages_stored_total{topic="m",source="local"}')).toBe(N)
+    expect(ma.get('gossipd_message_bytes_total{topic="m",source="local"}')).toBe(N * 'payload 0'.length)
+    expect(ma.get('gossipd_publish_commit_seconds_count')).toBe(N)
+    expect(ma.get('gossipd_api_publish_seconds_count')).toBe(N)
+    expect(ma.get('gossipd_store_messages{topic="m"}')).toBe(N)
+    expect(ma.get('gossipd_store_bytes{topic="m"}')).toBeGreaterThan(0)
+    expect(ma.get('gossipd_store_fsyncs_total')).toBeGreaterThan(0)
+    expect(ma.get('gossipd_store_fsync_seconds_total')).toBeGreaterThan(0)
+    expect(ma.get('gossipd_store_pending_writes')).toBe(0)
+    expect(ma.get('gossipd_peers_connected')).toBe(1)
+    expect(ma.get('gossipd_peer_joins_total')).toBeGreaterThanOrEqual(1)
+    expect(ma.get('gossipd_topic_peers{topic="m"}')).toBe(1)
+    expect(ma.get(`gossipd_info{version="0.1.0",peer_id="${a.peerId}"}`)).toBe(1)
+    for (const f of ['gossipd_outbox_queued', 'gossipd_outbox_skipped_total', 'gossipd_inbound_shed_total', 'gossipd_consumers{topic="m"}']) expect(ma.has(f), f).toBe(true)
+
+    const mb = await scrape(b)
+    // B got every message by gossip or sync, and timed each from A's publish
+    expect(sum(mb, 'gossipd_messages_stored_total{topic="m"')).toBe(N)
+    expect(sum(mb, 'gossipd_message_latency_seconds_count')).toBe(N)
+    expect(mb.get('gossipd_messages_published_total{topic="m"}')).toBeUndefined()
+    expect(sum(mb, 'gossipd_sync_pulls_total')).toBeGreaterThanOrEqual(1)
+    expect(mb.get('gossipd_sync_pull_seconds_count')).toBeGreaterThanOrEqual(1)
+    await waitFor('mesh of m formed on B', async () => (await scrape(b)).get('gossipd_mesh_peers{topic="m"}') === 1, 10_000)
+  })
+
+  it('includes libp2p, gossipsub and process metrics', async () => {
+    const m = await scrape(a)
+    expect(sum(m, 'libp2p_data_transfer_bytes_total')).toBeGreaterThan(0)
+    expect(has(m, 'libp2p_')).toBe(true)
+    expect(has(m, 'gossipsub_')).toBe(true)
+    expect(m.get('process_resident_memory_bytes')).toBeGreaterThan(0)
+    expect(m.get('nodejs_heap_size_used_bytes')).toBeGreaterThan(0)
+    expect(has(m, 'nodejs_eventloop_lag_seconds')).toBe(true)
+  })
+
+  it('counts a named consumer and its lag', async () => {
+    const cb = new GossipClient({ url: b.url, token: b.token })
+    const ctrl = new AbortController()
+    const stream = await cb.stream('m', { consumer: 'reader', from: 'beginning', signal: ctrl.signal })
+    const it = stream[Symbol.asyncIterator]()
+    await it.next()
+    const m = await scrape(b)
+    expect(m.get('gossipd_consumers{topic="m"}')).toBe(1)
+    expect(m.has('gossipd_consumer_lag_messages{topic="m",consumer="reader"}')).toBe(true)
+    stream.close()
+  })
+
+  it('the metrics option opens a listener for a remote Prometheus', async () => {
+    const line = b.stderr().split('\n').find(l => l.includes('gossipd started'))!
+    const url = JSON.parse(line).metrics as string
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+    const res = await fetch(url)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('gossipd_messages_stored_total{topic="m"')
+    expect((await fetch(url.replace('/metrics', '/readyz'))).status).toBe(200)
+  })
+})
+
+describe('GET /metrics on the control API', () => {
+  it('refuses clients that are not on loopback', async () => {
+    const node = await startNode()
+    const observe = new Observability({ version: 'test', expectPeers: false })
+    observe.attach(node)
+    const api = await createApi({ node, token: 'secret', observe })
+    try {
+      const host = new URL(api.url).host
+      const remote = await api.app.inject({ method: 'GET', url: '/metrics', headers: { host }, remoteAddress: '192.0.2.10' })
+      expect(remote.statusCode).toBe(403)
+      expect(remote.json().error.code).toBe('FORBIDDEN_REMOTE')
+      const local = await api.app.inject({ method: 'GET', url: '/metrics', headers: { host }, remoteAddress: '127.0.0.1' })
+      expect(local.statusCode).toBe(200)
+      expect(local.body).toContain('gossipd_up 1')
+    } finally {
+      await api.close()
+      await stopAll([node])
+    }
+  })
+})

@@ -1,0 +1,110 @@
+// The live swarm page in a real headless Chromium (Debian's, driven by playwright-core): a 3-node swarm of
+// daemon processes on 127.0.0.1 (no mDNS, static peers). The page of node A logs in through a one-time
+// link, shows its 2 peers, publishes through its box, and the message shows up in node B's page; no
+// session, a spent link and a wrong token are refused. Screenshots go to results/screenshots/.
+// npm run build first: the daemons run dist/ (and serve dist/web).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { startDaemon, gossipd, cleanup, tmp, type Daemon } from './daemon-util.js'
+import { waitFor } from './helpers.js'
+import { GossipClient } from '../src/client/client.js'
+import { loginLink } from '../src/client/observe.js'
+
+const CHROMIUM = process.env.GOSSIPD_CHROMIUM ?? '/usr/bin/chromium'
+const haveBrowser = existsSync(CHROMIUM)
+if (!haveBrowser) console.warn(`SKIPPED test/web-ui.test.ts: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set GOSSIPD_CHROMIUM); the swarm page was NOT tested in a browser`)
+
+const SHOTS = join(process.cwd(), 'results', 'screenshots')
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+let a: Daemon, b: Daemon, c: Daemon
+let browser: import('playwright-core').BrowserContext | undefined
+
+/** node A's link comes from the real `gossipd ui`; the others straight from the API (quicker) */
+async function loginUrl (d: Daemon, viaCli = false): Promise<string> {
+  if (!viaCli) return (await loginLink(new GossipClient({ url: d.url, token: d.token }))).url
+  const r = await gossipd(['ui', '--json', '--data', d.dataDir])
+  expect(r.code, r.stderr).toBe(0)
+  return JSON.parse(r.stdout).url
+}
+
+describe.skipIf(!haveBrowser)('the swarm page in headless Chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true })
+    const { chromium } = await import('playwright-core')
+    const launching = chromium.launchPersistentContext(tmp('gossipd-chromium-'), { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } })
+    a = await startDaemon(tmp(), ['--topic', 'chat'])
+    ;[b, c] = await Promise.all([startDaemon(tmp(), ['--topic', 'chat', '--peer', a.addr]), startDaemon(tmp(), ['--topic', 'chat', '--peer', a.addr])])
+    browser = await launching
+    const clientA = new GossipClient({ url: a.url, token: a.token })
+    await waitFor('node A connected to B and C, both subscribed to chat', async () => {
+      const peers = await clientA.peers()
+      return peers.length === 2 && peers.every(p => p.topics.includes('chat'))
+    })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await cleanup()
+  })
+
+  it('logs in by a one-time link, shows 2 peers, and a message published in A\'s page appears in B\'s', async () => {
+    const pageA = await browser!.newPage()
+    const linkA = await loginUrl(a, true)
+    const resp = await pageA.goto(linkA)
+    expect(resp?.status()).toBe(200)
+    // the spent code is not left in the address bar
+    expect(pageA.url()).toBe(`${a.url}/ui/`)
+    const cookies = await browser!.cookies(a.url)
+    const session = cookies.find(k => k.name === `gossipd_session_${new URL(a.url).port}`)
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' })
+
+    await pageA.locator('#conn.live').waitFor()
+    await waitFor('two peer rows in A\'s page', async () => await pageA.locator('#peers tbody tr').count() === 2, 15_000)
+    const rows = await pageA.locator('#peers tbody tr').evaluateAll(trs => trs.map(tr => tr.getAttribute('data-peer')))
+    expect(rows.sort()).toEqual([b.peerId, c.peerId].sort())
+    expect(await pageA.locator('#self-id').textContent()).toBe(a.peerId)
+    expect(await pageA.locator('#graph .node').count()).toBe(3)
+
+    const pageB = await browser!.newPage()
+    await pageB.goto(await loginUrl(b))
+    await pageB.locator('#conn.live').waitFor()
+
+    const text = `hello from the browser ${Date.now()}`
+    await pageA.fill('#pub-topic', 'chat')
+    await pageA.fill('#pub-message', text)
+    await pageA.click('#publish button')
+    await pageA.locator('#pub-result.ok').waitFor()
+    expect(await pageA.locator('#pub-result').textContent()).toMatch(/^published: seq 1/)
+
+    await pageB.locator('#tail li', { hasText: text }).waitFor({ timeout: 15_000 })
+    expect(await pageB.locator('#tail li', { hasText: text }).getAttribute('data-topic')).toBe('chat')
+    // the topic row of B's page counts what arrived, and its mesh holds peers
+    await waitFor('chat held by B\'s page', async () => /^1 /.test((await pageB.locator('#topics tbody tr td').nth(1).textContent()) ?? ''), 10_000)
+    await pageA.screenshot({ path: join(SHOTS, 'swarm-page-node-a.png'), fullPage: true })
+    await pageB.screenshot({ path: join(SHOTS, 'swarm-page-node-b.png'), fullPage: true })
+
+    // the spent link does not log anyone in again
+    const again = await browser!.newPage()
+    const r = await again.goto(linkA)
+    expect(r?.status()).toBe(401)
+    await again.screenshot({ path: join(SHOTS, 'login-link-spent.png') })
+  })
+
+  it('refuses a browser without a session, a forged cookie and a wrong token', async () => {
+    // plain requests carry no cookie
+    expect((await fetch(`${a.url}/ui/`)).status).toBe(401)
+    expect((await fetch(`${a.url}/ui/events`)).status).toBe(401)
+    const port = new URL(a.url).port
+    const forged = await fetch(`${a.url}/ui/events`, { headers: { cookie: `gossipd_session_${port}=${'x'.repeat(43)}` } })
+    expect(forged.status).toBe(401)
+    const wrong = await gossipd(['ui', '--data', a.dataDir, '--api', a.url, '--token', 'not-the-token'])
+    expect(wrong.code).toBe(4)
+    expect(wrong.stderr).toContain('wrong token')
+    // a session cookie cannot publish without the page's header (a cross-site form cannot send it)
+    const page = await browser!.newPage()
+    await page.goto(await loginUrl(a))
+    const status = await page.evaluate(async () => (await fetch('/v1/topics/chat/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payload":"x"}' })).status)
+    expect(status).toBe(401)
+  })
+})
