@@ -1,18 +1,9 @@
 // Client calls for the observability routes: a login link for the swarm page, the live snapshot
 // (`gossipd top`) and the log feed (`gossipd monitor`).
 import { ApiRequestError, DaemonUnreachableError, type GossipClient } from './client.js'
+import type { LoginLink, SwarmSnapshot } from '../wire/observe.js'
 
-export interface LoginLink { url: string, expiresInMs: number }
-
-/** what /v1/observe/snapshot returns (see src/daemon/observe/live.ts) */
-export interface SwarmSnapshot {
-  now: number
-  self: { peerId: string, peers: number, topics: number, consumers: number, pendingWrites: number, gossipQueued: number, gossipSkipped: number, inboundShed: number, rejected: number, uptimeMs?: number, version?: string }
-  peers: Array<{ id: string, addrs: string[], direction: string, topics: string[], rtt?: number }>
-  topics: Array<{ topic: string, messages: number, bytes: number, peers: number, mesh: string[], rate: number[], latencyMeanMs: Array<number | null>, latencyMaxMs: Array<number | null> }>
-  sync: { recent: Array<{ time: number, peer: string, ok: boolean, received: number, stored: number, ms: number, error?: string }>, pulls: number, failed: number, stored: number }
-  consumers: Array<{ topic: string, name?: string, lag: number, unacked?: number }>
-}
+export type { LoginLink, SwarmSnapshot } from '../wire/observe.js'
 
 async function call (client: GossipClient, method: string, path: string, signal?: AbortSignal): Promise<Response> {
   let res: Response

@@ -2,6 +2,7 @@
 // per-second message rates and latencies over the last minute, recent sync pulls, consumers) and a feed
 // of messages for the live tail. Kept in small ring buffers fed by the node's events.
 import type { GossipNode, ReceivedMessage } from '../../core/node.js'
+import type { SwarmSnapshot, SyncEntry, TailMessage } from '../../wire/observe.js'
 
 export const WINDOW_S = 60
 const SYNC_KEPT = 20
@@ -9,17 +10,8 @@ const PREVIEW_CHARS = 200
 
 interface Second { t: number, count: number, latSum: number, latN: number, latMax: number }
 
-export interface TailMessage { topic: string, origin: string, seq: number, ts: number, source: string, offset: number, size: number, preview: string, binary: boolean }
-export interface SyncEntry { time: number, peer: string, ok: boolean, received: number, stored: number, ms: number, error?: string }
-
-export interface Snapshot {
-  now: number
-  self: Record<string, unknown>
-  peers: ReturnType<GossipNode['peers']>
-  topics: Array<{ topic: string, messages: number, bytes: number, peers: number, mesh: string[], rate: number[], latencyMeanMs: Array<number | null>, latencyMaxMs: Array<number | null> }>
-  sync: { recent: SyncEntry[], pulls: number, failed: number, stored: number }
-  consumers: ReturnType<GossipNode['consumerStats']>
-}
+export type { TailMessage, SyncEntry }
+export type Snapshot = SwarmSnapshot
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
