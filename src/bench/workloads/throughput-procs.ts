@@ -6,9 +6,10 @@
 // progress, which would need the subscribers' counts in the publisher's process.
 //
 // Child side (throughputProcsNode): start one node dialing the peers given, print READY, wait for
-// "go <start epoch ms>", publish (node 0) or count deliveries until all arrived or they stall, print
-// DONE, keep serving until stdin closes, then report. Parent side (throughputProcs): start the children
-// one by one, send "go", wait for every DONE, close stdin.
+// "go <start epoch ms>", publish (node 0) or count deliveries until all arrived or, once the publisher
+// is done ("published" on stdin), they stall; print DONE, keep serving until stdin closes, then report.
+// Parent side (throughputProcs): start the children one by one, send "go", tell the subscribers when
+// the publisher is DONE, wait for every DONE, close stdin.
 import { createInterface } from 'node:readline'
 import { payloadFor, indexOf, until, sleep } from '../cluster.js'
 import { startChild, type RunOptions, type RunningChild } from '../runner.js'
@@ -48,8 +49,12 @@ export async function throughputProcsNode (spec: NodeSpec, ready: (info: Record<
   }
   const lines = createInterface({ input: process.stdin })
   const closed = new Promise<void>(resolve => lines.on('close', resolve))
+  let publishedAt = NaN
   const go = new Promise<number>((resolve, reject) => {
-    lines.on('line', l => { if (l.startsWith('go ')) resolve(Number(l.slice(3))) })
+    lines.on('line', l => {
+      if (l.startsWith('go ')) resolve(Number(l.slice(3)))
+      else if (l === 'published') publishedAt = now()
+    })
     lines.on('close', () => reject(new Error('stdin closed before "go"')))
   })
   ready({ addr: node.addr })
@@ -57,7 +62,8 @@ export async function throughputProcsNode (spec: NodeSpec, ready: (info: Record<
   await until(() => node.meshed(), Math.max(0, startAt - Date.now()))
   const meshedAtStart = node.meshed()
   await sleep(Math.max(0, startAt - Date.now()))
-  const deadline = now() + (spec.maxSeconds ?? 120) * 1000
+  // subscribers get twice the publisher's time: deliveries trail publishing
+  const deadline = now() + (spec.index === 0 ? 1 : 2) * (spec.maxSeconds ?? 120) * 1000
   let result: PubResult | SubResult
   if (spec.index === 0) {
     let next = 0
@@ -78,9 +84,10 @@ export async function throughputProcsNode (spec: NodeSpec, ready: (info: Record<
     await publishUpTo(total)
     result = { index: 0, meshedAtStart, t0, ackedAt: now(), published: next - warm, acked: acked - ackedBefore, errors }
   } else {
-    const since = now()
+    // a slow machine may deliver long after publishing: a stall only counts once the publisher is done
     const stallMs = spec.stallMs ?? 10_000
-    await until(() => timedSeen >= spec.count || now() > deadline || now() - (Number.isNaN(lastAt) ? since : lastAt) > stallMs, deadline - now() + 1_000, 20)
+    const stalled = (): boolean => !Number.isNaN(publishedAt) && now() - Math.max(publishedAt, Number.isNaN(lastAt) ? 0 : lastAt) > stallMs
+    await until(() => timedSeen >= spec.count || now() > deadline || stalled(), deadline - now() + 1_000, 20)
     result = { index: spec.index, meshedAtStart, timedSeen, doneAt: Number.isNaN(doneAt) ? null : doneAt, lastAt: Number.isNaN(lastAt) ? null : lastAt }
   }
   done({ index: spec.index })
@@ -93,14 +100,18 @@ export async function throughputProcsNode (spec: NodeSpec, ready: (info: Record<
 /** The parent: N node processes, then msg/s from the publisher's start and the last subscriber's finish. */
 export async function throughputProcs (spec: ThroughputProcsSpec, run: Omit<RunOptions, 'label' | 'timeoutMs' | 'onTag'>): Promise<Record<string, unknown>> {
   const maxSeconds = spec.maxSeconds ?? 120
-  const timeoutMs = MESH_MS + SETTLE_MS + 2 * maxSeconds * 1000 + 60_000
+  const timeoutMs = MESH_MS + SETTLE_MS + 3 * maxSeconds * 1000 + 60_000
   const children: RunningChild[] = []
   let doneCount = 0
+  const finished = (index: number): void => {
+    doneCount++
+    if (index === 0) for (const c of children.slice(1)) c.proc.stdin!.write('published\n')
+  }
   try {
     const addrs: string[] = []
     for (let index = 0; index < spec.nodes; index++) {
       const c = startChild({ ...spec, maxSeconds, scenario: 'throughput-node', index, peers: [...addrs] },
-        { ...run, timeoutMs, label: `throughput-procs/${index}`, onTag: tag => { if (tag === 'DONE') doneCount++ } })
+        { ...run, timeoutMs, label: `throughput-procs/${index}`, onTag: tag => { if (tag === 'DONE') finished(index) } })
       children.push(c)
       addrs.push((await c.ready as { addr: string }).addr)
     }
