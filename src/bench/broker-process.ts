@@ -81,6 +81,8 @@ export async function startBroker (broker: Broker, bin: string): Promise<Running
   let err = ''
   proc.stderr.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4096) })
   const exited = new Promise<void>(resolve => proc.once('exit', () => resolve()))
+  // after 'exit', stderr may still hold the reason it gave: 'close' is when that has all arrived
+  const drained = new Promise<void>(resolve => proc.once('close', () => resolve()))
   // the bench's own exit (an uncaught error, process.exit) must not leave the broker running
   const onExit = (): void => { if (proc.exitCode == null && proc.pid != null) signal(proc.pid, 'SIGKILL') }
   process.on('exit', onExit)
@@ -101,6 +103,7 @@ export async function startBroker (broker: Broker, bin: string): Promise<Running
   while (spawned && proc.exitCode == null && proc.signalCode == null && Date.now() < deadline && !await accepts(port)) await sleep(50)
   if (!spawned || proc.exitCode != null || proc.signalCode != null || !await accepts(port)) {
     await stop()
+    await Promise.race([drained, sleep(1_000)])
     throw new Error(`${broker} did not start on 127.0.0.1:${port}${err !== '' ? `: ${err.trim().split('\n').slice(-3).join(' / ')}` : ''}`)
   }
   return { url: broker === 'nats' ? `nats://127.0.0.1:${port}` : `mqtt://127.0.0.1:${port}`, pid: proc.pid!, stop }
