@@ -1,15 +1,20 @@
 // A benchmark cluster: N nodes in this process on 127.0.0.1, fully meshed by dialing each other, one
 // topic; node 0 publishes, nodes 1..N-1 subscribe. Two implementations behind one surface so every
 // scenario runs the same code against raw gossipsub (raw-gossipsub.ts) and gossipd (gossipd-cluster.ts).
+// The central-broker references (mqtt-cluster.ts, nats-cluster.ts) fit the same surface: 1 publishing
+// client and N-1 subscribing clients of a broker the parent started (broker-process.ts).
 
 export const TOPIC = 'bench'
 
 export type Impl = 'raw' | 'gossipd'
 
+/** a central broker the bench compares against (reference rows, not a side) */
+export type Broker = 'mosquitto' | 'nats'
+
 export interface Cluster {
-  readonly impl: Impl
+  readonly impl: Impl | Broker
   readonly size: number
-  /** publish from node 0; raw resolves once handed to gossipsub, gossipd once committed to disk */
+  /** publish from node 0; raw resolves once handed to gossipsub, gossipd once committed to disk, a broker once it acked */
   publish: (payload: Uint8Array) => Promise<unknown>
   /** messages delivered so far to subscriber i (0-based over nodes 1..N-1) */
   delivered: number[]
@@ -54,8 +59,14 @@ export async function until (check: () => boolean, timeoutMs: number, pollMs = 1
   return true
 }
 
-export async function createCluster (impl: Impl, size: number, opts: { synchronous?: 'FULL' | 'NORMAL' } = {}): Promise<Cluster> {
+/** A cluster of `size` nodes; a broker's needs the URL of a running broker (clients only, the broker is the parent's). */
+export async function createCluster (impl: Impl | Broker, size: number, opts: { synchronous?: 'FULL' | 'NORMAL', brokerUrl?: string } = {}): Promise<Cluster> {
   if (impl === 'raw') return await (await import('./raw-gossipsub.js')).createRawCluster(size)
+  if (impl === 'mosquitto' || impl === 'nats') {
+    if (opts.brokerUrl == null) throw new Error(`${impl} cluster: no broker URL`)
+    if (impl === 'mosquitto') return await (await import('./mqtt-cluster.js')).createMqttCluster(opts.brokerUrl, size)
+    return await (await import('./nats-cluster.js')).createNatsCluster(opts.brokerUrl, size)
+  }
   return await (await import('./gossipd-cluster.js')).createGossipdCluster(size, opts)
 }
 

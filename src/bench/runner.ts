@@ -9,6 +9,8 @@ export interface RunOptions {
   timeoutMs: number
   label: string
   verbose?: boolean
+  /** other "@@TAG <json>" lines the child prints (e.g. DONE from a throughput-procs node) */
+  onTag?: (tag: string, value: unknown) => void
 }
 
 export interface RunningChild {
@@ -38,6 +40,7 @@ export function startChild (spec: Record<string, unknown>, opts: RunOptions): Ru
       out = out.slice(nl + 1)
       if (line.startsWith('@@READY ')) readyResolve(JSON.parse(line.slice(8)))
       else if (line.startsWith('@@RESULT ')) resultValue = JSON.parse(line.slice(9))
+      else if (line.startsWith('@@') && line.includes(' ') && opts.onTag != null) opts.onTag(line.slice(2, line.indexOf(' ')), JSON.parse(line.slice(line.indexOf(' ') + 1)))
       else if (opts.verbose === true && line.length > 0) process.stderr.write(`  [${opts.label}] ${line}\n`)
     }
   })

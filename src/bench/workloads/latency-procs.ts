@@ -8,8 +8,8 @@
 // running until stdin closes (so no node leaves while others still need it), then report.
 // Parent side (latencyProcs): start the children one by one, send "go", close stdin after the deadline.
 import { createInterface } from 'node:readline'
-import { multiaddr } from '@multiformats/multiaddr'
-import { payloadFor, indexOf, until, meshPeers, meshTarget, sleep, rateCounts, publishAtRate, TOPIC, type Impl } from '../cluster.js'
+import { payloadFor, indexOf, until, sleep, rateCounts, publishAtRate, type Impl } from '../cluster.js'
+import { startProcNode } from './proc-node.js'
 import { startChild, type RunOptions, type RunningChild } from '../runner.js'
 import { summarize } from '../stats.js'
 
@@ -25,37 +25,9 @@ const SETTLE_MS = 3_000
 /** how long publishing lasts, warm-up included */
 const runMs = (spec: LatencyProcsSpec): number => rateCounts(spec).count / spec.rate * 1000
 
-interface OneNode { addr: string, publish: (p: Uint8Array) => Promise<unknown>, onDeliver: (f: (payload: Uint8Array) => void) => void, meshed: () => boolean, stop: () => Promise<void> }
-
-async function startOne (spec: NodeSpec): Promise<OneNode> {
-  const want = meshTarget(spec.nodes)
-  if (spec.impl === 'raw') {
-    const { startRawHost, rawLoopbackAddr } = await import('../raw-gossipsub.js')
-    const host = await startRawHost()
-    host.services.pubsub.subscribe(TOPIC)
-    for (const p of spec.peers) await host.dial(multiaddr(p))
-    return {
-      addr: rawLoopbackAddr(host),
-      publish: async p => await host.services.pubsub.publish(TOPIC, p),
-      onDeliver: f => host.services.pubsub.addEventListener('message', evt => { if (evt.detail.topic === TOPIC) f(evt.detail.data) }),
-      meshed: () => host.getPeers().length >= spec.nodes - 1 && meshPeers(host.services.pubsub, TOPIC) >= want,
-      stop: async () => await host.stop(),
-    }
-  }
-  const { startGossipdNode, stopGossipdNode, loopbackAddr, hostOf } = await import('../gossipd-cluster.js')
-  const node = await startGossipdNode({ peers: spec.peers })
-  return {
-    addr: loopbackAddr(node),
-    publish: async p => await node.publish(TOPIC, p),
-    onDeliver: f => { node.consume(TOPIC, { from: 'beginning' }).on('message', m => f(m.payload)).start() },
-    meshed: () => node.peers().length >= spec.nodes - 1 && meshPeers(hostOf(node).services.pubsub, TOPIC) >= want,
-    stop: async () => { await stopGossipdNode(node) },
-  }
-}
-
 /** One node of the scenario, in its own process (child.ts). */
 export async function latencyProcsNode (spec: NodeSpec, ready: (info: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
-  const node = await startOne(spec)
+  const node = await startProcNode(spec)
   const { count } = rateCounts(spec)
   const stamps = new Array<number>(count).fill(NaN)
   if (spec.index > 0) node.onDeliver(p => { const i = indexOf(p); if (i < count && Number.isNaN(stamps[i])) stamps[i] = now() })

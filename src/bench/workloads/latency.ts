@@ -1,13 +1,13 @@
 // Latency publish() call -> consumer delivery at a fixed rate, every (message, subscriber) pair, all nodes
 // in one process so one clock measures both ends.
 import { performance } from 'node:perf_hooks'
-import { createCluster, minDelivered, payloadFor, indexOf, until, rateCounts, publishAtRate, type Impl } from '../cluster.js'
+import { createCluster, minDelivered, payloadFor, indexOf, until, rateCounts, publishAtRate, type Broker, type Impl } from '../cluster.js'
 import { summarize } from '../stats.js'
 
-export interface LatencySpec { impl: Impl, nodes: number, rate: number, seconds: number, size: number, warmupSeconds?: number }
+export interface LatencySpec { impl: Impl | Broker, nodes: number, rate: number, seconds: number, size: number, warmupSeconds?: number, brokerUrl?: string }
 
 export async function latency (spec: LatencySpec): Promise<Record<string, unknown>> {
-  const c = await createCluster(spec.impl, spec.nodes)
+  const c = await createCluster(spec.impl, spec.nodes, { brokerUrl: spec.brokerUrl })
   // the first second (JIT, first mesh heartbeats) is published at the same rate but not measured
   const { warm, count } = rateCounts(spec)
   const sentAt = new Float64Array(count)

@@ -1,14 +1,15 @@
 // Throughput to every subscriber: N messages from node 0; the clock stops when the SLOWEST subscriber has
 // all N. gossipd publishes as fast as publish() lets it (`inflight` concurrent publishes, each resolving
 // when on disk: that is its backpressure). Raw gossipsub has no backpressure, so it is driven closed-loop
-// at its capacity: at most `window` messages published but not yet at every subscriber.
+// at its capacity: at most `window` messages published but not yet at every subscriber. A broker reference
+// is driven as gossipd is: `inflight` publishes awaiting the broker's ack.
 import { performance } from 'node:perf_hooks'
-import { createCluster, minDelivered, payloadFor, type Impl } from '../cluster.js'
+import { createCluster, minDelivered, payloadFor, type Broker, type Impl } from '../cluster.js'
 
-export interface ThroughputSpec { impl: Impl, nodes: number, count: number, size: number, inflight?: number, window?: number, maxSeconds?: number, stallMs?: number, warmup?: number }
+export interface ThroughputSpec { impl: Impl | Broker, nodes: number, count: number, size: number, inflight?: number, window?: number, maxSeconds?: number, stallMs?: number, warmup?: number, brokerUrl?: string }
 
 export interface ThroughputResult {
-  impl: Impl
+  impl: Impl | Broker
   nodes: number
   count: number
   warmup: number
@@ -29,7 +30,8 @@ export interface ThroughputResult {
 }
 
 export async function throughput (spec: ThroughputSpec): Promise<ThroughputResult> {
-  const c = await createCluster(spec.impl, spec.nodes)
+  const c = await createCluster(spec.impl, spec.nodes, { brokerUrl: spec.brokerUrl })
+  const ackDriven = spec.impl !== 'raw'
   const count = spec.count
   const maxMs = (spec.maxSeconds ?? 120) * 1000
   const stallMs = spec.stallMs ?? 5_000
@@ -53,10 +55,10 @@ export async function throughput (spec: ThroughputSpec): Promise<ThroughputResul
   let published = 0
   let acked = 0
   let errors = 0
-  const mode = spec.impl === 'gossipd' ? `${spec.inflight ?? 256} publishes in flight` : `closed loop, window ${spec.window ?? 2000}`
+  const mode = ackDriven ? `${spec.inflight ?? 256} publishes in flight` : `closed loop, window ${spec.window ?? 2000}`
   // one phase: publish up to `target` messages in total, then wait for the slowest subscriber
   const phase = async (target: number, deadline: number): Promise<number> => {
-    if (spec.impl === 'gossipd') {
+    if (ackDriven) {
       const worker = async (): Promise<void> => {
         while (published < target && performance.now() < deadline) {
           const i = published++
