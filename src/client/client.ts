@@ -150,10 +150,14 @@ export class GossipClient {
     await this.request('DELETE', GossipClient.topicPath(topic) + (opts.purge === true ? '?purge=true' : ''))
   }
 
-  /** Resolves once the message is on the daemon's disk. Strings go as UTF-8, bytes as base64. */
-  async publish (topic: string, payload: string | Uint8Array): Promise<PublishResult> {
+  /**
+   * Resolves once the message is on the daemon's disk. Strings go as UTF-8, bytes as base64. With msgId
+   * (an idempotency key), retrying is safe: a repeat within the daemon's window (2 min) returns the first
+   * result with duplicate: true. durable: false means published, but the daemon's fsync failed.
+   */
+  async publish (topic: string, payload: string | Uint8Array, opts: { msgId?: string } = {}): Promise<PublishResult> {
     const body = typeof payload === 'string' ? { payload } : { payload: Buffer.from(payload).toString('base64'), encoding: 'base64' }
-    return await this.request('POST', `${GossipClient.topicPath(topic)}/messages`, body)
+    return await this.request('POST', `${GossipClient.topicPath(topic)}/messages`, body, opts.msgId != null ? { 'gossipd-msg-id': opts.msgId } : {})
   }
 
   async history (topic: string, opts: { after?: number, limit?: number, encoding?: PayloadEncoding } = {}): Promise<MessageJson[]> {
