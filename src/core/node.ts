@@ -109,9 +109,6 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private host?: NodeHost
   private swarm?: SwarmHost
   private run?: Run
-  /** start() and stop() in progress: concurrent calls share them */
-  private starting?: Promise<this>
-  private stopping?: Promise<void>
   /** counters for status and metrics */
   readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0 }
 
@@ -147,24 +144,25 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private readonly emitEvent: Emit = this.emit.bind(this)
 
   /**
-   * Start a run (idempotent: concurrent calls share one start; a start during stop() waits for it). A
-   * start that fails undoes what it did: libp2p stopped, store closed, data-dir lock released.
+   * Start a run (idempotent). start() and stop() calls run one at a time in call order, so concurrent
+   * calls are safe and the last one decides. A start that fails undoes what it did: libp2p stopped,
+   * store closed, data-dir lock released.
    */
   async start (): Promise<this> {
-    if (this.starting != null) return await this.starting
-    if (this.run != null && this.stopping == null) return this
-    const stopping = this.stopping
-    const starting = (async () => {
-      if (stopping != null) await stopping
-      if (this.run == null) await this.startRun()
-      return this
-    })()
-    this.starting = starting
-    try {
-      return await starting
-    } finally {
-      if (this.starting === starting) this.starting = undefined
-    }
+    if (this.run != null && this.pending === 0) return this
+    await this.serially(async () => { if (this.run == null) await this.startRun() })
+    return this
+  }
+
+  /** start()/stop() operations queued or running */
+  private pending = 0
+  private lifecycle: Promise<void> = Promise.resolve()
+
+  private async serially (op: () => Promise<void>): Promise<void> {
+    this.pending++
+    const next = this.lifecycle.then(op)
+    this.lifecycle = next.catch(() => {})
+    try { await next } finally { this.pending-- }
   }
 
   private async startRun (): Promise<void> {
@@ -271,23 +269,15 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     })
   }
 
-  /** Stop the run (idempotent: concurrent calls share one stop; a stop during start() waits for it, then stops). */
+  /** Stop the run (idempotent; ordered with start() calls, see there). */
   async stop (): Promise<void> {
-    if (this.stopping != null) return await this.stopping
-    const starting = this.starting
-    const stopping = (async () => {
-      if (starting != null) await starting.catch(() => {})
+    if (this.run == null && this.pending === 0) return
+    await this.serially(async () => {
       const run = this.run
       if (run == null) return
       this.run = undefined
       await this.teardown(run)
-    })()
-    this.stopping = stopping
-    try {
-      await stopping
-    } finally {
-      if (this.stopping === stopping) this.stopping = undefined
-    }
+    })
   }
 
   private async teardown (run: Run): Promise<void> {

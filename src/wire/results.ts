@@ -44,6 +44,8 @@ export interface StatusExtra {
   api?: string
   uptimeMs?: number
   mdns?: boolean
+  /** unhandled promise rejections in the daemon process (bugs, logged at error) */
+  unhandledRejections?: number
 }
 
 /** GET /v1/status */
