@@ -58,9 +58,14 @@ describe('client stream', () => {
     const s = await client.stream('t', { maxBufferBytes: 512 * 1024 })
     closers.push(() => s.close())
     await sleep(1_500) // a reader that does not iterate
-    expect(s.bufferedBytes).toBeLessThanOrEqual(512 * 1024 + 2 * MSG + 1024)
-    // what the sender got out is bounded by the client's buffer plus socket buffers, far below the whole
+    const stalled = written
+    await sleep(1_000)
+    // the sender is held back: nothing more went out, and what did is bounded by the client's buffer plus
+    // socket buffers, far below the whole
+    expect(written).toBe(stalled)
+    expect(sent).toBeLessThan(COUNT)
     expect(written).toBeLessThan(16 * 1024 * 1024)
+    expect(s.bufferedBytes).toBeLessThanOrEqual(512 * 1024 + 2 * MSG + 1024)
     let n = 0
     for await (const m of s) { expect((m as unknown as { offset: number }).offset).toBe(n); n++ }
     expect(n).toBe(COUNT)
