@@ -40,7 +40,16 @@ export interface StreamOptions {
   encoding?: PayloadEncoding
   signal?: AbortSignal
   onGap?: (gap: GapEvent) => void
+  /** stream() rejects (TIMEOUT) if the daemon has not confirmed the stream within this (default 10 s) */
+  readyTimeoutMs?: number
+  /**
+   * at most this many bytes of received, not yet iterated messages are buffered (default 8 MiB); past it
+   * the response body is not read, so the daemon's writes wait (backpressure) instead of memory growing
+   */
+  maxBufferBytes?: number
 }
+
+export const DEFAULT_STREAM_BUFFER_BYTES = 8 * 1024 * 1024
 
 export function fromParam (from: From): string {
   if (from === 'beginning' || from === 'now') return from
@@ -151,10 +160,14 @@ export class GossipClient {
     await this.request('DELETE', GossipClient.topicPath(topic) + (opts.purge === true ? '?purge=true' : ''))
   }
 
-  /** Resolves once the message is on the daemon's disk. Strings go as UTF-8, bytes as base64. */
-  async publish (topic: string, payload: string | Uint8Array): Promise<PublishResult> {
+  /**
+   * Resolves once the message is on the daemon's disk. Strings go as UTF-8, bytes as base64. With msgId
+   * (an idempotency key), retrying is safe: a repeat within the daemon's window (2 min) returns the first
+   * result with duplicate: true. durable: false means published, but the daemon's fsync failed.
+   */
+  async publish (topic: string, payload: string | Uint8Array, opts: { msgId?: string } = {}): Promise<PublishResult> {
     const body = typeof payload === 'string' ? { payload } : { payload: Buffer.from(payload).toString('base64'), encoding: 'base64' }
-    return await this.request('POST', `${GossipClient.topicPath(topic)}/messages`, body)
+    return await this.request('POST', `${GossipClient.topicPath(topic)}/messages`, body, opts.msgId != null ? { 'gossipd-msg-id': opts.msgId } : {})
   }
 
   async history (topic: string, opts: { after?: number, limit?: number, encoding?: PayloadEncoding } = {}): Promise<MessageJson[]> {
@@ -196,8 +209,19 @@ export class GossipClient {
       await this.parse(res)
       throw new ApiRequestError(res.status, 'BAD_RESPONSE', 'stream has no body')
     }
-    const s = new MessageStream(res.body, ctrl, opts.onGap, () => opts.signal?.removeEventListener('abort', onAbort))
-    await s.ready
+    const s = new MessageStream(res.body, ctrl, opts.onGap, () => opts.signal?.removeEventListener('abort', onAbort), opts.maxBufferBytes)
+    const readyMs = opts.readyTimeoutMs ?? 10_000
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([s.ready, new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new ApiRequestError(504, 'TIMEOUT', `the daemon at ${this.url} answered the stream request but did not confirm the stream (no ready event) within ${readyMs} ms`)), readyMs)
+      })])
+    } catch (err) {
+      s.close()
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
     return s
   }
 }
@@ -208,14 +232,17 @@ export class MessageStream implements AsyncIterable<MessageJson> {
   readonly ready: Promise<void>
   private readyResolve!: () => void
   private readyReject!: (e: Error) => void
-  private readonly queue: MessageJson[] = []
+  private readonly queue: Array<{ m: MessageJson, bytes: number }> = []
+  private queuedBytes = 0
+  /** the reader paused at the byte bound waits on this */
+  private resumeReader?: () => void
   private waiter?: () => void
   private done = false
   private error?: Error
   /** offset of the last message received (for Last-Event-ID resumption) */
   lastEventId?: number
 
-  constructor (body: ReadableStream<Uint8Array>, private readonly ctrl: AbortController, private readonly onGap?: (g: GapEvent) => void, private readonly cleanup: () => void = () => {}) {
+  constructor (body: ReadableStream<Uint8Array>, private readonly ctrl: AbortController, private readonly onGap?: (g: GapEvent) => void, private readonly cleanup: () => void = () => {}, private readonly maxBufferBytes = DEFAULT_STREAM_BUFFER_BYTES) {
     this.ready = new Promise((resolve, reject) => { this.readyResolve = resolve; this.readyReject = reject })
     this.ready.catch(() => {})
     void this.pump(body)
@@ -227,6 +254,11 @@ export class MessageStream implements AsyncIterable<MessageJson> {
     try {
       const reader = body.getReader()
       for (;;) {
+        // full: stop reading the body until the iterator made room; TCP backpressure reaches the daemon
+        while (this.queuedBytes >= this.maxBufferBytes && !this.ctrl.signal.aborted) {
+          await new Promise<void>(resolve => { this.resumeReader = resolve })
+          this.resumeReader = undefined
+        }
         const { value, done } = await reader.read()
         if (done) break
         buf += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n')
@@ -247,7 +279,7 @@ export class MessageStream implements AsyncIterable<MessageJson> {
           }
           if (data.length === 0) continue
           ev.data = data.join('\n')
-          this.dispatch(ev)
+          this.dispatch(ev, block.length)
         }
       }
     } catch (err) {
@@ -260,13 +292,17 @@ export class MessageStream implements AsyncIterable<MessageJson> {
     }
   }
 
-  private dispatch (ev: SseEvent): void {
+  /** bytes of received messages not yet taken by the iterator (bounded by maxBufferBytes plus one read) */
+  get bufferedBytes (): number { return this.queuedBytes }
+
+  private dispatch (ev: SseEvent, bytes: number): void {
     if (ev.event === 'ready') { this.readyResolve(); return }
     if (ev.event === 'gap') { this.onGap?.(JSON.parse(ev.data)); return }
     if (ev.event !== 'message') return
     const m = JSON.parse(ev.data) as MessageJson
     if (ev.id != null) this.lastEventId = Number(ev.id)
-    this.queue.push(m)
+    this.queue.push({ m, bytes })
+    this.queuedBytes += bytes
     this.waiter?.()
   }
 
@@ -275,12 +311,18 @@ export class MessageStream implements AsyncIterable<MessageJson> {
 
   close (): void {
     this.ctrl.abort()
+    this.resumeReader?.()
   }
 
   async * [Symbol.asyncIterator] (): AsyncIterator<MessageJson> {
     for (;;) {
-      const m = this.queue.shift()
-      if (m != null) { yield m; continue }
+      const item = this.queue.shift()
+      if (item != null) {
+        this.queuedBytes -= item.bytes
+        if (this.queuedBytes < this.maxBufferBytes) this.resumeReader?.()
+        yield item.m
+        continue
+      }
       if (this.done) {
         if (this.error != null) throw this.error
         return

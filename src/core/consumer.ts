@@ -21,6 +21,8 @@ export interface ConsumerOptions {
   gapTimeoutMs?: number
   /** async iteration buffers at most this many undelivered messages (default 1000) */
   highWaterMark?: number
+  /** ... and at most this many payload bytes (default 8 MiB; one larger message is still delivered alone) */
+  highWaterBytes?: number
   /** true while the node is pulling missing messages from peers; a gap is not given up during a repair */
   repairing?: () => boolean
 }
@@ -33,6 +35,7 @@ export interface ConsumerEvents {
 }
 
 const PAGE = 256
+export const DEFAULT_HIGH_WATER_BYTES = 8 * 1024 * 1024
 /** a hole that keeps shrinking is waited for at most this many gap timeouts */
 const MAX_GAP_WAITS = 12
 
@@ -48,7 +51,9 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   private readonly autoAck: boolean
   private readonly gapTimeoutMs: number
   private readonly highWaterMark: number
+  private readonly highWaterBytes: number
   private readonly buffer: StoredMessage[] = []
+  private bufferBytes = 0
   private waiter?: () => void
   private iterating = false
   private closed = false
@@ -67,6 +72,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     this.autoAck = opts.autoAck ?? (opts.name == null)
     this.gapTimeoutMs = opts.gapTimeoutMs ?? 10_000
     this.highWaterMark = opts.highWaterMark ?? 1000
+    this.highWaterBytes = opts.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES
     this.repairing = opts.repairing ?? (() => false)
     this.minTs = typeof from === 'object' && 'time' in from ? from.time : 0
     // 'now' is judged by local arrival (offsets), never by remote clocks, which may be skewed
@@ -99,7 +105,16 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   }
 
   private paused (): boolean {
-    return this.iterating && this.buffer.length >= this.highWaterMark
+    return this.iterating && this.full()
+  }
+
+  private full (): boolean {
+    return this.buffer.length >= this.highWaterMark || this.bufferBytes >= this.highWaterBytes
+  }
+
+  /** what async iteration holds undelivered: bounded by highWaterMark messages and highWaterBytes */
+  get buffered (): { messages: number, bytes: number } {
+    return { messages: this.buffer.length, bytes: this.bufferBytes }
   }
 
   private pump (origin: string): void {
@@ -189,6 +204,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     if (this.autoAck) this.ack(msg).catch(() => {})
     if (this.iterating) {
       this.buffer.push(msg)
+      this.bufferBytes += msg.payload.byteLength
       this.waiter?.()
     } else {
       this.emit('message', msg)
@@ -298,10 +314,12 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     this.iterating = true
     try {
       for (;;) {
+        const wasFull = this.full()
         const msg = this.buffer.shift()
         if (msg != null) {
+          this.bufferBytes -= msg.payload.byteLength
           // room again: resume origins that stopped at the high-water mark
-          if (this.buffer.length === this.highWaterMark - 1) this.notify(this.store.origins(this.topic))
+          if (wasFull && !this.full()) this.notify(this.store.origins(this.topic))
           yield msg
           continue
         }

@@ -15,7 +15,7 @@ import { PeerKeeper } from './stack/peers.js'
 import { KeepAlive, type KeepAliveOptions } from './stack/keepalive.js'
 import { GossipOutbox, type OutboxOptions } from './stack/outbox.js'
 import { openStore, type StoreFactory } from './open-store.js'
-import { Publisher, type PublishResult } from './publisher.js'
+import { Publisher, type PublishOptions, type PublishResult } from './publisher.js'
 import { Inbound, type DropInbound } from './inbound.js'
 import { Topics, type TopicInfo } from './topics.js'
 import { Consumers } from './consumers.js'
@@ -31,7 +31,7 @@ import type { Emit, LogFn, NodeEvents, NodeStats, Sources } from './events.js'
 import type { Store, StoredMessage } from '../store/store.js'
 import type { Retention } from '../store/retention.js'
 
-export type { PublishResult } from './publisher.js'
+export type { PublishOptions, PublishResult } from './publisher.js'
 export type { NodeStatus, PeerInfo } from './status.js'
 export type { MessageSource, ReceivedMessage, NodeEvents } from './events.js'
 
@@ -146,8 +146,29 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private readonly log: LogFn = (level, msg, extra) => { this.opts.log?.(level, msg, extra) }
   private readonly emitEvent: Emit = this.emit.bind(this)
 
+  /**
+   * Start a run (idempotent). start() and stop() calls run one at a time in call order, so concurrent
+   * calls are safe and the last one decides. A start that fails undoes what it did: libp2p stopped,
+   * store closed, data-dir lock released.
+   */
   async start (): Promise<this> {
-    if (this.run != null) return this
+    if (this.run != null && this.pending === 0) return this
+    await this.serially(async () => { if (this.run == null) await this.startRun() })
+    return this
+  }
+
+  /** start()/stop() operations queued or running */
+  private pending = 0
+  private lifecycle: Promise<void> = Promise.resolve()
+
+  private async serially (op: () => Promise<void>): Promise<void> {
+    this.pending++
+    const next = this.lifecycle.then(op)
+    this.lifecycle = next.catch(() => {})
+    try { await next } finally { this.pending-- }
+  }
+
+  private async startRun (): Promise<void> {
     const o = this.opts
     const key = o.privateKey ?? await loadOrCreateIdentity(o.dataDir)
     const given = this.parts.store
@@ -207,28 +228,35 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     })
 
     store.onCommit = rows => {
-      consumers.onCommit(rows)
-      publisher.wake()
+      // a throwing 'message' listener is the listener's bug: publishers still wake, the batch still settles
+      try { consumers.onCommit(rows) } catch (err) { log('error', 'a message listener threw', { err }) } finally { publisher.wake() }
     }
     store.onAcked = () => publisher.wake()
+    store.onListenerError = err => log('error', 'a store listener threw', { err })
     store.onPrune = r => log(r.byAge > 0 ? 'info' : 'debug', 'retention removed messages', r)
     store.onQuarantine = q => { log('error', 'undecodable stored message quarantined; fetching it again from peers', q); scheduler.syncSoon(200) }
-    await scheduler.serve()
-    const unwatch = watchPeers({ host, emit, isJoined: (t: string): boolean => topics.has(t), requestSync: p => scheduler.requestSync(p) })
-    const run: Run = { host, swarm, store, ownsStore, topics, publisher, consumers, scheduler, outbox, unwatch, stopRetention: () => {} }
+    const run: Run = { host, swarm, store, ownsStore, topics, publisher, consumers, scheduler, outbox, unwatch: () => {}, stopRetention: () => {} }
     this.run = run
-    for (const t of store.topics()) topics.join(t.topic)
-    for (const t of o.topics ?? []) topics.join(t)
-    if (swarm != null) {
-      // whoever owns the libp2p node of a service connects its peers and checks their liveness
-      run.keeper = new PeerKeeper(swarm, o.peers ?? [], (msg, extra) => log('debug', msg, extra))
-      run.keeper.start()
-      run.keepAlive = new KeepAlive(swarm, o.keepAlive, (msg, extra) => log('debug', msg, extra))
-      run.keepAlive.start()
+    try {
+      await scheduler.serve()
+      run.unwatch = watchPeers({ host, emit, isJoined: (t: string): boolean => topics.has(t), requestSync: p => scheduler.requestSync(p) })
+      for (const t of store.topics()) topics.join(t.topic)
+      for (const t of o.topics ?? []) topics.join(t)
+      if (swarm != null) {
+        // whoever owns the libp2p node of a service connects its peers and checks their liveness
+        run.keeper = new PeerKeeper(swarm, o.peers ?? [], (msg, extra) => log('debug', msg, extra))
+        run.keeper.start()
+        run.keepAlive = new KeepAlive(swarm, o.keepAlive, (msg, extra) => log('debug', msg, extra))
+        run.keepAlive.start()
+      }
+      scheduler.scheduleAntiEntropy()
+      run.stopRetention = enforceRetention(store, log)
+    } catch (err) {
+      // roll back: nothing of a failed start may stay listening or hold the data dir
+      this.run = undefined
+      await this.teardown(run).catch(e => log('warn', 'rollback of a failed start', { err: e }))
+      throw err
     }
-    scheduler.scheduleAntiEntropy()
-    run.stopRetention = enforceRetention(store, log)
-    return this
   }
 
   private async createSwarm (key: PrivateKey): Promise<SwarmHost> {
@@ -245,10 +273,18 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     })
   }
 
+  /** Stop the run (idempotent; ordered with start() calls, see there). */
   async stop (): Promise<void> {
-    const run = this.run
-    if (run == null) return
-    this.run = undefined
+    if (this.run == null && this.pending === 0) return
+    await this.serially(async () => {
+      const run = this.run
+      if (run == null) return
+      this.run = undefined
+      await this.teardown(run)
+    })
+  }
+
+  private async teardown (run: Run): Promise<void> {
     run.scheduler.stop()
     run.stopRetention()
     run.keeper?.stop()
@@ -256,22 +292,27 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     run.outbox.stop()
     run.consumers.closeAll()
     run.unwatch()
-    if (run.swarm != null && run.swarm !== this.parts.libp2p) {
-      await run.swarm.stop()
-    } else {
-      // the host outlives this node: take our protocol and topics off it
-      await run.scheduler.unserve().catch(() => {})
-      run.topics.detach()
+    try {
+      if (run.swarm != null && run.swarm !== this.parts.libp2p) {
+        await run.swarm.stop()
+      } else {
+        // the host outlives this node: take our protocol and topics off it
+        await run.scheduler.unserve().catch(() => {})
+        run.topics.detach()
+      }
+    } finally {
+      // even if libp2p failed to stop, the store closes and its data-dir lock goes
+      if (run.ownsStore) {
+        run.store.close()
+      } else {
+        run.store.onCommit = () => {}
+        run.store.onAcked = () => {}
+        run.store.onListenerError = () => {}
+        run.store.onPrune = () => {}
+        run.store.onQuarantine = () => {}
+      }
+      run.publisher.release()
     }
-    if (run.ownsStore) {
-      run.store.close()
-    } else {
-      run.store.onCommit = () => {}
-      run.store.onAcked = () => {}
-      run.store.onPrune = () => {}
-      run.store.onQuarantine = () => {}
-    }
-    run.publisher.release()
   }
 
   private requireRun (): Run {
@@ -301,9 +342,11 @@ export class GossipNode extends EventEmitter<NodeEvents> {
    * Publish a message. Resolves once it is committed to the local queue ("acked" means on disk); it then
    * reaches subscribers by gossip now or by sync later, whoever is online. Joins the topic if needed.
    * When the store is behind (maxPendingWrites queued), waits until it catches up: that is the backpressure.
-   * If `signal` aborts while waiting, rejects with StoreError BUSY and publishes nothing.
+   * If `signal` aborts while waiting, rejects with StoreError BUSY and publishes nothing. With `msgId`, a
+   * repeat within the duplicate window returns the first result (duplicate: true). If the fsync after the
+   * commit fails, resolves with durable: false: the message is published (never retry it without a msgId).
    */
-  async publish (topic: string, payload: Uint8Array | string, opts: { signal?: AbortSignal } = {}): Promise<PublishResult> {
+  async publish (topic: string, payload: Uint8Array | string, opts: PublishOptions = {}): Promise<PublishResult> {
     return await this.requireRun().publisher.publish(topic, payload, opts)
   }
 

@@ -2,8 +2,8 @@
 // local queue, then hand it to gossip. When the store is behind, publishers wait: that is the backpressure.
 import type { PrivateKey } from '@libp2p/interface'
 import { sealEnvelope, envelopeId, type Envelope } from './envelope.js'
-import { checkTopic, checkPayload } from './limits.js'
-import { StoreError, type Store, type StoredMessage } from '../store/store.js'
+import { checkTopic, checkPayload, InvalidInputError } from './limits.js'
+import { CommittedNotDurableError, StoreError, type Store, type StoredMessage } from '../store/store.js'
 import type { Sources } from './events.js'
 
 export interface PublishResult {
@@ -14,6 +14,30 @@ export interface PublishResult {
   ts: number
   /** position in this node's local log */
   offset: number
+  /** true: a publish with the same msgId on this topic was already done within the window; this is its result */
+  duplicate?: true
+  /** false: committed and delivered, but the fsync failed, so it may not survive a power loss (never retry it) */
+  durable?: false
+  /** why durable is false */
+  warning?: string
+}
+
+export interface PublishOptions {
+  /** while waiting for the store (backpressure), abort with StoreError BUSY */
+  signal?: AbortSignal
+  /**
+   * idempotency key (as JetStream's Nats-Msg-Id): the same key on the same topic within the duplicate
+   * window (default 2 min, kept across restarts) returns the first publish's result with duplicate: true
+   */
+  msgId?: string
+}
+
+const MSG_ID = /^[\x21-\x7e]{1,128}$/
+
+/** 1-128 printable ASCII characters, no spaces */
+export function checkMsgId (msgId: unknown): string {
+  if (typeof msgId !== 'string' || !MSG_ID.test(msgId)) throw new InvalidInputError(`invalid msg id ${JSON.stringify(msgId)}: use 1-128 printable ASCII characters without spaces`, 'BAD_MSG_ID')
+  return msgId
 }
 
 export interface PublisherParts {
@@ -34,13 +58,39 @@ export interface PublisherParts {
 
 export class Publisher {
   private waiters: Array<() => void> = []
+  /** publishes with a msg id not yet answered: a concurrent retry waits for the first */
+  private readonly inflight = new Map<string, Promise<PublishResult>>()
 
   constructor (private readonly p: PublisherParts) {}
 
   /** Resolves once the message is committed; waits while maxPendingWrites are queued (see GossipNode.publish). */
-  async publish (topic: string, payload: Uint8Array | string, opts: { signal?: AbortSignal } = {}): Promise<PublishResult> {
-    const { store } = this.p
+  async publish (topic: string, payload: Uint8Array | string, opts: PublishOptions = {}): Promise<PublishResult> {
     checkTopic(topic)
+    if (opts.msgId == null) return await this.publishOnce(topic, payload, opts)
+    const msgId = checkMsgId(opts.msgId)
+    const key = `${topic}\u0000${msgId}`
+    for (;;) {
+      const first = this.inflight.get(key)
+      if (first == null) break
+      // a first attempt that failed published nothing: then this one publishes
+      try { return { ...await first, duplicate: true } } catch { if (this.inflight.get(key) === first) this.inflight.delete(key) }
+    }
+    const prior = this.p.store.findPublished(topic, msgId)
+    if (prior != null) {
+      const { origin, seq, ts, offset } = prior
+      return { id: envelopeId({ origin, topic, seq }), origin, topic, seq, ts, offset, duplicate: true }
+    }
+    const p = this.publishOnce(topic, payload, opts, msgId)
+    this.inflight.set(key, p)
+    try {
+      return await p
+    } finally {
+      if (this.inflight.get(key) === p) this.inflight.delete(key)
+    }
+  }
+
+  private async publishOnce (topic: string, payload: Uint8Array | string, opts: PublishOptions, msgId?: string): Promise<PublishResult> {
+    const { store } = this.p
     const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
     checkPayload(bytes, this.p.maxPayloadBytes)
     const signal = opts.signal
@@ -62,14 +112,23 @@ export class Publisher {
     const id = envelopeId(envelope)
     this.p.sources.set(id, 'local')
     let row: StoredMessage | null
+    let notDurable: CommittedNotDurableError | undefined
     try {
-      row = await store.insert({ topic, origin, seq, ts, payload: bytes, raw, own: { prev, hash } })
+      row = await store.insert({ topic, origin, seq, ts, payload: bytes, raw, own: { prev, hash, msgId } })
+    } catch (err) {
+      // committed, delivered and served by sync already: answering an error would invite a retry that
+      // publishes it twice. It is published; say that it may not survive a power loss
+      if (!(err instanceof CommittedNotDurableError)) throw err
+      notDurable = err
+      row = err.row
     } finally {
       this.p.sources.delete(id)
     }
     if (row == null) throw new Error(`publish: ${id} already stored`)
     this.p.gossip(envelope, raw)
-    return { id, origin, topic, seq, ts, offset: row.offset }
+    const r: PublishResult = { id, origin, topic, seq, ts, offset: row.offset }
+    if (notDurable != null) { r.durable = false; r.warning = notDurable.message }
+    return r
   }
 
   /** Commits and acks both bring the store back under the limit: let waiting publishers look again. */

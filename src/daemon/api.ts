@@ -29,6 +29,8 @@ export interface ApiOptions {
   publishWaitMs?: number
   /** SSE keep-alive comment period (default 15 s) */
   heartbeatMs?: number
+  /** open SSE streams allowed at once (default 256): each may hold a consumer buffer of up to 8 MiB */
+  maxStreams?: number
   /** extra fields for GET /v1/status */
   statusExtra?: () => StatusExtra
   /** metrics, health, swarm page and log routes (observe/index.ts) */
@@ -46,6 +48,7 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
     maxPayload,
     publishWaitMs: opts.publishWaitMs ?? 10_000,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
+    maxStreams: opts.maxStreams ?? 256,
     statusExtra: opts.statusExtra,
     closed: closed.signal,
     streams: new Set(),

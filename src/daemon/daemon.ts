@@ -46,6 +46,21 @@ export function writePrivate (path: string, data: string): void {
   }
 }
 
+let unhandledRejections = 0
+
+/**
+ * An unhandled promise rejection is a bug somewhere: log it at error and count it (status field
+ * unhandledRejections) rather than crash a daemon that holds other clients' streams. runDaemon routes
+ * process 'unhandledRejection' here.
+ */
+export function reportUnhandledRejection (log: Logger, err: unknown): void {
+  unhandledRejections++
+  log.error({ err, unhandledRejections }, 'unhandled promise rejection (a bug: please report it); the daemon goes on')
+}
+
+/** unhandled rejections seen by this process */
+export function unhandledRejectionCount (): number { return unhandledRejections }
+
 function isAddrInUse (err: unknown): boolean {
   const e = err as { code?: string, message?: string, errors?: unknown[] }
   return e?.code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(e?.message ?? '') || (Array.isArray(e?.errors) && e.errors.some(isAddrInUse))
@@ -93,7 +108,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
 
   const token = generateToken()
   const startedAt = new Date()
-  const statusExtra = (): StatusExtra => ({ version: VERSION, pid: process.pid, dataDir: cfg.dataDir, api: api?.url, uptimeMs: Date.now() - startedAt.getTime(), mdns: cfg.mdns })
+  const statusExtra = (): StatusExtra => ({ version: VERSION, pid: process.pid, dataDir: cfg.dataDir, api: api?.url, uptimeMs: Date.now() - startedAt.getTime(), mdns: cfg.mdns, unhandledRejections })
   observe.attach(node, () => ({ ...statusExtra() }))
   let api: Api
   try {
@@ -168,7 +183,7 @@ export async function runDaemon (cfg: DaemonConfig, log: Logger, out: NodeJS.Wri
     throw err
   }
   out.write(`gossipd ready: peer ${handle.node.peerId}, api ${handle.url}, listening ${handle.node.addresses.join(' ')}\n`)
-  process.on('unhandledRejection', err => log.error({ err }, 'unhandled rejection (ignored)'))
+  process.on('unhandledRejection', err => reportUnhandledRejection(log, err))
   return await new Promise<number>(resolve => {
     let signalled = false
     const onSignal = (sig: NodeJS.Signals): void => {

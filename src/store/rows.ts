@@ -20,7 +20,7 @@ export interface NewMessage {
   /** the encoded, signed envelope, kept so any peer can relay it unchanged */
   raw: Uint8Array
   /** published by this node: its seq and prev came from reservePublish(); hash is its body hash */
-  own?: { prev: Uint8Array | null, hash: Uint8Array }
+  own?: { prev: Uint8Array | null, hash: Uint8Array, msgId?: string }
 }
 
 /** Reads what the store needs out of a stored envelope (the core layer supplies it). */

@@ -61,6 +61,19 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- publish idempotency keys (msg-ids.ts): the first result of each key within the duplicate window
+CREATE TABLE IF NOT EXISTS publish_ids (
+  topic  TEXT    NOT NULL,
+  msg_id TEXT    NOT NULL,
+  origin TEXT    NOT NULL,
+  seq    INTEGER NOT NULL,
+  ts     INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  at     INTEGER NOT NULL,
+  PRIMARY KEY (topic, msg_id)
+);
+CREATE INDEX IF NOT EXISTS publish_ids_by_at ON publish_ids (at);
+
 -- named consumers: last acknowledged seq per origin
 CREATE TABLE IF NOT EXISTS cursors (
   consumer TEXT    NOT NULL,

@@ -11,14 +11,16 @@ import { SpaceKeeper } from './space.js'
 import { HeldIndex, type OriginState } from './held.js'
 import { Topics, type TopicInfo } from './topics.js'
 import { PublishHeads } from './publish.js'
-import { GroupCommit } from './wal.js'
+import { GroupCommit, CommittedNotDurableError, type FsyncFn } from './wal.js'
+import { DEFAULT_MSG_ID_LIMITS, MsgIds, type MsgIdLimits, type PublishedRecord } from './msg-ids.js'
 import { LogReader } from './log.js'
 import { Cursors } from './cursors.js'
 import { DEFAULT_RETENTION, Pruner, type PruneReport, type Retention } from './retention.js'
 import type { RangeSet } from './ranges.js'
 import type { MessageRow, NewMessage, RowCodec, StoredMessage } from './rows.js'
 
-export { StoreError }
+export { StoreError, CommittedNotDurableError }
+export type { FsyncFn, MsgIdLimits, PublishedRecord }
 export type { NewMessage, OriginState, PruneReport, RowCodec, StoredMessage, TopicInfo }
 
 /** A stored row that could not be decoded, moved to the quarantine table; its seq is a hole again. */
@@ -40,6 +42,10 @@ export interface StoreOptions {
   reserveBytes?: number
   /** period of the WAL checkpoint (TRUNCATE) and of the check for freed space (default 60 s; 0: never) */
   maintenanceMs?: number
+  /** how long and how many publish idempotency keys are remembered (default 2 min, 100,000) */
+  msgIds?: Partial<MsgIdLimits>
+  /** fault injection for tests: the fsync of the WAL after each group commit */
+  fsync?: FsyncFn
 }
 
 export class Store {
@@ -53,6 +59,7 @@ export class Store {
   private readonly pruner: Pruner
   private readonly wal: GroupCommit
   private readonly space: SpaceKeeper
+  private readonly msgIds: MsgIds
   private readonly insertRow: Database.Statement
   private readonly quarantineRow: Database.Statement
   private readonly deleteRow: Database.Statement
@@ -80,6 +87,7 @@ export class Store {
     this.heads = new PublishHeads(db, raw => opts.codec.bodyHash(raw))
     this.log = new LogReader(db, opts.codec, (row, err) => this.quarantine(row, err))
     this.cursorTable = new Cursors(db)
+    this.msgIds = new MsgIds(db, { ...DEFAULT_MSG_ID_LIMITS, ...opts.msgIds })
     this.pruner = new Pruner(db, this.topicTable, this.held, r => { try { this.onPrune(r) } catch { /* a listener's bug is not retention's */ } })
     this.insertRow = db.prepare('INSERT OR IGNORE INTO messages (topic, origin, seq, ts, size, raw, recv) VALUES (?, ?, ?, ?, ?, ?, ?)')
     this.quarantineRow = db.prepare('INSERT OR REPLACE INTO quarantine (id, topic, origin, seq, ts, raw, reason, at) SELECT id, topic, origin, seq, ts, raw, ?, ? FROM messages WHERE id = ?')
@@ -96,7 +104,7 @@ export class Store {
         // retention runs again on its timer if this fails (e.g. the delete itself needs space)
         try { this.pruner.afterCommit(new Set(rows.map(r => r.topic))) } catch (err) { this.translate(err) }
       },
-    })
+    }, opts.fsync)
     const every = opts.maintenanceMs ?? 60_000
     if (every > 0) {
       this.maintenanceTimer = setInterval(() => this.maintain(), every)
@@ -194,6 +202,9 @@ export class Store {
   /** called when a batch has been acked (or failed): pendingWrites went down without a new commit */
   get onAcked (): () => void { return this.wal.onAcked }
   set onAcked (f: () => void) { this.wal.onAcked = f }
+  /** an onCommit/onAcked listener threw (the batch was settled anyway) */
+  get onListenerError (): (err: unknown) => void { return this.wal.onListenerError }
+  set onListenerError (f: (err: unknown) => void) { this.wal.onListenerError = f }
 
   // ---- topics ----
 
@@ -225,6 +236,12 @@ export class Store {
    */
   reservePublish (topic: string, origin: string): { seq: number, prev: Uint8Array | null } {
     return this.heads.reserve(topic, origin, this.held.last(topic, origin))
+  }
+
+  /** The first publish with this idempotency key on this topic, if still within the duplicate window. */
+  findPublished (topic: string, msgId: string): PublishedRecord | undefined {
+    this.assertOpen()
+    return this.msgIds.find(topic, msgId)
   }
 
   /** Held or queued for writing (or pruned: at or below the low mark). */
@@ -276,6 +293,7 @@ export class Store {
         c.n++; c.bytes += size
         counts.set(msg.topic, c)
         this.heads.write(msg)
+        if (msg.own?.msgId != null) this.msgIds.write({ topic: msg.topic, msgId: msg.own.msgId, origin: msg.origin, seq: msg.seq, ts: msg.ts, offset: Number(res.lastInsertRowid) }, recv)
       }
       for (const [topic, c] of counts) this.topicTable.writeCounts(topic, c.n, c.bytes)
     })()

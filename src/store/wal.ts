@@ -8,6 +8,21 @@ import { dirname } from 'node:path'
 import { translateWriteError, StoreError } from './db.js'
 import type { NewMessage, StoredMessage } from './rows.js'
 
+/** fs.fsync's shape; tests inject a failing one */
+export type FsyncFn = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void
+
+/**
+ * The fsync after a commit failed: the row IS committed (readers see it, consumers got it, sync serves
+ * it) but may not survive a power loss. Carries the row so the publisher can answer truthfully instead
+ * of inviting a retry that would publish twice.
+ */
+export class CommittedNotDurableError extends StoreError {
+  override name = 'CommittedNotDurableError'
+  constructor (readonly row: StoredMessage, cause: StoreError) {
+    super(`committed, but the fsync failed: ${cause.message}`, 'FSYNC_FAILED', { cause })
+  }
+}
+
 /** What a commit writes; the store supplies it. */
 export interface BatchWriter {
   /**
@@ -41,9 +56,11 @@ export class GroupCommit {
   onCommit: (rows: StoredMessage[]) => void = () => {}
   /** called when a batch has been acked (or failed): pendingWrites went down without a new commit */
   onAcked: () => void = () => {}
+  /** a listener above threw; the batch is settled regardless (a listener's bug must not hang publishes) */
+  onListenerError: (err: unknown) => void = () => {}
 
   /** durable: acks wait for an fsync of the WAL (synchronous FULL) */
-  constructor (private readonly path: string, private readonly durable: boolean, private readonly writer: BatchWriter) {}
+  constructor (private readonly path: string, private readonly durable: boolean, private readonly writer: BatchWriter, private readonly fsyncFn: FsyncFn = fsync) {}
 
   get closed (): boolean { return this.isClosed }
 
@@ -117,15 +134,20 @@ export class GroupCommit {
     const rows = stored.filter((r): r is StoredMessage => r != null)
     // committed rows are delivered now (they survive a process crash; after a power loss before the fsync
     // a received message is pulled again from peers: at-least-once), but acked only once synced
-    if (rows.length > 0) this.onCommit(rows)
+    if (rows.length > 0) this.listener(() => this.onCommit(rows))
     this.whenDurable(batch.length, err => {
-      // on error the rows are committed but may not survive a power loss: do not ack them as durable
-      if (err != null) for (const p of batch) p.reject(err)
+      // on error the rows are committed but may not survive a power loss: not acked as durable, but
+      // the error says so and carries the committed row (a retry would store it twice)
+      if (err != null) batch.forEach((p, i) => p.reject(stored[i] != null ? new CommittedNotDurableError(stored[i], err) : err))
       else batch.forEach((p, i) => p.resolve(stored[i]))
       wake()
-      this.onAcked()
+      this.listener(() => this.onAcked())
     })
-    this.writer.committed(rows)
+    this.listener(() => this.writer.committed(rows))
+  }
+
+  private listener (f: () => void): void {
+    try { f() } catch (err) { try { this.onListenerError(err) } catch { /* nowhere left to report */ } }
   }
 
   /**
@@ -152,7 +174,7 @@ export class GroupCommit {
     }
     this.fsyncRunning = true
     const started = process.hrtime.bigint()
-    fsync(fd, err => {
+    this.fsyncFn(fd, err => {
       this.fsyncRunning = false
       this.fsyncStats.count++
       this.fsyncStats.seconds += Number(process.hrtime.bigint() - started) / 1e9

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   BAD_TOPIC: 'BAD_TOPIC',
   /** 400: payload is not valid base64 (or not bytes) */
   BAD_PAYLOAD: 'BAD_PAYLOAD',
+  /** 400: invalid idempotency key (Idempotency-Key / Gossipd-Msg-Id header or msgId field) */
+  BAD_MSG_ID: 'BAD_MSG_ID',
   /** 400: invalid ?from= */
   BAD_FROM: 'BAD_FROM',
   /** 409: the named consumer is already streaming */
@@ -30,6 +32,8 @@ export const ERROR_CODES = {
   BODY_TOO_LARGE: 'BODY_TOO_LARGE',
   /** 503: the store is behind; retry (retry-after is set) */
   BUSY: 'BUSY',
+  /** 503: the daemon already serves its maximum number of streams; retry later or close one */
+  TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
   /** 503: the daemon is stopping */
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   /** 500: a bug; the daemon logs it */

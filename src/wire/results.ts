@@ -1,8 +1,22 @@
 // JSON bodies of the API's successful answers. The daemon checks its core values against these by assignment.
 import type { MessageJson } from './message.js'
 
-/** POST /v1/topics/:topic/messages (201) */
-export interface PublishResult { id: string, origin: string, topic: string, seq: number, ts: number, offset: number }
+/**
+ * POST /v1/topics/:topic/messages: 201 published; 200 with duplicate: true when the idempotency key was
+ * already published on this topic within the duplicate window (the first publish's result). durable:
+ * false (with warning) means committed and delivered but the fsync failed: it is published, do not retry.
+ */
+export interface PublishResult {
+  id: string
+  origin: string
+  topic: string
+  seq: number
+  ts: number
+  offset: number
+  duplicate?: true
+  durable?: false
+  warning?: string
+}
 
 export interface PeerInfo {
   id: string
@@ -37,6 +51,8 @@ export interface StatusExtra {
   api?: string
   uptimeMs?: number
   mdns?: boolean
+  /** unhandled promise rejections in the daemon process (bugs, logged at error) */
+  unhandledRejections?: number
 }
 
 /** GET /v1/status */

@@ -19,10 +19,26 @@ export function acceptRawBodies (app: ApiApp): void {
 /** The JSON body of publish, as its schema admits it. */
 export const publishBodySchema = {
   type: 'object',
-  properties: { payload: { type: 'string' }, encoding: { type: 'string', enum: ['utf8', 'base64'] } },
+  properties: { payload: { type: 'string' }, encoding: { type: 'string', enum: ['utf8', 'base64'] }, msgId: { type: 'string' } },
   required: ['payload'],
   additionalProperties: false,
 } as const
+
+/**
+ * The idempotency key of a publish: header Idempotency-Key or Gossipd-Msg-Id, or the JSON body's msgId
+ * (checked by the node: 400 BAD_MSG_ID). Two different keys in one request are refused.
+ */
+export function msgIdOf (headers: Record<string, string | string[] | undefined>, body: unknown): string | undefined {
+  const found = new Set<string>()
+  for (const h of ['idempotency-key', 'gossipd-msg-id']) {
+    const v = headers[h]
+    if (Array.isArray(v)) v.forEach(x => found.add(x))
+    else if (typeof v === 'string') found.add(v)
+  }
+  if (body != null && typeof body === 'object' && !Buffer.isBuffer(body) && typeof (body as { msgId?: unknown }).msgId === 'string') found.add((body as { msgId: string }).msgId)
+  if (found.size > 1) throw new ApiError(400, ERROR_CODES.BAD_MSG_ID, `conflicting idempotency keys: ${[...found].map(k => JSON.stringify(k)).join(', ')}`)
+  return found.values().next().value
+}
 
 /** The payload bytes a publish request carries, at most maxPayload of them. */
 export function payloadOf (body: unknown, maxPayload: number): Uint8Array {

@@ -18,6 +18,8 @@ export interface ApiContext {
   maxPayload: number
   publishWaitMs: number
   heartbeatMs: number
+  /** open SSE streams allowed at once; past it 503 TOO_MANY_STREAMS */
+  maxStreams: number
   statusExtra?: () => StatusExtra
   /** aborted when the API closes: publishes still waiting for the store give up at once */
   closed: AbortSignal

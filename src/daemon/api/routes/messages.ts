@@ -1,7 +1,7 @@
 // POST and GET /v1/topics/:topic/messages: publish, and read the stored history.
 import type { PayloadEncoding } from '../../../wire/message.js'
 import type { HistoryResult } from '../../../wire/results.js'
-import { payloadOf, publishBodySchema } from '../body.js'
+import { msgIdOf, payloadOf, publishBodySchema } from '../body.js'
 import { topicOf, topicParams, type ApiContext } from '../context.js'
 import { messageJson, publishJson } from '../to-wire.js'
 import type { ApiApp } from '../context.js'
@@ -13,10 +13,14 @@ export function messageRoutes (app: ApiApp, ctx: ApiContext): void {
   }, async (req, reply) => {
     const topic = topicOf(req)
     const bytes = payloadOf(req.body, ctx.maxPayload)
+    const msgId = msgIdOf(req.headers, req.body)
     // backpressure: the node's publish waits while the store is behind; past a bounded wait (or when the
     // API closes) it fails with BUSY, which the error handler answers with 503 and retry-after
-    const r = await node.publish(topic, bytes, { signal: AbortSignal.any([AbortSignal.timeout(ctx.publishWaitMs), ctx.closed]) })
-    return await reply.status(201).send(publishJson(r))
+    const r = await node.publish(topic, bytes, { msgId, signal: AbortSignal.any([AbortSignal.timeout(ctx.publishWaitMs), ctx.closed]) })
+    // a duplicate published nothing now (200, as JetStream's duplicate PubAck); durable: false is still
+    // published (201): an error would invite a retry that publishes it twice
+    if (r.durable === false) ctx.logger?.error({ topic, seq: r.seq, warning: r.warning }, 'published, but the fsync failed')
+    return await reply.status(r.duplicate === true ? 200 : 201).send(publishJson(r))
   })
 
   app.get('/v1/topics/:topic/messages', {

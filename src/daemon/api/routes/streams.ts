@@ -43,6 +43,9 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
     let from = parseFrom(q.from)
     const lastId = req.headers['last-event-id']
     if (q.consumer == null && typeof lastId === 'string' && /^\d+$/.test(lastId)) from = { offset: Number(lastId) + 1 }
+    if (ctx.streams.size >= ctx.maxStreams) {
+      throw new ApiError(503, ERROR_CODES.TOO_MANY_STREAMS, `this daemon already serves ${ctx.streams.size} streams (the limit is ${ctx.maxStreams}); close one or retry later`, { 'retry-after': '5' })
+    }
     const key = consumerKey(topic, q.consumer ?? '')
     if (q.consumer != null && consumers.has(key)) throw new ApiError(409, ERROR_CODES.CONSUMER_BUSY, `consumer ${q.consumer} is already streaming ${topic}`)
     const consumer = node.consume(topic, { name: q.consumer, from })
