@@ -240,6 +240,9 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     })
   }
 
+  /** origins whose delivery waits on a hole now */
+  get waitingGaps (): number { return this.gapTimers.size }
+
   /** acked seq per origin */
   get cursors (): ReadonlyMap<string, number> { return this.acked }
 
