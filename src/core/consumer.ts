@@ -274,6 +274,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     const h = this.store.heldState(this.topic, origin)
     return Math.max(h?.set.max ?? 0, h?.low ?? 0)
   }
+  /** origins whose delivery waits on a hole now */
+  get waitingGaps (): number { return this.gapTimers.size }
 
   /** acked seq per origin */
   get cursors (): ReadonlyMap<string, number> { return this.acked }

@@ -1,7 +1,7 @@
 // The consumers open on a node, and the fan-out of every commit: a 'message' event per stored row, a
 // nudge to each consumer of the row's topic, and hole detection (a seq stored above a missing one means
 // gossip lost something, so repair starts at once instead of at the next periodic pull).
-import { Consumer, type ConsumerOptions } from './consumer.js'
+import { Consumer, type ConsumerOptions, type GapInfo } from './consumer.js'
 import { envelopeId } from './envelope.js'
 import { checkTopic, InvalidInputError } from './limits.js'
 import type { Store, StoredMessage } from '../store/store.js'
@@ -15,14 +15,16 @@ export interface ConsumersParts {
   join: (topic: string) => void
   /** true while sync is pulling: consumers wait longer before giving up a gap */
   repairing: () => boolean
-  /** origins whose streams now have a hole */
-  repair: (origins: Set<string>) => void
+  /** (topic, origin) streams that now have a hole */
+  repair: (holes: Array<{ topic: string, origin: string }>) => void
   emit: Emit
   log: LogFn
 }
 
 export class Consumers {
   private readonly open = new Set<Consumer>()
+  /** gaps given up since start (for status) */
+  gapsGivenUp = 0
 
   constructor (private readonly p: ConsumersParts) {}
 
@@ -42,17 +44,42 @@ export class Consumers {
     if (!this.p.isJoined(topic)) this.p.join(topic)
     const c = new Consumer(this.p.store, topic, { gapTimeoutMs: this.p.gapTimeoutMs, repairing: this.p.repairing, ...opts }, c => this.open.delete(c))
     c.on('gap', gap => {
+      this.gapsGivenUp++
       this.p.log('warn', 'gap: giving up on missing messages', gap)
+      this.persistGap(gap)
       this.p.emit('gap', gap)
     })
     this.open.add(c)
     return c
   }
 
+  /**
+   * A gap at the bottom of an origin's stream (nothing held between the low mark and it) is given up for
+   * the whole node: the low mark is raised, so the next consumer does not wait the gap timeout again, and
+   * the node stops asking peers for it. A late copy of those seqs is then dropped as already done; every
+   * consumer that has not yet passed the gap skips it silently, as it would skip pruned messages. A gap
+   * above held messages is not persisted: raising the low mark over them would also stop this node from
+   * serving them to its peers.
+   */
+  private persistGap (gap: GapInfo): void {
+    const held = this.p.store.heldState(gap.topic, gap.origin)
+    if (held == null || gap.from > held.low + 1) return
+    try { this.p.store.raiseLow(gap.topic, gap.origin, gap.to) } catch (err) {
+      this.p.log('warn', 'could not record a given-up gap', { ...gap, err: (err as Error).message })
+    }
+  }
+
+  /** consumers' holes being waited on now */
+  get gapsWaiting (): number {
+    let n = 0
+    for (const c of this.open) n += c.waitingGaps
+    return n
+  }
+
   /** Store.onCommit: rows just committed, in commit order. */
   onCommit (rows: StoredMessage[]): void {
     const byTopic = new Map<string, Set<string>>()
-    const holes = new Set<string>()
+    const holes = new Map<string, { topic: string, origin: string }>()
     for (const row of rows) {
       const id = envelopeId(row)
       this.p.emit('message', { ...row, id, source: this.p.sources.get(id) ?? 'sync' })
@@ -60,13 +87,13 @@ export class Consumers {
       if (origins == null) { origins = new Set(); byTopic.set(row.topic, origins) }
       origins.add(row.origin)
       const held = this.p.store.heldState(row.topic, row.origin)
-      if (held != null && (held.set.ranges.length > 1 || held.set.min > held.low + 1)) holes.add(row.origin)
+      if (held != null && (held.set.ranges.length > 1 || held.set.min > held.low + 1)) holes.set(`${row.topic}\u0000${row.origin}`, { topic: row.topic, origin: row.origin })
     }
     for (const c of this.open) {
       const origins = byTopic.get(c.topic)
       if (origins != null) c.notify(origins)
     }
-    if (holes.size > 0) this.p.repair(holes)
+    if (holes.size > 0) this.p.repair([...holes.values()])
   }
 
   closeTopic (topic: string): void {

@@ -205,13 +205,14 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       host, store, isRunning, syncIntervalMs: o.syncIntervalMs, maxPayloadBytes, emit, log,
       topics: () => topics.list(),
       accept: batchAcceptor({ store, inbound, isJoined: (t: string): boolean => topics.has(t), emit }),
+      gaps: () => ({ waiting: consumers.gapsWaiting, givenUp: consumers.gapsGivenUp }),
     })
     const consumers: Consumers = new Consumers({
       store, sources, gapTimeoutMs: o.gapTimeoutMs, emit, log,
       isJoined: (t: string): boolean => topics.has(t),
       join: t => topics.join(t),
       repairing: () => scheduler.repairing,
-      repair: origins => scheduler.repairHoles(origins),
+      repair: holes => scheduler.repairHoles(holes),
     })
     const topics: Topics = new Topics({
       store, pubsub: () => host.pubsub, validate: inbound.validate,
@@ -362,7 +363,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
 
   // ---- sync ----
 
-  /** Queue a catch-up pull from a peer; pulls run one at a time. */
+  /** Queue a catch-up pull from a peer; a few peers are pulled at once, one pull per peer. */
   requestSync (peer: string): void {
     this.run?.scheduler.requestSync(peer)
   }
@@ -408,6 +409,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       quarantined: run.store.quarantined,
       fsyncs: run.store.fsyncStats.count,
       fsyncSeconds: run.store.fsyncStats.seconds,
+      sync: run.scheduler.status(),
     }
   }
 }

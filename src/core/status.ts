@@ -1,6 +1,9 @@
 // What a node reports about itself: its connected peers (with the topics they share with us) and its
 // status counters.
 import type { NodeHost } from './host.js'
+import type { SyncHealth } from './sync/health.js'
+
+export type { SyncHealth, PeerSyncHealth } from './sync/health.js'
 
 export interface PeerInfo {
   id: string
@@ -34,6 +37,8 @@ export interface NodeStatus {
   /** WAL fsyncs done, and the time they took */
   fsyncs: number
   fsyncSeconds: number
+  /** sync health: pulls, failures and stalls (in all and per peer), holes and gaps */
+  sync: SyncHealth
 }
 
 /** Every open connection, with the joined topics its peer subscribes to. */

@@ -55,6 +55,34 @@ export interface StatusExtra {
   unhandledRejections?: number
 }
 
+/** sync with one peer, as status reports it (times are ms since the epoch, 0: never) */
+export interface PeerSyncJson {
+  peer: string
+  pulls: number
+  failures: number
+  stalls: number
+  lastPull: number
+  lastSuccess: number
+  lastErrorAt: number
+  lastError?: string
+  /** ms until this peer is pulled again in the background (it failed or stalled) */
+  backoffMs: number
+}
+
+/** sync health in status */
+export interface SyncHealthJson {
+  pulls: number
+  failures: number
+  stalls: number
+  active: number
+  queued: number
+  /** holes in origins' streams being repaired */
+  holes: number
+  gapsWaiting: number
+  gapsGivenUp: number
+  peers: PeerSyncJson[]
+}
+
 /** GET /v1/status */
 export interface Status extends StatusExtra {
   peerId: string
@@ -72,6 +100,8 @@ export interface Status extends StatusExtra {
   /** WAL fsyncs done, and the seconds they took */
   fsyncs?: number
   fsyncSeconds?: number
+  quarantined?: number
+  sync?: SyncHealthJson
 }
 
 /** SSE `event: ready` data: the stream is open */

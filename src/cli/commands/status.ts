@@ -3,6 +3,17 @@ import type { Command } from 'commander'
 import type { Runner } from '../command.js'
 import { clientFromOptions } from '../connect.js'
 import { duration, out, table } from '../output.js'
+import type { SyncHealthJson } from '../../wire/results.js'
+
+/** one line: pulls and failures, the last successful pull, holes and gaps, peers backing off */
+function syncLine (y: SyncHealthJson): string {
+  const last = Math.max(0, ...y.peers.map(p => p.lastSuccess))
+  const backing = y.peers.filter(p => p.backoffMs > 0).length
+  const parts = [`${y.pulls} pulls`, `${y.failures} failed (${y.stalls} stalled)`, `last ok ${last > 0 ? `${duration(Date.now() - last)} ago` : 'never'}`,
+    `${y.holes} holes`, `${y.gapsWaiting} gaps waiting`, `${y.gapsGivenUp} given up`]
+  if (backing > 0) parts.push(`${backing} peers backing off`)
+  return parts.join(', ')
+}
 
 export function registerStatus (program: Command, run: Runner): void {
   program.command('status')
@@ -23,6 +34,7 @@ export function registerStatus (program: Command, run: Runner): void {
         ['topics', String(s.topics)],
         ['consumers', String(s.consumers)],
         ['pending', `${s.pendingWrites} writes`],
+        ...(s.sync != null ? [['sync', syncLine(s.sync)]] : []),
         ['uptime', duration(s.uptimeMs ?? 0)],
       ]
       out(table(rows))

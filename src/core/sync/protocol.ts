@@ -1,6 +1,7 @@
 // Catch-up (anti-entropy) protocol. The puller sends, per topic, what it holds of each origin's stream
 // (a low mark plus held ranges); the server answers with every envelope it holds that the puller lacks,
-// in batches. The puller acks each batch once it is on disk and the server keeps at most WINDOW batches
+// in batches, and (1.1.0) with its floor per origin: the seq below which it holds nothing any more
+// (pruned by retention or given up), so a puller stops waiting for what no peer can give. The puller acks each batch once it is on disk and the server keeps at most WINDOW batches
 // unacked, so a slow disk or a huge backlog never piles up in memory on either side. Gaps in the middle are found the same way as
 // missing tails, and any peer that holds a message can serve it.
 import { Encoder } from 'cbor-x'
@@ -10,7 +11,9 @@ import { RangeSet, type Range } from '../../store/ranges.js'
 import type { Store, OriginState } from '../../store/store.js'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../limits.js'
 
-export const SYNC_PROTOCOL = '/gossipd/sync/1.0.0'
+export const SYNC_PROTOCOL = '/gossipd/sync/1.1.0'
+/** the first version: same frames without floors. Served still; pulled from when a peer lacks 1.1.0 */
+export const SYNC_PROTOCOL_1_0 = '/gossipd/sync/1.0.0'
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
 const BATCH_MAX_MESSAGES = 1000
@@ -20,16 +23,43 @@ const MAX_ORIGINS_PER_TOPIC = 10_000
 const MAX_RANGES_PER_ORIGIN = 10_000
 /** ranges per origin a puller lists (below what a server accepts) */
 const SUMMARY_RANGES = 2_000
+/**
+ * A puller pages its request to stay well inside what servers accept (1,000 topics, 10,000 origins per
+ * topic, a frame of about 2 MiB, see lp()): one pull per page. Past a limit, servers reset the stream,
+ * so one request for everything would break sync for every topic at once.
+ */
+const PAGE_TOPICS = 500
+const PAGE_ORIGINS = 5_000
+const PAGE_BYTES = 512 * 1024
+/** floors a server puts in one frame */
+const FLOORS_PER_FRAME = 5_000
 /** batches the server may send ahead of the puller's acks: keeps both sides busy, memory stays bounded */
 const WINDOW = 3
 
-interface TopicWant { topic: string, origins: OriginState[] }
+export interface TopicWant { topic: string, origins: OriginState[] }
 /** puller → server: first frame */
 interface SyncRequest { want: TopicWant[] }
 /** server → puller: a batch of raw envelopes; `more` says whether another batch follows */
-interface SyncBatch { msgs: Uint8Array[], more: boolean }
+interface SyncBatch { msgs: Uint8Array[], more: boolean, floors?: Floor[] }
+/** [topic, origin, below]: the server holds no seq <= below of this origin (1.1.0; old pullers ignore it) */
+export type Floor = [string, string, number]
 
-export interface SyncStats { received: number, stored: number, batches: number, ms: number }
+export interface SyncStats { received: number, stored: number, batches: number, ms: number, floors: Floor[] }
+
+/** A pull ended because the server made no progress (see PullLimits): the peer is stalling. */
+export class SyncStallError extends Error {
+  constructor (msg: string) { super(msg); this.name = 'SyncStallError' }
+}
+
+export interface PullLimits {
+  /** a whole pull (all pages) ends after this long (default 120 s) */
+  deadlineMs?: number
+  /** this many batches in a row without messages, yet `more`, end the pull (default 3) */
+  emptyBatches?: number
+  /** less than minBytes received within any progressWindowMs ends the pull (default 16 KiB per 20 s) */
+  minBytes?: number
+  progressWindowMs?: number
+}
 
 /** How the puller hands a batch of received envelopes to the node: resolves with how many were stored, once on disk. */
 export type AcceptBatch = (raws: Uint8Array[], from: PeerId) => Promise<number>
@@ -42,32 +72,101 @@ function lp (stream: Stream, maxPayloadBytes: number) {
 
 /** a peer that sends nothing for this long is treated as gone, so one stuck pull cannot stall the others */
 const FRAME_TIMEOUT_MS = 30_000
+/** a frame that cannot be written for this long (the other side stopped reading) ends the stream */
+const WRITE_TIMEOUT_MS = 30_000
+
+function within (ms: number, signal?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(ms)
+  return signal != null ? AbortSignal.any([signal, timeout]) : timeout
+}
 
 async function readFrame (s: ReturnType<typeof lp>, signal?: AbortSignal): Promise<unknown> {
-  const timeout = AbortSignal.timeout(FRAME_TIMEOUT_MS)
-  const buf = await s.read({ signal: signal != null ? AbortSignal.any([signal, timeout]) : timeout })
+  const buf = await s.read({ signal: within(FRAME_TIMEOUT_MS, signal) })
   return cbor.decode(buf.subarray())
 }
 
-/** Client side: pull everything `peer` holds of `topics` that we lack. */
-export async function pullFrom (stream: Stream, peer: PeerId, store: Store, topics: string[], accept: AcceptBatch, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES): Promise<SyncStats> {
+async function writeFrame (s: ReturnType<typeof lp>, frame: unknown, signal?: AbortSignal): Promise<void> {
+  await s.write(cbor.encode(frame), { signal: within(WRITE_TIMEOUT_MS, signal) })
+}
+
+/**
+ * Split what we hold of `topics` into requests a server accepts. A topic with more origins than a server
+ * takes lists only the first ones: the server then also sends what we hold of the others, dropped here by
+ * id before any verification (as with truncated ranges).
+ */
+export function requestPages (store: Store, topics: string[]): TopicWant[][] {
+  const pages: TopicWant[][] = []
+  let page: TopicWant[] = []
+  let origins = 0
+  let bytes = 0
+  for (const topic of topics) {
+    const all = store.summary(topic)
+    const want: TopicWant = { topic, origins: all.slice(0, PAGE_ORIGINS).map(truncateRanges) }
+    const size = cbor.encode(want).byteLength
+    if (page.length > 0 && (page.length >= PAGE_TOPICS || origins + want.origins.length > PAGE_ORIGINS || bytes + size > PAGE_BYTES)) {
+      pages.push(page); page = []; origins = 0; bytes = 0
+    }
+    if (size > PAGE_BYTES) want.origins = want.origins.map(o => ({ ...o, ranges: o.ranges.slice(0, 16) }))
+    page.push(want); origins += want.origins.length; bytes += size
+  }
+  if (page.length > 0) pages.push(page)
+  return pages
+}
+
+/** Tracks whether a pull still makes progress; throws SyncStallError when it does not. */
+export class Progress {
+  private empty = 0
+  private windowStart = Date.now()
+  private windowBytes = 0
+  private readonly emptyBatches: number
+  private readonly minBytes: number
+  private readonly windowMs: number
+
+  constructor (limits: PullLimits = {}) {
+    this.emptyBatches = limits.emptyBatches ?? 3
+    this.minBytes = limits.minBytes ?? 16 * 1024
+    this.windowMs = limits.progressWindowMs ?? 20_000
+  }
+
+  /** one batch received; `floors`: how many floors it carried (a server with many to report sends frames of only those) */
+  batch (msgs: Uint8Array[], more: boolean, floors = 0): void {
+    this.empty = msgs.length === 0 && floors === 0 && more ? this.empty + 1 : 0
+    if (this.empty >= this.emptyBatches) throw new SyncStallError(`sync: ${this.empty} empty batches in a row`)
+    this.windowBytes += floors * 32
+    for (const m of msgs) this.windowBytes += m.byteLength
+    const now = Date.now()
+    if (now - this.windowStart >= this.windowMs) {
+      if (this.windowBytes < this.minBytes && more) throw new SyncStallError(`sync: ${this.windowBytes} bytes in ${now - this.windowStart} ms`)
+      this.windowStart = now; this.windowBytes = 0
+    }
+  }
+}
+
+/** Client side: pull everything `peer` holds of one page of our topics (see requestPages) that we lack. */
+export async function pullFrom (stream: Stream, peer: PeerId, want: TopicWant[], accept: AcceptBatch, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, progress = new Progress()): Promise<SyncStats> {
   const started = Date.now()
   const s = lp(stream, maxPayloadBytes)
-  const stats: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0 }
-  const want: TopicWant[] = topics.map(topic => ({ topic, origins: store.summary(topic).map(truncateRanges) }))
-  await s.write(cbor.encode({ want } satisfies SyncRequest), { signal })
+  const stats: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0, floors: [] }
+  await writeFrame(s, { want } satisfies SyncRequest, signal)
   for (;;) {
     const frame = await readFrame(s, signal) as SyncBatch
     if (frame == null || !Array.isArray(frame.msgs)) throw new Error('sync: malformed batch from server')
     stats.batches++
     stats.received += frame.msgs.length
+    const floors = Array.isArray(frame.floors) ? frame.floors.filter(isFloor) : []
+    stats.floors.push(...floors)
     stats.stored += await accept(frame.msgs, peer)
+    progress.batch(frame.msgs, frame.more === true, floors.length)
     if (frame.more !== true) break
-    await s.write(cbor.encode({ next: true }), { signal })
+    await writeFrame(s, { next: true }, signal)
   }
   await stream.close({ signal }).catch(() => stream.abort(new Error('sync close failed')))
   stats.ms = Date.now() - started
   return stats
+}
+
+function isFloor (f: unknown): f is Floor {
+  return Array.isArray(f) && f.length === 3 && typeof f[0] === 'string' && typeof f[1] === 'string' && Number.isSafeInteger(f[2]) && f[2] > 0
 }
 
 /**
@@ -77,6 +176,11 @@ export async function pullFrom (stream: Stream, peer: PeerId, store: Store, topi
  */
 function truncateRanges (o: OriginState): OriginState {
   return o.ranges.length <= SUMMARY_RANGES ? o : { ...o, ranges: o.ranges.slice(0, SUMMARY_RANGES) }
+}
+
+function bottomHole (o: OriginState): boolean {
+  const first = o.ranges[0]
+  return Array.isArray(first) && Number.isSafeInteger(first[0]) && first[0] > o.low + 1
 }
 
 function parseRequest (v: unknown): TopicWant[] {
@@ -91,25 +195,31 @@ function parseRequest (v: unknown): TopicWant[] {
   return req.want
 }
 
-/** Every (origin, missing range) of `topic` that we hold and the puller lacks. */
-function missingFor (store: Store, want: TopicWant): Array<{ origin: string, ranges: Range[] }> {
+/**
+ * Every (origin, missing range) of `topic` that we hold and the puller lacks, and our floor for each
+ * origin where it is above the puller's low mark: the seqs up to it we cannot give.
+ */
+function missingFor (store: Store, want: TopicWant): Array<{ origin: string, ranges: Range[], floor: number }> {
   const theirs = new Map(want.origins.map(o => [o.origin, o]))
-  const out: Array<{ origin: string, ranges: Range[] }> = []
+  const out: Array<{ origin: string, ranges: Range[], floor: number }> = []
   for (const mine of store.summary(want.topic)) {
     const t = theirs.get(mine.origin)
     const theirSet = RangeSet.from((t?.ranges ?? []).filter(r => Array.isArray(r) && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1])) as Range[])
     const ranges = RangeSet.from(mine.ranges).minus(theirSet, t?.low ?? 0)
-    if (ranges.length > 0) out.push({ origin: mine.origin, ranges })
+    // nothing at or below our low is held, nor below our first held seq
+    const floor = mine.ranges.length > 0 ? mine.ranges[0][0] - 1 : mine.low
+    out.push({ origin: mine.origin, ranges, floor: floor > (t?.low ?? 0) ? floor : 0 })
   }
   return out
 }
 
-/** Server side: answer one pull. */
-export async function serveSync (stream: Stream, store: Store, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES): Promise<number> {
+/** Server side: answer one pull (`floors`: whether the puller speaks 1.1.0; older ones ignore them anyway). */
+export async function serveSync (stream: Stream, store: Store, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, floors = true): Promise<number> {
   const s = lp(stream, maxPayloadBytes)
   const wants = parseRequest(await readFrame(s, signal))
   let sent = 0
   let batch: Uint8Array[] = []
+  let marks: Floor[] = []
   let bytes = 0
   let unacked = 0
   const awaitAck = async (): Promise<void> => {
@@ -118,9 +228,12 @@ export async function serveSync (stream: Stream, store: Store, signal?: AbortSig
     unacked--
   }
   const flush = async (more: boolean): Promise<void> => {
-    await s.write(cbor.encode({ msgs: batch, more } satisfies SyncBatch), { signal })
+    const frame: SyncBatch = { msgs: batch, more }
+    if (marks.length > 0) frame.floors = marks
+    // a puller that stops reading cannot pin this stream: the write times out
+    await writeFrame(s, frame, signal)
     sent += batch.length
-    batch = []; bytes = 0
+    batch = []; bytes = 0; marks = []
     if (more) {
       unacked++
       if (unacked >= WINDOW) await awaitAck()
@@ -128,9 +241,20 @@ export async function serveSync (stream: Stream, store: Store, signal?: AbortSig
       while (unacked > 0) await awaitAck()
     }
   }
+  const mark = async (topic: string, origin: string, floor: number): Promise<void> => {
+    if (!floors) return
+    if (marks.length >= FLOORS_PER_FRAME) await flush(true)
+    marks.push([topic, origin, floor])
+  }
   for (const want of wants) {
-    if (!store.hasTopic(want.topic)) continue
-    for (const { origin, ranges } of missingFor(store, want)) {
+    const heldTopic = store.hasTopic(want.topic)
+    // a hole at the bottom of the puller's stream that we cannot fill at all: say so, or it waits for us
+    for (const o of want.origins) {
+      if (bottomHole(o) && (!heldTopic || store.heldState(want.topic, o.origin) == null)) await mark(want.topic, o.origin, Number.MAX_SAFE_INTEGER)
+    }
+    if (!heldTopic) continue
+    for (const { origin, ranges, floor } of missingFor(store, want)) {
+      if (floor > 0) await mark(want.topic, origin, floor)
       for (const [a, b] of ranges) {
         let from = a
         while (from <= b) {

@@ -1,11 +1,21 @@
-// When and from whom this node pulls: a queue of peers pulled one at a time, the periodic anti-entropy
-// pull, pulls soon after overload or a hole, and the server side of the protocol for peers pulling from us.
+// When and from whom this node pulls: a queue of peers pulled a few at a time (one pull per peer), the
+// periodic anti-entropy pull, pulls soon after overload or a hole, and the server side of the protocol
+// for peers pulling from us. A peer that fails or stalls is pulled again only after a backoff, and a
+// hole that stays open is asked for less and less often, so neither a hostile peer nor a hole that no
+// peer can fill turns into a storm or a wedge.
 import { setMaxListeners } from 'node:events'
-import type { Stream, Connection } from '@libp2p/interface'
-import { SYNC_PROTOCOL, pullFrom, serveSync, type AcceptBatch, type SyncStats } from './protocol.js'
+import type { Stream, Connection, PeerId } from '@libp2p/interface'
+import { SYNC_PROTOCOL, SYNC_PROTOCOL_1_0, pullFrom, serveSync, requestPages, Progress, SyncStallError, type AcceptBatch, type SyncStats, type PullLimits } from './protocol.js'
+import { PeerHealth, type SyncHealth } from './health.js'
+import { HoleRepair } from './holes.js'
 import type { NodeHost } from '../host.js'
 import type { Store } from '../../store/store.js'
 import type { Emit, LogFn } from '../events.js'
+
+export type { SyncHealth } from './health.js'
+
+/** pulls running at once, each from a different peer */
+const MAX_CONCURRENT_PULLS = 3
 
 export interface SchedulerParts {
   host: NodeHost
@@ -16,52 +26,73 @@ export interface SchedulerParts {
   isRunning: () => boolean
   syncIntervalMs?: number
   maxPayloadBytes: number
+  /** deadline and minimum progress of one pull */
+  pullLimits?: PullLimits
+  /** consumers waiting on holes, and gaps given up (for status) */
+  gaps?: () => { waiting: number, givenUp: number }
   emit: Emit
   log: LogFn
 }
 
 export class SyncScheduler {
   private readonly queue = new Set<string>()
-  private syncing = false
+  private readonly active = new Set<string>()
   private timer?: NodeJS.Timeout
   private soonTimer?: NodeJS.Timeout
+  private readonly health = new PeerHealth()
+  private readonly holes: HoleRepair
+  /** peers that answered only the first protocol version */
+  private readonly oldPeers = new Set<string>()
   /** every pull and served stream of this run listens on it */
   private readonly stopController = new AbortController()
 
   constructor (private readonly p: SchedulerParts) {
     // every concurrent sync stream listens on it; many at once is normal, not a leak
     setMaxListeners(Infinity, this.stopController.signal)
+    this.holes = new HoleRepair(p.store, () => p.host.getPeers().map(x => x.toString()))
   }
 
-  /** Answer peers' pulls. */
+  /** a new connection ends a plain failure's backoff (a staller's stays): it may be the heal of a partition */
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.health.connected(evt.detail.toString()) }
+
+  /** Answer peers' pulls (both protocol versions). */
   async serve (): Promise<void> {
     const { host, store } = this.p
-    await host.handle(SYNC_PROTOCOL, (stream: Stream, conn: Connection) => {
-      serveSync(stream, store, this.stopController.signal, this.p.maxPayloadBytes).catch(err => {
-        this.p.log('debug', 'sync serve ended', { peer: conn.remotePeer.toString(), err: (err as Error).message })
-        stream.abort(err as Error)
-      })
-    }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    // before the node's own peer:connect listener, which pulls at once
+    host.events.addEventListener('peer:connect', this.onConnect)
+    for (const protocol of [SYNC_PROTOCOL, SYNC_PROTOCOL_1_0]) {
+      await host.handle(protocol, (stream: Stream, conn: Connection) => {
+        serveSync(stream, store, this.stopController.signal, this.p.maxPayloadBytes, protocol === SYNC_PROTOCOL).catch(err => {
+          this.p.log('debug', 'sync serve ended', { peer: conn.remotePeer.toString(), err: (err as Error).message })
+          stream.abort(err as Error)
+        })
+      }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    }
   }
 
   async unserve (): Promise<void> {
     await this.p.host.unhandle(SYNC_PROTOCOL)
+    await this.p.host.unhandle(SYNC_PROTOCOL_1_0)
   }
 
   /** Abort every pull and served stream, and stop the timers. */
   stop (): void {
     this.stopController.abort()
+    this.p.host.events.removeEventListener('peer:connect', this.onConnect)
     for (const t of [this.timer, this.soonTimer]) if (t != null) clearTimeout(t)
+    this.health.stop()
   }
 
   /** true while a pull runs or waits: a consumer does not give up a gap meanwhile */
-  get repairing (): boolean { return this.syncing || this.queue.size > 0 }
+  get repairing (): boolean { return this.active.size > 0 || this.queue.size > 0 }
 
-  /** Queue a catch-up pull from a peer; pulls run one at a time. */
+  /** Queue a catch-up pull from a peer; up to MAX_CONCURRENT_PULLS peers are pulled at once. A peer in
+   * backoff (it failed or stalled) is queued when its backoff ends. */
   requestSync (peer: string): void {
     if (!this.p.isRunning()) return
+    if (this.health.deferred(peer, () => this.requestSync(peer))) return
     this.queue.add(peer)
-    void this.runQueue()
+    this.pump()
   }
 
   /** The next background pull, at a random point of 0.5-1.5 × syncIntervalMs, so that nodes started
@@ -80,11 +111,13 @@ export class SyncScheduler {
    * Background anti-entropy, as in Serf's push-pull: one random peer per round, so the cost per node stays
    * the same however large the LAN is (every peer every round was 4 pulls per 5 s on 5 nodes, 49 on 50).
    * Anything one peer lacks spreads from peer to peer within a few rounds; holes and new connections
-   * still trigger pulls at once.
+   * still trigger pulls at once. Peers in backoff are picked only when no other is connected.
    */
   private syncWithRandomPeer (): void {
-    const peers = this.p.host.getPeers()
-    if (peers.length > 0) this.requestSync(peers[Math.floor(Math.random() * peers.length)].toString())
+    const peers = this.p.host.getPeers().map(p => p.toString())
+    const healthy = peers.filter(p => !this.health.backingOff(p))
+    const pool = healthy.length > 0 ? healthy : peers
+    if (pool.length > 0) this.requestSync(pool[Math.floor(Math.random() * pool.length)])
   }
 
   syncWithAllPeers (): void {
@@ -100,10 +133,16 @@ export class SyncScheduler {
     this.soonTimer.unref()
   }
 
-  /** A hole below a newly stored seq means gossip lost something: ask peers for it now. */
-  repairHoles (origins: Set<string>): void {
+  /**
+   * A hole below a newly stored seq means gossip lost something: ask peers for it now, unless this hole
+   * was asked for recently (each origin's repeated asks back off, see holes.ts).
+   */
+  repairHoles (holes: Array<{ topic: string, origin: string }>): void {
+    const due = this.holes.due(holes)
+    if (due.length === 0) return
     // the origin itself surely holds what is missing of its own stream: ask it first
-    for (const origin of origins) if (this.p.host.getPeers().some(p => p.toString() === origin)) this.requestSync(origin)
+    const peers = new Set(this.p.host.getPeers().map(p => p.toString()))
+    for (const h of due) if (peers.has(h.origin)) this.requestSync(h.origin)
     this.syncSoon(200)
   }
 
@@ -115,35 +154,73 @@ export class SyncScheduler {
     if (peerId == null) return null
     const topics = this.p.topics()
     if (topics.length === 0) return null
-    const signal = this.stopController.signal
-    let stats: SyncStats
+    const limits = this.p.pullLimits ?? {}
+    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(limits.deadlineMs ?? 120_000)])
+    setMaxListeners(Infinity, signal)
+    const progress = new Progress(limits)
+    const total: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0, floors: [] }
+    const started = Date.now()
+    this.health.started(peer)
     try {
-      const stream = await host.dialProtocol(peerId, SYNC_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
-      stats = await pullFrom(stream, peerId, store, topics, this.p.accept, signal, this.p.maxPayloadBytes)
+      // one pull per page of the request, each within what a server accepts
+      for (const page of requestPages(store, topics)) {
+        const stream = await this.dial(peerId, signal)
+        const stats = await pullFrom(stream, peerId, page, this.p.accept, signal, this.p.maxPayloadBytes, progress)
+        total.received += stats.received
+        total.stored += stats.stored
+        total.batches += stats.batches
+        total.floors.push(...stats.floors)
+      }
     } catch (err) {
-      // a pull cut short by our own stop is not a failure of the peer
-      if (this.p.isRunning()) this.p.emit('sync:failed', { peer, error: (err as Error).message })
-      throw err
+      const e = signal.aborted && !this.stopController.signal.aborted ? new SyncStallError('sync: pull deadline passed') : err as Error
+      if (this.p.isRunning()) {
+        this.health.failed(peer, e, e instanceof SyncStallError)
+        this.p.log('warn', 'sync pull failed', { peer, err: e.message, retryInMs: this.health.backoffOf(peer) })
+        this.p.emit('sync:failed', { peer, error: e.message })
+      }
+      throw e
     }
-    this.p.emit('sync', { peer, received: stats.received, stored: stats.stored, ms: stats.ms, batches: stats.batches })
-    return stats
+    total.ms = Date.now() - started
+    this.health.succeeded(peer)
+    try { this.holes.pulled(peer, topics, total.floors, this.oldPeers.has(peer)) } catch (err) {
+      this.p.log('warn', 'could not give up unreachable holes', { err: (err as Error).message })
+    }
+    this.p.emit('sync', { peer, received: total.received, stored: total.stored, ms: total.ms, batches: total.batches })
+    return total
   }
 
-  private async runQueue (): Promise<void> {
-    if (this.syncing) return
-    this.syncing = true
-    try {
-      while (this.p.isRunning() && this.queue.size > 0) {
-        const peer = this.queue.values().next().value as string
-        this.queue.delete(peer)
-        try {
-          await this.syncWith(peer)
-        } catch (err) {
-          if (this.p.isRunning()) this.p.log('debug', 'sync pull failed', { peer, err: (err as Error).message })
-        }
+  /** A sync stream to a peer: 1.1.0, or 1.0.0 for peers that only speak that. */
+  private async dial (peer: PeerId, signal: AbortSignal): Promise<Stream> {
+    const key = peer.toString()
+    const opts = { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) }
+    if (!this.oldPeers.has(key)) {
+      try {
+        return await this.p.host.dialProtocol(peer, SYNC_PROTOCOL, opts)
+      } catch (err) {
+        if ((err as Error).name !== 'UnsupportedProtocolError') throw err
+        this.oldPeers.add(key)
       }
-    } finally {
-      this.syncing = false
     }
+    return await this.p.host.dialProtocol(peer, SYNC_PROTOCOL_1_0, opts)
+  }
+
+  /** Start queued pulls while fewer than MAX_CONCURRENT_PULLS run; a peer already being pulled waits its turn. */
+  private pump (): void {
+    for (const peer of [...this.queue]) {
+      if (this.active.size >= MAX_CONCURRENT_PULLS || !this.p.isRunning()) return
+      if (this.active.has(peer)) continue
+      this.queue.delete(peer)
+      this.active.add(peer)
+      this.syncWith(peer).catch(() => { /* counted and logged in syncWith */ }).finally(() => {
+        this.active.delete(peer)
+        this.pump()
+      })
+    }
+  }
+
+  /** sync health for status */
+  status (): SyncHealth {
+    const gaps = this.p.gaps?.() ?? { waiting: 0, givenUp: 0 }
+    return this.health.report({ active: this.active.size, queued: this.queue.size, holes: this.holes.size, gapsWaiting: gaps.waiting, gapsGivenUp: gaps.givenUp })
   }
 }

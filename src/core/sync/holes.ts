@@ -1,0 +1,100 @@
+// Holes in origins' streams that sync is asked to fill, and the low marks peers report (their floors).
+// A hole that stays open is asked for after 1 s, 2 s, 4 s ... at most every 30 s, not at every new
+// message (a late joiner whose peers pruned an origin's start used to pull every peer 200 ms after every
+// message, forever). A hole at the bottom of a stream that no connected peer can fill (each one's floor,
+// the seq below which it holds nothing, is at or above it) is given up for good (the low mark is raised)
+// when the origin itself is among those peers, or else once the hole has been open for HOLE_GIVE_UP_MS:
+// a peer that is down for a moment (a restart) may be the one that holds it.
+import type { Store } from '../../store/store.js'
+import type { Floor } from './protocol.js'
+
+const FIRST_RETRY_MS = 1_000
+const MAX_RETRY_MS = 30_000
+/** holes tracked at most (the oldest are forgotten: they are asked for again at once, which is safe) */
+const MAX_HOLES = 10_000
+/** a bottom hole is given up without the origin's word only after being open this long */
+const HOLE_GIVE_UP_MS = 120_000
+
+interface Hole { topic: string, origin: string, since: number, delay: number, nextAt: number, floors: Map<string, number> }
+
+const keyOf = (topic: string, origin: string): string => `${topic}\u0000${origin}`
+
+export class HoleRepair {
+  private readonly holes = new Map<string, Hole>()
+
+  constructor (private readonly store: Store, private readonly connected: () => string[]) {}
+
+  get size (): number { return this.holes.size }
+
+  private open (topic: string, origin: string): boolean {
+    const h = this.store.heldState(topic, origin)
+    return h != null && (h.set.ranges.length > 1 || h.set.min > h.low + 1)
+  }
+
+  private bottomHole (topic: string, origin: string): boolean {
+    const h = this.store.heldState(topic, origin)
+    return h != null && h.set.ranges.length > 0 && h.set.min > h.low + 1
+  }
+
+  /** The holes among these that are due for a pull now; each one's next ask backs off. */
+  due (holes: Array<{ topic: string, origin: string }>): Array<{ topic: string, origin: string }> {
+    this.forgetFilled()
+    const now = Date.now()
+    const out: Array<{ topic: string, origin: string }> = []
+    for (const { topic, origin } of holes) {
+      const key = keyOf(topic, origin)
+      let h = this.holes.get(key)
+      if (h == null) {
+        if (this.holes.size >= MAX_HOLES) this.holes.delete(this.holes.keys().next().value as string)
+        h = { topic, origin, since: now, delay: FIRST_RETRY_MS, nextAt: 0, floors: new Map() }
+        this.holes.set(key, h)
+      }
+      if (now < h.nextAt) continue
+      h.nextAt = now + h.delay
+      h.delay = Math.min(h.delay * 2, MAX_RETRY_MS)
+      out.push({ topic, origin })
+    }
+    return out
+  }
+
+  /**
+   * A pull from `peer` of `topics` completed with these floors. A 1.1.0 peer that reported no floor for a
+   * hole's origin holds everything of it above our low mark (it was just sent to us) or holds none of it
+   * but said so: either way it is not where the missing seqs are. Then every bottom hole that no connected
+   * peer can fill is given up (low mark raised).
+   */
+  pulled (peer: string, topics: string[], floors: Floor[], oldProtocol: boolean): void {
+    const reported = new Map<string, number>()
+    for (const [topic, origin, below] of floors) reported.set(keyOf(topic, origin), below)
+    const pulledTopics = new Set(topics)
+    for (const [key, h] of this.holes) {
+      if (!pulledTopics.has(h.topic)) continue
+      const below = reported.get(key)
+      if (below != null) h.floors.set(peer, below)
+      else if (!oldProtocol) h.floors.set(peer, 0)
+    }
+    this.giveUpUnreachable()
+    this.forgetFilled()
+  }
+
+  private giveUpUnreachable (): void {
+    const peers = this.connected()
+    if (peers.length === 0) return
+    const now = Date.now()
+    for (const h of this.holes.values()) {
+      if (!this.bottomHole(h.topic, h.origin)) continue
+      if (!peers.includes(h.origin) && now - h.since < HOLE_GIVE_UP_MS) continue
+      // every connected peer must have answered: one that was not asked yet may hold the missing seqs
+      let floor = Infinity
+      for (const p of peers) floor = Math.min(floor, h.floors.get(p) ?? 0)
+      const held = this.store.heldState(h.topic, h.origin)
+      if (held == null || floor === 0) continue
+      const low = Math.min(floor, held.set.min - 1)
+      if (low > held.low) this.store.raiseLow(h.topic, h.origin, low)
+    }
+  }
+
+  private forgetFilled (): void {
+    for (const [key, h] of this.holes) if (!this.open(h.topic, h.origin)) this.holes.delete(key)
+  }
+}

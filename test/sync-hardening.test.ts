@@ -1,0 +1,109 @@
+// Sync under faulty peers and at scale: a stalling peer does not hold up catch-up from healthy ones, a
+// node with more topics than one request may carry still syncs all of them, and a hole no peer can fill
+// (pruned everywhere) does not turn into a pull storm. Status reports sync health.
+import { describe, it, expect, afterEach } from 'vitest'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { lpStream } from '@libp2p/utils'
+import { Encoder } from 'cbor-x'
+import type { Stream } from '@libp2p/interface'
+import type { GossipNode } from '../src/core/node.js'
+import { startNode, waitFor, addrOf, stopAll, collect } from './helpers.js'
+
+let nodes: GossipNode[] = []
+afterEach(async () => { await stopAll(nodes.splice(0)) })
+
+/** both versions of the sync protocol, spelled out so that this file also runs against older code */
+const SYNC_IDS = ['/gossipd/sync/1.1.0', '/gossipd/sync/1.0.0']
+
+/** make `node` answer every pull with empty batches that promise more, one every `everyMs`, forever */
+async function stallInstead (node: GossipNode, everyMs: number): Promise<{ requests: number }> {
+  const host = node.libp2p
+  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+  const seen = { requests: 0 }
+  for (const id of SYNC_IDS) {
+    await host.unhandle(id).catch(() => {})
+    await host.handle(id, (stream: Stream) => {
+      void (async () => {
+        const s = lpStream(stream)
+        await s.read()
+        seen.requests++
+        while (stream.status === 'open') {
+          await s.write(cbor.encode({ msgs: [], more: true }))
+          await sleep(everyMs)
+        }
+      })().catch(() => stream.abort(new Error('staller done')))
+    })
+  }
+  return seen
+}
+
+describe('sync hardening', () => {
+  it('catches up from a healthy peer while another peer stalls its pull', async () => {
+    const healthy = await startNode({ topics: ['t'] })
+    const staller = await startNode({ topics: ['t'] })
+    nodes = [healthy, staller]
+    for (let i = 0; i < 5; i++) await healthy.publish('t', `m${i}`)
+    const seen = await stallInstead(staller, 400)
+    const c = await startNode({ topics: ['t'], peers: [addrOf(staller)] })
+    nodes.push(c)
+    await waitFor('the staller is being pulled', () => seen.requests >= 1, 10_000)
+    await c.libp2p.dial(multiaddr(addrOf(healthy)))
+    const started = Date.now()
+    await waitFor('all five from the healthy peer', () => c.history('t').length === 5, 6_000)
+    expect(Date.now() - started).toBeLessThan(6_000)
+    // the stalled pull ended and the staller backs off
+    await waitFor('stall detected', () => (c.status().sync.stalls ?? 0) >= 1, 10_000)
+    const s = c.status().sync.peers.find(p => p.peer === staller.peerId)
+    expect(s?.stalls).toBeGreaterThanOrEqual(1)
+    expect(s?.lastError).toMatch(/empty batches/)
+    expect(s?.backoffMs).toBeGreaterThan(0)
+    const h = c.status().sync.peers.find(p => p.peer === healthy.peerId)
+    expect(h?.lastSuccess).toBeGreaterThan(0)
+  })
+
+  it('syncs a message of the last of 1,100 joined topics (the request is paged)', async () => {
+    const topics = Array.from({ length: 1_100 }, (_, i) => `t${i}`)
+    // gossip off: the message can only arrive by sync
+    const a = await startNode({ topics, gossipFilter: () => false })
+    nodes = [a]
+    await a.publish('t1099', 'last topic')
+    await a.publish('t0', 'first topic')
+    const b = await startNode({ topics, peers: [addrOf(a)] })
+    nodes.push(b)
+    await waitFor('the message of t1099 arrived by sync', () => b.history('t1099').length === 1, 15_000)
+    expect(b.history('t0').length).toBe(1)
+    expect(b.status().sync.failures).toBe(0)
+  }, 30_000)
+
+  it('a hole no peer can fill (pruned) does not cause a pull storm: pulls stay at the anti-entropy rate', async () => {
+    const a = await startNode({ topics: [] })
+    nodes = [a]
+    a.join('p', { maxMessages: 10 })
+    for (let i = 1; i <= 30; i++) await a.publish('p', `m${i}`)
+    await waitFor('a pruned the start of its stream', () => a.history('p').length === 10)
+    // b joins late: a holds only 21-30 of its own stream
+    const b = await startNode({ topics: ['p'], peers: [addrOf(a)], syncIntervalMs: 1_000 })
+    nodes.push(b)
+    const gaps: unknown[] = []
+    b.on('gap', g => gaps.push(g))
+    await waitFor('b got what a still holds', () => b.history('p').length === 10)
+    await waitFor('meshed', () => a.topics()[0].peers === 1 && b.topics()[0].peers === 1)
+    const got = collect(b, 'p', { from: 'beginning' })
+    let pulls = 0
+    b.on('sync', () => { pulls++ })
+    const windowMs = 5_000
+    const started = Date.now()
+    // a message every 100 ms: each one lands above the hole
+    for (let i = 31; i <= 80; i++) { await a.publish('p', `m${i}`); await sleep(100) }
+    await sleep(Math.max(0, windowMs - (Date.now() - started)))
+    const elapsed = Date.now() - started
+    // one background pull per 0.5-1.5 s with one peer: about 5 in 5 s. A hole-driven storm is dozens
+    expect(pulls).toBeLessThanOrEqual(Math.ceil(elapsed / 500) + 2)
+    await waitFor('all 60 delivered', () => got.length === 60)
+    expect(got[0].seq).toBe(21)
+    // the hole was given up for good, without a consumer waiting a gap timeout for it
+    expect(gaps).toEqual([])
+    expect(b.status().sync.holes).toBe(0)
+  }, 30_000)
+})
