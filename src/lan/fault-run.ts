@@ -35,9 +35,6 @@ export interface FaultRunOptions {
   profile: Profile
   /** messages per second published through each node */
   ratePerNode?: number
-  warmupMs?: number
-  /** how long after the fault to wait for convergence before counting what is missing as lost */
-  convergeTimeoutMs?: number
   log?: (line: string) => void
   keepLogs?: boolean
 }
@@ -66,17 +63,17 @@ export async function runFault (name: FaultName, opts: FaultRunOptions): Promise
   let failed = true
   try {
     await cluster.create()
-    await Promise.all(cluster.apis.map(async (_, i) => { await cluster.ready(i, n - 1, 45_000) }))
-    note(`${n} daemons see each other (mDNS only)`)
+    const mesh = await cluster.meshed(20_000, 60_000)
+    note(`${n} daemons found each other by mDNS: ${mesh}`)
     checker.startConsumers()
     checker.startPublishing(opts.ratePerNode ?? 5)
-    await new Promise(resolve => setTimeout(resolve, opts.warmupMs ?? 3_000))
+    await new Promise(resolve => setTimeout(resolve, opts.profile.warmupMs))
     note(`fault begins: ${def.describe(n)}`)
     await def.run(cluster, opts.profile, note)
     const faultEnd = Date.now()
     note('fault ends; publishing stops')
-    await checker.stopPublishing(15_000)
-    const conv = await checker.waitConverged(opts.convergeTimeoutMs ?? 60_000, faultEnd)
+    await checker.stopPublishing(opts.profile.publishGraceMs)
+    const conv = await checker.waitConverged(opts.profile.convergeTimeoutMs, faultEnd)
     result.convergenceMs = conv.historyMs ?? null
     result.consumersConvergedMs = conv.consumersMs ?? null
     note(`converged: history ${fmt(result.convergenceMs)}, consumers ${fmt(result.consumersConvergedMs)} after the fault`)

@@ -14,10 +14,16 @@ export interface Profile {
   faultMs: number
   /** restart churn: one random restart every this many ms (min, max) */
   churnEveryMs: [number, number]
+  /** publishing before the fault */
+  warmupMs: number
+  /** a publish still failing at the end of the fault is retried this long */
+  publishGraceMs: number
+  /** after the fault, what is not everywhere within this is counted as lost */
+  convergeTimeoutMs: number
 }
 
-export const FULL: Profile = { faultMs: 20_000, churnEveryMs: [5_000, 10_000] }
-export const SHORT: Profile = { faultMs: 4_000, churnEveryMs: [1_000, 2_000] }
+export const FULL: Profile = { faultMs: 20_000, churnEveryMs: [5_000, 10_000], warmupMs: 3_000, publishGraceMs: 15_000, convergeTimeoutMs: 60_000 }
+export const SHORT: Profile = { faultMs: 3_000, churnEveryMs: [1_000, 1_500], warmupMs: 1_500, publishGraceMs: 5_000, convergeTimeoutMs: 30_000 }
 
 export const DAY_MS = 86_400_000
 const SMALL_DISK = 4 * 1024 * 1024

@@ -60,6 +60,15 @@ export class NodeApi {
     return await this.call<PublishResult>('POST', `/v1/topics/${encodeURIComponent(topic)}/messages`, { payload }, 5_000, { 'idempotency-key': key })
   }
 
+  /** this daemon's peer id, from its api.json */
+  peerId (): string {
+    return (JSON.parse(readFileSync(join(this.dataDir, 'api.json'), 'utf8')) as { peerId: string }).peerId
+  }
+
+  async peers (): Promise<string[]> {
+    return (await this.call<{ peers: Array<{ id: string }> }>('GET', '/v1/peers', undefined, 3_000)).peers.map(p => p.id)
+  }
+
   async status (): Promise<{ peers: number }> {
     return await this.call('GET', '/v1/status', undefined, 3_000)
   }
