@@ -9,7 +9,9 @@ import { FAULTS, SHORT } from '../src/lan/faults.js'
 import { listNamespaces } from '../src/lan/netns.js'
 import { isRoot } from '../src/lan/isolation.js'
 
-const mounts = (): string => execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' }).split('\n').filter(l => l.startsWith('gossipd-lan ')).join('\n')
+// other runs (other worktrees, npm run lan) may be using the machine at the same time: look only at ours
+const ourNamespaces = (): string[] => listNamespaces().filter(ns => ns.startsWith(`gd${process.pid}-`))
+const mountsUnder = (dir: string): string => execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' }).split('\n').filter(l => l.includes(` ${dir}/`)).join('\n')
 
 describe('fault runs on the simulated LAN (short versions, needs root)', () => {
   if (!isRoot()) {
@@ -20,11 +22,10 @@ describe('fault runs on the simulated LAN (short versions, needs root)', () => {
 
   for (const fault of FAULTS) {
     it(`${fault}: no acked publish lost, no duplicate after ack, per-origin order, convergence`, async () => {
-      const before = listNamespaces()
       const r = await runFault(fault, { nodes: 3, profile: SHORT, log: line => { if (process.env.GOSSIPD_LAN_VERBOSE != null) console.log(line) } })
       // what every fault must leave behind: nothing
-      expect(listNamespaces().filter(ns => !before.includes(ns))).toEqual([])
-      expect(mounts()).toBe('')
+      expect(ourNamespaces()).toEqual([])
+      expect(mountsUnder(r.workDir)).toBe('')
       expect(r.error, r.notes.join('\n')).toBeUndefined()
       expect(r.acked).toBeGreaterThan(20)
       expect({ lost: r.lost, lostInConsumers: r.lostInConsumers, duplicatesAfterAck: r.duplicatesAfterAck, orderViolations: r.orderViolations })

@@ -27,6 +27,8 @@ export interface FaultResult {
   notes: string[]
   perNode: NodeVerdict[]
   error?: string
+  /** the run's folder (data dirs, logs; removed unless kept) */
+  workDir: string
   logsDir?: string
 }
 
@@ -58,7 +60,7 @@ export async function runFault (name: FaultName, opts: FaultRunOptions): Promise
   process.once('SIGTERM', onSignal)
   const result: FaultResult = {
     fault: name, nodes: n, description: def.describe(n), ok: false, acked: 0, publishFailures: 0, lost: 0, lostInConsumers: 0,
-    duplicatesAfterAck: 0, orderViolations: 0, republished: 0, convergenceMs: null, consumersConvergedMs: null, notes, perNode: [],
+    duplicatesAfterAck: 0, orderViolations: 0, republished: 0, convergenceMs: null, consumersConvergedMs: null, notes, perNode: [], workDir: cluster.work,
   }
   let failed = true
   try {
