@@ -11,6 +11,10 @@ function ip (...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
+function tc (...args: string[]): void {
+  execFileSync('tc', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
 export function listNamespaces (): string[] {
   try {
     return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map(l => l.split(' ')[0]).filter(Boolean)
@@ -52,6 +56,9 @@ export class Lan {
       ip('netns', 'add', this.hub)
       ip('-n', this.hub, 'link', 'add', 'gdbr0', 'type', 'bridge', 'mcast_snooping', '0')
       ip('-n', this.hub, 'link', 'set', 'gdbr0', 'up')
+      // the other side of a partition: hosts moved here keep their link up but reach only each other
+      ip('-n', this.hub, 'link', 'add', 'gdbr1', 'type', 'bridge', 'mcast_snooping', '0')
+      ip('-n', this.hub, 'link', 'set', 'gdbr1', 'up')
       for (let i = 0; i < this.size; i++) {
         const ns = `${this.prefix}-h${i}`
         const addr = `${SUBNET}.${i + 1}`
@@ -79,6 +86,42 @@ export class Lan {
 
   exec (i: number, cmd: string, args: string[], opts: { timeoutMs?: number, input?: string } = {}): string {
     return execFileSync('ip', ['netns', 'exec', this.hosts[i].ns, cmd, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 15_000, input: opts.input, stdio: ['pipe', 'pipe', 'pipe'] })
+  }
+
+  /** Moves these hosts to the second bridge: a silent partition (no link goes down, no packet is refused). */
+  partition (side: number[]): void {
+    for (const i of side) ip('-n', this.hub, 'link', 'set', `gdv${i}`, 'master', 'gdbr1')
+  }
+
+  /** Every host back on the first bridge. */
+  heal (): void {
+    for (const h of this.hosts) ip('-n', this.hub, 'link', 'set', `gdv${h.index}`, 'master', 'gdbr0')
+  }
+
+  /**
+   * Drops a random `percent` of what host i sends. The kernel has no sch_netem and no tc drop action, so an
+   * htb root sends packets that a classic-BPF filter picks (`ld rand`) to a class whose pfifo holds 0 packets.
+   */
+  setLoss (i: number, percent: number): void {
+    const ns = this.hosts[i].ns
+    const threshold = Math.round(percent / 100 * 2 ** 32)
+    // ld rand; jge #threshold -> ret 0 (not classified); else ret -1 (the filter's classid: the drop class)
+    const bytecode = `4,32 0 0 ${0xfffff000 + 56},53 1 0 ${threshold},6 0 0 ${0xffffffff},6 0 0 0`
+    tc('-n', ns, 'qdisc', 'add', 'dev', 'gdv0', 'root', 'handle', '1:', 'htb')
+    tc('-n', ns, 'class', 'add', 'dev', 'gdv0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit', 'quantum', '1514')
+    tc('-n', ns, 'qdisc', 'add', 'dev', 'gdv0', 'parent', '1:1', 'handle', '10:', 'pfifo', 'limit', '0')
+    tc('-n', ns, 'filter', 'add', 'dev', 'gdv0', 'parent', '1:', 'bpf', 'bytecode', bytecode, 'classid', '1:1')
+  }
+
+  /** packets dropped on host i by setLoss */
+  lossDrops (i: number): number {
+    const out = execFileSync('tc', ['-n', this.hosts[i].ns, '-s', 'qdisc', 'show', 'dev', 'gdv0'], { encoding: 'utf8' })
+    const m = /qdisc pfifo 10:[^]*?dropped (\d+)/.exec(out)
+    return m != null ? Number(m[1]) : 0
+  }
+
+  clearLoss (i: number): void {
+    try { tc('-n', this.hosts[i].ns, 'qdisc', 'del', 'dev', 'gdv0', 'root') } catch { /* none set */ }
   }
 
   destroy (): void {
