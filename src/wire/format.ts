@@ -1,5 +1,5 @@
 // One-line renderings shared by the CLI and the REPL.
-import type { MessageJson } from './message.js'
+import { isoTime, type MessageJson } from './message.js'
 
 /** peer ids are long: the last 8 characters tell them apart on screen */
 export function shortId (id: string): string {
@@ -12,11 +12,11 @@ function payloadText (m: MessageJson): string {
 
 /** REPL: "[topic] HH:MM:SS …origin#seq: payload" */
 export function formatMessage (m: MessageJson, withTopic = true): string {
-  const time = new Date(m.ts).toISOString().slice(11, 19)
+  const time = isoTime(m.ts).slice(11, 19)
   return `${withTopic ? `[${m.topic}] ` : ''}${time} ${shortId(m.origin)}#${m.seq}: ${payloadText(m)}`
 }
 
 /** CLI sub/history: "[offset]  YYYY-MM-DD HH:MM:SS  …origin#seq  payload" */
 export function messageLine (m: MessageJson, withOffset: boolean): string {
-  return `${withOffset ? `${String(m.offset).padStart(6)}  ` : ''}${m.time.replace('T', ' ').slice(0, 19)}  ${shortId(m.origin)}#${m.seq}  ${payloadText(m)}`
+  return `${withOffset ? `${String(m.offset).padStart(6)}  ` : ''}${String(m.time).replace('T', ' ').slice(0, 19)}  ${shortId(m.origin)}#${m.seq}  ${payloadText(m)}`
 }
