@@ -31,8 +31,15 @@ export interface InboundParts {
   log: LogFn
 }
 
+/** a copy of an envelope being verified: other copies of the same (topic, origin, seq) wait for its outcome */
+interface Verifying { raw: Uint8Array, outcome: Promise<boolean> }
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
+}
+
 export class Inbound {
-  private readonly verifying = new Set<string>()
+  private readonly verifying = new Map<string, Verifying>()
   private gossipInflight = 0
 
   constructor (private readonly p: InboundParts) {}
@@ -60,8 +67,12 @@ export class Inbound {
     if (!this.p.isJoined(env.topic)) return 'duplicate'
     if (store.has(env.topic, env.origin, env.seq)) return 'duplicate'
     const id = envelopeId(env)
-    // a copy of this id is being verified right now (gossip and sync raced): one verification is enough
-    if (this.verifying.has(id)) return 'duplicate'
+    // a copy of this id is being verified right now (gossip and sync raced): an identical copy needs no
+    // second check; a different one (one of the two is forged) waits, and is checked only if the first failed
+    for (let other = this.verifying.get(id); other != null; other = this.verifying.get(id)) {
+      if (sameBytes(other.raw, raw) || await other.outcome) return 'duplicate'
+      if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) return 'duplicate'
+    }
     if (this.p.dropInbound?.(env, from, source) === true) return 'duplicate'
     if (source === 'gossip' && (this.gossipInflight >= MAX_GOSSIP_INFLIGHT || store.pendingWrites >= SHED_PENDING_WRITES)) {
       // overloaded: gossip is only the fast path. Drop it here and pull the message by sync, which
@@ -71,7 +82,8 @@ export class Inbound {
       return 'shed'
     }
     if (source === 'gossip') this.gossipInflight++
-    this.verifying.add(id)
+    let settle: (ok: boolean) => void = () => {}
+    this.verifying.set(id, { raw, outcome: new Promise<boolean>(resolve => { settle = resolve }) })
     const done = (): void => {
       this.verifying.delete(id)
       sources.delete(id)
@@ -81,6 +93,7 @@ export class Inbound {
     try {
       valid = env.payload.byteLength <= this.p.maxPayloadBytes && await verify()
     } finally {
+      settle(valid)
       if (!valid) done()
     }
     if (!valid) {
