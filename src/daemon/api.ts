@@ -56,6 +56,8 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
     loggerInstance: opts.logger?.child({}, { level: opts.logger.isLevelEnabled('warn') ? 'warn' : opts.logger.level }),
     bodyLimit: bodyLimitFor(maxPayload),
     forceCloseConnections: true,
+    // a topic is up to 128 characters, each '/' sent as %2F: fastify's default of 100 would answer 414
+    routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
     // no type coercion: {"payload": 5} is a client bug, not the string "5" (query numbers are parsed in the routes)
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },

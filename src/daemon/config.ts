@@ -3,6 +3,9 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
+import { isIP } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../core/limits.js'
 import { defaultDataDir } from '../wire/api-file.js'
 
@@ -174,6 +177,19 @@ function strings (key: string, v: unknown): string[] {
   return v as string[]
 }
 
+/** what the format check lets through but libp2p would fail on later: the address, port and peer id themselves */
+function multiaddrProblem (a: string, needPeerId: boolean): string | undefined {
+  const [, proto, host, port] = /^\/(ip4|ip6|dns4|dns6|dns)\/([^/]+)\/tcp\/(\d+)/.exec(a) ?? []
+  if (proto === 'ip4' && isIP(host) !== 4) return `${host} is not an IPv4 address`
+  if (proto === 'ip6' && isIP(host) !== 6) return `${host} is not an IPv6 address`
+  if (Number(port) > 65535) return `port must be 0-65535, not ${port}`
+  try { multiaddr(a) } catch (err) { return `is not a valid multiaddr (${(err as Error).message})` }
+  if (needPeerId) {
+    try { peerIdFromString(a.slice(a.lastIndexOf('/p2p/') + 5)) } catch { return 'ends with an invalid peer id' }
+  }
+  return undefined
+}
+
 function multiaddrs (key: string, v: unknown, needPeerId: boolean): string[] {
   const out = strings(key, v)
   out.forEach((a, i) => {
@@ -183,6 +199,8 @@ function multiaddrs (key: string, v: unknown, needPeerId: boolean): string[] {
     if (needPeerId && !/\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,}$/.test(a)) {
       throw new ConfigError(`${key}[${i}]`, `must end with /p2p/<peer id> (see "gossipd status" on that node), got ${JSON.stringify(a)}`)
     }
+    const bad = multiaddrProblem(a, needPeerId)
+    if (bad != null) throw new ConfigError(`${key}[${i}]`, `${bad}, got ${JSON.stringify(a)}`)
   })
   return out
 }
