@@ -16,6 +16,7 @@ import { registerTopics } from './commands/topics.js'
 import { registerJoinLeave } from './commands/join-leave.js'
 import { registerStatus } from './commands/status.js'
 import { registerRepl } from './commands/repl.js'
+import { registerKeygen } from './commands/keygen.js'
 
 export function buildProgram (run: Runner): Command {
   const program = new Command('gossipd')
@@ -45,6 +46,7 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage/config error, 3 no daemon running,
   registerJoinLeave(program, run)
   registerStatus(program, run)
   registerRepl(program, run)
+  registerKeygen(program, run)
   return program
 }
 

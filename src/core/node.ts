@@ -44,6 +44,11 @@ export interface NodeOptions {
   /** only nodes with the same tag see each other by mDNS */
   mdnsServiceTag?: string
   mdnsIntervalMs?: number
+  /**
+   * private swarm: the swarm key file's bytes (`gossipd keygen`); only nodes with the same key can connect,
+   * and the mDNS service tag is derived from it
+   */
+  swarmKey?: Uint8Array
   /** multiaddrs (with /p2p/<id>) kept connected, redialed with backoff */
   peers?: string[]
   /** topics joined at start, in addition to those joined in earlier runs */
@@ -236,6 +241,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       mdns: o.mdns ?? true,
       mdnsServiceTag: o.mdnsServiceTag,
       mdnsIntervalMs: o.mdnsIntervalMs,
+      swarmKey: o.swarmKey,
       gossip: gossipOptions(this.maxPayloadBytes),
       connectionMonitor: false,
     })

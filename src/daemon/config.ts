@@ -8,6 +8,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../core/limits.js'
 import { defaultDataDir } from '../wire/api-file.js'
+import { allowPeersFrom, publishersFrom, swarmKeyFrom, type Fail, type TrustConfig } from './trust-config.js'
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7421']
 export const DEFAULT_API = '127.0.0.1:7420'
@@ -24,6 +25,8 @@ export interface DaemonConfig {
   retention: { maxMessages?: number, maxBytes?: number, maxAgeMs?: number }
   logLevel: LogLevel
   maxPayloadBytes: number
+  /** swarm key, peer allow/deny lists, publisher allowlists (trust-config.ts); absent: an open swarm */
+  trust?: TrustConfig
   /** where each value came from, for the startup log */
   configFile?: string
 }
@@ -39,9 +42,13 @@ export interface RawConfig {
   retention?: unknown
   logLevel?: unknown
   maxPayloadBytes?: unknown
+  swarmKey?: unknown
+  allowPeers?: unknown
+  denyPeers?: unknown
+  publishers?: unknown
 }
 
-const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes']
+const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers']
 const RETENTION_KEYS = ['maxMessages', 'maxBytes', 'maxAge']
 
 export class ConfigError extends Error {
@@ -118,6 +125,7 @@ export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Rec
   set('topics', 'GOSSIPD_TOPICS', list(env.GOSSIPD_TOPICS))
   set('logLevel', 'GOSSIPD_LOG_LEVEL', env.GOSSIPD_LOG_LEVEL || undefined)
   set('maxPayloadBytes', 'GOSSIPD_MAX_PAYLOAD', env.GOSSIPD_MAX_PAYLOAD || undefined)
+  set('swarmKey', 'GOSSIPD_SWARM_KEY', env.GOSSIPD_SWARM_KEY || undefined)
   const retention: Record<string, string> = {}
   if (env.GOSSIPD_RETENTION_MAX_MESSAGES) retention.maxMessages = env.GOSSIPD_RETENTION_MAX_MESSAGES
   if (env.GOSSIPD_RETENTION_MAX_BYTES) retention.maxBytes = env.GOSSIPD_RETENTION_MAX_BYTES
@@ -215,7 +223,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   const file = configPath != null ? readConfigFile(configPath) : {}
   const fromEnv = envConfig(env)
   const flags = sources.flags ?? {}
-  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*' }
+  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*', swarmKey: '--swarm-key' }
 
   const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string } | undefined => {
     if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key] }
@@ -270,5 +278,12 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
       else throw new ConfigError(keyName, `unknown retention key (known: ${RETENTION_KEYS.join(', ')})`)
     }
   }
-  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, configFile: configPath }
+  const fail: Fail = (name, message) => { throw new ConfigError(name, message) }
+  const trust: TrustConfig = {
+    ...get<Partial<ReturnType<typeof swarmKeyFrom>>>('swarmKey', {}, (name, v) => swarmKeyFrom(name, v, fail)),
+    allowPeers: get('allowPeers', undefined, (name, v) => allowPeersFrom(name, v, fail)),
+    denyPeers: get('denyPeers', [] as string[], (name, v) => allowPeersFrom(name, v, fail)),
+    publishers: get('publishers', {}, (name, v) => publishersFrom(name, v, fail)),
+  }
+  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, trust, configFile: configPath }
 }

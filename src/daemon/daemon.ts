@@ -64,6 +64,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     topics: cfg.topics,
     retention: cfg.retention,
     maxPayloadBytes: cfg.maxPayloadBytes,
+    swarmKey: cfg.trust?.swarmKey,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   })
   try {

@@ -16,6 +16,7 @@ export interface StartFlags {
   retentionMaxMessages?: string
   retentionMaxBytes?: string
   retentionMaxAge?: string
+  swarmKey?: string
 }
 
 /** `given(flag)`: was the option on the command line (not a default)? */
@@ -23,7 +24,7 @@ export type GivenFlag = (flag: keyof StartFlags) => boolean
 
 const KEYS: Array<[keyof StartFlags, keyof RawConfig]> = [
   ['data', 'dataDir'], ['api', 'api'], ['listen', 'listen'], ['mdns', 'mdns'], ['peer', 'peers'],
-  ['topic', 'topics'], ['logLevel', 'logLevel'], ['maxPayload', 'maxPayloadBytes'],
+  ['topic', 'topics'], ['logLevel', 'logLevel'], ['maxPayload', 'maxPayloadBytes'], ['swarmKey', 'swarmKey'],
 ]
 const RETENTION_KEYS: Array<[keyof StartFlags, string]> = [
   ['retentionMaxMessages', 'maxMessages'], ['retentionMaxBytes', 'maxBytes'], ['retentionMaxAge', 'maxAge'],

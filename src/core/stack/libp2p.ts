@@ -11,6 +11,7 @@ import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { gossipsub, type GossipsubOpts, type GossipSub } from '@libp2p/gossipsub'
 import type { PrivateKey } from '@libp2p/interface'
+import { swarmMdnsTag, swarmProtector } from './swarm-key.js'
 
 export type SwarmHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, pubsub: GossipSub }>
 
@@ -27,19 +28,23 @@ export interface SwarmOptions {
   corkTcp?: boolean
   /** yamux window updates only once half the receive window is used (yamux-window.ts) (default true) */
   halfWindowYamux?: boolean
+  /** private swarm: the swarm key file's bytes (swarm-key.ts); without it, any node may connect */
+  swarmKey?: Uint8Array
   /** libp2p's own connection monitor (pings all connections at once); gossipd runs keepalive.ts instead */
   connectionMonitor?: boolean
 }
 
 export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
+  const tag = opts.swarmKey != null ? swarmMdnsTag(opts.swarmKey, opts.mdnsServiceTag) : opts.mdnsServiceTag ?? 'gossipd.local'
   const peerDiscovery = opts.mdns
-    ? [mdns({ serviceTag: opts.mdnsServiceTag ?? 'gossipd.local', interval: opts.mdnsIntervalMs ?? 2_000 })]
+    ? [mdns({ serviceTag: tag, interval: opts.mdnsIntervalMs ?? 2_000 })]
     : []
   const node = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: { listen: opts.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
+    ...(opts.swarmKey != null ? { connectionProtector: swarmProtector(opts.swarmKey) } : {}),
     streamMuxers: [opts.halfWindowYamux === false ? yamux() : halfWindowYamux()],
     peerDiscovery,
     connectionManager: {
