@@ -6,7 +6,7 @@ import { newSwarmKey, parseSwarmKey } from '../src/wire/swarm-key.js'
 import { swarmMdnsTag } from '../src/core/stack/swarm-key.js'
 import { startNode, waitFor, addrOf, stopAll, collect, text } from './helpers.js'
 
-let nodes: GossipNode[] = []
+const nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
 
 describe('private swarm (swarm key)', () => {

@@ -6,6 +6,7 @@ import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { verifyEnvelope, envelopeId, type Envelope } from './envelope.js'
 import { decodeGossipData } from './stack/gossip.js'
 import type { Store } from '../store/store.js'
+import type { PublisherPolicy } from './publishers.js'
 import type { Emit, LogFn, MessageSource, NodeStats, Sources } from './events.js'
 
 /** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
@@ -27,6 +28,10 @@ export interface InboundParts {
   /** overloaded: pull what was shed by sync a little later */
   syncSoon: (delayMs: number) => void
   dropInbound?: DropInbound
+  /** origins allowed per topic (publishers.ts) */
+  publishers?: PublisherPolicy
+  /** a relaying peer sent something invalid (penalties.ts) */
+  penalise?: (peer: PeerId, reason: string) => void
   emit: Emit
   log: LogFn
 }
@@ -49,6 +54,7 @@ export class Inbound {
     const env = decodeGossipData(msg.data)
     if (env == null || env.topic !== msg.topic) {
       this.p.emit('rejected', { peer: from.toString(), reason: 'malformed envelope' })
+      this.p.penalise?.(from, 'malformed envelope')
       return TopicValidatorResult.Reject
     }
     const result = await this.acceptEnvelope(env, msg.data, from, 'gossip', false)
@@ -67,6 +73,14 @@ export class Inbound {
     if (!this.p.isJoined(env.topic)) return 'duplicate'
     if (store.has(env.topic, env.origin, env.seq)) return 'duplicate'
     const id = envelopeId(env)
+    if (this.p.publishers != null && !this.p.publishers.allows(env.topic, env.origin)) {
+      // cheap, so before any signature check: the relaying peer is penalised and the envelope dropped
+      this.p.stats.rejected++
+      this.p.stats.unauthorized = (this.p.stats.unauthorized ?? 0) + 1
+      this.p.penalise?.(from, 'publisher not allowed')
+      this.p.emit('rejected', { peer: from.toString(), reason: 'publisher not allowed on topic', id })
+      return 'rejected'
+    }
     // a copy of this id is being verified right now (gossip and sync raced): an identical copy needs no
     // second check; a different one (one of the two is forged) waits, and is checked only if the first failed
     for (let other = this.verifying.get(id); other != null; other = this.verifying.get(id)) {
@@ -98,6 +112,7 @@ export class Inbound {
     }
     if (!valid) {
       this.p.stats.rejected++
+      this.p.penalise?.(from, 'invalid envelope')
       this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
       this.p.log('warn', 'rejected envelope', { peer: from.toString(), id })
       return 'rejected'

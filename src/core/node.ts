@@ -25,6 +25,9 @@ import { SyncScheduler } from './sync/scheduler.js'
 import { batchAcceptor } from './sync/accept-batch.js'
 import type { SyncStats } from './sync/protocol.js'
 import type { Consumer, ConsumerOptions } from './consumer.js'
+import { PublisherPolicy } from './publishers.js'
+import { PeerPenalties } from './penalties.js'
+import { InvalidInputError } from './limits.js'
 import type { Envelope } from './envelope.js'
 import type { Emit, LogFn, NodeEvents, NodeStats, Sources } from './events.js'
 import type { Store, StoredMessage } from '../store/store.js'
@@ -49,6 +52,8 @@ export interface NodeOptions {
    * and the mDNS service tag is derived from it
    */
   swarmKey?: Uint8Array
+  /** topic -> the only origins (peer ids) whose messages are accepted on it; replace with setPublishers() */
+  publishers?: Record<string, string[]>
   /** multiaddrs (with /p2p/<id>) kept connected, redialed with backoff */
   peers?: string[]
   /** topics joined at start, in addition to those joined in earlier runs */
@@ -115,13 +120,20 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private swarm?: SwarmHost
   private run?: Run
   /** counters for status and metrics */
-  readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0 }
+  readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0 }
+  private readonly publishers: PublisherPolicy
+  /** misbehaviour of peers (invalid envelopes they relayed), read by gossipsub's peer score */
+  readonly penalties = new PeerPenalties()
 
   constructor (opts: NodeOptions, parts: NodeParts = {}) {
     super()
     this.opts = opts
     this.parts = parts
+    this.publishers = new PublisherPolicy(opts.publishers)
   }
+
+  /** Replace the per-topic publisher allowlists (takes effect for the next envelope). */
+  setPublishers (lists: Record<string, string[]>): void { this.publishers.set(lists) }
 
   get peerId (): string {
     if (this.host == null) throw new Error('node is not started')
@@ -179,6 +191,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const maxPendingWrites = o.maxPendingWrites ?? 10_000
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
+      publishers: this.publishers, penalise: peer => this.penalties.add(peer.toString()),
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
     })
@@ -306,6 +319,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
    * If `signal` aborts while waiting, rejects with StoreError BUSY and publishes nothing.
    */
   async publish (topic: string, payload: Uint8Array | string, opts: { signal?: AbortSignal } = {}): Promise<PublishResult> {
+    // every other node would reject it: refuse here instead of storing a message that goes nowhere
+    if (this.host != null && !this.publishers.allows(topic, this.peerId)) throw new InvalidInputError(`this node (${this.peerId}) is not an allowed publisher on ${topic}`, 'PUBLISHER_NOT_ALLOWED')
     return await this.requireRun().publisher.publish(topic, payload, opts)
   }
 
@@ -351,6 +366,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       gossipSkipped: run.outbox.skipped,
       inboundShed: this.stats.shed,
       rejected: this.stats.rejected,
+      unauthorized: this.stats.unauthorized ?? 0,
       signatureChecks: this.stats.signatureChecks,
       quarantined: run.store.quarantined,
     }

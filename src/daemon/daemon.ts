@@ -65,6 +65,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     retention: cfg.retention,
     maxPayloadBytes: cfg.maxPayloadBytes,
     swarmKey: cfg.trust?.swarmKey,
+    publishers: cfg.trust?.publishers,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   })
   try {

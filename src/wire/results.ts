@@ -45,6 +45,7 @@ export interface Status extends StatusExtra {
   gossipSkipped?: number
   inboundShed?: number
   rejected?: number
+  unauthorized?: number
   signatureChecks?: number
 }
 
