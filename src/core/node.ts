@@ -27,6 +27,7 @@ import type { SyncStats } from './sync/protocol.js'
 import type { Consumer, ConsumerOptions } from './consumer.js'
 import { PublisherPolicy } from './publishers.js'
 import { PeerPenalties } from './penalties.js'
+import { PeerGate, type PeerAccess } from './stack/gate.js'
 import { InvalidInputError } from './limits.js'
 import type { Envelope } from './envelope.js'
 import type { Emit, LogFn, NodeEvents, NodeStats, Sources } from './events.js'
@@ -52,6 +53,12 @@ export interface NodeOptions {
    * and the mDNS service tag is derived from it
    */
   swarmKey?: Uint8Array
+  /** only these peer ids may connect (default: any); replace with setPeerAccess() */
+  allowPeers?: string[]
+  /** these peer ids may never connect; replace with setPeerAccess() */
+  denyPeers?: string[]
+  /** live inbound connections accepted from one IP address (default 8) */
+  maxConnectionsPerIp?: number
   /** topic -> the only origins (peer ids) whose messages are accepted on it; replace with setPublishers() */
   publishers?: Record<string, string[]>
   /** multiaddrs (with /p2p/<id>) kept connected, redialed with backoff */
@@ -124,12 +131,26 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private readonly publishers: PublisherPolicy
   /** misbehaviour of peers (invalid envelopes they relayed), read by gossipsub's peer score */
   readonly penalties = new PeerPenalties()
+  private readonly gate: PeerGate
 
   constructor (opts: NodeOptions, parts: NodeParts = {}) {
     super()
     this.opts = opts
     this.parts = parts
     this.publishers = new PublisherPolicy(opts.publishers)
+    this.gate = new PeerGate({ allow: opts.allowPeers, deny: opts.denyPeers }, opts.maxConnectionsPerIp)
+  }
+
+  /** Replace the peer allow/deny lists; connections to peers now denied are closed. */
+  setPeerAccess (access: PeerAccess): void {
+    this.gate.set(access)
+    this.closeDenied()
+  }
+
+  private closeDenied (): void {
+    for (const c of this.host?.getConnections() ?? []) {
+      if (this.gate.denies(c.remotePeer.toString())) c.abort(new Error('peer denied'))
+    }
   }
 
   /** Replace the per-topic publisher allowlists (takes effect for the next envelope). */
@@ -180,6 +201,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     }
     this.host = host
     this.swarm = swarm
+    this.gate.connections = () => host.getConnections()
 
     // the parts of this run; each sees only what it is handed. The run counts as running from the
     // moment it is this.run until stop() clears it
@@ -255,6 +277,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       mdnsServiceTag: o.mdnsServiceTag,
       mdnsIntervalMs: o.mdnsIntervalMs,
       swarmKey: o.swarmKey,
+      connectionGater: this.gate.gater(),
       gossip: gossipOptions(this.maxPayloadBytes),
       connectionMonitor: false,
     })

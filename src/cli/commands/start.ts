@@ -38,7 +38,8 @@ Example: gossipd start --data /tmp/a --listen /ip4/127.0.0.1/tcp/7421 --api 127.
         const { createLogger } = await import('../../daemon/logger.js')
         const log = await createLogger(cfg.logLevel)
         const { runDaemon } = await import('../../daemon/daemon.js')
-        code = await runDaemon(cfg, log)
+        // SIGHUP reads the same sources again
+        code = await runDaemon(cfg, log, process.stdout, () => configFromFlags(o, given, process.env))
       } catch (err) {
         code = fail(err instanceof ConfigError ? new CliError(`invalid configuration: ${err.message}`, EXIT.USAGE, 'CONFIG') : err, o.json === true)
       }

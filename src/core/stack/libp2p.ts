@@ -10,7 +10,7 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { gossipsub, type GossipsubOpts, type GossipSub } from '@libp2p/gossipsub'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { swarmMdnsTag, swarmProtector } from './swarm-key.js'
 
 export type SwarmHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, pubsub: GossipSub }>
@@ -30,6 +30,8 @@ export interface SwarmOptions {
   halfWindowYamux?: boolean
   /** private swarm: the swarm key file's bytes (swarm-key.ts); without it, any node may connect */
   swarmKey?: Uint8Array
+  /** who may connect (gate.ts) */
+  connectionGater?: ConnectionGater
   /** libp2p's own connection monitor (pings all connections at once); gossipd runs keepalive.ts instead */
   connectionMonitor?: boolean
 }
@@ -47,6 +49,7 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
     ...(opts.swarmKey != null ? { connectionProtector: swarmProtector(opts.swarmKey) } : {}),
     streamMuxers: [opts.halfWindowYamux === false ? yamux() : halfWindowYamux()],
     peerDiscovery,
+    ...(opts.connectionGater != null ? { connectionGater: opts.connectionGater } : {}),
     connectionManager: {
       // a LAN of gossip daemons: we redial static peers ourselves (peers.ts); a gossip burst from many
       // local nodes restarting at once must not be refused as a connection flood
