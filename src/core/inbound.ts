@@ -30,6 +30,10 @@ export interface InboundParts {
   dropInbound?: DropInbound
   /** origins allowed per topic (publishers.ts) */
   publishers?: PublisherPolicy
+  /** per relaying peer: gossip envelopes per second and burst (token bucket); past it they are left to sync */
+  peerRate?: { perSecond: number, burst: number }
+  /** per relaying peer: gossip signature checks in flight at once; past it they are left to sync */
+  maxVerifyingPerPeer?: number
   /** a relaying peer sent something invalid (penalties.ts) */
   penalise?: (peer: PeerId, reason: string) => void
   emit: Emit
@@ -43,8 +47,12 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }
 
+/** what one relaying peer is costing us: its token bucket and its signature checks in flight */
+interface PeerLoad { tokens: number, at: number, verifying: number }
+
 export class Inbound {
   private readonly verifying = new Map<string, Verifying>()
+  private readonly load = new Map<string, PeerLoad>()
   private gossipInflight = 0
 
   constructor (private readonly p: InboundParts) {}
@@ -56,6 +64,14 @@ export class Inbound {
       this.p.emit('rejected', { peer: from.toString(), reason: 'malformed envelope' })
       this.p.penalise?.(from, 'malformed envelope')
       return TopicValidatorResult.Reject
+    }
+    if (!this.takeToken(from.toString())) {
+      // over its rate: not forwarded, not penalised (an honest relay may be passing on someone's burst);
+      // sync fetches whatever we lack at the pace we choose
+      this.p.stats.shed++
+      this.p.stats.throttled = (this.p.stats.throttled ?? 0) + 1
+      this.p.syncSoon(1_000)
+      return TopicValidatorResult.Ignore
     }
     const result = await this.acceptEnvelope(env, msg.data, from, 'gossip', false)
     return result === 'stored' ? TopicValidatorResult.Accept : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
@@ -95,6 +111,13 @@ export class Inbound {
       this.p.syncSoon(250)
       return 'shed'
     }
+    const load = source === 'gossip' ? this.peerLoad(from.toString()) : undefined
+    if (load != null && load.verifying >= (this.p.maxVerifyingPerPeer ?? 256)) {
+      this.p.stats.shed++
+      this.p.syncSoon(1_000)
+      return 'shed'
+    }
+    if (load != null) load.verifying++
     if (source === 'gossip') this.gossipInflight++
     let settle: (ok: boolean) => void = () => {}
     this.verifying.set(id, { raw, outcome: new Promise<boolean>(resolve => { settle = resolve }) })
@@ -107,6 +130,7 @@ export class Inbound {
     try {
       valid = env.payload.byteLength <= this.p.maxPayloadBytes && await verify()
     } finally {
+      if (load != null) load.verifying--
       settle(valid)
       if (!valid) done()
     }
@@ -126,6 +150,28 @@ export class Inbound {
       })
       .finally(done)
     return waitForDisk ? await stored : 'stored'
+  }
+
+  private peerLoad (peer: string): PeerLoad {
+    let l = this.load.get(peer)
+    if (l == null) {
+      if (this.load.size > 10_000) this.load.clear()
+      l = { tokens: this.p.peerRate?.burst ?? Infinity, at: Date.now(), verifying: 0 }
+      this.load.set(peer, l)
+    }
+    return l
+  }
+
+  private takeToken (peer: string): boolean {
+    const rate = this.p.peerRate
+    if (rate == null) return true
+    const l = this.peerLoad(peer)
+    const now = Date.now()
+    l.tokens = Math.min(rate.burst, l.tokens + (now - l.at) * rate.perSecond / 1000)
+    l.at = now
+    if (l.tokens < 1) return false
+    l.tokens--
+    return true
   }
 
   async checkSignature (env: Envelope): Promise<boolean> {

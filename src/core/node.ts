@@ -28,6 +28,7 @@ import type { Consumer, ConsumerOptions } from './consumer.js'
 import { PublisherPolicy } from './publishers.js'
 import { PeerPenalties } from './penalties.js'
 import { PeerGate, type PeerAccess } from './stack/gate.js'
+import { scoreTopic, scoringOptions } from './stack/scoring.js'
 import { InvalidInputError } from './limits.js'
 import type { Envelope } from './envelope.js'
 import type { Emit, LogFn, NodeEvents, NodeStats, Sources } from './events.js'
@@ -59,6 +60,13 @@ export interface NodeOptions {
   denyPeers?: string[]
   /** live inbound connections accepted from one IP address (default 8) */
   maxConnectionsPerIp?: number
+  /** per peer: gossip envelopes accepted per second (token bucket; default 2,000/s, burst 10,000); past it, sync */
+  peerRate?: { perSecond: number, burst: number }
+  /** per peer: gossip signature checks in flight at once (default 256) */
+  maxVerifyingPerPeer?: number
+  /** penalty points (invalid envelopes relayed, decaying) at which a peer is disconnected and banned for banMs (default 50, 10 min) */
+  banPoints?: number
+  banMs?: number
   /** topic -> the only origins (peer ids) whose messages are accepted on it; replace with setPublishers() */
   publishers?: Record<string, string[]>
   /** multiaddrs (with /p2p/<id>) kept connected, redialed with backoff */
@@ -147,6 +155,17 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     this.closeDenied()
   }
 
+  /** one more invalid envelope from this peer; past banPoints it is cut off and refused for a while */
+  private penalise (peer: string): void {
+    if (this.penalties.add(peer) < (this.opts.banPoints ?? 50)) return
+    this.gate.ban(peer, this.opts.banMs ?? 10 * 60_000)
+    this.log('warn', 'peer banned: too many invalid messages', { peer })
+    this.closeDenied()
+  }
+
+  /** true while a peer is refused (denied, not allowed, or banned) */
+  isDenied (peer: string): boolean { return this.gate.denies(peer) }
+
   private closeDenied (): void {
     for (const c of this.host?.getConnections() ?? []) {
       if (this.gate.denies(c.remotePeer.toString())) c.abort(new Error('peer denied'))
@@ -213,7 +232,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const maxPendingWrites = o.maxPendingWrites ?? 10_000
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
-      publishers: this.publishers, penalise: peer => this.penalties.add(peer.toString()),
+      publishers: this.publishers, penalise: peer => this.penalise(peer.toString()),
+      peerRate: o.peerRate ?? { perSecond: 2_000, burst: 10_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
     })
@@ -231,7 +251,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     })
     const topics: Topics = new Topics({
       store, pubsub: () => host.pubsub, validate: inbound.validate,
-      onJoin: () => scheduler.syncWithAllPeers(),
+      onJoin: t => { scoreTopic(host.pubsub, t); scheduler.syncWithAllPeers() },
       onLeave: t => consumers.closeTopic(t),
     })
     const outbox = new GossipOutbox(swarm ?? outboxHost(host), o.gossipQueue)
@@ -278,7 +298,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       mdnsIntervalMs: o.mdnsIntervalMs,
       swarmKey: o.swarmKey,
       connectionGater: this.gate.gater(),
-      gossip: gossipOptions(this.maxPayloadBytes),
+      gossip: { ...gossipOptions(this.maxPayloadBytes), ...scoringOptions(peer => this.penalties.get(peer)) },
       connectionMonitor: false,
     })
   }
