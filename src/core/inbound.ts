@@ -112,7 +112,7 @@ export class Inbound {
       return 'shed'
     }
     const load = source === 'gossip' ? this.peerLoad(from.toString()) : undefined
-    if (load != null && load.verifying >= (this.p.maxVerifyingPerPeer ?? 256)) {
+    if (load != null && load.verifying >= (this.p.maxVerifyingPerPeer ?? 2_000)) {
       this.p.stats.shed++
       this.p.syncSoon(1_000)
       return 'shed'

@@ -60,9 +60,9 @@ export interface NodeOptions {
   denyPeers?: string[]
   /** live inbound connections accepted from one IP address (default 8) */
   maxConnectionsPerIp?: number
-  /** per peer: gossip envelopes accepted per second (token bucket; default 2,000/s, burst 10,000); past it, sync */
+  /** per peer: gossip envelopes accepted per second (token bucket; default 20,000/s, burst 40,000: far above an honest peer's share); past it, sync */
   peerRate?: { perSecond: number, burst: number }
-  /** per peer: gossip signature checks in flight at once (default 256) */
+  /** per peer: gossip signature checks in flight at once (default 2,000, half the node's total: no one peer takes them all) */
   maxVerifyingPerPeer?: number
   /** penalty points (invalid envelopes relayed, decaying) at which a peer is disconnected and banned for banMs (default 50, 10 min) */
   banPoints?: number
@@ -233,7 +233,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
       publishers: this.publishers, penalise: peer => this.penalise(peer.toString()),
-      peerRate: o.peerRate ?? { perSecond: 2_000, burst: 10_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
+      peerRate: o.peerRate ?? { perSecond: 20_000, burst: 40_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
     })

@@ -8,6 +8,7 @@ import type { Consumer } from '../core/consumer.js'
 import { MAX_PAYLOAD_BYTES } from '../core/limits.js'
 import type { StatusExtra } from '../wire/results.js'
 import { RequestGuard } from './api/auth.js'
+import { listenUnix } from './api/unix-socket.js'
 import { acceptRawBodies, bodyLimitFor } from './api/body.js'
 import type { ApiContext } from './api/context.js'
 import { errorHandler, notFoundHandler } from './api/errors.js'
@@ -28,6 +29,8 @@ export interface ApiOptions {
   publishWaitMs?: number
   /** SSE keep-alive comment period (default 15 s) */
   heartbeatMs?: number
+  /** also serve the API on this unix socket (mode 0600) */
+  socketPath?: string
   /** extra fields for GET /v1/status */
   statusExtra?: () => StatusExtra
 }
@@ -86,12 +89,14 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
   if (addr == null || typeof addr === 'string') throw new Error('API server has no TCP address')
   guard.bind(addr.address, addr.port)
   const h = addr.address
+  const closeUnix = opts.socketPath != null ? await listenUnix(app.server, opts.socketPath).catch(async err => { await app.close(); throw err }) : undefined
   const urlHost = h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '[::1]' : h.includes(':') ? `[${h}]` : h
   return {
     app,
     url: `http://${urlHost}:${addr.port}`,
     close: async () => {
       closing = true
+      await closeUnix?.()
       await app.close()
     },
   }

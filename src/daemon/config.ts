@@ -27,6 +27,8 @@ export interface DaemonConfig {
   maxPayloadBytes: number
   /** swarm key, peer allow/deny lists, publisher allowlists (trust-config.ts); absent: an open swarm */
   trust?: TrustConfig
+  /** also serve the control API on this unix socket (0600) */
+  apiSocket?: string
   /** where each value came from, for the startup log */
   configFile?: string
 }
@@ -46,9 +48,10 @@ export interface RawConfig {
   allowPeers?: unknown
   denyPeers?: unknown
   publishers?: unknown
+  apiSocket?: unknown
 }
 
-const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers']
+const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers', 'apiSocket']
 const RETENTION_KEYS = ['maxMessages', 'maxBytes', 'maxAge']
 
 export class ConfigError extends Error {
@@ -126,6 +129,7 @@ export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Rec
   set('logLevel', 'GOSSIPD_LOG_LEVEL', env.GOSSIPD_LOG_LEVEL || undefined)
   set('maxPayloadBytes', 'GOSSIPD_MAX_PAYLOAD', env.GOSSIPD_MAX_PAYLOAD || undefined)
   set('swarmKey', 'GOSSIPD_SWARM_KEY', env.GOSSIPD_SWARM_KEY || undefined)
+  set('apiSocket', 'GOSSIPD_API_SOCKET', env.GOSSIPD_API_SOCKET || undefined)
   const retention: Record<string, string> = {}
   if (env.GOSSIPD_RETENTION_MAX_MESSAGES) retention.maxMessages = env.GOSSIPD_RETENTION_MAX_MESSAGES
   if (env.GOSSIPD_RETENTION_MAX_BYTES) retention.maxBytes = env.GOSSIPD_RETENTION_MAX_BYTES
@@ -159,6 +163,11 @@ export function parseDuration (key: string, v: unknown): number {
   const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/i.exec(v) : null
   if (m == null) throw new ConfigError(key, `must be a duration like "7d", "12h", "30m" or milliseconds (0 = forever), got ${JSON.stringify(v)}`)
   return Math.floor(Number(m[1]) * TIME_UNITS[(m[2] ?? 'ms').toLowerCase()])
+}
+
+function isLoopback (host: string): boolean {
+  const h = host.toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
 }
 
 export function parseApiAddress (key: string, v: unknown): { host: string, port: number } {
@@ -223,7 +232,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   const file = configPath != null ? readConfigFile(configPath) : {}
   const fromEnv = envConfig(env)
   const flags = sources.flags ?? {}
-  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*', swarmKey: '--swarm-key' }
+  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*', swarmKey: '--swarm-key', apiSocket: '--api-socket' }
 
   const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string } | undefined => {
     if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key] }
@@ -245,7 +254,16 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     if (l.length === 0) throw new ConfigError(name, 'must list at least one multiaddr')
     return l
   })
-  const api = get('api', parseApiAddress('default', DEFAULT_API), parseApiAddress)
+  const api = get('api', parseApiAddress('default', DEFAULT_API), (name, v) => {
+    const a = parseApiAddress(name, v)
+    // the API is plain HTTP with a bearer token: on a network it would travel in clear text
+    if (!isLoopback(a.host)) throw new ConfigError(name, `refusing to serve the control API on ${a.host}, which is not a loopback address: it is plain HTTP and its token would cross the network in clear text. Use 127.0.0.1:PORT (and --api-socket PATH for local tools), and reach it remotely through an SSH tunnel`)
+    return a
+  })
+  const apiSocket = get<string | undefined>('apiSocket', undefined, (name, v) => {
+    if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(name, `must be a file path for the unix socket, got ${JSON.stringify(v)}`)
+    return resolve(v)
+  })
   const mdns = get('mdns', true, bool)
   const peers = get('peers', [] as string[], (name, v) => multiaddrs(name, v, true))
   const topics = get('topics', [] as string[], (name, v) => {
@@ -285,5 +303,5 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     denyPeers: get('denyPeers', [] as string[], (name, v) => allowPeersFrom(name, v, fail)),
     publishers: get('publishers', {}, (name, v) => publishersFrom(name, v, fail)),
   }
-  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, trust, configFile: configPath }
+  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, trust, apiSocket, configFile: configPath }
 }

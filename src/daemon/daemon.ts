@@ -102,6 +102,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
       port: cfg.api.port,
       logger: log.child({ component: 'api' }),
       maxPayloadBytes: cfg.maxPayloadBytes,
+      socketPath: cfg.apiSocket,
       statusExtra: () => ({ version: VERSION, pid: process.pid, dataDir: cfg.dataDir, api: api?.url, uptimeMs: Date.now() - startedAt.getTime(), mdns: cfg.mdns }),
     })
   } catch (err) {

@@ -21,6 +21,7 @@ export function registerStart (program: Command): void {
     .option('--retention-max-bytes <size>', 'keep at most SIZE per topic, e.g. 512MB (default 1GiB)')
     .option('--retention-max-age <duration>', 'drop messages older than this, e.g. 7d, 12h; 0 = never (default 7d)')
     .option('--swarm-key <file>', 'private swarm: only nodes with this key file (gossipd keygen) can connect (env GOSSIPD_SWARM_KEY)')
+    .option('--api-socket <path>', 'also serve the control API on this unix socket, mode 0600 (env GOSSIPD_API_SOCKET)')
     .option('--max-payload <size>', 'largest accepted payload (default 1MiB, at most 16MiB)')
     .addOption(new Option('--log-level <level>', 'log level (env GOSSIPD_LOG_LEVEL)').choices(LOG_LEVELS))
     .addHelpText('after', `
