@@ -29,6 +29,7 @@ import { PublisherPolicy } from './publishers.js'
 import { PeerPenalties } from './penalties.js'
 import { PeerGate, type PeerAccess } from './stack/gate.js'
 import { scoreTopic, scoringOptions } from './stack/scoring.js'
+import { banGraylisted } from './contain.js'
 import { InvalidInputError } from './limits.js'
 import type { Envelope } from './envelope.js'
 import type { Emit, LogFn, NodeEvents, NodeStats, Sources } from './events.js'
@@ -157,9 +158,14 @@ export class GossipNode extends EventEmitter<NodeEvents> {
 
   /** one more invalid envelope from this peer; past banPoints it is cut off and refused for a while */
   private penalise (peer: string): void {
-    if (this.penalties.add(peer) < (this.opts.banPoints ?? 50)) return
+    if (this.penalties.add(peer) >= (this.opts.banPoints ?? 50)) this.ban(peer, 'too many invalid messages')
+  }
+
+  /** disconnect a misbehaving peer and refuse it for banMs */
+  private ban (peer: string, reason: string): void {
     this.gate.ban(peer, this.opts.banMs ?? 10 * 60_000)
-    this.log('warn', 'peer banned: too many invalid messages', { peer })
+    this.log('warn', 'peer banned', { peer, reason })
+    this.emit('rejected', { peer, reason: `peer banned: ${reason}` })
     this.closeDenied()
   }
 
@@ -271,7 +277,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     store.onPrune = r => log(r.byAge > 0 ? 'info' : 'debug', 'retention removed messages', r)
     store.onQuarantine = q => { log('error', 'undecodable stored message quarantined; fetching it again from peers', q); scheduler.syncSoon(200) }
     await scheduler.serve()
-    const unwatch = watchPeers({ host, emit, isJoined: (t: string): boolean => topics.has(t), requestSync: p => scheduler.requestSync(p) })
+    const unwatchPeers = watchPeers({ host, emit, isJoined: (t: string): boolean => topics.has(t), requestSync: p => scheduler.requestSync(p) })
+    const stopBans = banGraylisted(host, peer => this.ban(peer, 'graylisted by gossipsub score'))
+    const unwatch = (): void => { unwatchPeers(); stopBans() }
     const run: Run = { host, swarm, store, ownsStore, topics, publisher, consumers, scheduler, outbox, unwatch, stopRetention: () => {} }
     this.run = run
     for (const t of store.topics()) topics.join(t.topic)

@@ -1,4 +1,6 @@
-// gossipsub v1.1 peer scoring for gossipd. Each joined topic gets score params (added on join, as topics
+// gossipsub v1.1 peer scoring for gossipd. With these weights about six invalid messages in a short while
+// graylist a peer (-2n² for gossip, -5 per penalty point); one or two (a clock glitch, a race) do not.
+// Each joined topic gets score params (added on join, as topics
 // are dynamic): invalid messages cost a lot (the P4 penalty is squared), first deliveries and time in the
 // mesh earn a little, and mesh-delivery-rate penalties are off, since a quiet topic is normal here. The
 // application part is gossipd's own penalty record (penalties.ts: invalid envelopes by gossip and by sync).
@@ -26,7 +28,7 @@ const TOPIC_PARAMS = {
   meshMessageDeliveriesActivation: 5_000,
   meshFailurePenaltyWeight: 0,
   meshFailurePenaltyDecay: 0.5,
-  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesWeight: -2,
   invalidMessageDeliveriesDecay: 0.9,
 }
 
@@ -35,7 +37,7 @@ export function scoringOptions (penalty: (peer: string) => number): Partial<Goss
   return {
     scoreParams: {
       appSpecificScore: peer => -penalty(peer),
-      appSpecificWeight: 10,
+      appSpecificWeight: 5,
       IPColocationFactorWeight: 0,
       behaviourPenaltyWeight: -10,
       behaviourPenaltyDecay: 0.9,
