@@ -2,7 +2,7 @@
 // it on a non-loopback address (plain HTTP would carry the token in clear text).
 import { describe, it, expect, afterAll } from 'vitest'
 import { request } from 'node:http'
-import { statSync } from 'node:fs'
+import { statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { GossipNode } from '../src/core/node.js'
 import { createApi } from '../src/daemon/api.js'
@@ -57,5 +57,36 @@ describe('control API access', () => {
     const r = await gossipd(['start', '--data', tmp(), ...args])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/--api.*not a loopback address/)
+  })
+})
+
+describe('bad trust settings and refused publishes', () => {
+  it('a bad swarm key file or a bad peer id in the access lists is a ConfigError naming the key', () => {
+    const dir = tempDir()
+    const keyFile = join(dir, 'swarm.key')
+    writeFileSync(keyFile, 'not a key')
+    expect(() => resolveConfig({ flags: { swarmKey: keyFile } })).toThrow(/--swarm-key.*swarm key/)
+    expect(() => resolveConfig({ flags: { swarmKey: join(dir, 'missing.key') } })).toThrow(/--swarm-key.*ENOENT/)
+    expect(() => resolveConfig({ env: { GOSSIPD_SWARM_KEY: keyFile } })).toThrow(/GOSSIPD_SWARM_KEY/)
+    const config = join(dir, 'c.json')
+    writeFileSync(config, JSON.stringify({ denyPeers: ['nope'] }))
+    expect(() => resolveConfig({ file: config })).toThrow(/denyPeers\[0\].*not a peer id/)
+    writeFileSync(config, JSON.stringify({ publishers: { 'bad topic!': [] } }))
+    expect(() => resolveConfig({ file: config })).toThrow(/publishers/)
+    writeFileSync(config, JSON.stringify({ publishers: { t: ['x'] } }))
+    expect(() => resolveConfig({ file: config })).toThrow(/publishers\.t\[0\]/)
+  })
+
+  it('the API answers 400 PUBLISHER_NOT_ALLOWED for a publish this node may not make', async () => {
+    const n = await startNode({ publishers: { locked: ['12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'] } })
+    const api = await createApi({ node: n, token: 'tok' })
+    try {
+      const r = await fetch(`${api.url}/v1/topics/locked/messages`, { method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: '{"payload":"x"}' })
+      expect(r.status).toBe(400)
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('PUBLISHER_NOT_ALLOWED')
+    } finally {
+      await api.close()
+      await n.stop()
+    }
   })
 })
