@@ -7,6 +7,9 @@ import type { GossipNode } from '../src/core/node.js'
 import { startNode, waitFor, addrOf, stopAll, collect, text } from './helpers.js'
 import { startDaemon, cleanup, tmp } from './daemon-util.js'
 import { GossipClient } from '../src/client/client.js'
+import { PeerGate } from '../src/core/stack/gate.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Connection, MultiaddrConnection } from '@libp2p/interface'
 
 const nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -42,6 +45,22 @@ describe('peer allow and deny lists', () => {
     await new Promise(resolve => setTimeout(resolve, 1_500))
     expect(hub.peers()).toEqual([])
     expect(atHub.map(text)).not.toContain('after deny')
+  })
+
+  it('caps live inbound connections per source IP (loopback exempt); bans expire', async () => {
+    const gate = new PeerGate({}, 2)
+    const conn = (addr: string): Connection => ({ direction: 'inbound', remoteAddr: multiaddr(addr) }) as unknown as Connection
+    const incoming = (addr: string): MultiaddrConnection => ({ remoteAddr: multiaddr(addr) }) as unknown as MultiaddrConnection
+    const live = [conn('/ip4/10.0.0.9/tcp/1'), conn('/ip4/10.0.0.9/tcp/2'), conn('/ip4/127.0.0.1/tcp/3'), conn('/ip4/127.0.0.1/tcp/4')]
+    gate.connections = () => live
+    const deny = gate.gater().denyInboundConnection!
+    expect(await deny(incoming('/ip4/10.0.0.9/tcp/5'))).toBe(true)
+    expect(await deny(incoming('/ip4/10.0.0.8/tcp/5'))).toBe(false)
+    expect(await deny(incoming('/ip4/127.0.0.1/tcp/5'))).toBe(false)
+    gate.ban('12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', 50)
+    expect(gate.denies('12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo')).toBe(true)
+    await new Promise(resolve => setTimeout(resolve, 80))
+    expect(gate.denies('12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo')).toBe(false)
   })
 
   it('an allowlist admits only the listed peers', async () => {
