@@ -140,7 +140,7 @@ describe('control API: bad requests get JSON errors with the right status', () =
     expect(ackUnknown.status).toBe(404)
     expect(node.topics().map(t => t.topic)).not.toContain('not-kept')
 
-    const s = await client.stream('busy', { consumer: 'only-one' })
+    const s = await client.stream('busy', { consumer: 'only-one', join: true })
     await expect(client.stream('busy', { consumer: 'only-one' })).rejects.toMatchObject({ status: 409, code: 'CONSUMER_BUSY' })
     s.close()
   })
@@ -179,7 +179,7 @@ describe('control API: topics, publish, history, streams, consumers', () => {
   })
 
   it('a stream delivers live messages; Last-Event-ID resumes after the last one seen', async () => {
-    const s = await client.stream('live', { from: 'now' })
+    const s = await client.stream('live', { from: 'now', join: true })
     await client.publish('live', 'a')
     await client.publish('live', 'b')
     const got: string[] = []

@@ -19,6 +19,7 @@ import { registerRepl } from './commands/repl.js'
 import { registerUi } from './commands/ui.js'
 import { registerMonitor } from './commands/monitor.js'
 import { registerTop } from './commands/top.js'
+import { registerKeygen } from './commands/keygen.js'
 
 export function buildProgram (run: Runner): Command {
   const program = new Command('gossipd')
@@ -51,6 +52,7 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage/config error, 3 no daemon running,
   registerUi(program, run)
   registerMonitor(program, run)
   registerTop(program, run)
+  registerKeygen(program, run)
   return program
 }
 

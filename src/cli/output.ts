@@ -1,6 +1,18 @@
 // Human output of the CLI: lines on stdout, aligned tables, sizes and durations.
 
+import { decodePayload, type MessageJson } from '../wire/message.js'
+
 export function out (s: string): void { process.stdout.write(s + '\n') }
+
+/**
+ * One message on stdout: 'json' and 'raw' are exact (a JSON line; the payload bytes and a newline); the
+ * human line is made terminal-safe by wire/format.ts.
+ */
+export function printMessage (m: MessageJson, how: 'json' | 'raw' | 'human', human: () => string): void {
+  if (how === 'json') out(JSON.stringify(m))
+  else if (how === 'raw') process.stdout.write(Buffer.concat([decodePayload(m), Buffer.from('\n')]))
+  else out(human())
+}
 
 /** columns padded to the widest cell; the last column is not padded */
 export function table (rows: string[][]): string {

@@ -38,6 +38,8 @@ export interface StreamOptions {
   /** resume an anonymous stream after this offset */
   lastEventId?: number
   encoding?: PayloadEncoding
+  /** join the topic if the daemon does not keep it yet (otherwise an unknown topic is a 404) */
+  join?: boolean
   signal?: AbortSignal
   onGap?: (gap: GapEvent) => void
   /** stream() rejects (TIMEOUT) if the daemon has not confirmed the stream within this (default 10 s) */
@@ -192,6 +194,7 @@ export class GossipClient {
     if (opts.from != null) q.set('from', fromParam(opts.from))
     if (opts.consumer != null) q.set('consumer', opts.consumer)
     if (opts.encoding != null) q.set('encoding', opts.encoding)
+    if (opts.join === true) q.set('join', 'true')
     const ctrl = new AbortController()
     const onAbort = (): void => ctrl.abort()
     opts.signal?.addEventListener('abort', onAbort, { once: true })

@@ -55,6 +55,14 @@ function signingKey (key: PrivateKey): KeyObject {
 }
 
 export const HASH_BYTES = 32
+/** envelope timestamps must fall in years 2000..2200 (ms since the epoch): anything else is a forgery or a broken clock */
+export const MIN_TS = Date.UTC(2000, 0, 1)
+export const MAX_TS = Date.UTC(2200, 0, 1)
+/** the topic pattern of limits.ts, repeated here so the decoder needs nothing else: a topic no API could name is refused */
+const ENVELOPE_TOPIC = /^[A-Za-z0-9_-][A-Za-z0-9._\-/]{0,127}$/
+/** a sanity bound only (base58 Ed25519 peer ids are 52 characters): whether the origin is a peer id whose key
+ * signed the body is the signature check's job */
+const MAX_ORIGIN_CHARS = 256
 
 /** The chain link: what the next message of the same origin and topic carries as prev. */
 export function bodyHash (body: Uint8Array): Buffer {
@@ -110,6 +118,10 @@ export function decodeEnvelope (bytes: Uint8Array): Envelope {
     (prev !== null && !(prev instanceof Uint8Array && prev.byteLength === HASH_BYTES))) {
     throw new MalformedEnvelopeError('envelope fields have wrong types')
   }
+  // every field is checked here, at the boundary, so nothing that later renders a message can fail on it
+  if (ts < MIN_TS || ts > MAX_TS) throw new MalformedEnvelopeError(`envelope ts ${ts} is outside years 2000..2200`)
+  if (!ENVELOPE_TOPIC.test(topic)) throw new MalformedEnvelopeError('envelope topic is not a valid topic name')
+  if (origin.length === 0 || origin.length > MAX_ORIGIN_CHARS || !/^[\x21-\x7e]+$/.test(origin)) throw new MalformedEnvelopeError('envelope origin is not a peer id (printable ASCII, at most 256 characters)')
   return { origin, topic, seq, ts, payload, prev, body, sig: outer[2] }
 }
 

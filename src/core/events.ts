@@ -29,4 +29,4 @@ export type LogFn = (level: LogLevel, msg: string, extra?: object) => void
 export type Sources = Map<string, MessageSource>
 
 /** counters for status and metrics; they survive restarts of the node */
-export interface NodeStats { shed: number, rejected: number, signatureChecks: number }
+export interface NodeStats { shed: number, rejected: number, signatureChecks: number, unauthorized?: number, throttled?: number }

@@ -6,6 +6,7 @@ import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { verifyEnvelope, envelopeId, type Envelope } from './envelope.js'
 import { decodeGossipData } from './stack/gossip.js'
 import type { Store } from '../store/store.js'
+import type { PublisherPolicy } from './publishers.js'
 import type { Emit, LogFn, MessageSource, NodeStats, Sources } from './events.js'
 
 /** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
@@ -27,12 +28,31 @@ export interface InboundParts {
   /** overloaded: pull what was shed by sync a little later */
   syncSoon: (delayMs: number) => void
   dropInbound?: DropInbound
+  /** origins allowed per topic (publishers.ts) */
+  publishers?: PublisherPolicy
+  /** per relaying peer: gossip envelopes per second and burst (token bucket); past it they are left to sync */
+  peerRate?: { perSecond: number, burst: number }
+  /** per relaying peer: gossip signature checks in flight at once; past it they are left to sync */
+  maxVerifyingPerPeer?: number
+  /** a relaying peer sent something invalid (penalties.ts) */
+  penalise?: (peer: PeerId, reason: string) => void
   emit: Emit
   log: LogFn
 }
 
+/** a copy of an envelope being verified: other copies of the same (topic, origin, seq) wait for its outcome */
+interface Verifying { raw: Uint8Array, outcome: Promise<boolean> }
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
+}
+
+/** what one relaying peer is costing us: its token bucket and its signature checks in flight */
+interface PeerLoad { tokens: number, at: number, verifying: number }
+
 export class Inbound {
-  private readonly verifying = new Set<string>()
+  private readonly verifying = new Map<string, Verifying>()
+  private readonly load = new Map<string, PeerLoad>()
   private gossipInflight = 0
 
   constructor (private readonly p: InboundParts) {}
@@ -42,7 +62,16 @@ export class Inbound {
     const env = decodeGossipData(msg.data)
     if (env == null || env.topic !== msg.topic) {
       this.p.emit('rejected', { peer: from.toString(), reason: 'malformed envelope' })
+      this.p.penalise?.(from, 'malformed envelope')
       return TopicValidatorResult.Reject
+    }
+    if (!this.takeToken(from.toString())) {
+      // over its rate: not forwarded, not penalised (an honest relay may be passing on someone's burst);
+      // sync fetches whatever we lack at the pace we choose
+      this.p.stats.shed++
+      this.p.stats.throttled = (this.p.stats.throttled ?? 0) + 1
+      this.p.syncSoon(1_000)
+      return TopicValidatorResult.Ignore
     }
     const result = await this.acceptEnvelope(env, msg.data, from, 'gossip', false)
     return result === 'stored' ? TopicValidatorResult.Accept : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
@@ -60,8 +89,20 @@ export class Inbound {
     if (!this.p.isJoined(env.topic)) return 'duplicate'
     if (store.has(env.topic, env.origin, env.seq)) return 'duplicate'
     const id = envelopeId(env)
-    // a copy of this id is being verified right now (gossip and sync raced): one verification is enough
-    if (this.verifying.has(id)) return 'duplicate'
+    if (this.p.publishers != null && !this.p.publishers.allows(env.topic, env.origin)) {
+      // cheap, so before any signature check: the relaying peer is penalised and the envelope dropped
+      this.p.stats.rejected++
+      this.p.stats.unauthorized = (this.p.stats.unauthorized ?? 0) + 1
+      this.p.penalise?.(from, 'publisher not allowed')
+      this.p.emit('rejected', { peer: from.toString(), reason: 'publisher not allowed on topic', id })
+      return 'rejected'
+    }
+    // a copy of this id is being verified right now (gossip and sync raced): an identical copy needs no
+    // second check; a different one (one of the two is forged) waits, and is checked only if the first failed
+    for (let other = this.verifying.get(id); other != null; other = this.verifying.get(id)) {
+      if (sameBytes(other.raw, raw) || await other.outcome) return 'duplicate'
+      if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) return 'duplicate'
+    }
     if (this.p.dropInbound?.(env, from, source) === true) return 'duplicate'
     if (source === 'gossip' && (this.gossipInflight >= MAX_GOSSIP_INFLIGHT || store.pendingWrites >= SHED_PENDING_WRITES)) {
       // overloaded: gossip is only the fast path. Drop it here and pull the message by sync, which
@@ -70,8 +111,16 @@ export class Inbound {
       this.p.syncSoon(250)
       return 'shed'
     }
+    const load = source === 'gossip' ? this.peerLoad(from.toString()) : undefined
+    if (load != null && load.verifying >= (this.p.maxVerifyingPerPeer ?? 2_000)) {
+      this.p.stats.shed++
+      this.p.syncSoon(1_000)
+      return 'shed'
+    }
+    if (load != null) load.verifying++
     if (source === 'gossip') this.gossipInflight++
-    this.verifying.add(id)
+    let settle: (ok: boolean) => void = () => {}
+    this.verifying.set(id, { raw, outcome: new Promise<boolean>(resolve => { settle = resolve }) })
     const done = (): void => {
       this.verifying.delete(id)
       sources.delete(id)
@@ -81,10 +130,13 @@ export class Inbound {
     try {
       valid = env.payload.byteLength <= this.p.maxPayloadBytes && await verify()
     } finally {
+      if (load != null) load.verifying--
+      settle(valid)
       if (!valid) done()
     }
     if (!valid) {
       this.p.stats.rejected++
+      this.p.penalise?.(from, 'invalid envelope')
       this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
       this.p.log('warn', 'rejected envelope', { peer: from.toString(), id })
       return 'rejected'
@@ -98,6 +150,28 @@ export class Inbound {
       })
       .finally(done)
     return waitForDisk ? await stored : 'stored'
+  }
+
+  private peerLoad (peer: string): PeerLoad {
+    let l = this.load.get(peer)
+    if (l == null) {
+      if (this.load.size > 10_000) this.load.clear()
+      l = { tokens: this.p.peerRate?.burst ?? Infinity, at: Date.now(), verifying: 0 }
+      this.load.set(peer, l)
+    }
+    return l
+  }
+
+  private takeToken (peer: string): boolean {
+    const rate = this.p.peerRate
+    if (rate == null) return true
+    const l = this.peerLoad(peer)
+    const now = Date.now()
+    l.tokens = Math.min(rate.burst, l.tokens + (now - l.at) * rate.perSecond / 1000)
+    l.at = now
+    if (l.tokens < 1) return false
+    l.tokens--
+    return true
   }
 
   async checkSignature (env: Envelope): Promise<boolean> {

@@ -26,6 +26,12 @@ import { SyncScheduler } from './sync/scheduler.js'
 import { batchAcceptor } from './sync/accept-batch.js'
 import type { SyncStats } from './sync/protocol.js'
 import type { Consumer, ConsumerOptions } from './consumer.js'
+import { PublisherPolicy } from './publishers.js'
+import { PeerPenalties } from './penalties.js'
+import { PeerGate, type PeerAccess } from './stack/gate.js'
+import { scoreTopic, scoringOptions } from './stack/scoring.js'
+import { banGraylisted } from './contain.js'
+import { InvalidInputError } from './limits.js'
 import type { Envelope } from './envelope.js'
 import type { Emit, LogFn, NodeEvents, NodeStats, Sources } from './events.js'
 import type { Store, StoredMessage } from '../store/store.js'
@@ -45,6 +51,26 @@ export interface NodeOptions {
   /** only nodes with the same tag see each other by mDNS */
   mdnsServiceTag?: string
   mdnsIntervalMs?: number
+  /**
+   * private swarm: the swarm key file's bytes (`gossipd keygen`); only nodes with the same key can connect,
+   * and the mDNS service tag is derived from it
+   */
+  swarmKey?: Uint8Array
+  /** only these peer ids may connect (default: any); replace with setPeerAccess() */
+  allowPeers?: string[]
+  /** these peer ids may never connect; replace with setPeerAccess() */
+  denyPeers?: string[]
+  /** live inbound connections accepted from one IP address (default 8) */
+  maxConnectionsPerIp?: number
+  /** per peer: gossip envelopes accepted per second (token bucket; default 20,000/s, burst 40,000: far above an honest peer's share); past it, sync */
+  peerRate?: { perSecond: number, burst: number }
+  /** per peer: gossip signature checks in flight at once (default 2,000, half the node's total: no one peer takes them all) */
+  maxVerifyingPerPeer?: number
+  /** penalty points (invalid envelopes relayed, decaying) at which a peer is disconnected and banned for banMs (default 50, 10 min) */
+  banPoints?: number
+  banMs?: number
+  /** topic -> the only origins (peer ids) whose messages are accepted on it; replace with setPublishers() */
+  publishers?: Record<string, string[]>
   /** multiaddrs (with /p2p/<id>) kept connected, redialed with backoff */
   peers?: string[]
   /** topics joined at start, in addition to those joined in earlier runs */
@@ -113,13 +139,50 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private swarm?: SwarmHost
   private run?: Run
   /** counters for status and metrics */
-  readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0 }
+  readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0 }
+  private readonly publishers: PublisherPolicy
+  /** misbehaviour of peers (invalid envelopes they relayed), read by gossipsub's peer score */
+  readonly penalties = new PeerPenalties()
+  private readonly gate: PeerGate
 
   constructor (opts: NodeOptions, parts: NodeParts = {}) {
     super()
     this.opts = opts
     this.parts = parts
+    this.publishers = new PublisherPolicy(opts.publishers)
+    this.gate = new PeerGate({ allow: opts.allowPeers, deny: opts.denyPeers }, opts.maxConnectionsPerIp)
   }
+
+  /** Replace the peer allow/deny lists; connections to peers now denied are closed. */
+  setPeerAccess (access: PeerAccess): void {
+    this.gate.set(access)
+    this.closeDenied()
+  }
+
+  /** one more invalid envelope from this peer; past banPoints it is cut off and refused for a while */
+  private penalise (peer: string): void {
+    if (this.penalties.add(peer) >= (this.opts.banPoints ?? 50)) this.ban(peer, 'too many invalid messages')
+  }
+
+  /** disconnect a misbehaving peer and refuse it for banMs */
+  private ban (peer: string, reason: string): void {
+    this.gate.ban(peer, this.opts.banMs ?? 10 * 60_000)
+    this.log('warn', 'peer banned', { peer, reason })
+    this.emit('rejected', { peer, reason: `peer banned: ${reason}` })
+    this.closeDenied()
+  }
+
+  /** true while a peer is refused (denied, not allowed, or banned) */
+  isDenied (peer: string): boolean { return this.gate.denies(peer) }
+
+  private closeDenied (): void {
+    for (const c of this.host?.getConnections() ?? []) {
+      if (this.gate.denies(c.remotePeer.toString())) c.abort(new Error('peer denied'))
+    }
+  }
+
+  /** Replace the per-topic publisher allowlists (takes effect for the next envelope). */
+  setPublishers (lists: Record<string, string[]>): void { this.publishers.set(lists) }
 
   get peerId (): string {
     if (this.host == null) throw new Error('node is not started')
@@ -187,6 +250,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     }
     this.host = host
     this.swarm = swarm
+    this.gate.connections = () => host.getConnections()
 
     // the parts of this run; each sees only what it is handed. The run counts as running from the
     // moment it is this.run until stop() clears it
@@ -198,6 +262,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const maxPendingWrites = o.maxPendingWrites ?? 10_000
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
+      publishers: this.publishers, penalise: peer => this.penalise(peer.toString()),
+      peerRate: o.peerRate ?? { perSecond: 20_000, burst: 40_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
     })
@@ -216,7 +282,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     })
     const topics: Topics = new Topics({
       store, pubsub: () => host.pubsub, validate: inbound.validate,
-      onJoin: () => scheduler.syncWithAllPeers(),
+      onJoin: t => { scoreTopic(host.pubsub, t); scheduler.syncWithAllPeers() },
       onLeave: t => consumers.closeTopic(t),
     })
     const outbox = new GossipOutbox(swarm ?? outboxHost(host), o.gossipQueue)
@@ -240,7 +306,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     this.run = run
     try {
       await scheduler.serve()
-      run.unwatch = watchPeers({ host, emit, isJoined: (t: string): boolean => topics.has(t), requestSync: p => scheduler.requestSync(p) })
+      const unwatchPeers = watchPeers({ host, emit, isJoined: (t: string): boolean => topics.has(t), requestSync: p => scheduler.requestSync(p) })
+      const stopBans = banGraylisted(host, peer => this.ban(peer, 'graylisted by gossipsub score'))
+      run.unwatch = (): void => { unwatchPeers(); stopBans() }
       for (const t of store.topics()) topics.join(t.topic)
       for (const t of o.topics ?? []) topics.join(t)
       if (swarm != null) {
@@ -268,7 +336,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       mdns: o.mdns ?? true,
       mdnsServiceTag: o.mdnsServiceTag,
       mdnsIntervalMs: o.mdnsIntervalMs,
-      gossip: { ...gossipOptions(this.maxPayloadBytes), ...o.metrics?.gossipsub },
+      swarmKey: o.swarmKey,
+      connectionGater: this.gate.gater(),
+      gossip: { ...gossipOptions(this.maxPayloadBytes), ...scoringOptions(peer => this.penalties.get(peer)), ...o.metrics?.gossipsub },
       metrics: o.metrics?.libp2p,
       connectionMonitor: false,
     })
@@ -348,6 +418,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
    * commit fails, resolves with durable: false: the message is published (never retry it without a msgId).
    */
   async publish (topic: string, payload: Uint8Array | string, opts: PublishOptions = {}): Promise<PublishResult> {
+    // every other node would reject it: refuse here instead of storing a message that goes nowhere
+    if (this.host != null && !this.publishers.allows(topic, this.peerId)) throw new InvalidInputError(`this node (${this.peerId}) is not an allowed publisher on ${topic}`, 'PUBLISHER_NOT_ALLOWED')
     return await this.requireRun().publisher.publish(topic, payload, opts)
   }
 
@@ -405,6 +477,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       gossipSkipped: run.outbox.skipped,
       inboundShed: this.stats.shed,
       rejected: this.stats.rejected,
+      unauthorized: this.stats.unauthorized ?? 0,
       signatureChecks: this.stats.signatureChecks,
       quarantined: run.store.quarantined,
       fsyncs: run.store.fsyncStats.count,

@@ -30,6 +30,8 @@ export interface NodeStatus {
   inboundShed: number
   /** envelopes rejected (bad signature, malformed, oversized) */
   rejected: number
+  /** of those, envelopes from an origin not allowed to publish on the topic */
+  unauthorized: number
   /** Ed25519 signatures verified (sync batches need about one per batch thanks to the hash chain) */
   signatureChecks: number
   /** stored rows found undecodable and moved to quarantine (fetched again from peers) */

@@ -8,6 +8,7 @@ import type { Consumer } from '../core/consumer.js'
 import { MAX_PAYLOAD_BYTES } from '../core/limits.js'
 import type { StatusExtra } from '../wire/results.js'
 import { RequestGuard } from './api/auth.js'
+import { listenUnix } from './api/unix-socket.js'
 import { acceptRawBodies, bodyLimitFor } from './api/body.js'
 import type { ApiContext } from './api/context.js'
 import { errorHandler, notFoundHandler } from './api/errors.js'
@@ -31,6 +32,8 @@ export interface ApiOptions {
   heartbeatMs?: number
   /** open SSE streams allowed at once (default 256): each may hold a consumer buffer of up to 8 MiB */
   maxStreams?: number
+  /** also serve the API on this unix socket (mode 0600) */
+  socketPath?: string
   /** extra fields for GET /v1/status */
   statusExtra?: () => StatusExtra
   /** metrics, health, swarm page and log routes (observe/index.ts) */
@@ -63,6 +66,8 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
     loggerInstance: opts.logger?.child({}, { level: opts.logger.isLevelEnabled('warn') ? 'warn' : opts.logger.level }),
     bodyLimit: bodyLimitFor(maxPayload),
     forceCloseConnections: true,
+    // a topic is up to 128 characters, each '/' sent as %2F: fastify's default of 100 would answer 414
+    routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
     // no type coercion: {"payload": 5} is a client bug, not the string "5" (query numbers are parsed in the routes)
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
@@ -92,12 +97,14 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
   if (addr == null || typeof addr === 'string') throw new Error('API server has no TCP address')
   guard.bind(addr.address, addr.port)
   const h = addr.address
+  const closeUnix = opts.socketPath != null ? await listenUnix(app.server, opts.socketPath).catch(async err => { await app.close(); throw err }) : undefined
   const urlHost = h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '[::1]' : h.includes(':') ? `[${h}]` : h
   return {
     app,
     url: `http://${urlHost}:${addr.port}`,
     close: async () => {
       closing = true
+      await closeUnix?.()
       await app.close()
     },
   }

@@ -3,8 +3,12 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
+import { isIP } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../core/limits.js'
 import { defaultDataDir } from '../wire/api-file.js'
+import { allowPeersFrom, publishersFrom, swarmKeyFrom, type Fail, type TrustConfig } from './trust-config.js'
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7421']
 export const DEFAULT_API = '127.0.0.1:7420'
@@ -23,6 +27,10 @@ export interface DaemonConfig {
   maxPayloadBytes: number
   /** a listener for /metrics and the health probes, for a Prometheus on another host (off by default) */
   metrics?: { host: string, port: number }
+  /** swarm key, peer allow/deny lists, publisher allowlists (trust-config.ts); absent: an open swarm */
+  trust?: TrustConfig
+  /** also serve the control API on this unix socket (0600) */
+  apiSocket?: string
   /** where each value came from, for the startup log */
   configFile?: string
 }
@@ -38,10 +46,15 @@ export interface RawConfig {
   retention?: unknown
   logLevel?: unknown
   maxPayloadBytes?: unknown
+  swarmKey?: unknown
+  allowPeers?: unknown
+  denyPeers?: unknown
+  publishers?: unknown
+  apiSocket?: unknown
   metrics?: unknown
 }
 
-const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'metrics']
+const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers', 'apiSocket', 'metrics']
 const RETENTION_KEYS = ['maxMessages', 'maxBytes', 'maxAge']
 
 export class ConfigError extends Error {
@@ -119,6 +132,8 @@ export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Rec
   set('logLevel', 'GOSSIPD_LOG_LEVEL', env.GOSSIPD_LOG_LEVEL || undefined)
   set('maxPayloadBytes', 'GOSSIPD_MAX_PAYLOAD', env.GOSSIPD_MAX_PAYLOAD || undefined)
   set('metrics', 'GOSSIPD_METRICS', env.GOSSIPD_METRICS || undefined)
+  set('swarmKey', 'GOSSIPD_SWARM_KEY', env.GOSSIPD_SWARM_KEY || undefined)
+  set('apiSocket', 'GOSSIPD_API_SOCKET', env.GOSSIPD_API_SOCKET || undefined)
   const retention: Record<string, string> = {}
   if (env.GOSSIPD_RETENTION_MAX_MESSAGES) retention.maxMessages = env.GOSSIPD_RETENTION_MAX_MESSAGES
   if (env.GOSSIPD_RETENTION_MAX_BYTES) retention.maxBytes = env.GOSSIPD_RETENTION_MAX_BYTES
@@ -154,6 +169,11 @@ export function parseDuration (key: string, v: unknown): number {
   return Math.floor(Number(m[1]) * TIME_UNITS[(m[2] ?? 'ms').toLowerCase()])
 }
 
+function isLoopback (host: string): boolean {
+  const h = host.toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+}
+
 export function parseApiAddress (key: string, v: unknown): { host: string, port: number } {
   if (typeof v !== 'string') throw new ConfigError(key, `must be "HOST:PORT" (e.g. "${DEFAULT_API}"), got ${JSON.stringify(v)}`)
   const s = v.replace(/^https?:\/\//, '').replace(/\/$/, '')
@@ -178,6 +198,19 @@ function strings (key: string, v: unknown): string[] {
   return v as string[]
 }
 
+/** what the format check lets through but libp2p would fail on later: the address, port and peer id themselves */
+function multiaddrProblem (a: string, needPeerId: boolean): string | undefined {
+  const [, proto, host, port] = /^\/(ip4|ip6|dns4|dns6|dns)\/([^/]+)\/tcp\/(\d+)/.exec(a) ?? []
+  if (proto === 'ip4' && isIP(host) !== 4) return `${host} is not an IPv4 address`
+  if (proto === 'ip6' && isIP(host) !== 6) return `${host} is not an IPv6 address`
+  if (Number(port) > 65535) return `port must be 0-65535, not ${port}`
+  try { multiaddr(a) } catch (err) { return `is not a valid multiaddr (${(err as Error).message})` }
+  if (needPeerId) {
+    try { peerIdFromString(a.slice(a.lastIndexOf('/p2p/') + 5)) } catch { return 'ends with an invalid peer id' }
+  }
+  return undefined
+}
+
 function multiaddrs (key: string, v: unknown, needPeerId: boolean): string[] {
   const out = strings(key, v)
   out.forEach((a, i) => {
@@ -187,6 +220,8 @@ function multiaddrs (key: string, v: unknown, needPeerId: boolean): string[] {
     if (needPeerId && !/\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,}$/.test(a)) {
       throw new ConfigError(`${key}[${i}]`, `must end with /p2p/<peer id> (see "gossipd status" on that node), got ${JSON.stringify(a)}`)
     }
+    const bad = multiaddrProblem(a, needPeerId)
+    if (bad != null) throw new ConfigError(`${key}[${i}]`, `${bad}, got ${JSON.stringify(a)}`)
   })
   return out
 }
@@ -201,7 +236,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   const file = configPath != null ? readConfigFile(configPath) : {}
   const fromEnv = envConfig(env)
   const flags = sources.flags ?? {}
-  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*', metrics: '--metrics' }
+  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*', metrics: '--metrics', swarmKey: '--swarm-key', apiSocket: '--api-socket' }
 
   const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string } | undefined => {
     if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key] }
@@ -223,7 +258,16 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     if (l.length === 0) throw new ConfigError(name, 'must list at least one multiaddr')
     return l
   })
-  const api = get('api', parseApiAddress('default', DEFAULT_API), parseApiAddress)
+  const api = get('api', parseApiAddress('default', DEFAULT_API), (name, v) => {
+    const a = parseApiAddress(name, v)
+    // the API is plain HTTP with a bearer token: on a network it would travel in clear text
+    if (!isLoopback(a.host)) throw new ConfigError(name, `refusing to serve the control API on ${a.host}, which is not a loopback address: it is plain HTTP and its token would cross the network in clear text. Use 127.0.0.1:PORT (and --api-socket PATH for local tools), and reach it remotely through an SSH tunnel`)
+    return a
+  })
+  const apiSocket = get<string | undefined>('apiSocket', undefined, (name, v) => {
+    if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(name, `must be a file path for the unix socket, got ${JSON.stringify(v)}`)
+    return resolve(v)
+  })
   const mdns = get('mdns', true, bool)
   const peers = get('peers', [] as string[], (name, v) => multiaddrs(name, v, true))
   const topics = get('topics', [] as string[], (name, v) => {
@@ -257,5 +301,12 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
       else throw new ConfigError(keyName, `unknown retention key (known: ${RETENTION_KEYS.join(', ')})`)
     }
   }
-  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, metrics, configFile: configPath }
+  const fail: Fail = (name, message) => { throw new ConfigError(name, message) }
+  const trust: TrustConfig = {
+    ...get<Partial<ReturnType<typeof swarmKeyFrom>>>('swarmKey', {}, (name, v) => swarmKeyFrom(name, v, fail)),
+    allowPeers: get('allowPeers', undefined, (name, v) => allowPeersFrom(name, v, fail)),
+    denyPeers: get('denyPeers', [] as string[], (name, v) => allowPeersFrom(name, v, fail)),
+    publishers: get('publishers', {}, (name, v) => publishersFrom(name, v, fail)),
+  }
+  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, metrics, trust, apiSocket, configFile: configPath }
 }

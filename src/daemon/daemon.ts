@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync, renameSync, readFileSync, unlinkSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import { reloadOnSighup } from './reload.js'
 import { GossipNode } from '../core/node.js'
 import { StoreError } from '../store/store.js'
 import { createApi, type Api } from './api.js'
@@ -83,6 +84,10 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     topics: cfg.topics,
     retention: cfg.retention,
     maxPayloadBytes: cfg.maxPayloadBytes,
+    swarmKey: cfg.trust?.swarmKey,
+    publishers: cfg.trust?.publishers,
+    allowPeers: cfg.trust?.allowPeers,
+    denyPeers: cfg.trust?.denyPeers,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
     metrics: observe.nodeMetrics(),
   })
@@ -121,6 +126,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
       maxPayloadBytes: cfg.maxPayloadBytes,
       statusExtra,
       observe,
+      socketPath: cfg.apiSocket,
     })
   } catch (err) {
     await node.stop()
@@ -170,7 +176,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
 }
 
 /** Run in the foreground until SIGINT/SIGTERM. Resolves with the process exit code. */
-export async function runDaemon (cfg: DaemonConfig, log: Logger, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runDaemon (cfg: DaemonConfig, log: Logger, out: NodeJS.WritableStream = process.stdout, reload?: () => DaemonConfig): Promise<number> {
   let handle: DaemonHandle
   try {
     handle = await startDaemon(cfg, log)
@@ -184,6 +190,8 @@ export async function runDaemon (cfg: DaemonConfig, log: Logger, out: NodeJS.Wri
   }
   out.write(`gossipd ready: peer ${handle.node.peerId}, api ${handle.url}, listening ${handle.node.addresses.join(' ')}\n`)
   process.on('unhandledRejection', err => reportUnhandledRejection(log, err))
+  // the access lists change without a restart
+  if (reload != null) reloadOnSighup(handle.node, reload, log)
   return await new Promise<number>(resolve => {
     let signalled = false
     const onSignal = (sig: NodeJS.Signals): void => {

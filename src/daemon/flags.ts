@@ -17,6 +17,8 @@ export interface StartFlags {
   retentionMaxMessages?: string
   retentionMaxBytes?: string
   retentionMaxAge?: string
+  swarmKey?: string
+  apiSocket?: string
 }
 
 /** `given(flag)`: was the option on the command line (not a default)? */
@@ -24,7 +26,7 @@ export type GivenFlag = (flag: keyof StartFlags) => boolean
 
 const KEYS: Array<[keyof StartFlags, keyof RawConfig]> = [
   ['data', 'dataDir'], ['api', 'api'], ['listen', 'listen'], ['mdns', 'mdns'], ['peer', 'peers'],
-  ['topic', 'topics'], ['logLevel', 'logLevel'], ['maxPayload', 'maxPayloadBytes'], ['metrics', 'metrics'],
+  ['topic', 'topics'], ['logLevel', 'logLevel'], ['maxPayload', 'maxPayloadBytes'], ['metrics', 'metrics'], ['swarmKey', 'swarmKey'], ['apiSocket', 'apiSocket'],
 ]
 const RETENTION_KEYS: Array<[keyof StartFlags, string]> = [
   ['retentionMaxMessages', 'maxMessages'], ['retentionMaxBytes', 'maxBytes'], ['retentionMaxAge', 'maxAge'],

@@ -4,7 +4,7 @@
 import { createInterface, clearLine, cursorTo, type Interface } from 'node:readline'
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { Readable, Writable } from 'node:stream'
-import { GossipClient, ApiRequestError, parseFromArg, type MessageStream } from '../client/client.js'
+import { GossipClient, ApiRequestError, DaemonUnreachableError, parseFromArg, type MessageStream } from '../client/client.js'
 import { formatMessage, shortId } from '../wire/format.js'
 
 export interface ReplOptions {
@@ -17,6 +17,11 @@ export interface ReplOptions {
   historyFile?: string
   historySize?: number
   prompt?: string
+  /**
+   * a fresh client for the daemon, from api.json again: called when the daemon is unreachable or refuses
+   * the token (it restarted, with a new port or token); the failed command is then tried once more
+   */
+  reconnect?: () => GossipClient
 }
 
 export const COMMANDS: Record<string, { args: string, help: string }> = {
@@ -36,11 +41,13 @@ const ALIASES: Record<string, string> = { quit: 'exit', '?': 'help', subscribe: 
 const TOPIC_COMMANDS = new Set(['pub', 'sub', 'unsub', 'join', 'leave', 'history'])
 
 export class Repl {
-  private readonly client: GossipClient
+  private client: GossipClient
   private readonly output: Writable
   private readonly terminal: boolean
   private readonly rl: Interface
   private readonly subs = new Map<string, MessageStream>()
+  /** topics whose stream the daemon ended (it stopped): reopened after the offset seen once it is back */
+  private readonly lost = new Map<string, number | undefined>()
   private readonly topics = new Set<string>()
   private history: string[] = []
   private queue: Promise<void> = Promise.resolve()
@@ -130,80 +137,11 @@ export class Repl {
     const rest = m[2]
     const args = rest === '' ? [] : rest.split(/\s+/)
     try {
-      switch (cmd) {
-        case 'help': this.help(); break
-        case 'exit': this.rl.close(); return
-        case 'pub': {
-          const pm = /^(\S+)\s+([\s\S]*)$/.exec(rest)
-          if (pm == null) throw new UsageError('pub TOPIC MESSAGE...')
-          const r = await this.client.publish(pm[1], pm[2])
-          this.topics.add(pm[1])
-          this.print(`published to ${pm[1]}: seq ${r.seq}, offset ${r.offset}`)
-          break
-        }
-        case 'sub': {
-          if (args.length < 1 || args.length > 2) throw new UsageError('sub TOPIC [FROM]')
-          const topic = args[0]
-          if (this.subs.has(topic)) { this.print(`already showing ${topic}`); break }
-          const stream = await this.client.stream(topic, {
-            from: args[1] != null ? parseFromArg(args[1]) : 'now',
-            onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`),
-          })
-          this.subs.set(topic, stream)
-          this.topics.add(topic)
-          this.print(`subscribed to ${topic}`)
-          void this.follow(topic, stream)
-          break
-        }
-        case 'unsub': {
-          if (args.length !== 1) throw new UsageError('unsub TOPIC')
-          const s = this.subs.get(args[0])
-          if (s == null) { this.print(`not showing ${args[0]}`); break }
-          this.subs.delete(args[0])
-          s.close()
-          this.print(`unsubscribed from ${args[0]}`)
-          break
-        }
-        case 'join': {
-          if (args.length !== 1) throw new UsageError('join TOPIC')
-          await this.client.join(args[0])
-          this.topics.add(args[0])
-          this.print(`the daemon now keeps ${args[0]}`)
-          break
-        }
-        case 'leave': {
-          if (args.length !== 1) throw new UsageError('leave TOPIC')
-          await this.client.leave(args[0])
-          this.topics.delete(args[0])
-          this.print(`the daemon left ${args[0]}`)
-          break
-        }
-        case 'history': {
-          if (args.length < 1 || args.length > 2 || (args[1] != null && !/^\d+$/.test(args[1]))) throw new UsageError('history TOPIC [LIMIT]')
-          const msgs = await this.client.history(args[0], { limit: Number(args[1] ?? 20) })
-          if (msgs.length === 0) this.print(`no messages in ${args[0]}`)
-          for (const msg of msgs) this.print(formatMessage(msg, false))
-          break
-        }
-        case 'peers': {
-          const peers = await this.client.peers()
-          if (peers.length === 0) this.print('no peers connected')
-          for (const p of peers) this.print(`${p.id}  ${p.direction}  ${p.addrs.join(',')}  ${p.topics.join(',') || '-'}`)
-          break
-        }
-        case 'topics': {
-          const topics = await this.client.topics()
-          if (topics.length === 0) this.print('no topics')
-          for (const t of topics) { this.topics.add(t.topic); this.print(`${t.topic}  ${t.messages} messages, ${t.peers} peers${this.subs.has(t.topic) ? ', shown here' : ''}`) }
-          break
-        }
-        case 'status': {
-          const s = await this.client.status()
-          this.print(`peer ${s.peerId}\npeers ${s.peers}, topics ${s.topics}, consumers ${s.consumers}, pending writes ${s.pendingWrites}\nlistening ${s.addresses.join(' ')}`)
-          break
-        }
-        default:
-          this.print(`unknown command ${JSON.stringify(m[1])}; type help`)
+      try {
+        await this.exec(cmd, m[1], rest, args)
+      } catch (err) {
+        if (!await this.reconnect(err)) throw err
+        await this.exec(cmd, m[1], rest, args)
       }
     } catch (err) {
       if (err instanceof UsageError) this.print(`usage: ${err.message}`)
@@ -213,6 +151,114 @@ export class Repl {
     this.reprompt()
   }
 
+  /** After a failure that says the daemon went away or forgot our token: read api.json again and resume. */
+  private async reconnect (err: unknown): Promise<boolean> {
+    const stale = err instanceof DaemonUnreachableError || (err instanceof ApiRequestError && (err.status === 401 || err.status === 403))
+    if (!stale || this.opts.reconnect == null) return false
+    let fresh: GossipClient
+    try {
+      fresh = this.opts.reconnect()
+      await fresh.status()
+    } catch {
+      return false
+    }
+    this.client = fresh
+    this.print(`reconnected to gossipd at ${fresh.url}`)
+    for (const [topic, last] of [...this.lost]) {
+      this.lost.delete(topic)
+      if (this.subs.has(topic)) continue
+      try {
+        const stream = await fresh.stream(topic, { from: last != null ? { offset: last + 1 } : 'now', join: true, onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`) })
+        this.subs.set(topic, stream)
+        void this.follow(topic, stream)
+        this.print(`resubscribed to ${topic}`)
+      } catch (e) {
+        this.print(`[${topic}] could not resubscribe: ${(e as Error).message}`)
+      }
+    }
+    return true
+  }
+
+  private async exec (cmd: string, name: string, rest: string, args: string[]): Promise<void> {
+    switch (cmd) {
+      case 'help': this.help(); break
+      case 'exit': this.rl.close(); return
+      case 'pub': {
+        const pm = /^(\S+)\s+([\s\S]*)$/.exec(rest)
+        if (pm == null) throw new UsageError('pub TOPIC MESSAGE...')
+        const r = await this.client.publish(pm[1], pm[2])
+        this.topics.add(pm[1])
+        this.print(`published to ${pm[1]}: seq ${r.seq}, offset ${r.offset}`)
+        break
+      }
+      case 'sub': {
+        if (args.length < 1 || args.length > 2) throw new UsageError('sub TOPIC [FROM]')
+        const topic = args[0]
+        if (this.subs.has(topic)) { this.print(`already showing ${topic}`); break }
+        const stream = await this.client.stream(topic, {
+          from: args[1] != null ? parseFromArg(args[1]) : 'now',
+          // `sub` in the REPL is the explicit join
+          join: true,
+          onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`),
+        })
+        this.subs.set(topic, stream)
+        this.topics.add(topic)
+        this.print(`subscribed to ${topic}`)
+        void this.follow(topic, stream)
+        break
+      }
+      case 'unsub': {
+        if (args.length !== 1) throw new UsageError('unsub TOPIC')
+        const s = this.subs.get(args[0])
+        if (s == null) { this.print(`not showing ${args[0]}`); break }
+        this.subs.delete(args[0])
+        s.close()
+        this.print(`unsubscribed from ${args[0]}`)
+        break
+      }
+      case 'join': {
+        if (args.length !== 1) throw new UsageError('join TOPIC')
+        await this.client.join(args[0])
+        this.topics.add(args[0])
+        this.print(`the daemon now keeps ${args[0]}`)
+        break
+      }
+      case 'leave': {
+        if (args.length !== 1) throw new UsageError('leave TOPIC')
+        await this.client.leave(args[0])
+        this.topics.delete(args[0])
+        this.print(`the daemon left ${args[0]}`)
+        break
+      }
+      case 'history': {
+        if (args.length < 1 || args.length > 2 || (args[1] != null && !/^\d+$/.test(args[1]))) throw new UsageError('history TOPIC [LIMIT]')
+        const msgs = await this.client.history(args[0], { limit: Number(args[1] ?? 20) })
+        if (msgs.length === 0) this.print(`no messages in ${args[0]}`)
+        for (const msg of msgs) this.print(formatMessage(msg, false))
+        break
+      }
+      case 'peers': {
+        const peers = await this.client.peers()
+        if (peers.length === 0) this.print('no peers connected')
+        for (const p of peers) this.print(`${p.id}  ${p.direction}  ${p.addrs.join(',')}  ${p.topics.join(',') || '-'}`)
+        break
+      }
+      case 'topics': {
+        const topics = await this.client.topics()
+        if (topics.length === 0) this.print('no topics')
+        for (const t of topics) { this.topics.add(t.topic); this.print(`${t.topic}  ${t.messages} messages, ${t.peers} peers${this.subs.has(t.topic) ? ', shown here' : ''}`) }
+        break
+      }
+      case 'status': {
+        const s = await this.client.status()
+        this.print(`peer ${s.peerId}\npeers ${s.peers}, topics ${s.topics}, consumers ${s.consumers}, pending writes ${s.pendingWrites}\nlistening ${s.addresses.join(' ')}`)
+        break
+      }
+      default:
+        this.print(`unknown command ${JSON.stringify(name)}; type help`)
+    }
+  }
+
   private reprompt (): void {
     if (this.terminal && !this.rlClosed) this.rl.prompt()
   }
@@ -220,9 +266,15 @@ export class Repl {
   private async follow (topic: string, stream: MessageStream): Promise<void> {
     try {
       for await (const m of stream) this.print(formatMessage(m))
-      if (stream.endedByServer && this.subs.get(topic) === stream) this.print(`[${topic}] the daemon closed the stream`)
+      if (stream.endedByServer && this.subs.get(topic) === stream) {
+        this.print(`[${topic}] the daemon closed the stream`)
+        this.lost.set(topic, stream.lastEventId)
+      }
     } catch (err) {
-      if (this.subs.get(topic) === stream) this.print(`[${topic}] stream failed: ${(err as Error).message}`)
+      if (this.subs.get(topic) === stream) {
+        this.print(`[${topic}] stream failed: ${(err as Error).message}`)
+        this.lost.set(topic, stream.lastEventId)
+      }
     } finally {
       if (this.subs.get(topic) === stream) this.subs.delete(topic)
     }

@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   BAD_MSG_ID: 'BAD_MSG_ID',
   /** 400: invalid ?from= */
   BAD_FROM: 'BAD_FROM',
+  /** 400: this node is not on the topic's publisher allowlist */
+  PUBLISHER_NOT_ALLOWED: 'PUBLISHER_NOT_ALLOWED',
   /** 409: the named consumer is already streaming */
   CONSUMER_BUSY: 'CONSUMER_BUSY',
   /** 413: payload over the daemon's limit */

@@ -19,6 +19,12 @@ export interface MessageFields { offset: number, topic: string, origin: string, 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** ISO-8601 of a ms timestamp; never throws (a stored row is rendered whatever it holds) */
+export function isoTime (ts: number): string {
+  const d = new Date(ts)
+  return Number.isNaN(d.getTime()) ? 'invalid-time' : d.toISOString()
+}
+
 /** `id` is the envelope id, which the caller computes (wire knows no envelopes). */
 export function toMessageJson (m: MessageFields, id: string, encoding?: PayloadEncoding): MessageJson {
   let payload: string | undefined
@@ -27,7 +33,7 @@ export function toMessageJson (m: MessageFields, id: string, encoding?: PayloadE
     try { payload = utf8.decode(m.payload); enc = 'utf8' } catch { payload = undefined }
   }
   payload ??= Buffer.from(m.payload).toString('base64')
-  return { id, offset: m.offset, topic: m.topic, origin: m.origin, seq: m.seq, ts: m.ts, time: new Date(m.ts).toISOString(), payload, encoding: enc }
+  return { id, offset: m.offset, topic: m.topic, origin: m.origin, seq: m.seq, ts: m.ts, time: isoTime(m.ts), payload, encoding: enc }
 }
 
 export function decodePayload (m: Pick<MessageJson, 'payload' | 'encoding'>): Uint8Array {

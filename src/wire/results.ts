@@ -96,6 +96,7 @@ export interface Status extends StatusExtra {
   gossipSkipped?: number
   inboundShed?: number
   rejected?: number
+  unauthorized?: number
   signatureChecks?: number
   /** WAL fsyncs done, and the seconds they took */
   fsyncs?: number

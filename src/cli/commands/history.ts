@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { messageLine } from '../../wire/format.js'
 import { int, type Runner } from '../command.js'
 import { clientFromOptions } from '../connect.js'
-import { out } from '../output.js'
+import { out, printMessage } from '../output.js'
 
 export function registerHistory (program: Command, run: Runner): void {
   program.command('history')
@@ -11,9 +11,10 @@ export function registerHistory (program: Command, run: Runner): void {
     .argument('<topic>', 'topic name')
     .option('--after <offset>', 'only messages after this local offset', int('--after'))
     .option('--limit <n>', 'at most N messages (default 100; without --after: the last N)', int('--limit'))
-    .action(run(async (g, topic: string, o: { after?: number, limit?: number }) => {
+    .option('--raw', 'print each payload exactly as published (bytes, then a newline), control characters and all')
+    .action(run(async (g, topic: string, o: { after?: number, limit?: number, raw?: boolean }) => {
       const msgs = await clientFromOptions(g).history(topic, { after: o.after, limit: o.limit })
-      if (g.json === true) { for (const m of msgs) out(JSON.stringify(m)); return }
+      if (g.json === true || o.raw === true) { for (const m of msgs) printMessage(m, g.json === true ? 'json' : 'raw', () => ''); return }
       if (msgs.length === 0) { out(`no messages in ${topic}`); return }
       for (const m of msgs) out(messageLine(m, true))
     }))

@@ -15,6 +15,7 @@ export function registerRepl (program: Command, run: Runner): void {
       const { runRepl } = await import('../../repl/repl.js')
       const dataDir = g.data ?? defaultDataDir(process.env)
       const historyFile = existsSync(dataDir) ? join(dataDir, 'repl_history') : undefined
-      await runRepl({ client, input: process.stdin, output: process.stdout, historyFile })
+      // after a daemon restart, api.json holds its new port and token
+      await runRepl({ client, input: process.stdin, output: process.stdout, historyFile, reconnect: () => clientFromOptions(g) })
     }))
 }

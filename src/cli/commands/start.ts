@@ -20,6 +20,8 @@ export function registerStart (program: Command): void {
     .option('--retention-max-messages <n>', 'keep at most N messages per topic (default 1000000)')
     .option('--retention-max-bytes <size>', 'keep at most SIZE per topic, e.g. 512MB (default 1GiB)')
     .option('--retention-max-age <duration>', 'drop messages older than this, e.g. 7d, 12h; 0 = never (default 7d)')
+    .option('--swarm-key <file>', 'private swarm: only nodes with this key file (gossipd keygen) can connect (env GOSSIPD_SWARM_KEY)')
+    .option('--api-socket <path>', 'also serve the control API on this unix socket, mode 0600 (env GOSSIPD_API_SOCKET)')
     .option('--max-payload <size>', 'largest accepted payload (default 1MiB, at most 16MiB)')
     .option('--metrics <host:port>', 'also serve /metrics, /healthz, /readyz here, for a Prometheus on another host (env GOSSIPD_METRICS; default off: /metrics on the API address, loopback clients only)')
     .addOption(new Option('--log-level <level>', 'log level (env GOSSIPD_LOG_LEVEL)').choices(LOG_LEVELS))
@@ -38,7 +40,8 @@ Example: gossipd start --data /tmp/a --listen /ip4/127.0.0.1/tcp/7421 --api 127.
         const { createLogger } = await import('../../daemon/logger.js')
         const log = await createLogger(cfg.logLevel)
         const { runDaemon } = await import('../../daemon/daemon.js')
-        code = await runDaemon(cfg, log)
+        // SIGHUP reads the same sources again
+        code = await runDaemon(cfg, log, process.stdout, () => configFromFlags(o, given, process.env))
       } catch (err) {
         code = fail(err instanceof ConfigError ? new CliError(`invalid configuration: ${err.message}`, EXIT.USAGE, 'CONFIG') : err, o.json === true)
       }

@@ -1,7 +1,9 @@
 // gossipd status: what the daemon is, where it listens, how busy it is.
 import type { Command } from 'commander'
+import { DaemonUnreachableError, type GossipClient } from '../../client/client.js'
 import type { Runner } from '../command.js'
-import { clientFromOptions } from '../connect.js'
+import { clientFromOptions, type GlobalOpts } from '../connect.js'
+import { UsageError } from '../errors.js'
 import { duration, out, table } from '../output.js'
 import type { SyncHealthJson } from '../../wire/results.js'
 
@@ -19,8 +21,9 @@ export function registerStatus (program: Command, run: Runner): void {
   program.command('status')
     .description('daemon status')
     .option('--addrs', 'print only the libp2p addresses (with /p2p/<peer id>), one per line: what other nodes pass to --peer')
-    .action(run(async (g, o: { addrs?: boolean }) => {
-      const s = await clientFromOptions(g).status()
+    .option('--wait <duration>', 'wait up to this long (e.g. 10s, 500ms) for a daemon that is still starting')
+    .action(run(async (g, o: { addrs?: boolean, wait?: string }) => {
+      const s = await statusWaiting(g, o.wait != null ? waitMs(o.wait) : 0)
       if (o.addrs === true) { for (const a of s.addresses) out(a); return }
       if (g.json === true) { out(JSON.stringify(s)); return }
       const rows: string[][] = [
@@ -39,4 +42,25 @@ export function registerStatus (program: Command, run: Runner): void {
       ]
       out(table(rows))
     }))
+}
+
+function waitMs (v: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(v.trim())
+  if (m == null) throw new UsageError(`--wait must be a duration like 10s, 500ms or 1m, got ${JSON.stringify(v)}`)
+  return Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 's' || m[2] == null ? 1000 : 1)
+}
+
+/** A daemon started with `&` writes api.json only once it is ready: retry until then, up to waitMs. */
+async function statusWaiting (g: GlobalOpts, waitMs: number): Promise<Awaited<ReturnType<GossipClient['status']>>> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    try {
+      // api.json is read again each time: it appears (or changes) when the daemon is ready
+      return await clientFromOptions(g).status()
+    } catch (err) {
+      const notYet = err instanceof DaemonUnreachableError || (err as NodeJS.ErrnoException).code === 'ENOENT'
+      if (!notYet || Date.now() >= deadline) throw err
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  }
 }

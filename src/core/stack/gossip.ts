@@ -1,9 +1,11 @@
-// gossipsub configured for self-signed envelopes: gossipsub itself signs nothing (StrictNoSign), message ids
-// are envelope ids, so every duplicate copy is dropped by id before anything is verified, and the envelope
-// signature is checked once per unique message by the topic validator (node.ts).
+// gossipsub configured for self-signed envelopes: gossipsub itself signs nothing (StrictNoSign), and the
+// envelope signature is checked once per unique copy by the topic validator (inbound.ts).
+// Message ids are content-addressed (a hash of the envelope bytes), not origin:topic:seq: gossipsub marks an
+// id as seen before validating, so a predictable id would let a forged copy sent first suppress the genuine
+// one. Duplicates of one (topic, origin, seq) with different bytes are dropped by the store check instead.
 import { createHash } from 'node:crypto'
 import { StrictNoSign, type GossipsubOpts } from '@libp2p/gossipsub'
-import { decodeEnvelope, envelopeId, type Envelope } from '../envelope.js'
+import { decodeEnvelope, type Envelope } from '../envelope.js'
 import { MAX_PAYLOAD_BYTES } from '../limits.js'
 
 // gossipsub hands the same data buffer to fastMsgIdFn, msgIdFn and the validator: decode it once
@@ -18,10 +20,16 @@ export function decodeGossipData (data: Uint8Array): Envelope | null {
   return env
 }
 
-function idOf (data: Uint8Array): string {
-  const env = decodeGossipData(data)
-  // garbage still needs a stable id so the validator can reject it once
-  return env != null ? envelopeId(env) : `bad:${createHash('sha256').update(data).digest('base64')}`
+const ids = new WeakMap<Uint8Array, string>()
+
+/** the gossip message id: SHA-256 of the exact bytes, so only an identical copy counts as seen */
+export function gossipMessageId (data: Uint8Array): string {
+  let id = ids.get(data)
+  if (id === undefined) {
+    id = createHash('sha256').update(data).digest('base64')
+    ids.set(data, id)
+  }
+  return id
 }
 
 const utf8 = new TextEncoder()
@@ -33,8 +41,8 @@ export function gossipOptions (maxPayloadBytes = MAX_PAYLOAD_BYTES): Partial<Gos
     allowPublishToZeroTopicPeers: true,
     ignoreDuplicatePublishError: true,
     emitSelf: false,
-    fastMsgIdFn: (rpc) => idOf(rpc.data ?? new Uint8Array()),
-    msgIdFn: (msg) => utf8.encode(idOf(msg.data)),
+    fastMsgIdFn: (rpc) => gossipMessageId(rpc.data ?? new Uint8Array()),
+    msgIdFn: (msg) => utf8.encode(gossipMessageId(msg.data)),
     // one RPC may carry several messages (IWANT answers): never below gossipsub's usual 4 MiB
     maxInboundDataLength: Math.max(4 * 1024 * 1024, 2 * maxPayloadBytes + 64 * 1024),
     // a slow peer's queue must not grow without bound: past this the send is refused and sync carries it

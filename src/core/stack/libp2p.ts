@@ -10,7 +10,8 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { gossipsub, type GossipsubOpts, type GossipSub } from '@libp2p/gossipsub'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import { swarmMdnsTag, swarmProtector } from './swarm-key.js'
 
 export type SwarmHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, pubsub: GossipSub }>
 
@@ -27,6 +28,10 @@ export interface SwarmOptions {
   corkTcp?: boolean
   /** yamux window updates only once half the receive window is used (yamux-window.ts) (default true) */
   halfWindowYamux?: boolean
+  /** private swarm: the swarm key file's bytes (swarm-key.ts); without it, any node may connect */
+  swarmKey?: Uint8Array
+  /** who may connect (gate.ts) */
+  connectionGater?: ConnectionGater
   /** libp2p's own connection monitor (pings all connections at once); gossipd runs keepalive.ts instead */
   connectionMonitor?: boolean
   /** a libp2p metrics implementation (the daemon passes @libp2p/prometheus-metrics) */
@@ -34,17 +39,20 @@ export interface SwarmOptions {
 }
 
 export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
+  const tag = opts.swarmKey != null ? swarmMdnsTag(opts.swarmKey, opts.mdnsServiceTag) : opts.mdnsServiceTag ?? 'gossipd.local'
   const peerDiscovery = opts.mdns
-    ? [mdns({ serviceTag: opts.mdnsServiceTag ?? 'gossipd.local', interval: opts.mdnsIntervalMs ?? 2_000 })]
+    ? [mdns({ serviceTag: tag, interval: opts.mdnsIntervalMs ?? 2_000 })]
     : []
   const node = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: { listen: opts.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
+    ...(opts.swarmKey != null ? { connectionProtector: swarmProtector(opts.swarmKey) } : {}),
     streamMuxers: [opts.halfWindowYamux === false ? yamux() : halfWindowYamux()],
     peerDiscovery,
     metrics: opts.metrics,
+    ...(opts.connectionGater != null ? { connectionGater: opts.connectionGater } : {}),
     connectionManager: {
       // a LAN of gossip daemons: we redial static peers ourselves (peers.ts); a gossip burst from many
       // local nodes restarting at once must not be refused as a connection flood

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import { timingSafeEqual, randomBytes } from 'node:crypto'
 import { networkInterfaces } from 'node:os'
 import { ApiError } from './errors.js'
+import { viaUnixSocket } from './unix-socket.js'
 import { ERROR_CODES } from '../../wire/errors.js'
 
 export function generateToken (): string {
@@ -49,12 +50,18 @@ export class RequestGuard {
   /** Throws the ApiError (403 or 401) that refuses the request. */
   check (req: FastifyRequest): void {
     const host = splitHostHeader(req.headers.host ?? '')
+    // a unix socket (0600) cannot be reached by a browser: only the token matters there
+    if (viaUnixSocket(req.raw.socket)) { this.checkToken(req); return }
     if (host == null || !this.hosts.has(host.host) || host.port !== this.port) {
       throw new ApiError(403, ERROR_CODES.FORBIDDEN_HOST, `Host ${JSON.stringify(req.headers.host ?? '')} is not this daemon's address; only loopback clients are served`)
     }
     const origin = req.headers.origin
     if (origin != null && !this.allowsOrigin(origin)) throw new ApiError(403, ERROR_CODES.FORBIDDEN_ORIGIN, `requests from origin ${JSON.stringify(origin)} are refused`)
     if (this.letIn(req)) return
+    this.checkToken(req)
+  }
+
+  private checkToken (req: FastifyRequest): void {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
     const given = Buffer.from(m?.[1] ?? '')
     if (m == null || given.length !== this.token.length || !timingSafeEqual(given, this.token)) {

@@ -2,7 +2,7 @@
 import type { PayloadEncoding } from '../../../wire/message.js'
 import type { HistoryResult } from '../../../wire/results.js'
 import { msgIdOf, payloadOf, publishBodySchema } from '../body.js'
-import { topicOf, topicParams, type ApiContext } from '../context.js'
+import { requireTopic, topicOf, topicParams, type ApiContext } from '../context.js'
 import { messageJson, publishJson } from '../to-wire.js'
 import type { ApiApp } from '../context.js'
 
@@ -38,6 +38,7 @@ export function messageRoutes (app: ApiApp, ctx: ApiContext): void {
   }, async (req): Promise<HistoryResult> => {
     const topic = topicOf(req)
     const q = req.query as { after?: string, limit?: string, encoding?: PayloadEncoding }
+    requireTopic(node, topic)
     const rows = node.history(topic, { afterOffset: q.after != null ? Number(q.after) : undefined, limit: q.limit != null ? Number(q.limit) : 100 })
     return { topic, messages: rows.map(m => messageJson(m, q.encoding)) }
   })

@@ -34,12 +34,16 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
           from: { type: 'string' },
           consumer: { type: 'string', pattern: CONSUMER_NAME },
           encoding: { type: 'string', enum: ['utf8', 'base64'] },
+          join: { type: 'string', enum: ['true', 'false'] },
         },
       },
     },
   }, async (req, reply) => {
     const topic = topicOf(req)
-    const q = req.query as { from?: string, consumer?: string, encoding?: PayloadEncoding }
+    const q = req.query as { from?: string, consumer?: string, encoding?: PayloadEncoding, join?: string }
+    // joining is explicit (?join=true), so a typo in a topic name is a 404 and not a topic kept for good
+    if (q.join === 'true') node.join(topic)
+    else requireTopic(node, topic)
     let from = parseFrom(q.from)
     const lastId = req.headers['last-event-id']
     if (q.consumer == null && typeof lastId === 'string' && /^\d+$/.test(lastId)) from = { offset: Number(lastId) + 1 }
