@@ -127,7 +127,8 @@ export class Checker {
       const t0 = Date.now()
       while (Date.now() < this.giveUpAt) {
         try {
-          const r = await api.publish(this.topic, payload, payload)
+          // idempotency keys are printable ASCII without spaces: a retry of this payload reuses the same key
+          const r = await api.publish(this.topic, payload, payload.replace(/\s+/g, '_'))
           this.acked.set(payload, { payload, via, origin: r.origin, seq: r.seq })
           break
         } catch {
