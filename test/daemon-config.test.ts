@@ -4,6 +4,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, homedir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig, parseJsonc, ConfigError, DEFAULT_LISTEN } from '../src/daemon/config.js'
+import { configFromFlags } from '../src/daemon/flags.js'
 
 const dirs: string[] = []
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
@@ -64,6 +65,20 @@ describe('daemon configuration', () => {
     expect(error(() => resolveConfig({ flags: { maxPayloadBytes: '1GiB' } })).message).toContain('--max-payload: must be at most 16MiB')
     expect(error(() => resolveConfig({ file: file('{ nope') })).message).toContain('is not valid JSON')
     expect(error(() => resolveConfig({ file: file('[1]') })).message).toContain('must contain a JSON object')
+  })
+
+  it('maxStreams: the API stream cap from the file, GOSSIPD_MAX_STREAMS or --max-streams; a whole number >= 1', () => {
+    expect(resolveConfig({}).maxStreams).toBe(256)
+    const f = file('{ "maxStreams": 10 }')
+    expect(resolveConfig({ file: f }).maxStreams).toBe(10)
+    expect(resolveConfig({ file: f, env: { GOSSIPD_MAX_STREAMS: '20' } }).maxStreams).toBe(20)
+    // start's --max-streams, as commander hands it over, beats the environment
+    const given = (k: string): boolean => k === 'maxStreams'
+    expect(configFromFlags({ config: f, maxStreams: '30' }, given, { GOSSIPD_MAX_STREAMS: '20' }).maxStreams).toBe(30)
+    expect(error(() => configFromFlags({ maxStreams: '0' }, given, {})).message).toBe('--max-streams: must be a whole number >= 1, got "0"')
+    expect(error(() => resolveConfig({ env: { GOSSIPD_MAX_STREAMS: 'lots' } })).key).toBe('GOSSIPD_MAX_STREAMS')
+    expect(error(() => resolveConfig({ file: file('{ "maxStreams": 1.5 }') })).message).toContain('maxStreams: must be a whole number >= 1, got 1.5')
+    expect(error(() => resolveConfig({ file: file('{ "maxStreams": -4 }') })).message).toContain('maxStreams: must be a whole number >= 1, got -4')
   })
 
   it('the shipped example configs are valid', () => {

@@ -7,6 +7,7 @@ import { verifyEnvelope, envelopeId, type Envelope } from './envelope.js'
 import { decodeGossipData } from './stack/gossip.js'
 import type { Store } from '../store/store.js'
 import type { PublisherPolicy } from './publishers.js'
+import { PeerBuckets, type Rate } from './rate.js'
 import type { Emit, LogFn, MessageSource, NodeStats, Sources } from './events.js'
 
 /** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
@@ -31,7 +32,7 @@ export interface InboundParts {
   /** origins allowed per topic (publishers.ts) */
   publishers?: PublisherPolicy
   /** per relaying peer: gossip envelopes per second and burst (token bucket); past it they are left to sync */
-  peerRate?: { perSecond: number, burst: number }
+  peerRate?: Rate
   /** per relaying peer: gossip signature checks in flight at once; past it they are left to sync */
   maxVerifyingPerPeer?: number
   /** a relaying peer sent something invalid (penalties.ts) */
@@ -47,15 +48,18 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }
 
-/** what one relaying peer is costing us: its token bucket and its signature checks in flight */
-interface PeerLoad { tokens: number, at: number, verifying: number }
+/** what one relaying peer is costing us: its signature checks in flight */
+interface PeerLoad { verifying: number }
 
 export class Inbound {
   private readonly verifying = new Map<string, Verifying>()
   private readonly load = new Map<string, PeerLoad>()
+  private readonly buckets?: PeerBuckets
   private gossipInflight = 0
 
-  constructor (private readonly p: InboundParts) {}
+  constructor (private readonly p: InboundParts) {
+    if (p.peerRate != null) this.buckets = new PeerBuckets(p.peerRate)
+  }
 
   /** gossipsub's topic validator: Accept forwards the message to the mesh, Ignore drops it, Reject also penalizes the sender */
   readonly validate: TopicValidator = async (from, msg) => {
@@ -156,22 +160,14 @@ export class Inbound {
     let l = this.load.get(peer)
     if (l == null) {
       if (this.load.size > 10_000) this.load.clear()
-      l = { tokens: this.p.peerRate?.burst ?? Infinity, at: Date.now(), verifying: 0 }
+      l = { verifying: 0 }
       this.load.set(peer, l)
     }
     return l
   }
 
   private takeToken (peer: string): boolean {
-    const rate = this.p.peerRate
-    if (rate == null) return true
-    const l = this.peerLoad(peer)
-    const now = Date.now()
-    l.tokens = Math.min(rate.burst, l.tokens + (now - l.at) * rate.perSecond / 1000)
-    l.at = now
-    if (l.tokens < 1) return false
-    l.tokens--
-    return true
+    return this.buckets?.take(peer) ?? true
   }
 
   async checkSignature (env: Envelope): Promise<boolean> {

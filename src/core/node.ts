@@ -64,6 +64,8 @@ export interface NodeOptions {
   maxConnectionsPerIp?: number
   /** per peer: gossip envelopes accepted per second (token bucket; default 20,000/s, burst 40,000: far above an honest peer's share); past it, sync */
   peerRate?: { perSecond: number, burst: number }
+  /** per peer: sync requests this node serves (token bucket; default 1/s, burst 10); past it, streams are reset and the peer penalised a little */
+  syncServeRate?: { perSecond: number, burst: number }
   /** per peer: gossip signature checks in flight at once (default 2,000, half the node's total: no one peer takes them all) */
   maxVerifyingPerPeer?: number
   /** penalty points (invalid envelopes relayed, decaying) at which a peer is disconnected and banned for banMs (default 50, 10 min) */
@@ -114,6 +116,9 @@ export interface NodeParts {
   host?: NodeHost
 }
 
+/** penalty points per refused sync request (an invalid envelope costs 1): a burst of 40 costs 10, well short of graylisting */
+const SYNC_REFUSAL_POINTS = 0.25
+
 /** everything of one run, from start() to stop() */
 interface Run {
   host: NodeHost
@@ -159,9 +164,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     this.closeDenied()
   }
 
-  /** one more invalid envelope from this peer; past banPoints it is cut off and refused for a while */
-  private penalise (peer: string): void {
-    if (this.penalties.add(peer) >= (this.opts.banPoints ?? 50)) this.ban(peer, 'too many invalid messages')
+  /** misbehaviour of this peer (an invalid envelope: 1 point); past banPoints it is cut off and refused for a while */
+  private penalise (peer: string, points = 1): void {
+    if (this.penalties.add(peer, points) >= (this.opts.banPoints ?? 50)) this.ban(peer, 'too much misbehaviour (invalid messages, excess sync requests)')
   }
 
   /** disconnect a misbehaving peer and refuse it for banMs */
@@ -272,6 +277,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       topics: () => topics.list(),
       accept: batchAcceptor({ store, inbound, isJoined: (t: string): boolean => topics.has(t), emit }),
       gaps: () => ({ waiting: consumers.gapsWaiting, givenUp: consumers.gapsGivenUp }),
+      serveRate: o.syncServeRate ?? { perSecond: 1, burst: 10 },
+      // a fraction of an invalid envelope's cost: a peer that keeps it up is graylisted and banned, one burst is not
+      refused: peer => this.penalise(peer, SYNC_REFUSAL_POINTS),
     })
     const consumers: Consumers = new Consumers({
       store, sources, gapTimeoutMs: o.gapTimeoutMs, emit, log,

@@ -25,6 +25,8 @@ export interface DaemonConfig {
   retention: { maxMessages?: number, maxBytes?: number, maxAgeMs?: number }
   logLevel: LogLevel
   maxPayloadBytes: number
+  /** open event streams (SSE) the control API serves at once (resolveConfig: default 256; absent: createApi's default) */
+  maxStreams?: number
   /** a listener for /metrics and the health probes, for a Prometheus on another host (off by default) */
   metrics?: { host: string, port: number }
   /** swarm key, peer allow/deny lists, publisher allowlists (trust-config.ts); absent: an open swarm */
@@ -46,6 +48,7 @@ export interface RawConfig {
   retention?: unknown
   logLevel?: unknown
   maxPayloadBytes?: unknown
+  maxStreams?: unknown
   swarmKey?: unknown
   allowPeers?: unknown
   denyPeers?: unknown
@@ -54,7 +57,7 @@ export interface RawConfig {
   metrics?: unknown
 }
 
-const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers', 'apiSocket', 'metrics']
+const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'maxStreams', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers', 'apiSocket', 'metrics']
 const RETENTION_KEYS = ['maxMessages', 'maxBytes', 'maxAge']
 
 export class ConfigError extends Error {
@@ -131,6 +134,7 @@ export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Rec
   set('topics', 'GOSSIPD_TOPICS', list(env.GOSSIPD_TOPICS))
   set('logLevel', 'GOSSIPD_LOG_LEVEL', env.GOSSIPD_LOG_LEVEL || undefined)
   set('maxPayloadBytes', 'GOSSIPD_MAX_PAYLOAD', env.GOSSIPD_MAX_PAYLOAD || undefined)
+  set('maxStreams', 'GOSSIPD_MAX_STREAMS', env.GOSSIPD_MAX_STREAMS || undefined)
   set('metrics', 'GOSSIPD_METRICS', env.GOSSIPD_METRICS || undefined)
   set('swarmKey', 'GOSSIPD_SWARM_KEY', env.GOSSIPD_SWARM_KEY || undefined)
   set('apiSocket', 'GOSSIPD_API_SOCKET', env.GOSSIPD_API_SOCKET || undefined)
@@ -236,7 +240,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   const file = configPath != null ? readConfigFile(configPath) : {}
   const fromEnv = envConfig(env)
   const flags = sources.flags ?? {}
-  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*', metrics: '--metrics', swarmKey: '--swarm-key', apiSocket: '--api-socket' }
+  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', maxStreams: '--max-streams', retention: '--retention-*', metrics: '--metrics', swarmKey: '--swarm-key', apiSocket: '--api-socket' }
 
   const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string } | undefined => {
     if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key] }
@@ -286,6 +290,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     if (n > 16 * 1024 * 1024) throw new ConfigError(name, `must be at most 16MiB (${16 * 1024 * 1024}), got ${n}`)
     return n
   })
+  const maxStreams = get('maxStreams', 256, (name, v) => count(name, v, 1))
   const metrics = get('metrics', undefined as DaemonConfig['metrics'], parseApiAddress)
   // retention merges key by key across sources
   const retention: DaemonConfig['retention'] = {}
@@ -308,5 +313,5 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     denyPeers: get('denyPeers', [] as string[], (name, v) => allowPeersFrom(name, v, fail)),
     publishers: get('publishers', {}, (name, v) => publishersFrom(name, v, fail)),
   }
-  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, metrics, trust, apiSocket, configFile: configPath }
+  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, maxStreams, metrics, trust, apiSocket, configFile: configPath }
 }

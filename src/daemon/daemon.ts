@@ -124,6 +124,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
       port: cfg.api.port,
       logger: log.child({ component: 'api' }),
       maxPayloadBytes: cfg.maxPayloadBytes,
+      maxStreams: cfg.maxStreams,
       statusExtra,
       observe,
       socketPath: cfg.apiSocket,

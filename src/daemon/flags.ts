@@ -13,6 +13,7 @@ export interface StartFlags {
   topic?: string[]
   logLevel?: string
   maxPayload?: string
+  maxStreams?: string
   metrics?: string
   retentionMaxMessages?: string
   retentionMaxBytes?: string
@@ -26,7 +27,7 @@ export type GivenFlag = (flag: keyof StartFlags) => boolean
 
 const KEYS: Array<[keyof StartFlags, keyof RawConfig]> = [
   ['data', 'dataDir'], ['api', 'api'], ['listen', 'listen'], ['mdns', 'mdns'], ['peer', 'peers'],
-  ['topic', 'topics'], ['logLevel', 'logLevel'], ['maxPayload', 'maxPayloadBytes'], ['metrics', 'metrics'], ['swarmKey', 'swarmKey'], ['apiSocket', 'apiSocket'],
+  ['topic', 'topics'], ['logLevel', 'logLevel'], ['maxPayload', 'maxPayloadBytes'], ['maxStreams', 'maxStreams'], ['metrics', 'metrics'], ['swarmKey', 'swarmKey'], ['apiSocket', 'apiSocket'],
 ]
 const RETENTION_KEYS: Array<[keyof StartFlags, string]> = [
   ['retentionMaxMessages', 'maxMessages'], ['retentionMaxBytes', 'maxBytes'], ['retentionMaxAge', 'maxAge'],

@@ -80,6 +80,8 @@ export interface SyncHealthJson {
   holes: number
   gapsWaiting: number
   gapsGivenUp: number
+  /** sync requests from peers refused: over their per-peer rate */
+  refused?: number
   peers: PeerSyncJson[]
 }
 

@@ -27,6 +27,8 @@ export interface SyncHealth {
   /** consumers' holes waited on now, and gaps given up since start */
   gapsWaiting: number
   gapsGivenUp: number
+  /** sync requests from peers refused since start: over their per-peer rate */
+  refused: number
   peers: PeerSyncHealth[]
 }
 

@@ -9,6 +9,7 @@ import { SYNC_PROTOCOL, SYNC_PROTOCOL_1_0, pullFrom, serveSync, requestPages, Pr
 import { PeerHealth, type SyncHealth } from './health.js'
 import { HoleRepair } from './holes.js'
 import type { NodeHost } from '../host.js'
+import { PeerBuckets, type Rate } from '../rate.js'
 import type { Store } from '../../store/store.js'
 import type { Emit, LogFn } from '../events.js'
 
@@ -30,6 +31,10 @@ export interface SchedulerParts {
   pullLimits?: PullLimits
   /** consumers waiting on holes, and gaps given up (for status) */
   gaps?: () => { waiting: number, givenUp: number }
+  /** per peer: sync requests served (token bucket); streams past it are reset. Absent: no limit */
+  serveRate?: Rate
+  /** a peer's sync stream was refused: over its serveRate */
+  refused?: (peer: string) => void
   emit: Emit
   log: LogFn
 }
@@ -45,10 +50,14 @@ export class SyncScheduler {
   private readonly oldPeers = new Set<string>()
   /** every pull and served stream of this run listens on it */
   private readonly stopController = new AbortController()
+  /** what each peer may still ask of us: maxInboundStreams bounds streams open at once, not opened per second */
+  private readonly serveBuckets?: PeerBuckets
+  private refusedCount = 0
 
   constructor (private readonly p: SchedulerParts) {
     // every concurrent sync stream listens on it; many at once is normal, not a leak
     setMaxListeners(Infinity, this.stopController.signal)
+    if (p.serveRate != null) this.serveBuckets = new PeerBuckets(p.serveRate)
     this.holes = new HoleRepair(p.store, () => p.host.getPeers().map(x => x.toString()))
   }
 
@@ -62,8 +71,17 @@ export class SyncScheduler {
     host.events.addEventListener('peer:connect', this.onConnect)
     for (const protocol of [SYNC_PROTOCOL, SYNC_PROTOCOL_1_0]) {
       await host.handle(protocol, (stream: Stream, conn: Connection) => {
+        const peer = conn.remotePeer.toString()
+        if (this.serveBuckets?.take(peer) === false) {
+          // each request costs us a read of the store: a peer asking faster than its rate is cut short
+          this.refusedCount++
+          this.p.log('debug', 'sync request refused: over the peer\'s rate', { peer })
+          this.p.refused?.(peer)
+          stream.abort(new Error('sync request rate exceeded'))
+          return
+        }
         serveSync(stream, store, this.stopController.signal, this.p.maxPayloadBytes, protocol === SYNC_PROTOCOL).catch(err => {
-          this.p.log('debug', 'sync serve ended', { peer: conn.remotePeer.toString(), err: (err as Error).message })
+          this.p.log('debug', 'sync serve ended', { peer, err: (err as Error).message })
           stream.abort(err as Error)
         })
       }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
@@ -221,6 +239,6 @@ export class SyncScheduler {
   /** sync health for status */
   status (): SyncHealth {
     const gaps = this.p.gaps?.() ?? { waiting: 0, givenUp: 0 }
-    return this.health.report({ active: this.active.size, queued: this.queue.size, holes: this.holes.size, gapsWaiting: gaps.waiting, gapsGivenUp: gaps.givenUp })
+    return this.health.report({ active: this.active.size, queued: this.queue.size, holes: this.holes.size, gapsWaiting: gaps.waiting, gapsGivenUp: gaps.givenUp, refused: this.refusedCount })
   }
 }

@@ -1,0 +1,27 @@
+// Per-peer token buckets: a peer may spend `burst` tokens at once, then `perSecond`. One kind of bucket
+// for every per-peer rate: inbound gossip (inbound.ts) and the sync requests this node serves (sync/scheduler.ts).
+
+export interface Rate { perSecond: number, burst: number }
+
+export class PeerBuckets {
+  private readonly buckets = new Map<string, { tokens: number, at: number }>()
+
+  constructor (private readonly rate: Rate, private readonly maxPeers = 10_000) {}
+
+  /** spend one of the peer's tokens; false when it has none left */
+  take (peer: string): boolean {
+    const now = Date.now()
+    let b = this.buckets.get(peer)
+    if (b == null) {
+      // many one-off peer ids cannot grow this without bound; a cleared peer only gets a fresh burst
+      if (this.buckets.size >= this.maxPeers) this.buckets.clear()
+      b = { tokens: this.rate.burst, at: now }
+      this.buckets.set(peer, b)
+    }
+    b.tokens = Math.min(this.rate.burst, b.tokens + (now - b.at) * this.rate.perSecond / 1000)
+    b.at = now
+    if (b.tokens < 1) return false
+    b.tokens--
+    return true
+  }
+}
