@@ -8,6 +8,8 @@ import { defaultDataDir } from '../wire/api-file.js'
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7421']
 export const DEFAULT_API = '127.0.0.1:7420'
+/** connected-peer bounds independent of the LAN's size (the core's default too) */
+export const DEFAULT_CONNECTIONS = { low: 8, high: 16 }
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
 
@@ -21,6 +23,8 @@ export interface DaemonConfig {
   retention: { maxMessages?: number, maxBytes?: number, maxAgeMs?: number }
   logLevel: LogLevel
   maxPayloadBytes: number
+  /** connected-peer bounds: discovered peers are dialled only below low, past high the least valued are pruned */
+  connections?: { low: number, high: number }
   /** a listener for /metrics and the health probes, for a Prometheus on another host (off by default) */
   metrics?: { host: string, port: number }
   /** where each value came from, for the startup log */
@@ -39,9 +43,11 @@ export interface RawConfig {
   logLevel?: unknown
   maxPayloadBytes?: unknown
   metrics?: unknown
+  connectionsLow?: unknown
+  connectionsHigh?: unknown
 }
 
-const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'metrics']
+const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'metrics', 'connectionsLow', 'connectionsHigh']
 const RETENTION_KEYS = ['maxMessages', 'maxBytes', 'maxAge']
 
 export class ConfigError extends Error {
@@ -119,6 +125,8 @@ export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Rec
   set('logLevel', 'GOSSIPD_LOG_LEVEL', env.GOSSIPD_LOG_LEVEL || undefined)
   set('maxPayloadBytes', 'GOSSIPD_MAX_PAYLOAD', env.GOSSIPD_MAX_PAYLOAD || undefined)
   set('metrics', 'GOSSIPD_METRICS', env.GOSSIPD_METRICS || undefined)
+  set('connectionsLow', 'GOSSIPD_CONNECTIONS_LOW', env.GOSSIPD_CONNECTIONS_LOW || undefined)
+  set('connectionsHigh', 'GOSSIPD_CONNECTIONS_HIGH', env.GOSSIPD_CONNECTIONS_HIGH || undefined)
   const retention: Record<string, string> = {}
   if (env.GOSSIPD_RETENTION_MAX_MESSAGES) retention.maxMessages = env.GOSSIPD_RETENTION_MAX_MESSAGES
   if (env.GOSSIPD_RETENTION_MAX_BYTES) retention.maxBytes = env.GOSSIPD_RETENTION_MAX_BYTES
@@ -201,7 +209,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   const file = configPath != null ? readConfigFile(configPath) : {}
   const fromEnv = envConfig(env)
   const flags = sources.flags ?? {}
-  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*', metrics: '--metrics' }
+  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', retention: '--retention-*', metrics: '--metrics', connectionsLow: '--connections-low', connectionsHigh: '--connections-high' }
 
   const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string } | undefined => {
     if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key] }
@@ -243,6 +251,8 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     return n
   })
   const metrics = get('metrics', undefined as DaemonConfig['metrics'], parseApiAddress)
+  const connections = { low: get('connectionsLow', DEFAULT_CONNECTIONS.low, (name, v) => count(name, v, 1)), high: get('connectionsHigh', DEFAULT_CONNECTIONS.high, (name, v) => count(name, v, 1)) }
+  if (connections.high < connections.low) throw new ConfigError(pick('connectionsHigh')?.name ?? pick('connectionsLow')?.name ?? 'connectionsHigh', `the high mark (${connections.high}) must be at least the low mark (${connections.low})`)
   // retention merges key by key across sources
   const retention: DaemonConfig['retention'] = {}
   for (const [src, name] of [[file.retention, `${configPath}: retention`], [fromEnv.raw.retention, 'GOSSIPD_RETENTION'], [flags.retention, '--retention']] as const) {
@@ -257,5 +267,5 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
       else throw new ConfigError(keyName, `unknown retention key (known: ${RETENTION_KEYS.join(', ')})`)
     }
   }
-  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, metrics, configFile: configPath }
+  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, connections, metrics, configFile: configPath }
 }

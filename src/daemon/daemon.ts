@@ -83,6 +83,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     topics: cfg.topics,
     retention: cfg.retention,
     maxPayloadBytes: cfg.maxPayloadBytes,
+    connections: cfg.connections,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
     metrics: observe.nodeMetrics(),
   })

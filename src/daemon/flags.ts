@@ -14,6 +14,8 @@ export interface StartFlags {
   logLevel?: string
   maxPayload?: string
   metrics?: string
+  connectionsLow?: string
+  connectionsHigh?: string
   retentionMaxMessages?: string
   retentionMaxBytes?: string
   retentionMaxAge?: string
@@ -25,6 +27,7 @@ export type GivenFlag = (flag: keyof StartFlags) => boolean
 const KEYS: Array<[keyof StartFlags, keyof RawConfig]> = [
   ['data', 'dataDir'], ['api', 'api'], ['listen', 'listen'], ['mdns', 'mdns'], ['peer', 'peers'],
   ['topic', 'topics'], ['logLevel', 'logLevel'], ['maxPayload', 'maxPayloadBytes'], ['metrics', 'metrics'],
+  ['connectionsLow', 'connectionsLow'], ['connectionsHigh', 'connectionsHigh'],
 ]
 const RETENTION_KEYS: Array<[keyof StartFlags, string]> = [
   ['retentionMaxMessages', 'maxMessages'], ['retentionMaxBytes', 'maxBytes'], ['retentionMaxAge', 'maxAge'],

@@ -21,6 +21,8 @@ export function registerStart (program: Command): void {
     .option('--retention-max-bytes <size>', 'keep at most SIZE per topic, e.g. 512MB (default 1GiB)')
     .option('--retention-max-age <duration>', 'drop messages older than this, e.g. 7d, 12h; 0 = never (default 7d)')
     .option('--max-payload <size>', 'largest accepted payload (default 1MiB, at most 16MiB)')
+    .option('--connections-low <n>', 'dial discovered peers only while connected to fewer than N (env GOSSIPD_CONNECTIONS_LOW; default 8)')
+    .option('--connections-high <n>', 'past N connections prune the least useful ones; static peers are kept (env GOSSIPD_CONNECTIONS_HIGH; default 16)')
     .option('--metrics <host:port>', 'also serve /metrics, /healthz, /readyz here, for a Prometheus on another host (env GOSSIPD_METRICS; default off: /metrics on the API address, loopback clients only)')
     .addOption(new Option('--log-level <level>', 'log level (env GOSSIPD_LOG_LEVEL)').choices(LOG_LEVELS))
     .addHelpText('after', `
