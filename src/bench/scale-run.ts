@@ -108,7 +108,8 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       return seen.size === n
     }
     r.connectedMs = await until('every node to have a path to every other', async () => { await poll(); return connected() }) - t0
-    const meshWant = Math.min(n - 1, MESH_LOW)
+    // as full as the bounds allow: a node below Dlo topic peers but at its low mark does not dial more
+    const meshWant = Math.min(n - 1, MESH_LOW, a.low ?? 8)
     r.meshFullMs = await until('every node to have enough topic peers for its mesh', async () => {
       await poll()
       return peerLists.every(l => new Set(l.filter(p => p.topics.includes(TOPIC)).map(p => p.id)).size >= meshWant)

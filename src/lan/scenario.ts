@@ -102,7 +102,7 @@ export async function runLanScenario (opts: LanOptions): Promise<LanReport> {
     for (let i = 0; i < n; i++) startDaemon(i)
     mark('started daemons', `${n} × gossipd start (mDNS only, no static peers)`)
     await until('every daemon to reach all others by mDNS-found connections', connectedGraph)
-    mark('all daemons connected (a path between every two)')
+    mark('all daemons see each other')
 
     cli(0, ['pub', TOPIC, 'hello from h0'])
     await until('every daemon to hold the first message', () => lan.hosts.every(h => history(h.index).some(m => m.payload === 'hello from h0')))

@@ -1,7 +1,7 @@
 // Scale: N real daemons (default N = 5, 10, 20, 50; --scale-nodes), one per network namespace on a private
 // bridge, mDNS only, default connection bounds. Each N is one src/bench/scale-run.ts child in the hub
 // namespace (see there for what it measures). Needs root; left out of --quick (50 daemons on this machine).
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +12,12 @@ import type { Scenario } from '../scenario.js'
 import { row, type ScenarioRow } from '../table.js'
 
 export interface ScaleOptions { low?: number, high?: number, idleSeconds?: number, messages?: number, ratePerSec?: number, catchup?: number, waitMs?: number, keepLogs?: boolean }
+
+/** the compiled child (from the sources, e.g. under vitest, the one in dist/: run `npm run build`) */
+function runFile (): string {
+  const beside = fileURLToPath(new URL('../scale-run.js', import.meta.url))
+  return existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/bench/scale-run.js', import.meta.url))
+}
 
 /** One swarm of n daemons (+1 late joiner when catchup > 0) on a fresh simulated LAN, removed afterwards. */
 export async function runScale (n: number, o: ScaleOptions = {}): Promise<ScaleRunResult> {
@@ -37,7 +43,7 @@ export async function runScale (n: number, o: ScaleOptions = {}): Promise<ScaleR
       catchup,
       waitMs: o.waitMs ?? 180_000,
     }
-    const child = lan.spawnInHub(process.execPath, [fileURLToPath(new URL('../scale-run.js', import.meta.url)), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = lan.spawnInHub(process.execPath, [runFile(), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout?.on('data', d => { out += String(d) })

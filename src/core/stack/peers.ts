@@ -28,6 +28,8 @@ export class PeerKeeper {
   private readonly dialing = new Set<string>()
   private readonly failedUntil = new Map<string, number>()
   private lastTopUp = 0
+  /** peers just announced by discovery are onDiscovery's to dial (with its tie-break), not topUp's */
+  private readonly discoveredAt = new Map<string, number>()
 
   constructor (private readonly host: SwarmHost, staticPeers: string[], private readonly log: (msg: string, extra?: object) => void = () => {}, private readonly bounds: ConnectionBounds = DEFAULT_CONNECTIONS) {
     this.statics = staticPeers.map(s => {
@@ -76,6 +78,7 @@ export class PeerKeeper {
 
   private readonly onDiscovery = (evt: CustomEvent<{ id: PeerId }>): void => {
     const peer = evt.detail.id
+    this.discoveredAt.set(peer.toString(), Date.now())
     if (this.stopped || peer.equals(this.host.peerId) || this.connected(peer) || this.wanted() <= 0) return
     if (this.host.peerId.toString() < peer.toString()) this.dial(peer, 'discovered')
     else setTimeout(() => { if (this.wanted() > 0) this.dial(peer, 'discovered') }, TIE_BREAK_DELAY_MS).unref()
@@ -89,7 +92,8 @@ export class PeerKeeper {
     this.host.peerStore.all().then(peers => {
       const candidates = peers
         .filter(p => !p.id.equals(this.host.peerId) && p.addresses.length > 0 && !this.connected(p.id) &&
-          !this.dialing.has(p.id.toString()) && (this.failedUntil.get(p.id.toString()) ?? 0) < now)
+          !this.dialing.has(p.id.toString()) && (this.failedUntil.get(p.id.toString()) ?? 0) < now &&
+          now - (this.discoveredAt.get(p.id.toString()) ?? 0) > TIE_BREAK_DELAY_MS * 2)
         .map(p => ({ id: p.id, rank: [...p.tags.keys()].some(k => k.startsWith(TOPIC_TAG_PREFIX)) ? 1 + Math.random() : Math.random() }))
         .sort((a, b) => b.rank - a.rank)
       for (const c of candidates.slice(0, Math.max(0, this.wanted()))) this.dial(c.id, 'remembered')
