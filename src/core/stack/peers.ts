@@ -14,6 +14,10 @@ import { TOPIC_TAG_PREFIX } from './peer-tags.js'
 const BACKOFF_MIN_MS = 500
 const BACKOFF_MAX_MS = 30_000
 const TIE_BREAK_DELAY_MS = 1_500
+/** the larger id's own dial waits this long more at random: a loaded machine can take seconds to finish a handshake, and a dial crossing one in progress makes a duplicate connection */
+const TIE_BREAK_JITTER_MS = 4_000
+/** how long a discovered peer is left to the tie-break before topUp may dial it */
+const DISCOVERY_GRACE_MS = 10_000
 /** how often the node tops up to the low mark from its peer store */
 const TOP_UP_MS = 1_000
 /** a remembered peer that failed a dial is left alone this long */
@@ -81,7 +85,7 @@ export class PeerKeeper {
     this.discoveredAt.set(peer.toString(), Date.now())
     if (this.stopped || peer.equals(this.host.peerId) || this.connected(peer) || this.wanted() <= 0) return
     if (this.host.peerId.toString() < peer.toString()) this.dial(peer, 'discovered')
-    else setTimeout(() => { if (this.wanted() > 0) this.dial(peer, 'discovered') }, TIE_BREAK_DELAY_MS).unref()
+    else setTimeout(() => { if (this.wanted() > 0) this.dial(peer, 'discovered') }, TIE_BREAK_DELAY_MS + Math.random() * TIE_BREAK_JITTER_MS).unref()
   }
 
   /** below the low mark: dial remembered peers, those known to share our topics first, the rest at random */
@@ -93,7 +97,7 @@ export class PeerKeeper {
       const candidates = peers
         .filter(p => !p.id.equals(this.host.peerId) && p.addresses.length > 0 && !this.connected(p.id) &&
           !this.dialing.has(p.id.toString()) && (this.failedUntil.get(p.id.toString()) ?? 0) < now &&
-          now - (this.discoveredAt.get(p.id.toString()) ?? 0) > TIE_BREAK_DELAY_MS * 2)
+          now - (this.discoveredAt.get(p.id.toString()) ?? 0) > DISCOVERY_GRACE_MS)
         .map(p => ({ id: p.id, rank: [...p.tags.keys()].some(k => k.startsWith(TOPIC_TAG_PREFIX)) ? 1 + Math.random() : Math.random() }))
         .sort((a, b) => b.rank - a.rank)
       for (const c of candidates.slice(0, Math.max(0, this.wanted()))) this.dial(c.id, 'remembered')
