@@ -7,7 +7,7 @@
 import '../polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { GossipClient } from '../client/client.js'
 import { percentile } from './stats.js'
@@ -88,6 +88,9 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
     }
   }
   const n = a.nodes
+  // what is measured so far, also on disk: a run killed by the caller's deadline still leaves its figures
+  const save = (): void => writeFileSync(join(a.work, 'partial.json'), JSON.stringify(r))
+  const phase = async <T>(p: Promise<T>): Promise<T> => { const v = await p; save(); return v }
   try {
     // started a few at a time: 50 daemons loading at once on 2 cores starve everything (this process's
     // HTTP connects included); t0 is when the last one is up, so the times are the swarm's, not start-up's
@@ -119,13 +122,13 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       }
       return seen.size === n
     }
-    r.connectedMs = await until('every node to have a path to every other', async () => { await poll(); return connected() }) - t0
+    r.connectedMs = await phase(until('every node to have a path to every other', async () => { await poll(); return connected() })) - t0
     // as full as the bounds allow: a node below Dlo topic peers but at its low mark does not dial more
     const meshWant = Math.min(n - 1, MESH_LOW, a.low ?? 8)
-    r.meshFullMs = await until('every node to have enough topic peers for its mesh', async () => {
+    r.meshFullMs = await phase(until('every node to have enough topic peers for its mesh', async () => {
       await poll()
       return peerLists.every(l => new Set(l.filter(p => p.topics.includes(TOPIC)).map(p => p.id)).size >= meshWant)
-    }) - t0
+    })) - t0
 
     // idle: CPU and mDNS over idleSeconds
     const mdns = countMdns(a.hubIp)
@@ -146,6 +149,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
     const rss = daemons.slice(0, n).map(d => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${String(d.pid)}/status`, 'utf8'))?.[1] ?? NaN) / 1024)
     r.rssMBMean = rss.reduce((s, v) => s + v, 0) / n
     r.rssMBMax = Math.max(...rss)
+    save()
 
     // messages from node 0 at a steady rate; each one's time until the last node has it
     if (a.messages > 0) {
@@ -175,11 +179,13 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       const spreads = [...doneAt].map(([k, t]) => t - sentAt.get(k)!).sort((x, y) => x - y)
       r.spreadP50Ms = percentile(spreads, 50)
       r.spreadP99Ms = percentile(spreads, 99)
+      save()
     }
     await poll()
     const conns = peerLists.map(l => l.length)
     r.connectionsMean = conns.reduce((s, v) => s + v, 0) / n
     r.connectionsMax = Math.max(...conns)
+    save()
 
     // a late joiner catches up on `catchup` messages published while it was away
     if (a.catchup > 0 && a.hosts.length > n) {

@@ -1,7 +1,7 @@
 // Scale: N real daemons (default N = 5, 10, 20, 50; --scale-nodes), one per network namespace on a private
 // bridge, mDNS only, default connection bounds. Each N is one src/bench/scale-run.ts child in the hub
 // namespace (see there for what it measures). Needs root; left out of --quick (50 daemons on this machine).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -53,7 +53,11 @@ export async function runScale (n: number, o: ScaleOptions = {}): Promise<ScaleR
     const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
     clearTimeout(timer)
     const line = out.trim().split('\n').pop() ?? ''
-    if (code !== 0 || line === '') return { nodes: n, error: `scale run exited with ${String(code)}: ${err.trim().slice(-500)}` }
+    if (code !== 0 || line === '') {
+      let partial: Partial<ScaleRunResult> = {}
+      try { partial = JSON.parse(readFileSync(join(work, 'partial.json'), 'utf8')) as ScaleRunResult } catch { /* killed before the first figure */ }
+      return { ...partial, nodes: n, error: `scale run exited with ${String(code)} (killed at the deadline?): ${err.trim().slice(-500)}; figures so far kept` }
+    }
     const r = JSON.parse(line) as ScaleRunResult
     failed = r.error != null
     if (failed) r.error = `${r.error ?? ''} (daemon logs in ${work})`
