@@ -3,6 +3,7 @@
 //   --only a,b            scenarios by name (see --help); throughput means throughput2 and throughput5
 //   --size BYTES          payload size (default 1024)
 //   --nodes N             node count of the multi-node scenarios (default 5)
+//   --scale-nodes 5,10    swarm sizes of the scale scenario (default 5,10,20,50)
 //   --duration SEC        latency and overload duration (default 10, quick 2)
 //   --count N             throughput message count (default 10000, quick 2000)
 //   --catchup-count N     catch-up message count (default 50000, quick 10000)
@@ -15,6 +16,8 @@ import type { Impl } from './cluster.js'
 export interface Options {
   quick: boolean
   only: Set<string> | null
+  /** the swarm sizes the scale scenario runs (--scale-nodes 5,10) */
+  scaleNodes: number[]
   size: number
   nodes: number
   duration: number
@@ -29,13 +32,14 @@ export interface Options {
 /** what usage() lists: each scenario's name and one-line title */
 export interface ScenarioName { name: string, title: string }
 
-const KNOWN_FLAGS = ['--quick', '--only', '--size', '--nodes', '--duration', '--count', '--catchup-count', '--side', '--catchup-synchronous', '--node-flags', '--verbose']
+const KNOWN_FLAGS = ['--quick', '--only', '--size', '--nodes', '--duration', '--count', '--catchup-count', '--side', '--catchup-synchronous', '--node-flags', '--verbose', '--scale-nodes']
 
 export function usage (scenarios: ScenarioName[]): string {
   const width = Math.max(...scenarios.map(s => s.name.length))
   return `usage: npm run bench -- [options]
   --quick  --only a,b (${scenarios.map(s => s.name).join(', ')})  --size BYTES  --nodes N  --duration SEC  --count N
   --catchup-count N  --side raw|gossipd  --catchup-synchronous FULL|NORMAL  --node-flags "..."  --verbose
+  --scale-nodes 5,10,20,50 (the scale scenario's swarm sizes)
 Prints a table and writes results/bench-<time>.json and results/latest.json.
 Scenarios (--only throughput means throughput2 and throughput5):
 ${scenarios.map(s => `  ${s.name.padEnd(width)}  ${s.title}`).join('\n')}`
@@ -93,5 +97,13 @@ export function parseArgs (argv: string[], scenarios: ScenarioName[]): Options {
     catchupSynchronous: get('--catchup-synchronous') === 'NORMAL' ? 'NORMAL' : 'FULL',
     nodeFlags: (get('--node-flags') ?? '').split(/\s+/).filter(Boolean),
     verbose: argv.includes('--verbose'),
+    scaleNodes: scaleNodes(get('--scale-nodes')),
   }
+}
+
+function scaleNodes (v: string | undefined): number[] {
+  if (v == null) return [5, 10, 20, 50]
+  const ns = v.split(',').map(x => Number(x.trim()))
+  if (ns.some(x => !Number.isInteger(x) || x < 2 || x > 200)) throw new Error(`--scale-nodes needs whole numbers 2-200, got ${v}`)
+  return ns
 }

@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events'
 import type { PrivateKey } from '@libp2p/interface'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createSwarm, type SwarmHost, type SwarmOptions } from './stack/libp2p.js'
+import { createSwarm, type ConnectionBounds, type SwarmHost, type SwarmOptions } from './stack/libp2p.js'
+import { PeerTags } from './stack/peer-tags.js'
 import { gossipOptions } from './stack/gossip.js'
 import { libp2pHost, outboxHost, type NodeHost } from './host.js'
 import { MAX_PAYLOAD_BYTES, checkTopic } from './limits.js'
@@ -50,6 +51,7 @@ export interface NodeOptions {
   mdns?: boolean
   /** only nodes with the same tag see each other by mDNS */
   mdnsServiceTag?: string
+  /** fastest mDNS query interval, at start and when peers are lost (default 1 s) */
   mdnsIntervalMs?: number
   /**
    * private swarm: the swarm key file's bytes (`gossipd keygen`); only nodes with the same key can connect,
@@ -73,6 +75,10 @@ export interface NodeOptions {
   banMs?: number
   /** topic -> the only origins (peer ids) whose messages are accepted on it; replace with setPublishers() */
   publishers?: Record<string, string[]>
+  /** slowest mDNS query interval, once the peer set is stable (default 30 s) */
+  mdnsMaxIntervalMs?: number
+  /** connected-peer bounds: discovered peers are dialled only below low, connections past high are pruned (default 8/16) */
+  connections?: ConnectionBounds
   /** multiaddrs (with /p2p/<id>) kept connected, redialed with backoff */
   peers?: string[]
   /** topics joined at start, in addition to those joined in earlier runs */
@@ -131,6 +137,7 @@ interface Run {
   scheduler: SyncScheduler
   outbox: GossipOutbox
   keeper?: PeerKeeper
+  tags?: PeerTags
   keepAlive?: KeepAlive
   unwatch: () => void
   stopRetention: () => void
@@ -321,7 +328,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       for (const t of o.topics ?? []) topics.join(t)
       if (swarm != null) {
         // whoever owns the libp2p node of a service connects its peers and checks their liveness
-        run.keeper = new PeerKeeper(swarm, o.peers ?? [], (msg, extra) => log('debug', msg, extra))
+        const keeper = run.keeper = new PeerKeeper(swarm, o.peers ?? [], (msg, extra) => log('debug', msg, extra), o.connections)
+        run.tags = new PeerTags(swarm, peer => keeper.isStatic(peer), (msg, extra) => log('debug', msg, extra))
+        run.tags.start()
         run.keeper.start()
         run.keepAlive = new KeepAlive(swarm, o.keepAlive, (msg, extra) => log('debug', msg, extra))
         run.keepAlive.start()
@@ -346,6 +355,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       mdnsIntervalMs: o.mdnsIntervalMs,
       swarmKey: o.swarmKey,
       connectionGater: this.gate.gater(),
+      mdnsMaxIntervalMs: o.mdnsMaxIntervalMs,
+      connections: o.connections,
+      staticPeers: o.peers,
       gossip: { ...gossipOptions(this.maxPayloadBytes), ...scoringOptions(peer => this.penalties.get(peer)), ...o.metrics?.gossipsub },
       metrics: o.metrics?.libp2p,
       connectionMonitor: false,
@@ -367,6 +379,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     run.scheduler.stop()
     run.stopRetention()
     run.keeper?.stop()
+    run.tags?.stop()
     run.keepAlive?.stop()
     run.outbox.stop()
     run.consumers.closeAll()

@@ -12,6 +12,8 @@ import { allowPeersFrom, publishersFrom, swarmKeyFrom, type Fail, type TrustConf
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7421']
 export const DEFAULT_API = '127.0.0.1:7420'
+/** connected-peer bounds independent of the LAN's size (the core's default too) */
+export const DEFAULT_CONNECTIONS = { low: 8, high: 16 }
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
 
@@ -27,6 +29,8 @@ export interface DaemonConfig {
   maxPayloadBytes: number
   /** open event streams (SSE) the control API serves at once (resolveConfig: default 256; absent: createApi's default) */
   maxStreams?: number
+  /** connected-peer bounds: discovered peers are dialled only below low, past high the least valued are pruned */
+  connections?: { low: number, high: number }
   /** a listener for /metrics and the health probes, for a Prometheus on another host (off by default) */
   metrics?: { host: string, port: number }
   /** swarm key, peer allow/deny lists, publisher allowlists (trust-config.ts); absent: an open swarm */
@@ -55,9 +59,11 @@ export interface RawConfig {
   publishers?: unknown
   apiSocket?: unknown
   metrics?: unknown
+  connectionsLow?: unknown
+  connectionsHigh?: unknown
 }
 
-const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'maxStreams', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers', 'apiSocket', 'metrics']
+const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'maxStreams', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers', 'apiSocket', 'metrics', 'connectionsLow', 'connectionsHigh']
 const RETENTION_KEYS = ['maxMessages', 'maxBytes', 'maxAge']
 
 export class ConfigError extends Error {
@@ -138,6 +144,8 @@ export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Rec
   set('metrics', 'GOSSIPD_METRICS', env.GOSSIPD_METRICS || undefined)
   set('swarmKey', 'GOSSIPD_SWARM_KEY', env.GOSSIPD_SWARM_KEY || undefined)
   set('apiSocket', 'GOSSIPD_API_SOCKET', env.GOSSIPD_API_SOCKET || undefined)
+  set('connectionsLow', 'GOSSIPD_CONNECTIONS_LOW', env.GOSSIPD_CONNECTIONS_LOW || undefined)
+  set('connectionsHigh', 'GOSSIPD_CONNECTIONS_HIGH', env.GOSSIPD_CONNECTIONS_HIGH || undefined)
   const retention: Record<string, string> = {}
   if (env.GOSSIPD_RETENTION_MAX_MESSAGES) retention.maxMessages = env.GOSSIPD_RETENTION_MAX_MESSAGES
   if (env.GOSSIPD_RETENTION_MAX_BYTES) retention.maxBytes = env.GOSSIPD_RETENTION_MAX_BYTES
@@ -240,7 +248,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   const file = configPath != null ? readConfigFile(configPath) : {}
   const fromEnv = envConfig(env)
   const flags = sources.flags ?? {}
-  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', maxStreams: '--max-streams', retention: '--retention-*', metrics: '--metrics', swarmKey: '--swarm-key', apiSocket: '--api-socket' }
+  const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', maxStreams: '--max-streams', retention: '--retention-*', metrics: '--metrics', swarmKey: '--swarm-key', apiSocket: '--api-socket', connectionsLow: '--connections-low', connectionsHigh: '--connections-high' }
 
   const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string } | undefined => {
     if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key] }
@@ -292,6 +300,8 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   })
   const maxStreams = get('maxStreams', 256, (name, v) => count(name, v, 1))
   const metrics = get('metrics', undefined as DaemonConfig['metrics'], parseApiAddress)
+  const connections = { low: get('connectionsLow', DEFAULT_CONNECTIONS.low, (name, v) => count(name, v, 1)), high: get('connectionsHigh', DEFAULT_CONNECTIONS.high, (name, v) => count(name, v, 1)) }
+  if (connections.high < connections.low) throw new ConfigError(pick('connectionsHigh')?.name ?? pick('connectionsLow')?.name ?? 'connectionsHigh', `the high mark (${connections.high}) must be at least the low mark (${connections.low})`)
   // retention merges key by key across sources
   const retention: DaemonConfig['retention'] = {}
   for (const [src, name] of [[file.retention, `${configPath}: retention`], [fromEnv.raw.retention, 'GOSSIPD_RETENTION'], [flags.retention, '--retention']] as const) {
@@ -313,5 +323,5 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     denyPeers: get('denyPeers', [] as string[], (name, v) => allowPeersFrom(name, v, fail)),
     publishers: get('publishers', {}, (name, v) => publishersFrom(name, v, fail)),
   }
-  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, maxStreams, metrics, trust, apiSocket, configFile: configPath }
+  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, maxStreams, connections, metrics, trust, apiSocket, configFile: configPath }
 }

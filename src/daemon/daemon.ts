@@ -88,6 +88,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     publishers: cfg.trust?.publishers,
     allowPeers: cfg.trust?.allowPeers,
     denyPeers: cfg.trust?.denyPeers,
+    connections: cfg.connections,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
     metrics: observe.nodeMetrics(),
   })

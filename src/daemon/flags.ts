@@ -15,6 +15,8 @@ export interface StartFlags {
   maxPayload?: string
   maxStreams?: string
   metrics?: string
+  connectionsLow?: string
+  connectionsHigh?: string
   retentionMaxMessages?: string
   retentionMaxBytes?: string
   retentionMaxAge?: string
@@ -28,6 +30,7 @@ export type GivenFlag = (flag: keyof StartFlags) => boolean
 const KEYS: Array<[keyof StartFlags, keyof RawConfig]> = [
   ['data', 'dataDir'], ['api', 'api'], ['listen', 'listen'], ['mdns', 'mdns'], ['peer', 'peers'],
   ['topic', 'topics'], ['logLevel', 'logLevel'], ['maxPayload', 'maxPayloadBytes'], ['maxStreams', 'maxStreams'], ['metrics', 'metrics'], ['swarmKey', 'swarmKey'], ['apiSocket', 'apiSocket'],
+  ['connectionsLow', 'connectionsLow'], ['connectionsHigh', 'connectionsHigh'],
 ]
 const RETENTION_KEYS: Array<[keyof StartFlags, string]> = [
   ['retentionMaxMessages', 'maxMessages'], ['retentionMaxBytes', 'maxBytes'], ['retentionMaxAge', 'maxAge'],

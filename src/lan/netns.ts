@@ -6,6 +6,9 @@ import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:
 export interface LanHost { index: number, ns: string, ip: string }
 
 const SUBNET = '10.77.0'
+/** hosts are .1 to .250 of the /24; .254 is the hub's own address (addHubAddress) */
+export const MAX_HOSTS = 250
+export const HUB_IP = `${SUBNET}.254`
 
 function ip (...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -46,7 +49,7 @@ export class Lan {
   private destroyed = false
 
   constructor (readonly size: number) {
-    if (size < 1 || size > 50) throw new Error('a LAN has 1 to 50 hosts')
+    if (size < 1 || size > MAX_HOSTS) throw new Error(`a LAN has 1 to ${MAX_HOSTS} hosts`)
     this.prefix = `gd${process.pid}`
     this.hub = `${this.prefix}-hub`
   }
@@ -77,6 +80,19 @@ export class Lan {
       throw new Error(`could not create the simulated LAN (needs root and iproute2): ${(err as { stderr?: Buffer }).stderr?.toString().trim() ?? (err as Error).message}`)
     }
     return this
+  }
+
+  /** Give the bridge an address in the hub namespace, so a process there reaches every host (and hears multicast). */
+  addHubAddress (): string {
+    ip('-n', this.hub, 'addr', 'add', `${HUB_IP}/24`, 'dev', 'gdbr0')
+    ip('-n', this.hub, 'link', 'set', 'lo', 'up')
+    ip('-n', this.hub, 'route', 'add', '224.0.0.0/4', 'dev', 'gdbr0')
+    return HUB_IP
+  }
+
+  /** Run a command in the hub namespace (see addHubAddress). */
+  spawnInHub (cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+    return spawn('ip', ['netns', 'exec', this.hub, cmd, ...args], opts)
   }
 
   /** Run a command inside host i's namespace. */

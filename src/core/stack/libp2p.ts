@@ -8,10 +8,11 @@ import { halfWindowYamux } from './yamux-window.js'
 import { corkTcpWrites } from './tcp-cork.js'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { mdns } from '@libp2p/mdns'
+import { scalingMdns } from './mdns.js'
 import { gossipsub, type GossipsubOpts, type GossipSub } from '@libp2p/gossipsub'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { swarmMdnsTag, swarmProtector } from './swarm-key.js'
+import { multiaddr } from '@multiformats/multiaddr'
 
 export type SwarmHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, pubsub: GossipSub }>
 
@@ -21,7 +22,14 @@ export interface SwarmOptions {
   mdns: boolean
   /** mDNS service tag: nodes only see others with the same tag (lets tests and LANs stay apart) */
   mdnsServiceTag?: string
+  /** fastest mDNS query interval, used at start and when peers are lost (default 1 s) */
   mdnsIntervalMs?: number
+  /** slowest mDNS query interval, once the peer set is stable (default 30 s) */
+  mdnsMaxIntervalMs?: number
+  /** connection bounds (see peers.ts): dial discovered peers only below low; libp2p prunes above high */
+  connections?: ConnectionBounds
+  /** multiaddrs of static peers: their hosts are exempt from the connection limit and pruning */
+  staticPeers?: string[]
   /** envelope-aware message id functions and limits for gossipsub (see gossip.ts) */
   gossip: Partial<GossipsubOpts>
   /** batch socket writes per event-loop iteration (tcp-cork.ts); needs a backpressure-aware sender (default true) */
@@ -38,10 +46,15 @@ export interface SwarmOptions {
   metrics?: NonNullable<Parameters<typeof createLibp2p>[0]>['metrics']
 }
 
+export interface ConnectionBounds { low: number, high: number }
+export const DEFAULT_CONNECTIONS: ConnectionBounds = { low: 8, high: 16 }
+
 export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
-  const tag = opts.swarmKey != null ? swarmMdnsTag(opts.swarmKey, opts.mdnsServiceTag) : opts.mdnsServiceTag ?? 'gossipd.local'
+  const tag = opts.swarmKey != null ? swarmMdnsTag(opts.swarmKey, opts.mdnsServiceTag) : opts.mdnsServiceTag
+  const bounds = opts.connections ?? DEFAULT_CONNECTIONS
+  if (!(bounds.low >= 1 && bounds.high >= bounds.low)) throw new Error(`connection bounds must be 1 <= low <= high, got ${bounds.low}/${bounds.high}`)
   const peerDiscovery = opts.mdns
-    ? [mdns({ serviceTag: tag, interval: opts.mdnsIntervalMs ?? 2_000 })]
+    ? [scalingMdns({ serviceTag: tag, minIntervalMs: opts.mdnsIntervalMs, maxIntervalMs: opts.mdnsMaxIntervalMs, wantPeers: bounds.low })]
     : []
   const node = await createLibp2p({
     privateKey: opts.privateKey,
@@ -58,6 +71,11 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
       // local nodes restarting at once must not be refused as a connection flood
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 50,
+      // the high mark: libp2p refuses inbound connections at it and picks the lowest-valued peers to
+      // prune past it (tags set in peer-tags.ts, which also closes them: see there)
+      maxConnections: bounds.high,
+      // static peers' hosts are never refused nor pruned
+      allow: staticHosts(opts.staticPeers ?? []),
     },
     connectionMonitor: {
       enabled: opts.connectionMonitor ?? true,
@@ -74,6 +92,16 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
   })
   if (opts.corkTcp !== false) corkTcpWrites(node)
   return node as unknown as SwarmHost
+}
+
+function staticHosts (peers: string[]): string[] {
+  const hosts = new Set<string>()
+  for (const p of peers) {
+    const c = multiaddr(p).getComponents()
+    const ip = c.find(x => x.name === 'ip4' || x.name === 'ip6')
+    if (ip?.value != null) hosts.add(`/${ip.name}/${ip.value}`)
+  }
+  return [...hosts]
 }
 
 // ---- benchmark baseline (src/bench) ----

@@ -1,13 +1,17 @@
-// Keeps the swarm connected: dials what mDNS discovers, and keeps static peers connected, redialing
-// with exponential backoff (capped at 2 s) when they drop. Never dials itself; when two nodes discover each other at
-// the same time only the one with the smaller peer id dials at once, so they do not end up with two
-// connections (the other dials only if still unconnected a little later). A discovered peer whose
-// connection drops (keep-alive closed it during a partition, or it restarted) is redialed too: libp2p
-// announces a peer by mDNS only the first time, so without this it would stay apart after the heal.
+// Keeps the swarm connected within bounds: keeps static peers connected, redialing with exponential
+// backoff when they drop, and dials discovered peers only while this node has fewer than the low mark of
+// connected peers (libp2p keeps every discovered peer in its peer store; past the high mark it prunes, see
+// peer-tags.ts). Below the low mark it also dials remembered peers, those sharing our topics first. Never
+// dials itself; when two nodes discover each other at the same time only the one with the smaller peer id
+// dials at once, so they do not end up with two connections (the other dials only if still unconnected a
+// little later).
+// A discovered peer whose connection drops (keep-alive closed it during a partition, or it restarted) is
+// redialed too: libp2p announces a peer by mDNS only the first time, so without this it would stay apart.
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import type { SwarmHost } from './libp2p.js'
+import { DEFAULT_CONNECTIONS, type ConnectionBounds, type SwarmHost } from './libp2p.js'
+import { TOPIC_TAG_PREFIX } from './peer-tags.js'
 
 const BACKOFF_MIN_MS = 500
 /** a static peer is redialed at least this often, so it reconnects within moments of a partition healing */
@@ -15,6 +19,14 @@ const BACKOFF_MAX_MS = 2_000
 /** a dial that hangs (SYNs into a partition) is given up after this, so the next one goes out fresh */
 const DIAL_TIMEOUT_MS = 2_000
 const TIE_BREAK_DELAY_MS = 1_500
+/** the larger id's own dial waits this long more at random: a loaded machine can take seconds to finish a handshake, and a dial crossing one in progress makes a duplicate connection */
+const TIE_BREAK_JITTER_MS = 4_000
+/** how long a discovered peer is left to the tie-break before topUp may dial it */
+const DISCOVERY_GRACE_MS = 10_000
+/** how often the node tops up to the low mark from its peer store */
+const TOP_UP_MS = 1_000
+/** a remembered peer that failed a dial is left alone this long */
+const FAILED_PEER_PAUSE_MS = 30_000
 
 /** lost peers are redialed every second for this long (a partition's heal is noticed at once), then ever less often */
 const LOST_FAST_MS = 60_000
@@ -31,8 +43,13 @@ export class PeerKeeper {
   private readonly lost = new Map<string, LostPeer>()
   private timer?: NodeJS.Timeout
   private stopped = false
+  private readonly dialing = new Set<string>()
+  private readonly failedUntil = new Map<string, number>()
+  private lastTopUp = 0
+  /** peers just announced by discovery are onDiscovery's to dial (with its tie-break), not topUp's */
+  private readonly discoveredAt = new Map<string, number>()
 
-  constructor (private readonly host: SwarmHost, staticPeers: string[], private readonly log: (msg: string, extra?: object) => void = () => {}) {
+  constructor (private readonly host: SwarmHost, staticPeers: string[], private readonly log: (msg: string, extra?: object) => void = () => {}, private readonly bounds: ConnectionBounds = DEFAULT_CONNECTIONS) {
     this.statics = staticPeers.map(s => {
       const addr = multiaddr(s)
       const id = addr.getComponents().find(c => c.name === 'p2p')?.value
@@ -57,19 +74,52 @@ export class PeerKeeper {
     if (this.timer != null) clearInterval(this.timer)
   }
 
+  /** a configured static peer (known by id once dialed) */
+  isStatic (peer: PeerId): boolean {
+    return this.statics.some(p => p.peerId?.equals(peer) === true)
+  }
+
   private connected (peer: PeerId): boolean {
     return this.host.getConnections(peer).some(c => c.status === 'open')
   }
 
+  /** free dial slots below the low mark (dials in flight count as taken) */
+  private wanted (): number {
+    return this.bounds.low - this.host.getPeers().length - this.dialing.size
+  }
+
+  private dial (peer: PeerId, why: string): void {
+    const id = peer.toString()
+    if (this.stopped || this.dialing.has(id) || this.connected(peer)) return
+    this.dialing.add(id)
+    this.host.dial(peer).then(() => this.failedUntil.delete(id), err => {
+      this.failedUntil.set(id, Date.now() + FAILED_PEER_PAUSE_MS)
+      this.log(`${why} peer not reachable`, { peer: id, err: (err as Error).message })
+    }).finally(() => this.dialing.delete(id))
+  }
+
   private readonly onDiscovery = (evt: CustomEvent<{ id: PeerId }>): void => {
     const peer = evt.detail.id
-    if (this.stopped || peer.equals(this.host.peerId) || this.connected(peer)) return
-    const dial = (): void => {
-      if (this.stopped || this.connected(peer)) return
-      this.host.dial(peer).catch(err => this.log('discovered peer not reachable', { peer: peer.toString(), err: (err as Error).message }))
-    }
-    if (this.host.peerId.toString() < peer.toString()) dial()
-    else setTimeout(dial, TIE_BREAK_DELAY_MS).unref()
+    this.discoveredAt.set(peer.toString(), Date.now())
+    if (this.stopped || peer.equals(this.host.peerId) || this.connected(peer) || this.wanted() <= 0) return
+    if (this.host.peerId.toString() < peer.toString()) this.dial(peer, 'discovered')
+    else setTimeout(() => { if (this.wanted() > 0) this.dial(peer, 'discovered') }, TIE_BREAK_DELAY_MS + Math.random() * TIE_BREAK_JITTER_MS).unref()
+  }
+
+  /** below the low mark: dial remembered peers, those known to share our topics first, the rest at random */
+  private topUp (): void {
+    const now = Date.now()
+    if (now - this.lastTopUp < TOP_UP_MS || this.wanted() <= 0) return
+    this.lastTopUp = now
+    this.host.peerStore.all().then(peers => {
+      const candidates = peers
+        .filter(p => !p.id.equals(this.host.peerId) && p.addresses.length > 0 && !this.connected(p.id) &&
+          !this.dialing.has(p.id.toString()) && (this.failedUntil.get(p.id.toString()) ?? 0) < now &&
+          now - (this.discoveredAt.get(p.id.toString()) ?? 0) > DISCOVERY_GRACE_MS)
+        .map(p => ({ id: p.id, rank: [...p.tags.keys()].some(k => k.startsWith(TOPIC_TAG_PREFIX)) ? 1 + Math.random() : Math.random() }))
+        .sort((a, b) => b.rank - a.rank)
+      for (const c of candidates.slice(0, Math.max(0, this.wanted()))) this.dial(c.id, 'remembered')
+    }).catch(err => this.log('peer store read failed', { err: (err as Error).message }))
   }
 
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.lost.delete(evt.detail.toString()) }
@@ -96,6 +146,7 @@ export class PeerKeeper {
   }
 
   private tick (): void {
+    if (!this.stopped) this.topUp()
     const now = Date.now()
     if (!this.stopped) this.redialLost(now)
     for (const p of this.statics) {

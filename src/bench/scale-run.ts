@@ -1,0 +1,239 @@
+// One run of the scale scenario, as a child process inside the simulated LAN's hub namespace (the bridge
+// has an address there, 10.77.0.254, so this process reaches every daemon's API on its host's address,
+// and hears the LAN's mDNS). Starts N daemons (one per host namespace, mDNS only), then measures:
+// connectivity and topic-mesh time, connections, idle CPU and RSS from /proc, mDNS packets on the bridge,
+// the time for each of M messages to reach all N, and a late joiner's catch-up. Prints one JSON line.
+// Arguments: one JSON object (ScaleRunArgs). Started by scenarios/scale.ts and the scale test.
+import '../polyfill.js'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createSocket } from 'node:dgram'
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { GossipClient } from '../client/client.js'
+import { percentile } from './stats.js'
+
+export interface ScaleRunArgs {
+  bin: string
+  work: string
+  /** host namespaces and addresses: the first `nodes` start at once, the next one is the late joiner */
+  hosts: Array<{ ns: string, ip: string }>
+  nodes: number
+  hubIp: string
+  low?: number
+  high?: number
+  idleSeconds: number
+  messages: number
+  ratePerSec: number
+  catchup: number
+  waitMs: number
+}
+
+export interface ScaleRunResult {
+  nodes: number
+  connectedMs?: number
+  meshFullMs?: number
+  connectionsMean?: number
+  connectionsMax?: number
+  idleCpuPctPerNode?: number
+  rssMBMean?: number
+  rssMBMax?: number
+  mdnsPacketsPerSec?: number
+  mdnsQueriesPerSec?: number
+  delivered?: number
+  sent?: number
+  spreadP50Ms?: number
+  spreadP99Ms?: number
+  catchupMs?: number
+  caughtUp?: number
+  error?: string
+}
+
+const TOPIC = 'scale'
+/** gossipsub's Dlo: a node with this many topic peers can fill its mesh */
+const MESH_LOW = 4
+/** daemons started at once */
+const START_BATCH = 5
+
+const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+
+async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
+  const daemons: ChildProcess[] = []
+  const clients: GossipClient[] = []
+  const dataDir = (i: number): string => join(a.work, `h${i}`)
+  const start = (i: number): void => {
+    mkdirSync(dataDir(i), { recursive: true })
+    const logFd = openSync(join(a.work, `h${i}.log`), 'a')
+    const bounds = [...(a.low != null ? ['--connections-low', String(a.low)] : []), ...(a.high != null ? ['--connections-high', String(a.high)] : [])]
+    // `ip netns exec` execs the daemon, so the pid is the daemon's (read in /proc below)
+    daemons[i] = spawn('ip', ['netns', 'exec', a.hosts[i].ns, process.execPath, a.bin, 'start', '--data', dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421',
+      '--api', `${a.hosts[i].ip}:7420`, '--topic', TOPIC, '--log-level', 'warn', ...bounds], { stdio: ['ignore', logFd, logFd] })
+    closeSync(logFd)
+  }
+  const client = async (i: number): Promise<GossipClient> => {
+    const deadline = Date.now() + a.waitMs
+    while (!existsSync(join(dataDir(i), 'api.json'))) {
+      if (daemons[i].exitCode != null) throw new Error(`daemon ${i} exited with ${String(daemons[i].exitCode)} (log ${join(a.work, `h${i}.log`)})`)
+      if (Date.now() > deadline) throw new Error(`daemon ${i} not ready`)
+      await sleep(100)
+    }
+    return GossipClient.fromDataDir(dataDir(i), { timeoutMs: 20_000 })
+  }
+  const until = async (what: string, check: () => Promise<boolean>, everyMs = 500): Promise<number> => {
+    const t = Date.now()
+    const deadline = t + a.waitMs
+    for (;;) {
+      if (await check().catch(() => false)) return Date.now()
+      if (Date.now() > deadline) throw new Error(`timed out after ${a.waitMs} ms waiting for ${what}`)
+      await sleep(everyMs)
+    }
+  }
+  const n = a.nodes
+  // what is measured so far, also on disk: a run killed by the caller's deadline still leaves its figures
+  const save = (): void => writeFileSync(join(a.work, 'partial.json'), JSON.stringify(r))
+  const phase = async <T>(p: Promise<T>): Promise<T> => { const v = await p; save(); return v }
+  try {
+    // started a few at a time: 50 daemons loading at once on 2 cores starve everything (this process's
+    // HTTP connects included); t0 is when the last one is up, so the times are the swarm's, not start-up's
+    for (let next = 0; next < n;) {
+      const batch = Array.from({ length: Math.min(START_BATCH, n - next) }, (_, k) => next + k)
+      for (const i of batch) start(i)
+      for (const i of batch) clients[i] = await client(i)
+      next += batch.length
+    }
+    const t0 = Date.now()
+    const ids: string[] = []
+    await until('every daemon to answer', async () => {
+      for (let i = 0; i < n; i++) ids[i] ??= (await clients[i].status()).peerId
+      return true
+    })
+    const index = new Map(ids.map((id, i) => [id, i]))
+    let peerLists: Array<Array<{ id: string, topics: string[] }>> = []
+    const poll = async (): Promise<void> => { peerLists = await Promise.all(clients.map(async c => await c.peers())) }
+    // every node reaches every other over connections (a connected graph, not a full mesh)
+    const connected = (): boolean => {
+      const seen = new Set([0])
+      const todo = [0]
+      while (todo.length > 0) {
+        const i = todo.pop()!
+        for (const p of peerLists[i]) {
+          const j = index.get(p.id)
+          if (j != null && !seen.has(j)) { seen.add(j); todo.push(j) }
+        }
+      }
+      return seen.size === n
+    }
+    r.connectedMs = await phase(until('every node to have a path to every other', async () => { await poll(); return connected() })) - t0
+    // as full as the bounds allow: a node below Dlo topic peers but at its low mark does not dial more
+    const meshWant = Math.min(n - 1, MESH_LOW, a.low ?? 8)
+    r.meshFullMs = await phase(until('every node to have enough topic peers for its mesh', async () => {
+      await poll()
+      return peerLists.every(l => new Set(l.filter(p => p.topics.includes(TOPIC)).map(p => p.id)).size >= meshWant)
+    })) - t0
+
+    // idle: CPU and mDNS over idleSeconds
+    const mdns = countMdns(a.hubIp)
+    const cpu = (): number[] => daemons.slice(0, n).map(d => {
+      const f = readFileSync(`/proc/${String(d.pid)}/stat`, 'utf8').split(') ')[1].split(' ')
+      return Number(f[11]) + Number(f[12]) // utime + stime, in clock ticks (100 Hz)
+    })
+    const c0 = cpu()
+    const m0 = { ...mdns.count }
+    const i0 = Date.now()
+    await sleep(a.idleSeconds * 1000)
+    const secs = (Date.now() - i0) / 1000
+    const c1 = cpu()
+    r.mdnsPacketsPerSec = (mdns.count.all - m0.all) / secs
+    r.mdnsQueriesPerSec = (mdns.count.queries - m0.queries) / secs
+    mdns.close()
+    r.idleCpuPctPerNode = c1.reduce((s, v, i) => s + v - c0[i], 0) / n / 100 / secs * 100
+    const rss = daemons.slice(0, n).map(d => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${String(d.pid)}/status`, 'utf8'))?.[1] ?? NaN) / 1024)
+    r.rssMBMean = rss.reduce((s, v) => s + v, 0) / n
+    r.rssMBMax = Math.max(...rss)
+    save()
+
+    // messages from node 0 at a steady rate; each one's time until the last node has it
+    if (a.messages > 0) {
+      const sentAt = new Map<string, number>()
+      const seenBy = new Map<string, number>()
+      const doneAt = new Map<string, number>()
+      const streams = await Promise.all(clients.map(async c => await c.stream(TOPIC, { from: 'now' })))
+      const readers = streams.map(async s => {
+        for await (const m of s) {
+          const k = m.payload
+          const c = (seenBy.get(k) ?? 0) + 1
+          seenBy.set(k, c)
+          if (c === n) doneAt.set(k, Date.now())
+        }
+      })
+      for (let k = 0; k < a.messages; k++) {
+        const payload = `m${k}`
+        sentAt.set(payload, Date.now())
+        await clients[0].publish(TOPIC, payload)
+        await sleep(1000 / a.ratePerSec)
+      }
+      await until('every message at every node', async () => doneAt.size === a.messages, 200).catch(() => 0)
+      for (const s of streams) s.close()
+      await Promise.allSettled(readers)
+      r.sent = a.messages
+      r.delivered = doneAt.size
+      const spreads = [...doneAt].map(([k, t]) => t - sentAt.get(k)!).sort((x, y) => x - y)
+      r.spreadP50Ms = percentile(spreads, 50)
+      r.spreadP99Ms = percentile(spreads, 99)
+      save()
+    }
+    await poll()
+    const conns = peerLists.map(l => l.length)
+    r.connectionsMean = conns.reduce((s, v) => s + v, 0) / n
+    r.connectionsMax = Math.max(...conns)
+    save()
+
+    // a late joiner catches up on `catchup` messages published while it was away
+    if (a.catchup > 0 && a.hosts.length > n) {
+      const before = (await clients[0].topics()).find(t => t.topic === TOPIC)?.messages ?? 0
+      const queue = Array.from({ length: a.catchup }, (_, k) => `c${k}`)
+      await Promise.all(Array.from({ length: 16 }, async () => {
+        for (let p = queue.shift(); p != null; p = queue.shift()) await clients[0].publish(TOPIC, p)
+      }))
+      const want = before + a.catchup
+      const tj = Date.now()
+      start(n)
+      const late = await client(n)
+      const done = await until(`the late joiner to hold ${want} messages`, async () => ((await late.topics()).find(t => t.topic === TOPIC)?.messages ?? 0) >= want, 200)
+      r.catchupMs = done - tj
+      r.caughtUp = (await late.topics()).find(t => t.topic === TOPIC)?.messages
+    }
+  } finally {
+    for (const d of daemons) if (d != null && d.exitCode == null) d.kill('SIGTERM')
+    await Promise.all(daemons.map(async d => {
+      if (d == null || d.exitCode != null) return
+      await new Promise<void>(resolve => {
+        const t = setTimeout(() => { d.kill('SIGKILL'); resolve() }, 8_000)
+        d.once('exit', () => { clearTimeout(t); resolve() })
+      })
+    }))
+  }
+}
+
+/** Counts mDNS packets on the bridge: a socket in the hub joined to the mDNS group on the bridge's address. */
+function countMdns (hubIp: string): { count: { all: number, queries: number }, close: () => void } {
+  const count = { all: 0, queries: 0 }
+  const sock = createSocket({ type: 'udp4', reuseAddr: true })
+  sock.on('message', msg => {
+    count.all++
+    if (msg.length > 2 && (msg[2] & 0x80) === 0) count.queries++
+  })
+  sock.on('error', () => {})
+  sock.bind(5353, () => {
+    sock.addMembership('224.0.0.251', hubIp)
+  })
+  return { count, close: () => sock.close() }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = JSON.parse(process.argv[2]) as ScaleRunArgs
+  const r: ScaleRunResult = { nodes: args.nodes }
+  run(args, r).catch((err: Error) => { r.error = err.message }).finally(() => {
+    process.stdout.write(JSON.stringify(r) + '\n')
+    process.exit(0)
+  })
+}

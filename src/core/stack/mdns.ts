@@ -1,0 +1,203 @@
+// mDNS peer discovery that keeps its cost per node flat as the LAN grows. Same records as @libp2p/mdns
+// (a PTR for the service tag, TXT "dnsaddr=<multiaddr>/p2p/<id>"), so the two interoperate, but:
+// - the query interval starts fast (minIntervalMs), doubles whenever a round found no new peer, up to
+//   maxIntervalMs, with ±20% jitter, and drops back to fast when a peer is lost while we are short of peers;
+// - hearing another host's query pushes our own back (RFC 6762 §7.3: its answers reach us too, since they
+//   are multicast), so a stable LAN sends about one query per interval in all, not one per node;
+// - answers wait a random 20-120 ms (RFC 6762 §6), so N answers to one query do not land at once, and a
+//   node answers at most once per second however many queries it hears.
+// @libp2p/mdns 12 queries on a fixed setInterval and answers every query at once, which is N² packets per
+// interval: this is why gossipd has its own.
+import multicastDNS from 'multicast-dns'
+import type { MulticastDNS, QueryPacket, ResponsePacket } from 'multicast-dns'
+import { TypedEventEmitter, peerDiscoverySymbol, serviceCapabilities, type PeerDiscovery, type PeerDiscoveryEvents, type PeerInfo, type PeerId, type ComponentLogger, type Logger, type Libp2pEvents, type TypedEventTarget } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { isPrivate } from '@libp2p/utils'
+import { multiaddr, CODE_P2P, type Multiaddr } from '@multiformats/multiaddr'
+import { randomBytes } from 'node:crypto'
+
+export interface ScalingMdnsInit {
+  serviceTag?: string
+  /** first and fastest query interval (default 1 s) */
+  minIntervalMs?: number
+  /** slowest query interval once the peer set is stable (default 30 s) */
+  maxIntervalMs?: number
+  /** below this many connected peers a lost peer makes queries fast again (the connection low mark) */
+  wantPeers?: number
+}
+
+interface Components {
+  peerId: PeerId
+  addressManager: { getAddresses: () => Multiaddr[] }
+  connectionManager: { getConnections: () => Array<{ remotePeer: PeerId }> }
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+const ANSWER_DELAY_MIN_MS = 20
+const ANSWER_DELAY_MAX_MS = 120
+const MIN_ANSWER_GAP_MS = 1_000
+
+export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery {
+  readonly [peerDiscoverySymbol] = this
+  readonly [Symbol.toStringTag] = 'gossipd:mdns'
+  readonly [serviceCapabilities] = ['@libp2p/peer-discovery']
+
+  private mdns?: MulticastDNS
+  private readonly log: Logger
+  private readonly serviceTag: string
+  private readonly peerName = randomBytes(16).toString('hex')
+  /** DNS id of our queries, so we can tell our own (looped back) query from another host's */
+  private readonly queryId = randomBytes(2).readUInt16BE() | 1
+  private readonly min: number
+  private readonly max: number
+  private readonly wantPeers: number
+  private interval: number
+  private timer?: NodeJS.Timeout
+  private answerTimer?: NodeJS.Timeout
+  private lastAnswer = 0
+  private foundThisRound = false
+  private readonly known = new Set<string>()
+  /** packets this node sent, for tests and the bench */
+  readonly sent = { queries: 0, answers: 0 }
+
+  constructor (private readonly components: Components, init: ScalingMdnsInit = {}) {
+    super()
+    this.log = components.logger.forComponent('gossipd:mdns')
+    this.serviceTag = init.serviceTag ?? 'gossipd.local'
+    this.min = init.minIntervalMs ?? 1_000
+    this.max = Math.max(this.min, init.maxIntervalMs ?? 30_000)
+    this.wantPeers = init.wantPeers ?? 8
+    this.interval = this.min
+  }
+
+  isStarted (): boolean { return this.mdns != null }
+
+  async start (): Promise<void> {
+    if (this.mdns != null) return
+    this.mdns = multicastDNS()
+    this.mdns.on('query', this.onQuery)
+    this.mdns.on('response', this.onResponse)
+    this.mdns.on('warning', (err: Error) => this.log.error('mdns warning - %e', err))
+    this.mdns.on('error', (err: Error) => this.log.error('mdns error - %e', err))
+    this.components.events.addEventListener('peer:disconnect', this.onPeerLost)
+    this.query()
+    this.schedule()
+  }
+
+  async stop (): Promise<void> {
+    this.components.events.removeEventListener('peer:disconnect', this.onPeerLost)
+    clearTimeout(this.timer)
+    clearTimeout(this.answerTimer)
+    this.timer = undefined
+    this.answerTimer = undefined
+    const m = this.mdns
+    this.mdns = undefined
+    if (m != null) await new Promise<void>(resolve => m.destroy(() => resolve()))
+  }
+
+  /** the current query interval (grows while the peer set is stable) */
+  get currentIntervalMs (): number { return this.interval }
+
+  private schedule (): void {
+    clearTimeout(this.timer)
+    if (this.mdns == null) return
+    const jittered = this.interval * (0.8 + Math.random() * 0.4)
+    this.timer = setTimeout(this.onTimer, jittered)
+    this.timer.unref()
+  }
+
+  private readonly onTimer = (): void => {
+    this.query()
+    this.endRound()
+  }
+
+  /** a query went out (ours or another host's): if it found nobody new the set is stable, so ask less often */
+  private endRound (): void {
+    if (!this.foundThisRound) this.interval = Math.min(this.interval * 2, this.max)
+    this.foundThisRound = false
+    this.schedule()
+  }
+
+  private query (): void {
+    if (this.mdns == null) return
+    this.sent.queries++
+    this.mdns.query({ id: this.queryId, questions: [{ name: this.serviceTag, type: 'PTR' }] })
+  }
+
+  private readonly onPeerLost = (): void => {
+    if (this.components.connectionManager.getConnections().length >= this.wantPeers) return
+    if (this.interval === this.min) return
+    this.interval = this.min
+    this.schedule()
+  }
+
+  private readonly onQuery = (q: QueryPacket): void => {
+    if (this.mdns == null || q.questions?.[0]?.name !== this.serviceTag) return
+    // another host asked what we would ask: its answers come to us as well, so our own query can wait
+    if (q.id !== this.queryId) this.endRound()
+    if (this.answerTimer != null || Date.now() - this.lastAnswer < MIN_ANSWER_GAP_MS) return
+    const delay = ANSWER_DELAY_MIN_MS + Math.random() * (ANSWER_DELAY_MAX_MS - ANSWER_DELAY_MIN_MS)
+    this.answerTimer = setTimeout(() => {
+      this.answerTimer = undefined
+      this.answer()
+    }, delay)
+    this.answerTimer.unref()
+  }
+
+  private answer (): void {
+    if (this.mdns == null) return
+    const name = `${this.peerName}.${this.serviceTag}`
+    const answers: ResponsePacket['answers'] = [{ name: this.serviceTag, type: 'PTR', class: 'IN', ttl: 120, data: name }]
+    for (const addr of this.components.addressManager.getAddresses()) {
+      // link-local/private addresses only, with our peer id, and short enough for a TXT string
+      const data = `dnsaddr=${addr.toString()}`
+      if (!isPrivate(addr) || data.length > 255 || addr.getComponents().findLast(c => c.code === CODE_P2P) == null) continue
+      answers.push({ name, type: 'TXT', class: 'IN', ttl: 120, data })
+    }
+    if (answers.length === 1) return
+    this.lastAnswer = Date.now()
+    this.sent.answers++
+    this.mdns.respond(answers)
+  }
+
+  private readonly onResponse = (r: ResponsePacket): void => {
+    const peer = this.parse(r)
+    if (peer == null || peer.id.equals(this.components.peerId)) return
+    const id = peer.id.toString()
+    if (!this.known.has(id)) {
+      this.known.add(id)
+      this.foundThisRound = true
+      // someone new: keep asking fast until the set settles
+      this.interval = this.min
+    }
+    this.dispatchEvent(new CustomEvent<PeerInfo>('peer', { detail: peer }))
+  }
+
+  private parse (r: ResponsePacket): PeerInfo | undefined {
+    const all = [...(r.answers ?? []), ...(r.additionals ?? [])]
+    const ptr = all.find(a => a.type === 'PTR' && a.name === this.serviceTag)
+    if (ptr == null || String((ptr as { data: unknown }).data).startsWith(this.peerName)) return undefined
+    const addrs: Multiaddr[] = []
+    for (const a of all) {
+      if (a.type !== 'TXT') continue
+      const data = (a as { data: string | Buffer | Array<string | Buffer> }).data
+      for (const d of Array.isArray(data) ? data : [data]) {
+        const s = d.toString()
+        if (!s.startsWith('dnsaddr=')) continue
+        try { addrs.push(multiaddr(s.slice('dnsaddr='.length))) } catch { /* not ours to fix */ }
+      }
+    }
+    const id = addrs[0]?.getComponents().findLast(c => c.code === CODE_P2P)?.value
+    if (id == null) return undefined
+    try {
+      return { id: peerIdFromString(id), multiaddrs: addrs.map(a => a.decapsulateCode(CODE_P2P)) }
+    } catch {
+      return undefined
+    }
+  }
+}
+
+export function scalingMdns (init: ScalingMdnsInit = {}): (components: Components) => ScalingMdns {
+  return components => new ScalingMdns(components, init)
+}

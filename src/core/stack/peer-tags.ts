@@ -1,0 +1,77 @@
+// Tells libp2p's connection manager which peers are worth keeping, and carries out its pruning.
+// libp2p (3.3) prunes past maxConnections by the sum of each peer's peer-store tag values, lowest first,
+// but only closes a connection whose open streams are all "speculative" (identify, autonat...): every
+// gossipd connection carries a gossipsub stream, so on its own it would prune nothing. It still announces
+// its choice in a 'connection:prune' event; we close those connections, except static peers'.
+// Values (0-100 per tag, summed): static peer 100 (and never closed here), each topic we share 50, and
+// gossipsub's own tag (the topic name, 100) for each topic mesh the peer is in.
+import type { Connection, PeerId } from '@libp2p/interface'
+import type { SwarmHost } from './libp2p.js'
+
+export const TOPIC_TAG_PREFIX = 'gossipd-topic:'
+const STATIC_TAG = 'gossipd-static'
+const STATIC_VALUE = 100
+const TOPIC_VALUE = 50
+/** our own topic joins and leaves are picked up this often */
+const REFRESH_MS = 5_000
+
+interface SubscriptionChange { peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }
+
+export class PeerTags {
+  private readonly tagged = new Set<string>()
+  private timer?: NodeJS.Timeout
+
+  constructor (private readonly host: SwarmHost, private readonly isStatic: (peer: PeerId) => boolean, private readonly log: (msg: string, extra?: object) => void = () => {}) {}
+
+  start (): void {
+    this.host.services.pubsub.addEventListener('subscription-change', this.onSubscriptions)
+    this.host.addEventListener('peer:connect', this.onConnect)
+    this.host.addEventListener('connection:prune', this.onPrune)
+    this.timer = setInterval(() => this.refresh(), REFRESH_MS)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    this.host.services.pubsub.removeEventListener('subscription-change', this.onSubscriptions)
+    this.host.removeEventListener('peer:connect', this.onConnect)
+    this.host.removeEventListener('connection:prune', this.onPrune)
+    clearInterval(this.timer)
+  }
+
+  private tag (peer: PeerId, name: string, value: number | undefined): void {
+    const key = `${peer.toString()} ${name}`
+    if ((value != null) === this.tagged.has(key)) return
+    if (value != null) this.tagged.add(key)
+    else this.tagged.delete(key)
+    this.host.peerStore.merge(peer, { tags: { [name]: value != null ? { value } : undefined } })
+      .catch(err => this.log('peer tag failed', { peer: peer.toString(), tag: name, err: (err as Error).message }))
+  }
+
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    if (this.isStatic(evt.detail)) this.tag(evt.detail, STATIC_TAG, STATIC_VALUE)
+  }
+
+  private readonly onSubscriptions = (evt: CustomEvent<SubscriptionChange>): void => {
+    const ours = new Set(this.host.services.pubsub.getTopics())
+    for (const s of evt.detail.subscriptions) {
+      if (s.subscribe && !ours.has(s.topic)) continue
+      this.tag(evt.detail.peerId, TOPIC_TAG_PREFIX + s.topic, s.subscribe ? TOPIC_VALUE : undefined)
+    }
+  }
+
+  /** topics we joined after the peer announced its own */
+  private refresh (): void {
+    const pubsub = this.host.services.pubsub
+    for (const topic of pubsub.getTopics()) {
+      for (const peer of pubsub.getSubscribers(topic)) this.tag(peer, TOPIC_TAG_PREFIX + topic, TOPIC_VALUE)
+    }
+  }
+
+  private readonly onPrune = (evt: CustomEvent<Connection[]>): void => {
+    for (const conn of evt.detail) {
+      if (conn.status !== 'open' || this.isStatic(conn.remotePeer)) continue
+      this.log('over the connection high mark: closing the least valued connection', { peer: conn.remotePeer.toString() })
+      conn.close().catch(err => conn.abort(err as Error))
+    }
+  }
+}
