@@ -1,5 +1,5 @@
 // One run of the scale scenario, as a child process inside the simulated LAN's hub namespace (the bridge
-// has an address there, 10.77.0.254, so this process reaches every daemon's API on its host's address,
+// has an address there, 10.77.0.254; each daemon's API, loopback-only, is reached through its unix socket),
 // and hears the LAN's mDNS). Starts N daemons (one per host namespace, mDNS only), then measures:
 // connectivity and topic-mesh time, connections, idle CPU and RSS from /proc, mDNS packets on the bridge,
 // the time for each of M messages to reach all N, and a late joiner's catch-up. Prints one JSON line.
@@ -7,6 +7,7 @@
 import '../polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
+import { createServer, connect, type Server } from 'node:net'
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { GossipClient } from '../client/client.js'
@@ -66,7 +67,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
     const bounds = [...(a.low != null ? ['--connections-low', String(a.low)] : []), ...(a.high != null ? ['--connections-high', String(a.high)] : [])]
     // `ip netns exec` execs the daemon, so the pid is the daemon's (read in /proc below)
     daemons[i] = spawn('ip', ['netns', 'exec', a.hosts[i].ns, process.execPath, a.bin, 'start', '--data', dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421',
-      '--api', `${a.hosts[i].ip}:7420`, '--topic', TOPIC, '--log-level', 'warn', ...bounds], { stdio: ['ignore', logFd, logFd] })
+      '--api', `127.0.0.1:${17420 + i}`, '--api-socket', join(dataDir(i), 'api.sock'), '--topic', TOPIC, '--log-level', 'warn', ...bounds], { stdio: ['ignore', logFd, logFd] })
     closeSync(logFd)
   }
   const client = async (i: number): Promise<GossipClient> => {
@@ -76,7 +77,21 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       if (Date.now() > deadline) throw new Error(`daemon ${i} not ready`)
       await sleep(100)
     }
+    await forward(17420 + i, join(dataDir(i), 'api.sock'))
     return GossipClient.fromDataDir(dataDir(i), { timeoutMs: 20_000 })
+  }
+  // the API serves loopback only (and its unix socket): this process, in the hub namespace, reaches daemon i
+  // at 127.0.0.1:17420+i, the address api.json names, through a pipe to that daemon's socket
+  const forwarders: Server[] = []
+  const forward = async (port: number, socketPath: string): Promise<void> => {
+    const server = createServer(c => {
+      const up = connect(socketPath)
+      c.pipe(up).pipe(c)
+      const close = (): void => { c.destroy(); up.destroy() }
+      c.on('error', close); up.on('error', close)
+    })
+    forwarders.push(server)
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', resolve) })
   }
   const until = async (what: string, check: () => Promise<boolean>, everyMs = 500): Promise<number> => {
     const t = Date.now()
@@ -211,6 +226,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
         d.once('exit', () => { clearTimeout(t); resolve() })
       })
     }))
+    for (const f of forwarders) f.close()
   }
 }
 
