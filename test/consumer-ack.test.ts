@@ -3,13 +3,12 @@
 import { describe, it, expect, afterEach, afterAll } from 'vitest'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
-import Database from 'better-sqlite3'
 import { Store, StoreError, type StoredMessage } from '../src/store/store.js'
 import { Consumer } from '../src/core/consumer.js'
 import { InvalidInputError } from '../src/core/limits.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import { createApi } from '../src/daemon/api.js'
-import { tempDir, removeTempDirs, storeRow, startNode, waitFor, describeAsRoot, withTmpfs } from './helpers.js'
+import { tempDir, removeTempDirs, storeRow, startNode, waitFor, describeAsRoot, withTmpfs, dataDirWithBadRow } from './helpers.js'
 
 afterEach(() => removeTempDirs())
 
@@ -56,15 +55,8 @@ describe('Consumer.ack', () => {
   })
 
   it('keeps serving when a stored row cannot be decoded (item 7)', async () => {
-    const dir = tempDir()
-    let s = new Store(dir, { codec: envelopeCodec })
-    s.addTopic('t')
-    for (let i = 1; i <= 3; i++) await s.insert(storeRow('t', 'o', i))
-    s.close()
-    const db = new Database(join(dir, 'queue.sqlite'))
-    db.prepare('UPDATE messages SET raw = ? WHERE seq = 2').run(Buffer.from([0xff, 0x00, 0x13]))
-    db.close()
-    s = new Store(dir, { codec: envelopeCodec })
+    const dir = await dataDirWithBadRow(Buffer.from([0xff, 0x00, 0x13]))
+    const s = new Store(dir, { codec: envelopeCodec })
     const c = new Consumer(s, 't', { name: 'w', gapTimeoutMs: 100 })
     const got = await delivered(c, 2)
     expect(got.map(m => m.seq)).toEqual([1, 3])

@@ -6,7 +6,9 @@ import { execFileSync } from 'node:child_process'
 import { describe, it } from 'vitest'
 import { isRoot } from '../src/lan/isolation.js'
 import { GossipNode, type NodeOptions, type NodeParts } from '../src/core/node.js'
-import { encodeEnvelope } from '../src/core/envelope.js'
+import { encodeEnvelope, envelopeCodec } from '../src/core/envelope.js'
+import { Store } from '../src/store/store.js'
+import Database from 'better-sqlite3'
 import type { NewMessage, StoredMessage } from '../src/store/store.js'
 
 const dirs: string[] = []
@@ -114,4 +116,20 @@ export async function withTmpfs<T> (size: string, fn: (mnt: string) => T | Promi
   } finally {
     execFileSync('umount', ['-l', mnt])
   }
+}
+
+/**
+ * A data dir holding seqs 1-3 of origin 'o' on topic 't', with the stored bytes of seq 2 replaced by `bad`
+ * (a row no codec can decode, as a damaged disk would leave it). Returns the dir; the store is closed.
+ */
+export async function dataDirWithBadRow (bad: Uint8Array): Promise<string> {
+  const dir = tempDir()
+  const s = new Store(dir, { codec: envelopeCodec })
+  s.addTopic('t')
+  for (let i = 1; i <= 3; i++) await s.insert(storeRow('t', 'o', i))
+  s.close()
+  const db = new Database(join(dir, 'queue.sqlite'))
+  db.prepare('UPDATE messages SET raw = ? WHERE seq = 2').run(bad)
+  db.close()
+  return dir
 }

@@ -11,7 +11,7 @@ import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { Store, StoreError, type PruneReport } from '../src/store/store.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import { startDaemon, writePrivate, DaemonStartError } from '../src/daemon/daemon.js'
-import { tempDir, removeTempDirs, storeRow, describeAsRoot, withTmpfs } from './helpers.js'
+import { tempDir, removeTempDirs, storeRow, describeAsRoot, withTmpfs, dataDirWithBadRow } from './helpers.js'
 
 afterEach(() => removeTempDirs())
 
@@ -104,16 +104,8 @@ describe('store: retention bookkeeping (item 5)', () => {
 
 describe('store: an undecodable row is quarantined (item 7)', () => {
   it('serves the rest, counts it, and makes its seq a hole that a good copy fills again', async () => {
-    const dir = tempDir()
+    const dir = await dataDirWithBadRow(Buffer.from('not an envelope'))
     let s = new Store(dir, { codec: envelopeCodec })
-    s.addTopic('t')
-    for (let i = 1; i <= 3; i++) await s.insert(storeRow('t', 'o', i))
-    s.close()
-    const db = new Database(join(dir, 'queue.sqlite'))
-    db.prepare('UPDATE messages SET raw = ? WHERE seq = 2').run(Buffer.from('not an envelope'))
-    db.close()
-
-    s = new Store(dir, { codec: envelopeCodec })
     const seen: number[] = []
     s.onQuarantine = q => seen.push(q.seq)
     expect(s.readOrigin('t', 'o', 0, 10).map(m => m.seq)).toEqual([1, 3])
