@@ -7,9 +7,8 @@
 // wait for "go <start epoch ms>" on stdin, publish or collect until a fixed deadline, keep the node
 // running until stdin closes (so no node leaves while others still need it), then report.
 // Parent side (latencyProcs): start the children one by one, send "go", close stdin after the deadline.
-import { createInterface } from 'node:readline'
-import { payloadFor, indexOf, until, sleep, rateCounts, publishAtRate, type Impl } from '../cluster.js'
-import { startProcNode } from './proc-node.js'
+import { payloadFor, indexOf, sleep, rateCounts, publishAtRate, type Impl } from '../cluster.js'
+import { startProcNode, startSignal } from './proc-node.js'
 import { startChild, type RunOptions, type RunningChild } from '../runner.js'
 import { summarize } from '../stats.js'
 
@@ -31,18 +30,7 @@ export async function latencyProcsNode (spec: NodeSpec, ready: (info: Record<str
   const { count } = rateCounts(spec)
   const stamps = new Array<number>(count).fill(NaN)
   if (spec.index > 0) node.onDeliver(p => { const i = indexOf(p); if (i < count && Number.isNaN(stamps[i])) stamps[i] = now() })
-  const lines = createInterface({ input: process.stdin })
-  const closed = new Promise<void>(resolve => lines.on('close', resolve))
-  // stdin closing before "go" means the parent gave up (another node failed to start): exit, do not linger
-  const go = new Promise<number>((resolve, reject) => {
-    lines.on('line', l => { if (l.startsWith('go ')) resolve(Number(l.slice(3))) })
-    lines.on('close', () => reject(new Error('stdin closed before "go"')))
-  })
-  ready({ addr: node.addr })
-  const startAt = await go
-  await until(() => node.meshed(), Math.max(0, startAt - Date.now()))
-  const meshedAtStart = node.meshed()
-  await sleep(Math.max(0, startAt - Date.now()))
+  const { startAt, meshedAtStart, closed } = await startSignal(node, ready)
   let errors = 0
   if (spec.index === 0) {
     await publishAtRate(count, spec.rate, i => {

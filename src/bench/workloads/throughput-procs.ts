@@ -10,10 +10,9 @@
 // is done ("published" on stdin), they stall; print DONE, keep serving until stdin closes, then report.
 // Parent side (throughputProcs): start the children one by one, send "go", tell the subscribers when
 // the publisher is DONE, wait for every DONE, close stdin.
-import { createInterface } from 'node:readline'
 import { payloadFor, indexOf, until, sleep } from '../cluster.js'
 import { startChild, type RunOptions, type RunningChild } from '../runner.js'
-import { startProcNode } from './proc-node.js'
+import { startProcNode, startSignal } from './proc-node.js'
 
 export interface ThroughputProcsSpec { nodes: number, count: number, size: number, inflight?: number, warmup?: number, maxSeconds?: number, stallMs?: number }
 interface NodeSpec extends ThroughputProcsSpec { index: number, peers: string[] }
@@ -47,21 +46,8 @@ export async function throughputProcsNode (spec: NodeSpec, ready: (info: Record<
       if (i >= warm && ++timedSeen === spec.count) doneAt = lastAt
     })
   }
-  const lines = createInterface({ input: process.stdin })
-  const closed = new Promise<void>(resolve => lines.on('close', resolve))
   let publishedAt = NaN
-  const go = new Promise<number>((resolve, reject) => {
-    lines.on('line', l => {
-      if (l.startsWith('go ')) resolve(Number(l.slice(3)))
-      else if (l === 'published') publishedAt = now()
-    })
-    lines.on('close', () => reject(new Error('stdin closed before "go"')))
-  })
-  ready({ addr: node.addr })
-  const startAt = await go
-  await until(() => node.meshed(), Math.max(0, startAt - Date.now()))
-  const meshedAtStart = node.meshed()
-  await sleep(Math.max(0, startAt - Date.now()))
+  const { meshedAtStart, closed } = await startSignal(node, ready, l => { if (l === 'published') publishedAt = now() })
   // subscribers get twice the publisher's time: deliveries trail publishing
   const deadline = now() + (spec.index === 0 ? 1 : 2) * (spec.maxSeconds ?? 120) * 1000
   let result: PubResult | SubResult
