@@ -36,7 +36,8 @@ describe('peer allow and deny lists', () => {
     expect(hub.peers().map(p => p.id)).toEqual([good.peerId])
     expect(atHub.map(text).sort()).toEqual(['from good', 'from hub'])
     expect(atBad.map(text)).toEqual(['from bad'])
-    expect(bad.peers()).toEqual([])
+    // its side may see a redial open for a moment before the hub drops it (peer-flap.test.ts bounds how often), never a mesh
+    expect(bad.topics()[0].peers).toBe(0)
 
     // now deny good as well, while it is connected: it is cut off and stays out
     hub.setPeerAccess({ deny: [bad.peerId, good.peerId] })

@@ -34,6 +34,10 @@ const LOST_FAST_EVERY_MS = 1_000
 const LOST_SLOW_MAX_MS = 30_000
 /** and forgotten after this */
 const LOST_FORGET_MS = 60 * 60_000
+/** a connection that closes sooner than this after opening was refused (a gater that denies us after the handshake) or is flapping */
+const FLAP_MS = 5_000
+/** such a peer is redialed after this, doubling each time it happens again, up to LOST_SLOW_MAX_MS */
+const FLAP_BACKOFF_MIN_MS = 2_000
 
 interface StaticPeer { addr: Multiaddr, peerId?: PeerId, nextDial: number, backoff: number, dialing: boolean }
 interface LostPeer { peer: PeerId, since: number, nextDial: number, backoff: number, dialing: boolean }
@@ -48,6 +52,9 @@ export class PeerKeeper {
   private lastTopUp = 0
   /** peers just announced by discovery are onDiscovery's to dial (with its tie-break), not topUp's */
   private readonly discoveredAt = new Map<string, number>()
+  /** when each peer's current connection opened, and the redial pause for peers whose connections keep closing at once */
+  private readonly connectedAt = new Map<string, number>()
+  private readonly flapBackoff = new Map<string, number>()
 
   constructor (private readonly host: SwarmHost, staticPeers: string[], private readonly log: (msg: string, extra?: object) => void = () => {}, private readonly bounds: ConnectionBounds = DEFAULT_CONNECTIONS) {
     this.statics = staticPeers.map(s => {
@@ -122,14 +129,29 @@ export class PeerKeeper {
     }).catch(err => this.log('peer store read failed', { err: (err as Error).message }))
   }
 
-  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.lost.delete(evt.detail.toString()) }
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    this.lost.delete(evt.detail.toString())
+    this.connectedAt.set(evt.detail.toString(), Date.now())
+  }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const peer = evt.detail
+    const id = peer.toString()
+    const now = Date.now()
+    // a peer that drops us right after every handshake (it denies us) must not be redialed every second forever
+    const lived = now - (this.connectedAt.get(id) ?? 0)
+    this.connectedAt.delete(id)
+    const flap = lived < FLAP_MS ? Math.min((this.flapBackoff.get(id) ?? FLAP_BACKOFF_MIN_MS / 2) * 2, LOST_SLOW_MAX_MS) : 0
+    if (flap > 0) {
+      if (this.flapBackoff.size > 1_000) this.flapBackoff.clear()
+      this.flapBackoff.set(id, flap)
+      this.failedUntil.set(id, now + flap)
+    } else this.flapBackoff.delete(id)
     if (this.stopped || this.statics.some(p => p.peerId?.equals(peer) === true)) return
     // as with discovery, only one side redials at once; the other waits a little
-    const first = this.host.peerId.toString() < peer.toString() ? 0 : TIE_BREAK_DELAY_MS
-    this.lost.set(peer.toString(), { peer, since: Date.now(), nextDial: Date.now() + first, backoff: BACKOFF_MIN_MS, dialing: false })
+    const first = Math.max(this.host.peerId.toString() < id ? 0 : TIE_BREAK_DELAY_MS, flap)
+    const prev = this.lost.get(id)
+    this.lost.set(id, { peer, since: prev?.since ?? now, nextDial: now + first, backoff: BACKOFF_MIN_MS, dialing: false })
   }
 
   private redialLost (now: number): void {
@@ -152,6 +174,7 @@ export class PeerKeeper {
     for (const p of this.statics) {
       if (this.stopped || p.dialing || now < p.nextDial) continue
       if (p.peerId != null && (p.peerId.equals(this.host.peerId) || this.connected(p.peerId))) { p.backoff = BACKOFF_MIN_MS; continue }
+      if (p.peerId != null && (this.failedUntil.get(p.peerId.toString()) ?? 0) > now) continue
       p.dialing = true
       this.host.dial(p.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(conn => {
         p.peerId ??= conn.remotePeer
