@@ -87,8 +87,8 @@ function within (ms: number, signal?: AbortSignal): AbortSignal {
   return signal != null ? AbortSignal.any([signal, timeout]) : timeout
 }
 
-/** Counts the bytes of every frame written, by side (tests and measurements); unset, it costs nothing. */
-export const syncMeter: { frame?: (side: 'pull' | 'serve', bytes: number) => void } = {}
+/** Sees every frame written, by side, with its size on the wire (tests and measurements); unset, it costs nothing. */
+export const syncMeter: { frame?: (side: 'pull' | 'serve', bytes: number, frame: unknown) => void } = {}
 
 type Framed = ReturnType<typeof lp>
 
@@ -99,7 +99,7 @@ async function readFrame (s: Framed, signal?: AbortSignal): Promise<unknown> {
 
 async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, signal?: AbortSignal): Promise<void> {
   const bytes = cbor.encode(frame)
-  syncMeter.frame?.(side, bytes.byteLength)
+  syncMeter.frame?.(side, bytes.byteLength, frame)
   await s.write(bytes, { signal: within(WRITE_TIMEOUT_MS, signal) })
 }
 
