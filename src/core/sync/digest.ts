@@ -29,18 +29,18 @@ export function bucketOf (origin: string, buckets: number): number {
   return h % buckets
 }
 
+const EMPTY_BUCKET = createHash('sha256').digest().subarray(0, HASH_BYTES)
+
 /** The bucket hashes of a topic's summary: `buckets` × HASH_BYTES bytes. */
 export function topicDigest (states: OriginState[], buckets: number): Uint8Array {
   const byBucket: OriginState[][] = Array.from({ length: buckets }, () => [])
   for (const s of states) byBucket[bucketOf(s.origin, buckets)].push(s)
   const out = new Uint8Array(buckets * HASH_BYTES)
   for (let b = 0; b < buckets; b++) {
-    const h = createHash('sha256')
+    if (byBucket[b].length === 0) { out.set(EMPTY_BUCKET, b * HASH_BYTES); continue }
     // JSON of each entry, one per line: unambiguous, and the same bytes on every node
-    for (const s of byBucket[b].sort((x, y) => x.origin < y.origin ? -1 : x.origin > y.origin ? 1 : 0)) {
-      h.update(JSON.stringify([s.origin, s.low, s.ranges]) + '\n')
-    }
-    out.set(h.digest().subarray(0, HASH_BYTES), b * HASH_BYTES)
+    const lines = byBucket[b].sort((x, y) => x.origin < y.origin ? -1 : x.origin > y.origin ? 1 : 0).map(s => JSON.stringify([s.origin, s.low, s.ranges]))
+    out.set(createHash('sha256').update(lines.join('\n')).digest().subarray(0, HASH_BYTES), b * HASH_BYTES)
   }
   return out
 }
