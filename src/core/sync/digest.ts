@@ -1,10 +1,13 @@
 // Digests for the digest-first sync (1.2.0): what a node holds of a topic, folded into a fixed number of
 // bucket hashes so that two peers holding the same find out in one small frame each way, whatever the
 // history or the number of origins. Origins fall into buckets by a hash of their id; a bucket's hash is a
-// truncated SHA-256 over its origins' (origin, low mark, held ranges), sorted by origin. Only the origins
-// of buckets that differ are then listed and diffed, as in 1.1.0.
+// truncated SHA-256 over its origins' (origin, done, ranges above), sorted by origin. Only the origins of
+// buckets that differ are then listed and diffed, as in 1.1.0.
+// `done` is the top of the run of seqs done from 1 (at or below the low mark, or held right above it):
+// equal entries mean neither side holds a seq the other lacks, however differently the two pruned.
 import { createHash } from 'node:crypto'
 import type { Store, OriginState } from '../../store/store.js'
+import type { Range } from '../../store/ranges.js'
 import { TOPIC_PATTERN } from '../limits.js'
 
 /** buckets a puller asks with (a power of two; a server accepts any up to MAX_BUCKETS) */
@@ -31,15 +34,26 @@ export function bucketOf (origin: string, buckets: number): number {
 
 const EMPTY_BUCKET = createHash('sha256').digest().subarray(0, HASH_BYTES)
 
+/** An origin as hashed: [origin, done, ranges above done], or null if nothing of it is done nor held. */
+function entryOf (s: OriginState): [string, number, Range[]] | null {
+  let done = s.low
+  let i = 0
+  while (i < s.ranges.length && s.ranges[i][0] <= done + 1) done = Math.max(done, s.ranges[i++][1])
+  return done === 0 && i === s.ranges.length ? null : [s.origin, done, s.ranges.slice(i)]
+}
+
 /** The bucket hashes of a topic's summary: `buckets` × HASH_BYTES bytes. */
 export function topicDigest (states: OriginState[], buckets: number): Uint8Array {
-  const byBucket: OriginState[][] = Array.from({ length: buckets }, () => [])
-  for (const s of states) byBucket[bucketOf(s.origin, buckets)].push(s)
+  const byBucket: Array<Array<[string, number, Range[]]>> = Array.from({ length: buckets }, () => [])
+  for (const s of states) {
+    const e = entryOf(s)
+    if (e != null) byBucket[bucketOf(s.origin, buckets)].push(e)
+  }
   const out = new Uint8Array(buckets * HASH_BYTES)
   for (let b = 0; b < buckets; b++) {
     if (byBucket[b].length === 0) { out.set(EMPTY_BUCKET, b * HASH_BYTES); continue }
     // JSON of each entry, one per line: unambiguous, and the same bytes on every node
-    const lines = byBucket[b].sort((x, y) => x.origin < y.origin ? -1 : x.origin > y.origin ? 1 : 0).map(s => JSON.stringify([s.origin, s.low, s.ranges]))
+    const lines = byBucket[b].sort((x, y) => x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0).map(e => JSON.stringify(e))
     out.set(createHash('sha256').update(lines.join('\n')).digest().subarray(0, HASH_BYTES), b * HASH_BYTES)
   }
   return out

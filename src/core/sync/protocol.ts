@@ -185,7 +185,8 @@ export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[
   for (const w of page) {
     const mask = masks.get(w.topic)
     const differs = (o: OriginState): boolean => mask != null && inMask(mask, bucketOf(o.origin, DIGEST_BUCKETS))
-    // where the buckets agree, the server holds what we hold: its floor there is ours (1.1.0 would send it)
+    // where the buckets agree, the server holds nothing between our low mark and our first held seq:
+    // that is the floor it would report (as 1.1.0 does), so a bottom hole no peer can fill is still given up
     for (const o of w.origins) {
       const floor = floorOf(o)
       if (!differs(o) && floor > o.low) stats.floors.push([w.topic, o.origin, floor])
