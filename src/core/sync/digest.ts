@@ -77,26 +77,26 @@ export function inMask (mask: Uint8Array, bucket: number): boolean {
 
 /**
  * Each topic's digest, recomputed only when what the store holds of the topic changed (its held version).
- * Topics the store does not hold are not cached: a peer naming many cannot grow this.
+ * Only digests of DIGEST_BUCKETS buckets of topics the store holds are kept: a peer naming many topics,
+ * or asking with another bucket count, can neither grow this nor evict what our own pulls use.
  */
 export class DigestCache {
-  private readonly cache = new Map<string, { version: number, buckets: number, digest: Uint8Array }>()
+  private readonly cache = new Map<string, { version: number, digest: Uint8Array }>()
   /** digests computed (not taken from the cache), for tests and measurements */
   computed = 0
 
   constructor (private readonly store: Store) {}
 
   digest (topic: string, buckets: number): Uint8Array {
-    if (!this.store.hasTopic(topic)) {
-      this.cache.delete(topic)
-      return topicDigest(this.store.summary(topic), buckets)
-    }
+    const held = this.store.hasTopic(topic)
+    if (!held) this.cache.delete(topic)
+    if (!held || buckets !== DIGEST_BUCKETS) return topicDigest(this.store.summary(topic), buckets)
     const version = this.store.heldVersion(topic)
     const hit = this.cache.get(topic)
-    if (hit != null && hit.version === version && hit.buckets === buckets) return hit.digest
+    if (hit != null && hit.version === version) return hit.digest
     this.computed++
     const digest = topicDigest(this.store.summary(topic), buckets)
-    this.cache.set(topic, { version, buckets, digest })
+    this.cache.set(topic, { version, digest })
     return digest
   }
 }
