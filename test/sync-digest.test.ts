@@ -268,6 +268,26 @@ describe('1.2.0 frames from the wire', () => {
       .then(() => 'no error', (err: Error) => err.message)
   }
 
+  it('a server that answers the digest and then stalls is detected as in 1.1.0', async () => {
+    const puller = newStore()
+    await fill(puller, originIds(3), [1])
+    const [out, inb] = await streamPair()
+    const s = lpStream(inb)
+    const wants: unknown[] = []
+    void (async () => {
+      await s.read()
+      await s.write(cbor.encode({ diff: [['t', new Uint8Array([0xff, 0xff])]] }))
+      wants.push(cbor.decode((await s.read()).subarray()))
+      for (let i = 0; i < 5; i++) await s.write(cbor.encode({ msgs: [], more: true }))
+    })().catch(() => {})
+    const cache = new DigestCache(puller)
+    const err = await pullDigest(out, await peerId(), requestPages(puller, ['t'])[0], t => cache.digest(t, DIGEST_BUCKETS), acceptInto(puller))
+      .then(() => 'no error', (e: Error) => `${e.name}: ${e.message}`)
+    expect(err).toMatch(/SyncStallError: .*empty batches/)
+    // every bucket differed: every origin was listed
+    expect((wants[0] as { want: TopicWant[] }).want[0].origins.length).toBe(3)
+  })
+
   it('a malformed digest answer ends the pull with an error', async () => {
     expect(await pullGarbage({ msgs: [], more: true })).toMatch(/malformed digest answer/)
     expect(await pullGarbage({ diff: [['other', new Uint8Array([1, 0])]] })).toMatch(/malformed digest answer entry/)
