@@ -21,6 +21,8 @@ async function stallInstead (node: GossipNode, everyMs: number): Promise<{ reque
   const host = node.libp2p
   const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
   const seen = { requests: 0 }
+  // a staller of the versions before 1.2.0: pullers fall back to them
+  await host.unhandle('/gossipd/sync/1.2.0').catch(() => {})
   for (const id of SYNC_IDS) {
     await host.unhandle(id).catch(() => {})
     await host.handle(id, (stream: Stream) => {

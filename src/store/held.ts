@@ -15,6 +15,9 @@ interface Held { low: number, set: RangeSet }
 
 export class HeldIndex {
   private readonly topics = new Map<string, Map<string, Held>>()
+  /** per topic, a number that changes whenever what it holds changes (sync caches its digests on it) */
+  private readonly versions = new Map<string, number>()
+  private tick = 0
   private readonly setLow: Database.Statement
 
   constructor (db: Database.Database) {
@@ -48,12 +51,20 @@ export class HeldIndex {
   /** a row was committed */
   add (topic: string, origin: string, seq: number): void {
     this.heldOf(topic, origin).set.add(seq)
+    this.changed(topic)
   }
 
   /** a row was taken out (quarantined): its seq is a hole again, for sync to fill */
   remove (topic: string, origin: string, seq: number): void {
     this.topics.get(topic)?.get(origin)?.set.remove(seq)
+    this.changed(topic)
   }
+
+  /** a global counter, so a dropped and re-created topic never repeats an old version */
+  private changed (topic: string): void { this.versions.set(topic, ++this.tick) }
+
+  /** changes whenever the topic's summary may have changed (0: never changed in this process) */
+  version (topic: string): number { return this.versions.get(topic) ?? 0 }
 
   /** highest seq of an origin that is held or done (0 if none) */
   last (topic: string, origin: string): number {
@@ -81,9 +92,10 @@ export class HeldIndex {
     if (low <= h.low) return
     h.low = low
     h.set.removeUpTo(low)
+    this.changed(topic)
     this.setLow.run(topic, origin, low)
   }
 
   /** forget a purged topic */
-  drop (topic: string): void { this.topics.delete(topic) }
+  drop (topic: string): void { this.topics.delete(topic); this.changed(topic) }
 }

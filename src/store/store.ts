@@ -309,6 +309,8 @@ export class Store {
 
   /** What we hold of each origin's stream in a topic, for the sync protocol. */
   summary (topic: string): OriginState[] { return this.held.summary(topic) }
+  /** changes whenever summary(topic) may have changed: a cache key for what is derived from it */
+  heldVersion (topic: string): number { return this.held.version(topic) }
 
   origins (topic: string): string[] { return this.held.origins(topic) }
 

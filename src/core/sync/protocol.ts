@@ -4,13 +4,20 @@
 // (pruned by retention or given up), so a puller stops waiting for what no peer can give. The puller acks each batch once it is on disk and the server keeps at most WINDOW batches
 // unacked, so a slow disk or a huge backlog never piles up in memory on either side. Gaps in the middle are found the same way as
 // missing tails, and any peer that holds a message can serve it.
+// 1.2.0 starts with digests (see digest.ts): the puller sends per topic a fixed-size hash of what it holds,
+// the server answers which buckets of origins differ, and only for those does the puller list its origins
+// and the server diff them; two peers holding the same exchange two small frames and are done.
 import { Encoder } from 'cbor-x'
 import { lpStream } from '@libp2p/utils'
 import type { Stream, PeerId } from '@libp2p/interface'
 import { RangeSet, type Range } from '../../store/ranges.js'
 import type { Store, OriginState } from '../../store/store.js'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../limits.js'
+import { DIGEST_BUCKETS, bucketOf, diffMask, inMask, parseDigestAnswer, parseDigestRequest, type DigestAnswer, type DigestCache, type DigestRequest } from './digest.js'
 
+/** digest-first (see digest.ts); pullers fall back to the older versions for peers without it */
+export const SYNC_PROTOCOL_1_2 = '/gossipd/sync/1.2.0'
+/** full summaries and floors */
 export const SYNC_PROTOCOL = '/gossipd/sync/1.1.0'
 /** the first version: same frames without floors. Served still; pulled from when a peer lacks 1.1.0 */
 export const SYNC_PROTOCOL_1_0 = '/gossipd/sync/1.0.0'
@@ -80,13 +87,20 @@ function within (ms: number, signal?: AbortSignal): AbortSignal {
   return signal != null ? AbortSignal.any([signal, timeout]) : timeout
 }
 
-async function readFrame (s: ReturnType<typeof lp>, signal?: AbortSignal): Promise<unknown> {
+/** Sees every frame written, by side, with its size on the wire (tests and measurements); unset, it costs nothing. */
+export const syncMeter: { frame?: (side: 'pull' | 'serve', bytes: number, frame: unknown) => void } = {}
+
+type Framed = ReturnType<typeof lp>
+
+async function readFrame (s: Framed, signal?: AbortSignal): Promise<unknown> {
   const buf = await s.read({ signal: within(FRAME_TIMEOUT_MS, signal) })
   return cbor.decode(buf.subarray())
 }
 
-async function writeFrame (s: ReturnType<typeof lp>, frame: unknown, signal?: AbortSignal): Promise<void> {
-  await s.write(cbor.encode(frame), { signal: within(WRITE_TIMEOUT_MS, signal) })
+async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, signal?: AbortSignal): Promise<void> {
+  const bytes = cbor.encode(frame)
+  syncMeter.frame?.(side, bytes.byteLength, frame)
+  await s.write(bytes, { signal: within(WRITE_TIMEOUT_MS, signal) })
 }
 
 /**
@@ -142,12 +156,54 @@ export class Progress {
   }
 }
 
-/** Client side: pull everything `peer` holds of one page of our topics (see requestPages) that we lack. */
+/** Client side (1.0.0, 1.1.0): pull everything `peer` holds of one page of our topics (see requestPages) that we lack. */
 export async function pullFrom (stream: Stream, peer: PeerId, want: TopicWant[], accept: AcceptBatch, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, progress = new Progress()): Promise<SyncStats> {
   const started = Date.now()
   const s = lp(stream, maxPayloadBytes)
   const stats: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0, floors: [] }
-  await writeFrame(s, { want } satisfies SyncRequest, signal)
+  await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
+  await receiveBatches(s, peer, stats, accept, progress, signal)
+  await stream.close({ signal }).catch(() => stream.abort(new Error('sync close failed')))
+  stats.ms = Date.now() - started
+  return stats
+}
+
+/**
+ * Client side (1.2.0): send the digests of one page of our topics; for the buckets the server says differ,
+ * list our origins and receive what we lack as 1.1.0 does. `digestOf` gives each topic's digest of
+ * DIGEST_BUCKETS buckets (a DigestCache's).
+ */
+export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[], digestOf: (topic: string) => Uint8Array, accept: AcceptBatch, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, progress = new Progress()): Promise<SyncStats> {
+  const started = Date.now()
+  const s = lp(stream, maxPayloadBytes)
+  const stats: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0, floors: [] }
+  await writeFrame(s, 'pull', { b: DIGEST_BUCKETS, d: page.map(w => [w.topic, digestOf(w.topic)]) } satisfies DigestRequest, signal)
+  const masks = parseDigestAnswer(await readFrame(s, signal), new Set(page.map(w => w.topic)), DIGEST_BUCKETS)
+  // the answer is the pull's first (empty) batch, as a 1.1.0 server's answer to a peer holding the same is
+  stats.batches++
+  const want: TopicWant[] = []
+  for (const w of page) {
+    const mask = masks.get(w.topic)
+    const differs = (o: OriginState): boolean => mask != null && inMask(mask, bucketOf(o.origin, DIGEST_BUCKETS))
+    // where the buckets agree, the server holds nothing between our low mark and our first held seq:
+    // that is the floor it would report (as 1.1.0 does), so a bottom hole no peer can fill is still given up
+    for (const o of w.origins) {
+      const floor = floorOf(o)
+      if (!differs(o) && floor > o.low) stats.floors.push([w.topic, o.origin, floor])
+    }
+    if (mask != null) want.push({ topic: w.topic, origins: w.origins.filter(differs) })
+  }
+  if (want.length > 0) {
+    await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
+    await receiveBatches(s, peer, stats, accept, progress, signal)
+  }
+  await stream.close({ signal }).catch(() => stream.abort(new Error('sync close failed')))
+  stats.ms = Date.now() - started
+  return stats
+}
+
+/** the puller's side of the batches, acks and floors, from the first batch to the last */
+async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept: AcceptBatch, progress: Progress, signal?: AbortSignal): Promise<void> {
   for (;;) {
     const frame = await readFrame(s, signal) as SyncBatch
     if (frame == null || !Array.isArray(frame.msgs)) throw new Error('sync: malformed batch from server')
@@ -158,11 +214,8 @@ export async function pullFrom (stream: Stream, peer: PeerId, want: TopicWant[],
     stats.stored += await accept(frame.msgs, peer)
     progress.batch(frame.msgs, frame.more === true, floors.length)
     if (frame.more !== true) break
-    await writeFrame(s, { next: true }, signal)
+    await writeFrame(s, 'pull', { next: true }, signal)
   }
-  await stream.close({ signal }).catch(() => stream.abort(new Error('sync close failed')))
-  stats.ms = Date.now() - started
-  return stats
 }
 
 function isFloor (f: unknown): f is Floor {
@@ -176,6 +229,11 @@ function isFloor (f: unknown): f is Floor {
  */
 function truncateRanges (o: OriginState): OriginState {
   return o.ranges.length <= SUMMARY_RANGES ? o : { ...o, ranges: o.ranges.slice(0, SUMMARY_RANGES) }
+}
+
+/** the seq below which a node holding `o` holds nothing: below its first held seq, or its low mark */
+function floorOf (o: OriginState): number {
+  return o.ranges.length > 0 ? o.ranges[0][0] - 1 : o.low
 }
 
 function bottomHole (o: OriginState): boolean {
@@ -199,24 +257,64 @@ function parseRequest (v: unknown): TopicWant[] {
  * Every (origin, missing range) of `topic` that we hold and the puller lacks, and our floor for each
  * origin where it is above the puller's low mark: the seqs up to it we cannot give.
  */
-function missingFor (store: Store, want: TopicWant): Array<{ origin: string, ranges: Range[], floor: number }> {
+function missingFor (store: Store, want: TopicWant, only: OriginFilter): Array<{ origin: string, ranges: Range[], floor: number }> {
   const theirs = new Map(want.origins.map(o => [o.origin, o]))
   const out: Array<{ origin: string, ranges: Range[], floor: number }> = []
   for (const mine of store.summary(want.topic)) {
+    if (!only(want.topic, mine.origin)) continue
     const t = theirs.get(mine.origin)
     const theirSet = RangeSet.from((t?.ranges ?? []).filter(r => Array.isArray(r) && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1])) as Range[])
     const ranges = RangeSet.from(mine.ranges).minus(theirSet, t?.low ?? 0)
     // nothing at or below our low is held, nor below our first held seq
-    const floor = mine.ranges.length > 0 ? mine.ranges[0][0] - 1 : mine.low
+    const floor = floorOf(mine)
     out.push({ origin: mine.origin, ranges, floor: floor > (t?.low ?? 0) ? floor : 0 })
   }
   return out
 }
 
-/** Server side: answer one pull (`floors`: whether the puller speaks 1.1.0; older ones ignore them anyway). */
+/** which (topic, origin) a server answers for: all of them, or (1.2.0) those of the differing buckets */
+type OriginFilter = (topic: string, origin: string) => boolean
+const everyOrigin: OriginFilter = () => true
+
+/** Server side (1.0.0, 1.1.0): answer one pull (`floors`: whether the puller speaks 1.1.0; older ones ignore them anyway). */
 export async function serveSync (stream: Stream, store: Store, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, floors = true): Promise<number> {
   const s = lp(stream, maxPayloadBytes)
   const wants = parseRequest(await readFrame(s, signal))
+  const sent = await sendMissing(s, store, wants, everyOrigin, floors, signal)
+  await stream.close({ signal }).catch(() => {})
+  return sent
+}
+
+/**
+ * Server side (1.2.0): answer the puller's digests with the buckets that differ; if any do, its want for
+ * those buckets with what it lacks of them, as 1.1.0 does (floors included). The masks the server sent
+ * bound what it answers: origins of agreeing buckets are not listed by the puller and must not be resent.
+ */
+export async function serveDigest (stream: Stream, store: Store, digests: DigestCache, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES): Promise<number> {
+  const s = lp(stream, maxPayloadBytes)
+  const req = parseDigestRequest(await readFrame(s, signal))
+  const diff: Array<[string, Uint8Array]> = []
+  for (const [topic, theirs] of req.d) {
+    const mask = diffMask(digests.digest(topic, req.b), theirs, req.b)
+    if (mask != null) diff.push([topic, mask])
+  }
+  await writeFrame(s, 'serve', { diff } satisfies DigestAnswer, signal)
+  let sent = 0
+  if (diff.length > 0) {
+    const masks = new Map(diff)
+    const wants = parseRequest(await readFrame(s, signal))
+    const only: OriginFilter = (topic, origin) => {
+      const mask = masks.get(topic)
+      return mask != null && inMask(mask, bucketOf(origin, req.b))
+    }
+    sent = await sendMissing(s, store, wants, only, true, signal)
+  }
+  await stream.close({ signal }).catch(() => {})
+  return sent
+}
+
+/** the server's side of the batches, acks and floors: what the puller lacks of `wants`, limited to `only` */
+async function sendMissing (s: Framed, store: Store, wants: TopicWant[], only: OriginFilter, floors: boolean, signal?: AbortSignal): Promise<number> {
   let sent = 0
   let batch: Uint8Array[] = []
   let marks: Floor[] = []
@@ -231,7 +329,7 @@ export async function serveSync (stream: Stream, store: Store, signal?: AbortSig
     const frame: SyncBatch = { msgs: batch, more }
     if (marks.length > 0) frame.floors = marks
     // a puller that stops reading cannot pin this stream: the write times out
-    await writeFrame(s, frame, signal)
+    await writeFrame(s, 'serve', frame, signal)
     sent += batch.length
     batch = []; bytes = 0; marks = []
     if (more) {
@@ -250,10 +348,10 @@ export async function serveSync (stream: Stream, store: Store, signal?: AbortSig
     const heldTopic = store.hasTopic(want.topic)
     // a hole at the bottom of the puller's stream that we cannot fill at all: say so, or it waits for us
     for (const o of want.origins) {
-      if (bottomHole(o) && (!heldTopic || store.heldState(want.topic, o.origin) == null)) await mark(want.topic, o.origin, Number.MAX_SAFE_INTEGER)
+      if (bottomHole(o) && only(want.topic, o.origin) && (!heldTopic || store.heldState(want.topic, o.origin) == null)) await mark(want.topic, o.origin, Number.MAX_SAFE_INTEGER)
     }
     if (!heldTopic) continue
-    for (const { origin, ranges, floor } of missingFor(store, want)) {
+    for (const { origin, ranges, floor } of missingFor(store, want, only)) {
       if (floor > 0) await mark(want.topic, origin, floor)
       for (const [a, b] of ranges) {
         let from = a
@@ -270,7 +368,6 @@ export async function serveSync (stream: Stream, store: Store, signal?: AbortSig
     }
   }
   await flush(false)
-  await stream.close({ signal }).catch(() => {})
   return sent
 }
 

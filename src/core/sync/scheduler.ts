@@ -5,7 +5,8 @@
 // peer can fill turns into a storm or a wedge.
 import { setMaxListeners } from 'node:events'
 import type { Stream, Connection, PeerId } from '@libp2p/interface'
-import { SYNC_PROTOCOL, SYNC_PROTOCOL_1_0, pullFrom, serveSync, requestPages, Progress, SyncStallError, type AcceptBatch, type SyncStats, type PullLimits } from './protocol.js'
+import { SYNC_PROTOCOL_1_2, SYNC_PROTOCOL, SYNC_PROTOCOL_1_0, pullFrom, pullDigest, serveSync, serveDigest, requestPages, Progress, SyncStallError, type AcceptBatch, type SyncStats, type PullLimits } from './protocol.js'
+import { DigestCache, DIGEST_BUCKETS } from './digest.js'
 import { PeerHealth, type SyncHealth } from './health.js'
 import { HoleRepair } from './holes.js'
 import type { NodeHost } from '../host.js'
@@ -17,6 +18,8 @@ export type { SyncHealth } from './health.js'
 
 /** pulls running at once, each from a different peer */
 const MAX_CONCURRENT_PULLS = 3
+/** the versions this node speaks, newest first: a puller tries them in this order */
+const PROTOCOLS = [SYNC_PROTOCOL_1_2, SYNC_PROTOCOL, SYNC_PROTOCOL_1_0]
 
 export interface SchedulerParts {
   host: NodeHost
@@ -46,8 +49,10 @@ export class SyncScheduler {
   private soonTimer?: NodeJS.Timeout
   private readonly health = new PeerHealth()
   private readonly holes: HoleRepair
-  /** peers that answered only the first protocol version */
-  private readonly oldPeers = new Set<string>()
+  /** per peer, the newest version it answered (absent: not known yet, try the newest) */
+  private readonly peerVersion = new Map<string, string>()
+  /** each topic's digest, recomputed only when what we hold of it changed; serving and pulling share it */
+  private readonly digests: DigestCache
   /** every pull and served stream of this run listens on it */
   private readonly stopController = new AbortController()
   /** what each peer may still ask of us: maxInboundStreams bounds streams open at once, not opened per second */
@@ -59,17 +64,25 @@ export class SyncScheduler {
     setMaxListeners(Infinity, this.stopController.signal)
     if (p.serveRate != null) this.serveBuckets = new PeerBuckets(p.serveRate)
     this.holes = new HoleRepair(p.store, () => p.host.getPeers().map(x => x.toString()))
+    this.digests = new DigestCache(p.store)
   }
 
-  /** a new connection ends a plain failure's backoff (a staller's stays): it may be the heal of a partition */
-  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.health.connected(evt.detail.toString()) }
+  /**
+   * A new connection ends a plain failure's backoff (a staller's stays): it may be the heal of a partition.
+   * It may also be a restarted peer that speaks a newer version now: ask for the newest again.
+   */
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail.toString()
+    this.health.connected(peer)
+    this.peerVersion.delete(peer)
+  }
 
-  /** Answer peers' pulls (both protocol versions). */
+  /** Answer peers' pulls (every protocol version). */
   async serve (): Promise<void> {
     const { host, store } = this.p
     // before the node's own peer:connect listener, which pulls at once
     host.events.addEventListener('peer:connect', this.onConnect)
-    for (const protocol of [SYNC_PROTOCOL, SYNC_PROTOCOL_1_0]) {
+    for (const protocol of PROTOCOLS) {
       await host.handle(protocol, (stream: Stream, conn: Connection) => {
         const peer = conn.remotePeer.toString()
         if (this.serveBuckets?.take(peer) === false) {
@@ -80,7 +93,11 @@ export class SyncScheduler {
           stream.abort(new Error('sync request rate exceeded'))
           return
         }
-        serveSync(stream, store, this.stopController.signal, this.p.maxPayloadBytes, protocol === SYNC_PROTOCOL).catch(err => {
+        const signal = this.stopController.signal
+        const served = protocol === SYNC_PROTOCOL_1_2
+          ? serveDigest(stream, store, this.digests, signal, this.p.maxPayloadBytes)
+          : serveSync(stream, store, signal, this.p.maxPayloadBytes, protocol === SYNC_PROTOCOL)
+        served.catch(err => {
           this.p.log('debug', 'sync serve ended', { peer, err: (err as Error).message })
           stream.abort(err as Error)
         })
@@ -89,8 +106,7 @@ export class SyncScheduler {
   }
 
   async unserve (): Promise<void> {
-    await this.p.host.unhandle(SYNC_PROTOCOL)
-    await this.p.host.unhandle(SYNC_PROTOCOL_1_0)
+    for (const protocol of PROTOCOLS) await this.p.host.unhandle(protocol)
   }
 
   /** Abort every pull and served stream, and stop the timers. */
@@ -182,8 +198,10 @@ export class SyncScheduler {
     try {
       // one pull per page of the request, each within what a server accepts
       for (const page of requestPages(store, topics)) {
-        const stream = await this.dial(peerId, signal)
-        const stats = await pullFrom(stream, peerId, page, this.p.accept, signal, this.p.maxPayloadBytes, progress)
+        const { stream, protocol } = await this.dial(peerId, signal)
+        const stats = protocol === SYNC_PROTOCOL_1_2
+          ? await pullDigest(stream, peerId, page, topic => this.digests.digest(topic, DIGEST_BUCKETS), this.p.accept, signal, this.p.maxPayloadBytes, progress)
+          : await pullFrom(stream, peerId, page, this.p.accept, signal, this.p.maxPayloadBytes, progress)
         total.received += stats.received
         total.stored += stats.stored
         total.batches += stats.batches
@@ -200,26 +218,28 @@ export class SyncScheduler {
     }
     total.ms = Date.now() - started
     this.health.succeeded(peer)
-    try { this.holes.pulled(peer, topics, total.floors, this.oldPeers.has(peer)) } catch (err) {
+    try { this.holes.pulled(peer, topics, total.floors, this.peerVersion.get(peer) === SYNC_PROTOCOL_1_0) } catch (err) {
       this.p.log('warn', 'could not give up unreachable holes', { err: (err as Error).message })
     }
     this.p.emit('sync', { peer, received: total.received, stored: total.stored, ms: total.ms, batches: total.batches })
     return total
   }
 
-  /** A sync stream to a peer: 1.1.0, or 1.0.0 for peers that only speak that. */
-  private async dial (peer: PeerId, signal: AbortSignal): Promise<Stream> {
+  /** A sync stream to a peer: the newest version it speaks (1.2.0, else 1.1.0, else 1.0.0), remembered. */
+  private async dial (peer: PeerId, signal: AbortSignal): Promise<{ stream: Stream, protocol: string }> {
     const key = peer.toString()
     const opts = { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) }
-    if (!this.oldPeers.has(key)) {
+    const known = this.peerVersion.get(key)
+    const versions = known != null ? PROTOCOLS.slice(PROTOCOLS.indexOf(known)) : PROTOCOLS
+    for (let i = 0; ; i++) {
       try {
-        return await this.p.host.dialProtocol(peer, SYNC_PROTOCOL, opts)
+        const stream = await this.p.host.dialProtocol(peer, versions[i], opts)
+        this.peerVersion.set(key, versions[i])
+        return { stream, protocol: versions[i] }
       } catch (err) {
-        if ((err as Error).name !== 'UnsupportedProtocolError') throw err
-        this.oldPeers.add(key)
+        if ((err as Error).name !== 'UnsupportedProtocolError' || i === versions.length - 1) throw err
       }
     }
-    return await this.p.host.dialProtocol(peer, SYNC_PROTOCOL_1_0, opts)
   }
 
   /** Start queued pulls while fewer than MAX_CONCURRENT_PULLS run; a peer already being pulled waits its turn. */
