@@ -93,6 +93,35 @@ describe('gossip bundles', () => {
     expect(data.length).toBe(300)
   }, 60_000)
 
+  it('a relay forwards a bundle as it is, unless a peer of its own does not advertise bundles', async () => {
+    const [a, b] = await pair()
+    const relayTo = async (old: boolean): Promise<GossipNode> => {
+      const c = await startNode({ topics: ['t'], syncIntervalMs: 1_000 })
+      nodes.push(c)
+      if (old) await c.libp2p.unhandle(BUNDLE_PROTOCOL)
+      await c.libp2p.dial(b.libp2p.getMultiaddrs().find(m => m.toString().includes('/127.0.0.1/'))!)
+      await waitFor('c meshed with b', () => c.meshPeers('t').length === 1 && b.meshPeers('t').includes(c.peerId))
+      await waitFor('b identified c', async () => (await b.libp2p.peerStore.get(c.libp2p.peerId)).protocols.some(p => p.startsWith('/gossipd/sync/')))
+      return c
+    }
+    // c hears a only through b
+    const c = await relayTo(false)
+    const atC = tapGossip(c, 't')
+    const gotC = gossiped(c)
+    await Promise.all(Array.from({ length: 300 }, async (_, i) => await a.publish('t', `relayed ${i}`)))
+    await waitFor('all 300 at c by gossip', () => gotC.length === 300)
+    expect(atC.some(isBundle)).toBe(true)
+    expect(atC.length).toBeLessThan(100)
+
+    // a peer that does not advertise bundles joins b: b stops forwarding bundles, the old peer gets them by sync
+    const old = await relayTo(true)
+    const atOld = tapGossip(old, 't')
+    await Promise.all(Array.from({ length: 300 }, async (_, i) => await a.publish('t', `second ${i}`)))
+    await waitFor('all 600 at the old peer', () => old.history('t', { limit: 1_000 }).length === 600, 30_000)
+    expect(atOld.some(isBundle)).toBe(false)
+    expect(old.status().rejected).toBe(0)
+  }, 60_000)
+
   it('a bundle with a tampered envelope: what verified is stored, the tampered one is not, the sender is penalised', async () => {
     const [a, b] = await pair()
     const rejected: string[] = []
