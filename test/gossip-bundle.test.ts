@@ -31,13 +31,13 @@ function gossiped (node: GossipNode): ReceivedMessage[] {
 }
 
 /** a and b meshed on topic t, each knowing whether the other understands bundles (identify has run) */
-async function pair (opts: { bOld?: boolean } = {}): Promise<[GossipNode, GossipNode]> {
+async function pair (opts: { bOld?: boolean, maxBundle?: number } = {}): Promise<[GossipNode, GossipNode]> {
   // long sync periods: what arrives must arrive by gossip
   const b = await startNode({ topics: ['t'], syncIntervalMs: 60_000 })
   nodes.push(b)
   // a peer of the previous version: it does not advertise bundles
   if (opts.bOld === true) await b.libp2p.unhandle(BUNDLE_PROTOCOL)
-  const a = await startNode({ topics: ['t'], syncIntervalMs: 60_000, peers: [addrOf(b)] })
+  const a = await startNode({ topics: ['t'], syncIntervalMs: 60_000, peers: [addrOf(b)], gossipQueue: { maxBundle: opts.maxBundle } })
   nodes.push(a)
   await waitFor('meshed', () => a.meshPeers('t').length === 1 && b.meshPeers('t').length === 1)
   // identify has run both ways once each side lists the other's protocols (the sync protocol at least)
@@ -91,6 +91,16 @@ describe('gossip bundles', () => {
     await waitFor('all 300 by gossip', () => got.length === 300)
     expect(data.some(isBundle)).toBe(false)
     expect(data.length).toBe(300)
+  }, 60_000)
+
+  it('maxBundle 1 turns sending bundles off', async () => {
+    const [a, b] = await pair({ maxBundle: 1 })
+    const data = tapGossip(b, 't')
+    const got = gossiped(b)
+    await Promise.all(Array.from({ length: 200 }, async (_, i) => await a.publish('t', `one ${i}`)))
+    await waitFor('all 200 by gossip', () => got.length === 200)
+    expect(data.length).toBe(200)
+    expect(data.some(isBundle)).toBe(false)
   }, 60_000)
 
   it('a relay forwards a bundle as it is, unless a peer of its own does not advertise bundles', async () => {

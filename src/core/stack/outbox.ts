@@ -29,9 +29,6 @@ export class GossipOutbox {
   private readonly maxQueued: number
   private readonly maxBufferedBytes: number
   private readonly maxBundle: number
-  /** gossip messages published, and bundles among them (each counts once) */
-  published = 0
-  bundles = 0
   /** messages that were not gossiped because the queue was full (they travel by sync) */
   skipped = 0
 
@@ -77,7 +74,6 @@ export class GossipOutbox {
         }
         const m = this.queue.shift()!
         const data = this.pack(m)
-        this.published++
         try {
           await this.host.services.pubsub.publish(m.topic, data)
         } catch {
@@ -112,7 +108,6 @@ export class GossipOutbox {
     }
     if (raws.length === 1) return first.data
     this.queue = rest
-    this.bundles++
     return encodeBundle(raws)
   }
 
