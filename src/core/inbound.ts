@@ -1,10 +1,14 @@
 // The inbound pipeline for envelopes from other peers, by gossip or by sync: drop what is held already
 // (by topic, origin and seq) or being verified right now, shed gossip when overloaded, verify the
 // signature once, store. Gossip is forwarded to the mesh while it is being written.
+// A gossip bundle (bundle.ts) is authenticated as a whole, as a sync batch is (one signature per linked
+// run), then each envelope goes through the same pipeline. What verified is stored; a bundle with anything
+// invalid in it is Rejected (not forwarded, the relaying peer penalised), so it never travels further.
 import type { PeerId } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { verifyEnvelope, envelopeId, type Envelope } from './envelope.js'
 import { decodeGossipData } from './stack/gossip.js'
+import { verifyBatch } from './sync/verify-batch.js'
 import type { Store } from '../store/store.js'
 import type { PublisherPolicy } from './publishers.js'
 import { PeerBuckets, type Rate } from './rate.js'
@@ -35,6 +39,8 @@ export interface InboundParts {
   peerRate?: Rate
   /** per relaying peer: gossip signature checks in flight at once; past it they are left to sync */
   maxVerifyingPerPeer?: number
+  /** whether a bundle on this topic may be forwarded: every other peer on it understands bundles (bundle-support.ts) */
+  canForwardBundle?: (topic: string, from: string) => boolean
   /** a relaying peer sent something invalid (penalties.ts) */
   penalise?: (peer: PeerId, reason: string) => void
   emit: Emit
@@ -63,22 +69,34 @@ export class Inbound {
 
   /** gossipsub's topic validator: Accept forwards the message to the mesh, Ignore drops it, Reject also penalizes the sender */
   readonly validate: TopicValidator = async (from, msg) => {
-    const env = decodeGossipData(msg.data)
-    if (env == null || env.topic !== msg.topic) {
-      this.p.emit('rejected', { peer: from.toString(), reason: 'malformed envelope' })
+    const data = decodeGossipData(msg.data)
+    if (data == null || data.envelopes.some(e => e.topic !== msg.topic)) {
+      this.p.emit('rejected', { peer: from.toString(), reason: data == null ? 'malformed envelope' : 'envelope topic is not the gossip topic' })
       this.p.penalise?.(from, 'malformed envelope')
       return TopicValidatorResult.Reject
     }
-    if (!this.takeToken(from.toString())) {
+    const { envelopes, raws } = data
+    if (!this.takeTokens(from.toString(), envelopes.length)) {
       // over its rate: not forwarded, not penalised (an honest relay may be passing on someone's burst);
       // sync fetches whatever we lack at the pace we choose
-      this.p.stats.shed++
-      this.p.stats.throttled = (this.p.stats.throttled ?? 0) + 1
+      this.p.stats.shed += envelopes.length
+      this.p.stats.throttled = (this.p.stats.throttled ?? 0) + envelopes.length
       this.p.syncSoon(1_000)
       return TopicValidatorResult.Ignore
     }
-    const result = await this.acceptEnvelope(env, msg.data, from, 'gossip', false)
-    return result === 'stored' ? TopicValidatorResult.Accept : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+    if (!data.bundle) {
+      const result = await this.acceptEnvelope(envelopes[0], raws[0], from, 'gossip', false)
+      return result === 'stored' ? TopicValidatorResult.Accept : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+    }
+    // one signature per linked run (one, for a publisher's bundle), checked once for all the envelopes
+    const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq))
+    const authentic = verifyBatch(envelopes, needed, async e => await this.checkSignature(e))
+    const results = await Promise.all(envelopes.map(async (env, i) =>
+      await this.acceptEnvelope(env, raws[i], from, 'gossip', false, async () => (await authentic)[i])))
+    if (results.includes('rejected')) return TopicValidatorResult.Reject
+    if (!results.includes('stored')) return TopicValidatorResult.Ignore
+    // a peer of an earlier version would reject a bundle and penalise us: it gets these by sync instead
+    return this.p.canForwardBundle?.(msg.topic, from.toString()) === true ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
   }
 
   /**
@@ -166,8 +184,8 @@ export class Inbound {
     return l
   }
 
-  private takeToken (peer: string): boolean {
-    return this.buckets?.take(peer) ?? true
+  private takeTokens (peer: string, n: number): boolean {
+    return this.buckets?.take(peer, n) ?? true
   }
 
   async checkSignature (env: Envelope): Promise<boolean> {

@@ -15,6 +15,7 @@ import { loadOrCreateIdentity } from './identity.js'
 import { PeerKeeper } from './stack/peers.js'
 import { KeepAlive, type KeepAliveOptions } from './stack/keepalive.js'
 import { GossipOutbox, type OutboxOptions } from './stack/outbox.js'
+import { BundleSupport } from './bundle-support.js'
 import { openStore, type StoreFactory } from './open-store.js'
 import { Publisher, type PublishOptions, type PublishResult } from './publisher.js'
 import { Inbound, type DropInbound } from './inbound.js'
@@ -136,6 +137,7 @@ interface Run {
   consumers: Consumers
   scheduler: SyncScheduler
   outbox: GossipOutbox
+  bundles: BundleSupport
   keeper?: PeerKeeper
   tags?: PeerTags
   keepAlive?: KeepAlive
@@ -272,12 +274,14 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const log = this.log
     const maxPayloadBytes = this.maxPayloadBytes
     const maxPendingWrites = o.maxPendingWrites ?? 10_000
+    const bundles = new BundleSupport(host)
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
       publishers: this.publishers, penalise: peer => this.penalise(peer.toString()),
       peerRate: o.peerRate ?? { perSecond: 20_000, burst: 40_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
+      canForwardBundle: (t, from) => bundles.everySubscriber(t, from),
     })
     const scheduler: SyncScheduler = new SyncScheduler({
       host, store, isRunning, syncIntervalMs: o.syncIntervalMs, maxPayloadBytes, emit, log,
@@ -300,7 +304,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       onJoin: t => { scoreTopic(host.pubsub, t); scheduler.syncWithAllPeers() },
       onLeave: t => consumers.closeTopic(t),
     })
-    const outbox = new GossipOutbox(swarm ?? outboxHost(host), o.gossipQueue)
+    const outbox = new GossipOutbox(swarm ?? outboxHost(host), o.gossipQueue, t => bundles.everySubscriber(t))
     const publisher = new Publisher({
       store, key, origin: host.peerId.toString(), sources, maxPendingWrites, maxPayloadBytes,
       checkRunning: () => { if (!isRunning()) throw new Error('node is not running') },
@@ -317,10 +321,11 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     store.onListenerError = err => log('error', 'a store listener threw', { err })
     store.onPrune = r => log(r.byAge > 0 ? 'info' : 'debug', 'retention removed messages', r)
     store.onQuarantine = q => { log('error', 'undecodable stored message quarantined; fetching it again from peers', q); scheduler.syncSoon(200) }
-    const run: Run = { host, swarm, store, ownsStore, topics, publisher, consumers, scheduler, outbox, unwatch: () => {}, stopRetention: () => {} }
+    const run: Run = { host, swarm, store, ownsStore, topics, publisher, consumers, scheduler, outbox, bundles, unwatch: () => {}, stopRetention: () => {} }
     this.run = run
     try {
       await scheduler.serve()
+      await bundles.start()
       const unwatchPeers = watchPeers({ host, emit, isJoined: (t: string): boolean => topics.has(t), requestSync: p => scheduler.requestSync(p) })
       const stopBans = banGraylisted(host, peer => this.ban(peer, 'graylisted by gossipsub score'))
       run.unwatch = (): void => { unwatchPeers(); stopBans() }
@@ -382,6 +387,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     run.tags?.stop()
     run.keepAlive?.stop()
     run.outbox.stop()
+    run.bundles.stop()
     run.consumers.closeAll()
     run.unwatch()
     try {
@@ -390,6 +396,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       } else {
         // the host outlives this node: take our protocol and topics off it
         await run.scheduler.unserve().catch(() => {})
+        await run.bundles.unadvertise().catch(() => {})
         run.topics.detach()
       }
     } finally {

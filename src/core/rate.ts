@@ -8,8 +8,8 @@ export class PeerBuckets {
 
   constructor (private readonly rate: Rate, private readonly maxPeers = 10_000) {}
 
-  /** spend one of the peer's tokens; false when it has none left */
-  take (peer: string): boolean {
+  /** spend n of the peer's tokens (all or none); false when it has fewer left */
+  take (peer: string, n = 1): boolean {
     const now = Date.now()
     let b = this.buckets.get(peer)
     if (b == null) {
@@ -20,8 +20,8 @@ export class PeerBuckets {
     }
     b.tokens = Math.min(this.rate.burst, b.tokens + (now - b.at) * this.rate.perSecond / 1000)
     b.at = now
-    if (b.tokens < 1) return false
-    b.tokens--
+    if (b.tokens < n) return false
+    b.tokens -= n
     return true
   }
 }

@@ -1,23 +1,35 @@
 // gossipsub configured for self-signed envelopes: gossipsub itself signs nothing (StrictNoSign), and the
-// envelope signature is checked once per unique copy by the topic validator (inbound.ts).
+// envelope signature is checked once per unique copy by the topic validator (inbound.ts). A gossip message
+// is one envelope or a bundle of them (bundle.ts).
 // Message ids are content-addressed (a hash of the envelope bytes), not origin:topic:seq: gossipsub marks an
 // id as seen before validating, so a predictable id would let a forged copy sent first suppress the genuine
 // one. Duplicates of one (topic, origin, seq) with different bytes are dropped by the store check instead.
 import { createHash } from 'node:crypto'
 import { StrictNoSign, type GossipsubOpts } from '@libp2p/gossipsub'
 import { decodeEnvelope, type Envelope } from '../envelope.js'
+import { decodeBundle, isBundle } from '../bundle.js'
 import { MAX_PAYLOAD_BYTES } from '../limits.js'
 
-// gossipsub hands the same data buffer to fastMsgIdFn, msgIdFn and the validator: decode it once
-const decoded = new WeakMap<Uint8Array, Envelope | null>()
+/** what one gossip message carries: one envelope, or a bundle of them (bundle.ts) with each one's bytes */
+export interface GossipData { envelopes: Envelope[], raws: Uint8Array[], bundle: boolean }
 
-export function decodeGossipData (data: Uint8Array): Envelope | null {
-  let env = decoded.get(data)
-  if (env === undefined) {
-    try { env = decodeEnvelope(data) } catch { env = null }
-    decoded.set(data, env)
+// gossipsub hands the same data buffer to fastMsgIdFn, msgIdFn and the validator: decode it once
+const decoded = new WeakMap<Uint8Array, GossipData | null>()
+
+/** null for anything malformed, including a bundle with one malformed envelope in it */
+export function decodeGossipData (data: Uint8Array): GossipData | null {
+  let d = decoded.get(data)
+  if (d === undefined) {
+    try {
+      const bundle = isBundle(data)
+      const raws = bundle ? decodeBundle(data) : [data]
+      d = { envelopes: raws.map(decodeEnvelope), raws, bundle }
+    } catch {
+      d = null
+    }
+    decoded.set(data, d)
   }
-  return env
+  return d
 }
 
 const ids = new WeakMap<Uint8Array, string>()

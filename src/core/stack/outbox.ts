@@ -4,28 +4,39 @@
 // outbound buffers are full we hold gossip back, and past a bounded queue we skip gossip for the oldest
 // messages and let the sync protocol carry them: peers pull them when a later gossiped message shows
 // them a hole, or at their next periodic pull.
+// Batching: when several envelopes of a topic are queued (they committed together, or queued while the
+// previous publish was in flight), one gossip message carries them as a bundle (bundle.ts). There is no
+// timer: a lone message goes out at once, as a plain envelope, so batching adds no latency at low rates.
 import type { SwarmHost } from './libp2p.js'
+import { bundleBytes, encodeBundle, MAX_BUNDLE_BYTES, MAX_BUNDLE_COUNT } from '../bundle.js'
 
 export interface OutboxOptions {
   /** most messages waiting to be gossiped; older ones beyond this go by sync only */
   maxQueued?: number
   /** hold gossip while any peer's gossipsub stream has this many bytes not yet sent */
   maxBufferedBytes?: number
+  /** most envelopes per gossip message (default 256, the most a receiver takes); 1 turns bundling off */
+  maxBundle?: number
 }
 
+interface Queued { topic: string, data: Uint8Array }
+
 export class GossipOutbox {
-  private queue: Array<{ topic: string, data: Uint8Array }> = []
+  private queue: Queued[] = []
   private draining = false
   private stopped = false
   private retry?: NodeJS.Timeout
   private readonly maxQueued: number
   private readonly maxBufferedBytes: number
+  private readonly maxBundle: number
   /** messages that were not gossiped because the queue was full (they travel by sync) */
   skipped = 0
 
-  constructor (private readonly host: SwarmHost, opts: OutboxOptions = {}) {
+  /** `bundleable(topic)`: every peer on the topic understands bundles (bundle-support.ts) */
+  constructor (private readonly host: SwarmHost, opts: OutboxOptions = {}, private readonly bundleable: (topic: string) => boolean = () => false) {
     this.maxQueued = opts.maxQueued ?? 2_000
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 2 * 1024 * 1024
+    this.maxBundle = Math.max(1, Math.min(opts.maxBundle ?? MAX_BUNDLE_COUNT, MAX_BUNDLE_COUNT))
   }
 
   get queued (): number { return this.queue.length }
@@ -37,7 +48,8 @@ export class GossipOutbox {
       this.queue.shift()
       this.skipped++
     }
-    void this.drain()
+    // after this tick's other pushes (the rest of a group commit), so they can share one gossip message
+    if (!this.draining) queueMicrotask(() => { void this.drain() })
   }
 
   /**
@@ -61,8 +73,9 @@ export class GossipOutbox {
           return
         }
         const m = this.queue.shift()!
+        const data = this.pack(m)
         try {
-          await this.host.services.pubsub.publish(m.topic, m.data)
+          await this.host.services.pubsub.publish(m.topic, data)
         } catch {
           // stored already; sync delivers what gossip could not
         }
@@ -70,6 +83,32 @@ export class GossipOutbox {
     } finally {
       this.draining = false
     }
+  }
+
+  /**
+   * `first`'s data, or a bundle of it and the next queued envelopes of its topic (in queue order, which is
+   * seq order), taken off the queue, up to maxBundle envelopes and MAX_BUNDLE_BYTES.
+   */
+  private pack (first: Queued): Uint8Array {
+    if (this.maxBundle === 1 || !this.queue.some(q => q.topic === first.topic) || !this.bundleable(first.topic)) return first.data
+    const raws = [first.data]
+    let bytes = first.data.byteLength
+    let full = false
+    const rest: Queued[] = []
+    for (const q of this.queue) {
+      if (!full && q.topic === first.topic) {
+        if (raws.length < this.maxBundle && bundleBytes(raws.length + 1, bytes + q.data.byteLength) <= MAX_BUNDLE_BYTES) {
+          raws.push(q.data)
+          bytes += q.data.byteLength
+          continue
+        }
+        full = true
+      }
+      rest.push(q)
+    }
+    if (raws.length === 1) return first.data
+    this.queue = rest
+    return encodeBundle(raws)
   }
 
   stop (): void {
