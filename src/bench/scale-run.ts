@@ -38,6 +38,8 @@ export interface ScaleRunResult {
   idleCpuPctPerNode?: number
   rssMBMean?: number
   rssMBMax?: number
+  /** private (anonymous) memory per node: RSS without the node binary's file pages, which daemons on one host share */
+  anonMBMean?: number
   mdnsPacketsPerSec?: number
   mdnsQueriesPerSec?: number
   delivered?: number
@@ -164,6 +166,8 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
     const rss = daemons.slice(0, n).map(d => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${String(d.pid)}/status`, 'utf8'))?.[1] ?? NaN) / 1024)
     r.rssMBMean = rss.reduce((s, v) => s + v, 0) / n
     r.rssMBMax = Math.max(...rss)
+    const anon = daemons.slice(0, n).map(d => Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${String(d.pid)}/status`, 'utf8'))?.[1] ?? NaN) / 1024)
+    r.anonMBMean = anon.reduce((s, v) => s + v, 0) / n
     save()
 
     // messages from node 0 at a steady rate; each one's time until the last node has it

@@ -93,6 +93,7 @@ export const scale: Scenario = {
         row(s, 'connections per node max', null, r.connectionsMax, 0, { text: '<= high mark 16', met: r.connectionsMax != null ? r.connectionsMax <= 16 : null, value: r.connectionsMax }),
         row(s, 'idle CPU % per node (20 s)', null, r.idleCpuPctPerNode, 2, { text: '< 1% of a core', met: r.idleCpuPctPerNode != null ? r.idleCpuPctPerNode < 1 : null, value: r.idleCpuPctPerNode }),
         row(s, 'RSS MB per node mean', null, r.rssMBMean, 1, { text: '< 100 MB', met: r.rssMBMean != null ? r.rssMBMean < 100 : null, value: r.rssMBMean }),
+        row(s, 'private (anon) MB per node mean', null, r.anonMBMean, 1),
         row(s, 'mDNS packets/s on the bridge (idle)', null, r.mdnsPacketsPerSec, 2),
         row(s, `messages at all N of ${r.sent ?? 0}`, null, r.delivered, 0, { text: 'all', met: r.delivered === r.sent, value: r.delivered }),
         row(s, 'one message to all N p50 ms', null, r.spreadP50Ms),
