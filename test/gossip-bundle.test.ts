@@ -62,6 +62,9 @@ describe('gossip bundles', () => {
     expect(data.some(isBundle)).toBe(true)
     expect(b.status().signatureChecks - checksBefore).toBeLessThan(100)
     expect(b.status().rejected).toBe(0)
+    // the sender counts what it bundled
+    expect(a.status().gossipBundles).toBeGreaterThan(0)
+    expect(a.status().gossipBundled).toBeGreaterThan(400)
     // a consumer still sees a's stream in order
     const delivered: number[] = []
     b.consume('t', { from: 'beginning' }).on('message', m => delivered.push(m.seq)).start()

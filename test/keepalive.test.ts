@@ -5,6 +5,11 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { GossipNode } from '../src/core/node.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startNode, addrOf, waitFor, stopAll } from './helpers.js'
+import { startDaemon, cleanup, tmp } from './daemon-util.js'
+import { join } from 'node:path'
+import { afterAll } from 'vitest'
+
+afterAll(async () => { await cleanup() })
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -26,16 +31,38 @@ describe('keep-alive', () => {
     expect(a.peers().map(p => p.id)).toEqual([b.peerId])
   })
 
-  it('disconnects a peer that stops answering pings', async () => {
+  it('pings with yamux ping frames, not a stream per ping (the idle cost of a connection)', async () => {
     const a = await startNode({ keepAlive: fast })
     const b = await startNode({ keepAlive: { intervalMs: 60_000 } })
     nodes = [a, b]
-    // b accepts ping streams but never answers, like a hung process whose socket stays open
+    // count b's ping-protocol streams, still answering them
+    let streams = 0
     await b.libp2p.unhandle('/ipfs/ping/1.0.0')
-    await b.libp2p.handle('/ipfs/ping/1.0.0', () => {})
+    await b.libp2p.handle('/ipfs/ping/1.0.0', async (stream) => {
+      streams++
+      for await (const buf of stream) stream.send(buf)
+      await stream.close()
+    })
+    await a.libp2p.dial(multiaddr(addrOf(b)))
+    await sleep(1500) // about ten ping rounds
+    expect(streams).toBe(0)
+    expect(a.peers().map(p => p.id)).toEqual([b.peerId])
+    expect(a.peers()[0].rtt).toBeTypeOf('number')
+  })
+
+  it('disconnects a peer whose process hangs (SIGSTOP) and so answers no pings', async () => {
+    const d = await startDaemon(join(tmp(), 'data'))
+    const a = await startNode({ keepAlive: fast })
+    nodes = [a]
     const left: string[] = []
     a.on('peer:leave', e => left.push(e.peer))
-    await a.libp2p.dial(multiaddr(addrOf(b)))
-    await waitFor('b disconnected after two failed pings', () => left.includes(b.peerId), 10_000)
-  })
+    await a.libp2p.dial(multiaddr(d.addr))
+    await waitFor('connected', () => a.peers().length === 1)
+    d.proc.kill('SIGSTOP')
+    try {
+      await waitFor('the hung daemon disconnected after two failed pings', () => left.includes(d.peerId), 10_000)
+    } finally {
+      d.proc.kill('SIGCONT')
+    }
+  }, 30_000)
 })

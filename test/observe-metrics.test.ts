@@ -59,7 +59,7 @@ describe('GET /metrics', () => {
     expect(ma.get('gossipd_peer_joins_total')).toBeGreaterThanOrEqual(1)
     expect(ma.get('gossipd_topic_peers{topic="m"}')).toBe(1)
     expect(ma.get(`gossipd_info{version="0.1.0",peer_id="${a.peerId}"}`)).toBe(1)
-    for (const f of ['gossipd_outbox_queued', 'gossipd_outbox_skipped_total', 'gossipd_inbound_shed_total', 'gossipd_consumers{topic="m"}']) expect(ma.has(f), f).toBe(true)
+    for (const f of ['gossipd_outbox_queued', 'gossipd_outbox_skipped_total', 'gossipd_gossip_bundles_total', 'gossipd_inbound_shed_total', 'gossipd_consumers{topic="m"}']) expect(ma.has(f), f).toBe(true)
 
     const mb = await scrape(b)
     // B got every message by gossip or sync, and timed each from A's publish

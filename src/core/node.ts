@@ -503,6 +503,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       pendingWrites: run.store.pendingWrites,
       gossipQueued: run.outbox.queued,
       gossipSkipped: run.outbox.skipped,
+      gossipBundles: run.outbox.bundles,
+      gossipBundled: run.outbox.bundled,
       inboundShed: this.stats.shed,
       rejected: this.stats.rejected,
       unauthorized: this.stats.unauthorized ?? 0,

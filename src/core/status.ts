@@ -26,6 +26,9 @@ export interface NodeStatus {
   gossipQueued: number
   /** own messages not gossiped because peers could not keep up (they travel by sync) */
   gossipSkipped: number
+  /** gossip bundles published, and the own envelopes they carried (the rest went one per gossip message) */
+  gossipBundles: number
+  gossipBundled: number
   /** inbound gossip messages left to sync because this node was overloaded */
   inboundShed: number
   /** envelopes rejected (bad signature, malformed, oversized) */

@@ -96,6 +96,8 @@ export interface Status extends StatusExtra {
   /** counters (see NodeStatus in src/core/node.ts) */
   gossipQueued?: number
   gossipSkipped?: number
+  gossipBundles?: number
+  gossipBundled?: number
   inboundShed?: number
   rejected?: number
   unauthorized?: number

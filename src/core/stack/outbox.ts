@@ -31,6 +31,9 @@ export class GossipOutbox {
   private readonly maxBundle: number
   /** messages that were not gossiped because the queue was full (they travel by sync) */
   skipped = 0
+  /** gossip bundles published, and the envelopes they carried */
+  bundles = 0
+  bundled = 0
 
   /** `bundleable(topic)`: every peer on the topic understands bundles (bundle-support.ts) */
   constructor (private readonly host: SwarmHost, opts: OutboxOptions = {}, private readonly bundleable: (topic: string) => boolean = () => false) {
@@ -108,6 +111,8 @@ export class GossipOutbox {
     }
     if (raws.length === 1) return first.data
     this.queue = rest
+    this.bundles++
+    this.bundled += raws.length
     return encodeBundle(raws)
   }
 

@@ -71,6 +71,8 @@ export class GossipdMetrics {
     new Gauge({ name: 'gossipd_peers_connected', help: 'peers connected now', ...reg, collect () { this.set(status()?.peers ?? 0) } })
     new Gauge({ name: 'gossipd_store_pending_writes', help: 'store writes queued, not yet acked', ...reg, collect () { this.set(status()?.pendingWrites ?? 0) } })
     new Gauge({ name: 'gossipd_outbox_queued', help: 'own messages waiting to be gossiped', ...reg, collect () { this.set(status()?.gossipQueued ?? 0) } })
+    totalCounter(r, 'gossipd_gossip_bundles_total', 'gossip messages that carried a bundle of own envelopes', () => status()?.gossipBundles ?? 0)
+    totalCounter(r, 'gossipd_gossip_bundled_envelopes_total', 'own envelopes gossiped inside bundles', () => status()?.gossipBundled ?? 0)
     totalCounter(r, 'gossipd_outbox_skipped_total', 'own messages not gossiped because peers could not keep up (they go by sync)', () => status()?.gossipSkipped ?? 0)
     totalCounter(r, 'gossipd_inbound_shed_total', 'inbound gossip left to sync because this node was overloaded', () => status()?.inboundShed ?? 0)
     totalCounter(r, 'gossipd_signature_checks_total', 'Ed25519 signatures verified', () => status()?.signatureChecks ?? 0)
