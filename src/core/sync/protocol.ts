@@ -158,11 +158,17 @@ export class Progress {
 
 /** Client side (1.0.0, 1.1.0): pull everything `peer` holds of one page of our topics (see requestPages) that we lack. */
 export async function pullFrom (stream: Stream, peer: PeerId, want: TopicWant[], accept: AcceptBatch, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, progress = new Progress()): Promise<SyncStats> {
+  return await pullSession(stream, maxPayloadBytes, signal, async (s, stats) => {
+    await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
+    await receiveBatches(s, peer, stats, accept, progress, signal)
+  })
+}
+
+/** one pull on `stream`, whatever the version: `exchange` does the frames; the stream is closed and the time counted here */
+async function pullSession (stream: Stream, maxPayloadBytes: number, signal: AbortSignal | undefined, exchange: (s: Framed, stats: SyncStats) => Promise<void>): Promise<SyncStats> {
   const started = Date.now()
-  const s = lp(stream, maxPayloadBytes)
   const stats: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0, floors: [] }
-  await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
-  await receiveBatches(s, peer, stats, accept, progress, signal)
+  await exchange(lp(stream, maxPayloadBytes), stats)
   await stream.close({ signal }).catch(() => stream.abort(new Error('sync close failed')))
   stats.ms = Date.now() - started
   return stats
@@ -174,32 +180,28 @@ export async function pullFrom (stream: Stream, peer: PeerId, want: TopicWant[],
  * DIGEST_BUCKETS buckets (a DigestCache's).
  */
 export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[], digestOf: (topic: string) => Uint8Array, accept: AcceptBatch, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, progress = new Progress()): Promise<SyncStats> {
-  const started = Date.now()
-  const s = lp(stream, maxPayloadBytes)
-  const stats: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0, floors: [] }
-  await writeFrame(s, 'pull', { b: DIGEST_BUCKETS, d: page.map(w => [w.topic, digestOf(w.topic)]) } satisfies DigestRequest, signal)
-  const masks = parseDigestAnswer(await readFrame(s, signal), new Set(page.map(w => w.topic)), DIGEST_BUCKETS)
-  // the answer is the pull's first (empty) batch, as a 1.1.0 server's answer to a peer holding the same is
-  stats.batches++
-  const want: TopicWant[] = []
-  for (const w of page) {
-    const mask = masks.get(w.topic)
-    const differs = (o: OriginState): boolean => mask != null && inMask(mask, bucketOf(o.origin, DIGEST_BUCKETS))
-    // where the buckets agree, the server holds nothing between our low mark and our first held seq:
-    // that is the floor it would report (as 1.1.0 does), so a bottom hole no peer can fill is still given up
-    for (const o of w.origins) {
-      const floor = floorOf(o)
-      if (!differs(o) && floor > o.low) stats.floors.push([w.topic, o.origin, floor])
+  return await pullSession(stream, maxPayloadBytes, signal, async (s, stats) => {
+    await writeFrame(s, 'pull', { b: DIGEST_BUCKETS, d: page.map(w => [w.topic, digestOf(w.topic)]) } satisfies DigestRequest, signal)
+    const masks = parseDigestAnswer(await readFrame(s, signal), new Set(page.map(w => w.topic)), DIGEST_BUCKETS)
+    // the answer is the pull's first (empty) batch, as a 1.1.0 server's answer to a peer holding the same is
+    stats.batches++
+    const want: TopicWant[] = []
+    for (const w of page) {
+      const mask = masks.get(w.topic)
+      const differs = (o: OriginState): boolean => mask != null && inMask(mask, bucketOf(o.origin, DIGEST_BUCKETS))
+      // where the buckets agree, the server holds nothing between our low mark and our first held seq:
+      // that is the floor it would report (as 1.1.0 does), so a bottom hole no peer can fill is still given up
+      for (const o of w.origins) {
+        const floor = floorOf(o)
+        if (!differs(o) && floor > o.low) stats.floors.push([w.topic, o.origin, floor])
+      }
+      if (mask != null) want.push({ topic: w.topic, origins: w.origins.filter(differs) })
     }
-    if (mask != null) want.push({ topic: w.topic, origins: w.origins.filter(differs) })
-  }
-  if (want.length > 0) {
-    await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
-    await receiveBatches(s, peer, stats, accept, progress, signal)
-  }
-  await stream.close({ signal }).catch(() => stream.abort(new Error('sync close failed')))
-  stats.ms = Date.now() - started
-  return stats
+    if (want.length > 0) {
+      await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
+      await receiveBatches(s, peer, stats, accept, progress, signal)
+    }
+  })
 }
 
 /** the puller's side of the batches, acks and floors, from the first batch to the last */
