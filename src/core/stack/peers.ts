@@ -150,8 +150,7 @@ export class PeerKeeper {
     if (this.stopped || this.statics.some(p => p.peerId?.equals(peer) === true)) return
     // as with discovery, only one side redials at once; the other waits a little
     const first = Math.max(this.host.peerId.toString() < id ? 0 : TIE_BREAK_DELAY_MS, flap)
-    const prev = this.lost.get(id)
-    this.lost.set(id, { peer, since: prev?.since ?? now, nextDial: now + first, backoff: BACKOFF_MIN_MS, dialing: false })
+    this.lost.set(id, { peer, since: now, nextDial: now + first, backoff: BACKOFF_MIN_MS, dialing: false })
   }
 
   private redialLost (now: number): void {
