@@ -49,6 +49,15 @@ async function pair (opts: { bOld?: boolean, maxBundle?: number } = {}): Promise
   return [a, b]
 }
 
+/** a sends to b raw gossip it builds itself, signed by a fresh origin's key; b's rejections are collected */
+async function forgerPair (): Promise<{ a: GossipNode, b: GossipNode, rejected: string[], key: Awaited<ReturnType<typeof generateKeyPair>>, origin: string }> {
+  const [a, b] = await pair()
+  const rejected: string[] = []
+  b.on('rejected', r => rejected.push(r.reason))
+  const key = await generateKeyPair('Ed25519')
+  return { a, b, rejected, key, origin: peerIdFromPrivateKey(key).toString() }
+}
+
 describe('gossip bundles', () => {
   it('a burst travels in far fewer gossip messages than envelopes, with far fewer signature checks', async () => {
     const [a, b] = await pair()
@@ -136,11 +145,7 @@ describe('gossip bundles', () => {
   }, 60_000)
 
   it('a bundle with a tampered envelope: what verified is stored, the tampered one is not, the sender is penalised', async () => {
-    const [a, b] = await pair()
-    const rejected: string[] = []
-    b.on('rejected', r => rejected.push(r.reason))
-    const key = await generateKeyPair('Ed25519')
-    const origin = peerIdFromPrivateKey(key).toString()
+    const { a, b, rejected, key, origin } = await forgerPair()
     const raws: Uint8Array[] = []
     let prev: Uint8Array | null = null
     for (let seq = 1; seq <= 5; seq++) {
@@ -160,11 +165,7 @@ describe('gossip bundles', () => {
   }, 30_000)
 
   it('a bundle over the limits or malformed is rejected and never throws', async () => {
-    const [a, b] = await pair()
-    const rejected: string[] = []
-    b.on('rejected', r => rejected.push(r.reason))
-    const key = await generateKeyPair('Ed25519')
-    const origin = peerIdFromPrivateKey(key).toString()
+    const { a, b, rejected, key, origin } = await forgerPair()
     const one = sealEnvelope(key, origin, 't', 1, Date.now(), new Uint8Array(10)).bytes
     const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
     const tooMany = cbor.encode([BUNDLE_DOMAIN, Array.from({ length: MAX_BUNDLE_COUNT + 1 }, () => Buffer.from(one))])
