@@ -163,11 +163,12 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
     r.mdnsQueriesPerSec = (mdns.count.queries - m0.queries) / secs
     mdns.close()
     r.idleCpuPctPerNode = c1.reduce((s, v, i) => s + v - c0[i], 0) / n / 100 / secs * 100
-    const rss = daemons.slice(0, n).map(d => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${String(d.pid)}/status`, 'utf8'))?.[1] ?? NaN) / 1024)
+    const status = daemons.slice(0, n).map(d => readFileSync(`/proc/${String(d.pid)}/status`, 'utf8'))
+    const mb = (field: string): number[] => status.map(st => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(st)?.[1] ?? NaN) / 1024)
+    const rss = mb('VmRSS')
     r.rssMBMean = rss.reduce((s, v) => s + v, 0) / n
     r.rssMBMax = Math.max(...rss)
-    const anon = daemons.slice(0, n).map(d => Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${String(d.pid)}/status`, 'utf8'))?.[1] ?? NaN) / 1024)
-    r.anonMBMean = anon.reduce((s, v) => s + v, 0) / n
+    r.anonMBMean = mb('RssAnon').reduce((s, v) => s + v, 0) / n
     save()
 
     // messages from node 0 at a steady rate; each one's time until the last node has it
