@@ -6,11 +6,9 @@ import { describe, it, expect } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import { runFault } from '../src/lan/fault-run.js'
 import { FAULTS, SHORT } from '../src/lan/faults.js'
-import { listNamespaces } from '../src/lan/netns.js'
+import { ownNamespaces } from '../src/lan/netns.js'
 import { isRoot } from '../src/lan/isolation.js'
 
-// other runs (other worktrees, npm run lan) may be using the machine at the same time: look only at ours
-const ourNamespaces = (): string[] => listNamespaces().filter(ns => ns.startsWith(`gd${process.pid}-`))
 const mountsUnder = (dir: string): string => execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' }).split('\n').filter(l => l.includes(` ${dir}/`)).join('\n')
 
 describe('fault runs on the simulated LAN (short versions, needs root)', () => {
@@ -24,7 +22,7 @@ describe('fault runs on the simulated LAN (short versions, needs root)', () => {
     it(`${fault}: no acked publish lost, no duplicate after ack, per-origin order, convergence`, async () => {
       const r = await runFault(fault, { nodes: 3, profile: SHORT, log: line => { if (process.env.GOSSIPD_LAN_VERBOSE != null) console.log(line) } })
       // what every fault must leave behind: nothing
-      expect(ourNamespaces()).toEqual([])
+      expect(ownNamespaces()).toEqual([])
       expect(mountsUnder(r.workDir)).toBe('')
       expect(r.error, r.notes.join('\n')).toBeUndefined()
       expect(r.acked).toBeGreaterThan(20)

@@ -26,6 +26,11 @@ export function listNamespaces (): string[] {
   }
 }
 
+/** The namespaces of LANs this process created (their names carry its pid); other runs' are not ours to judge. */
+export function ownNamespaces (): string[] {
+  return listNamespaces().filter(ns => ns.startsWith(`gd${process.pid}-`))
+}
+
 /** Namespaces left behind by LAN runs whose process is gone (a crash or kill -9 of the runner). */
 export function removeStaleLans (): string[] {
   const removed: string[] = []
