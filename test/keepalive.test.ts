@@ -16,6 +16,16 @@ afterEach(async () => { await stopAll(nodes.splice(0)) })
 
 const fast = { intervalMs: 150, timeoutMs: 200, failures: 2 }
 
+/** count the yamux pings a node starts on its connection to its one peer (internal muxer, versions pinned) */
+function countPings (node: GossipNode): () => number {
+  const conn = node.libp2p.getConnections()[0]
+  const muxer = (conn as unknown as { muxer: { ping: (...args: unknown[]) => Promise<number> } }).muxer
+  const ping = muxer.ping
+  let n = 0
+  muxer.ping = function (this: unknown, ...args: unknown[]) { n++; return ping.apply(this, args) }
+  return () => n
+}
+
 describe('keep-alive', () => {
   it('keeps answering peers connected while pinging them', async () => {
     const a = await startNode({ keepAlive: fast })
@@ -49,6 +59,47 @@ describe('keep-alive', () => {
     expect(a.peers().map(p => p.id)).toEqual([b.peerId])
     expect(a.peers()[0].rtt).toBeTypeOf('number')
   })
+
+  it('an idle connection is pinged by its dialer only; the listener hears those pings', async () => {
+    const a = await startNode({ keepAlive: fast })
+    const b = await startNode({ keepAlive: fast, peers: [addrOf(a)] }) // b dials a
+    nodes = [a, b]
+    await waitFor('connected', () => a.peers().length === 1 && b.peers().length === 1)
+    const [byA, byB] = [countPings(a), countPings(b)]
+    await sleep(1500) // ten intervals
+    expect(byB()).toBeGreaterThanOrEqual(3)
+    expect(byA()).toBeLessThanOrEqual(1)
+    expect(a.peers().map(p => p.id)).toEqual([b.peerId])
+  })
+
+  it('a connection that carries traffic is not pinged by the side receiving it', async () => {
+    const a = await startNode({ keepAlive: fast, topics: ['t'] })
+    const b = await startNode({ keepAlive: fast, topics: ['t'], peers: [addrOf(a)] }) // b dials a, a publishes
+    nodes = [a, b]
+    await waitFor('b in a\'s topic mesh', () => a.peers().some(p => p.topics.includes('t')))
+    const byB = countPings(b)
+    const got: number[] = []
+    b.on('message', m => got.push(m.seq))
+    for (let i = 0; i < 40; i++) { await a.publish('t', new Uint8Array([i])); await sleep(40) }
+    expect(got.length).toBeGreaterThan(30)
+    expect(byB()).toBeLessThanOrEqual(1)
+  })
+
+  it('disconnects a hung peer that dialed us (the listening side pings after three quiet intervals)', async () => {
+    const a = await startNode({ keepAlive: fast })
+    nodes = [a]
+    const left: string[] = []
+    a.on('peer:leave', e => left.push(e.peer))
+    const d = await startDaemon(join(tmp(), 'data-dialer'), ['--peer', addrOf(a)])
+    await waitFor('the daemon dialed us', () => a.peers().length === 1)
+    expect(a.libp2p.getConnections()[0].direction).toBe('inbound')
+    d.proc.kill('SIGSTOP')
+    try {
+      await waitFor('the hung daemon disconnected', () => left.includes(d.peerId), 10_000)
+    } finally {
+      d.proc.kill('SIGCONT')
+    }
+  }, 40_000)
 
   it('disconnects a peer whose process hangs (SIGSTOP) and so answers no pings', async () => {
     const d = await startDaemon(join(tmp(), 'data'))

@@ -1,21 +1,26 @@
 // Connection liveness. libp2p's connection monitor pings every connection in the same tick, each
 // interval; with 20 connections in one process (the 5-node benchmark) that burst stalled the event loop
-// for 30-40 ms every 10 s and was the largest source of latency outliers. This pings each peer on its own
+// for 30-40 ms every 10 s and was the largest source of latency outliers. This checks each peer on its own
 // randomized schedule instead (0.5-1.5 × the interval) and closes the connection only after several
 // consecutive failed pings, so a node busy with a flood (whose pings may be slow) is not cut off at once.
 // A failed ping is retried at once rather than after another interval: a silent partition is detected in
-// about interval + failures × timeout (2 + 3 × 3 s), well within a 20 s partition, so the dead connection
-// is closed and a fresh one forms as soon as the network heals. A connection that was never closed would
-// instead resume only when TCP's retransmission backoff (seconds, doubling) next tries.
+// about 2.5 × interval + failures × timeout (5 + 3 × 3 s on the dialing side; the listening side waits
+// 3 × interval of silence first), within a 20 s partition, so the dead connection is closed and a fresh one
+// forms as soon as the network heals. A connection that was never closed would instead resume only when
+// TCP's retransmission backoff (seconds, doubling) next tries.
 // Pings go as yamux PING frames (12 bytes each way, answered inside the peer's muxer) where the connection
 // has one: a libp2p ping opens a stream per ping (stream frames, multistream-select, close), which was about
-// 70% of an idle daemon's CPU with a dozen connections (mesh of 12 on loopback: 5.7% per node with stream
-// pings, 1.9% with none). A peer whose process hangs stops answering either kind.
+// 70% of an idle daemon's CPU with a dozen connections. A peer whose process hangs stops answering either kind.
+// Any frame received proves the peer alive (muxer-heard.ts), so a connection carrying traffic is not pinged,
+// a ping that times out while frames still arrive is not a miss, and on an idle connection only the dialer
+// pings (the listener hears those pings and pings only after 3 intervals of silence): one ping round per
+// connection instead of two, which halved keep-alive's share of an idle daemon's CPU.
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { SwarmHost } from './libp2p.js'
+import { heardAgoMs } from './muxer-heard.js'
 
 export interface KeepAliveOptions {
-  /** mean time between pings of one peer (default 2 s) */
+  /** an idle connection is pinged after this long without a frame from the peer (default 2 s) */
   intervalMs?: number
   /** a ping not answered within this fails (default 3 s) */
   timeoutMs?: number
@@ -65,7 +70,7 @@ export class KeepAlive {
     if (this.stopped || this.timers.has(key)) return
     const t = setTimeout(() => {
       this.timers.delete(key)
-      void this.ping(peer).finally(() => {
+      void this.check(peer).finally(() => {
         if (this.host.getConnections(peer).length > 0) this.schedule(peer)
       })
     }, (this.misses.get(key) ?? 0) > 0 ? 0 : this.intervalMs * (0.5 + Math.random()))
@@ -73,14 +78,33 @@ export class KeepAlive {
     this.timers.set(key, t)
   }
 
-  private async ping (peer: PeerId): Promise<void> {
+  /** ping the peer unless its connection shows it alive without one */
+  private async check (peer: PeerId): Promise<void> {
+    const conn = this.openConnection(peer)
+    if (conn == null || this.stopped) return
+    if ((this.misses.get(peer.toString()) ?? 0) === 0 && !this.due(conn)) return
+    await this.ping(peer, conn)
+  }
+
+  private openConnection (peer: PeerId): Connection | undefined {
+    return this.host.getConnections(peer).find(c => c.status === 'open')
+  }
+
+  /** whether a connection has been quiet long enough to need a ping from this side */
+  private due (conn: Connection): boolean {
+    const ago = heardAgoMs(conn)
+    // a muxer that is not tracked: ping every interval from both sides, as before
+    if (ago === undefined) return true
+    return ago >= (conn.direction === 'outbound' ? 1 : 3) * this.intervalMs
+  }
+
+  private async ping (peer: PeerId, conn: Connection): Promise<void> {
     const key = peer.toString()
-    if (this.stopped || this.host.getConnections(peer).length === 0) return
     try {
-      const signal = AbortSignal.timeout(this.timeoutMs)
-      const conn = this.host.getConnections(peer).find(c => c.status === 'open')
-      const muxerPing = conn != null ? pingFrameOf(conn) : undefined
-      const rtt = muxerPing != null ? await raceTimeout(muxerPing(), signal) : await this.host.services.ping.ping(peer, { signal })
+      const muxerPing = pingFrameOf(conn)
+      const rtt = muxerPing != null
+        ? await raceTimeout(muxerPing(), this.timeoutMs)
+        : await this.host.services.ping.ping(peer, { signal: AbortSignal.timeout(this.timeoutMs) })
       // Connection.rtt is libp2p's own field for this (its connection monitor, which we replace, sets it)
       for (const c of this.host.getConnections(peer)) c.rtt = rtt
       this.misses.delete(key)
@@ -88,6 +112,9 @@ export class KeepAlive {
       if (this.stopped) return
       // a peer without the ping protocol answered, so it is alive
       if ((err as Error).name === 'UnsupportedProtocolError') { this.misses.delete(key); return }
+      // frames kept arriving while the pong was late: a busy peer, not a dead one
+      const ago = heardAgoMs(conn)
+      if (ago !== undefined && ago < this.timeoutMs) { this.misses.delete(key); return }
       const n = (this.misses.get(key) ?? 0) + 1
       this.misses.set(key, n)
       this.log('keep-alive ping failed', { peer: key, misses: n, err: (err as Error).message })
@@ -114,11 +141,15 @@ export function pingFrameOf (conn: Connection): PingFrame | undefined {
   return async () => await muxer.ping!.call(muxer)
 }
 
-async function raceTimeout<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return await new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new Error('keep-alive ping timed out'))
-    if (signal.aborted) { onAbort(); return }
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+/** p, or a rejection after ms (a plain timer: AbortSignal.timeout builds a DOMException with a stack each time it fires) */
+async function raceTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error('keep-alive ping timed out')), ms)
   })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }

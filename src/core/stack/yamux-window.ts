@@ -13,6 +13,7 @@
 import { yamux, type YamuxMuxerInit } from '@libp2p/yamux'
 import { StreamState, type YamuxStream } from '@libp2p/yamux/stream'
 import type { StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+import { trackHeard } from './muxer-heard.js'
 
 interface WindowFields { state: StreamState, recvWindow: number, recvWindowCapacity: number, sendWindowUpdate: () => void }
 interface MuxerInternals { _newStream?: (...args: unknown[]) => YamuxStream }
@@ -37,7 +38,8 @@ function patchMuxer (muxer: StreamMuxer): void {
   }
 }
 
-/** yamux() whose streams send window updates only once half the receive window is used. */
+/** yamux() whose streams send window updates only once half the receive window is used (and whose muxers
+ * record when they last heard from the peer, for keep-alive: muxer-heard.ts). */
 export function halfWindowYamux (init?: YamuxMuxerInit): () => StreamMuxerFactory {
   const stock = yamux(init)
   return () => {
@@ -46,6 +48,7 @@ export function halfWindowYamux (init?: YamuxMuxerInit): () => StreamMuxerFactor
     factory.createStreamMuxer = (maConn) => {
       const muxer = create(maConn)
       patchMuxer(muxer)
+      trackHeard(muxer)
       return muxer
     }
     return factory
