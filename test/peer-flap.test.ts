@@ -23,3 +23,24 @@ for (const how of ['discovered', 'static'] as const) {
     expect(connects).toBeLessThanOrEqual(4)
   }, 30_000)
 }
+
+it('a node that has its static peers and enough connections wakes rarely to check on them, and redials a dropped one at once', async () => {
+  const a = await startNode({})
+  const b = await startNode({ peers: [addrOf(a)], connections: { low: 1, high: 4 } })
+  nodes.push(a, b)
+  await new Promise(resolve => setTimeout(resolve, 1_000))
+  expect(b.peers().map(p => p.id)).toEqual([a.peerId])
+  // each look of the peer keeper counts the connected peers; its fixed 250 ms timer looked 4 times a second
+  let looks = 0
+  const getPeers = b.libp2p.getPeers.bind(b.libp2p)
+  b.libp2p.getPeers = () => { if (new Error().stack?.includes('/stack/peers.') === true) looks++; return getPeers() }
+  await new Promise(resolve => setTimeout(resolve, 3_000))
+  expect(looks).toBeLessThanOrEqual(2)
+  b.libp2p.getPeers = getPeers
+  // a drop still wakes it at once
+  const t0 = Date.now()
+  await b.libp2p.hangUp(a.libp2p.peerId)
+  while (b.peers().length === 0 && Date.now() - t0 < 10_000) await new Promise(resolve => setTimeout(resolve, 50))
+  expect(b.peers().map(p => p.id)).toEqual([a.peerId])
+  expect(Date.now() - t0).toBeLessThan(2_500)
+}, 30_000)

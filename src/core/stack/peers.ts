@@ -25,6 +25,8 @@ const TIE_BREAK_JITTER_MS = 4_000
 const DISCOVERY_GRACE_MS = 10_000
 /** how often the node tops up to the low mark from its peer store */
 const TOP_UP_MS = 1_000
+/** how often a node with all the peers it wants still looks (a dropped peer also wakes it at once) */
+const IDLE_TICK_MS = 5_000
 /** a remembered peer that failed a dial is left alone this long */
 const FAILED_PEER_PAUSE_MS = 30_000
 
@@ -46,6 +48,7 @@ export class PeerKeeper {
   private readonly statics: StaticPeer[]
   private readonly lost = new Map<string, LostPeer>()
   private timer?: NodeJS.Timeout
+  private timerAt = 0
   private stopped = false
   private readonly dialing = new Set<string>()
   private readonly failedUntil = new Map<string, number>()
@@ -69,7 +72,16 @@ export class PeerKeeper {
     this.host.addEventListener('peer:connect', this.onConnect)
     this.host.addEventListener('peer:disconnect', this.onDisconnect)
     this.tick()
-    this.timer = setInterval(() => this.tick(), 250)
+  }
+
+  /** run tick() after ms, or sooner if already due sooner */
+  private schedule (ms: number): void {
+    if (this.stopped) return
+    const at = Date.now() + ms
+    if (this.timer != null && this.timerAt <= at) return
+    clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(() => { this.timer = undefined; this.tick() }, ms)
     this.timer.unref()
   }
 
@@ -78,7 +90,7 @@ export class PeerKeeper {
     this.host.removeEventListener('peer:discovery', this.onDiscovery)
     this.host.removeEventListener('peer:connect', this.onConnect)
     this.host.removeEventListener('peer:disconnect', this.onDisconnect)
-    if (this.timer != null) clearInterval(this.timer)
+    clearTimeout(this.timer)
   }
 
   /** a configured static peer (known by id once dialed) */
@@ -147,10 +159,12 @@ export class PeerKeeper {
       this.flapBackoff.set(id, flap)
       this.failedUntil.set(id, now + flap)
     } else this.flapBackoff.delete(id)
-    if (this.stopped || this.statics.some(p => p.peerId?.equals(peer) === true)) return
+    if (this.stopped) return
+    if (this.statics.some(p => p.peerId?.equals(peer) === true)) { this.schedule(0); return }
     // as with discovery, only one side redials at once; the other waits a little
     const first = Math.max(this.host.peerId.toString() < id ? 0 : TIE_BREAK_DELAY_MS, flap)
     this.lost.set(id, { peer, since: now, nextDial: now + first, backoff: BACKOFF_MIN_MS, dialing: false })
+    this.schedule(first)
   }
 
   private redialLost (now: number): void {
@@ -166,13 +180,21 @@ export class PeerKeeper {
     }
   }
 
+  /**
+   * Dial what is due. Runs every 250 ms while a static peer is unconnected or a lost peer is being redialed,
+   * every second while below the low mark, else every 5 s (and at once when a peer drops): an idle
+   * node that has its peers wakes for this rarely, where a fixed 250 ms timer woke it 4 times a second.
+   */
   private tick (): void {
-    if (!this.stopped) this.topUp()
+    if (this.stopped) return
+    this.topUp()
     const now = Date.now()
-    if (!this.stopped) this.redialLost(now)
+    this.redialLost(now)
+    let pending = this.lost.size > 0
     for (const p of this.statics) {
-      if (this.stopped || p.dialing || now < p.nextDial) continue
       if (p.peerId != null && (p.peerId.equals(this.host.peerId) || this.connected(p.peerId))) { p.backoff = BACKOFF_MIN_MS; continue }
+      pending = true
+      if (p.dialing || now < p.nextDial) continue
       if (p.peerId != null && (this.failedUntil.get(p.peerId.toString()) ?? 0) > now) continue
       p.dialing = true
       this.host.dial(p.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(conn => {
@@ -184,5 +206,6 @@ export class PeerKeeper {
         p.backoff = Math.min(p.backoff * 2, BACKOFF_MAX_MS)
       }).finally(() => { p.dialing = false })
     }
+    this.schedule(pending ? 250 : this.wanted() > 0 ? TOP_UP_MS : IDLE_TICK_MS)
   }
 }
