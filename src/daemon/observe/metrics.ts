@@ -6,8 +6,9 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { GossipNode, NodeOptions } from '../../core/node.js'
 import { gossipsubMetricsRegister } from './gossipsub-register.js'
 
-/** event-loop lag sampling period */
-export const EVENT_LOOP_SAMPLE_MS = 100
+/** event-loop lag sampling period: each sample wakes the loop for a whole iteration, about 0.5 ms of CPU
+ * (measured: a lone idle daemon used 0.8% of a core at 100 ms, 0.33% at 1 s) */
+export const EVENT_LOOP_SAMPLE_MS = 1_000
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120]
 
@@ -46,7 +47,8 @@ export class GossipdMetrics {
     const r = this.registry
     const reg = { registers: [r] }
     // prom-client samples event-loop lag with a 10 ms timer by default: 200 wakeups a second in an idle daemon,
-    // most of its idle CPU. A block still delays the next 100 ms tick, so lag is still seen
+    // most of its idle CPU. Once a second: a busy loop delays every sample, so sustained lag is still seen;
+    // a single short stall is caught in proportion to its length
     collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
     this.stored = new Counter({ name: 'gossipd_messages_stored_total', help: 'messages committed to the local queue, by topic and how they came (local publish, gossip, sync)', labelNames: ['topic', 'source'], ...reg })
     this.bytes = new Counter({ name: 'gossipd_message_bytes_total', help: 'payload bytes committed, by topic and source', labelNames: ['topic', 'source'], ...reg })
