@@ -6,6 +6,7 @@ import type { PeerId, Connection, Stream, StreamHandler, StreamHandlerOptions, A
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { SwarmHost } from './stack/libp2p.js'
+import { connectedPeers } from './stack/connected-peers.js'
 
 export interface NodeHost {
   readonly peerId: PeerId
@@ -26,7 +27,7 @@ export function libp2pHost (l: SwarmHost): NodeHost {
     peerId: l.peerId,
     pubsub: l.services.pubsub,
     events: l,
-    getPeers: () => l.getPeers(),
+    getPeers: () => connectedPeers(l),
     getConnections: () => l.getConnections(),
     getMultiaddrs: () => l.getMultiaddrs(),
     dialProtocol: async (peer, protocol, opts) => await l.dialProtocol(peer, protocol, opts),

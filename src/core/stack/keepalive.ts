@@ -18,6 +18,7 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { SwarmHost } from './libp2p.js'
 import { heardAgoMs } from './muxer-heard.js'
+import { connectedPeers } from './connected-peers.js'
 
 export interface KeepAliveOptions {
   /** an idle connection is pinged after this long without a frame from the peer (default 2 s) */
@@ -45,7 +46,7 @@ export class KeepAlive {
   start (): void {
     this.host.addEventListener('peer:connect', this.onConnect)
     this.host.addEventListener('peer:disconnect', this.onDisconnect)
-    for (const p of this.host.getPeers()) this.schedule(p)
+    for (const p of connectedPeers(this.host)) this.schedule(p)
   }
 
   stop (): void {

@@ -12,6 +12,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { DEFAULT_CONNECTIONS, type ConnectionBounds, type SwarmHost } from './libp2p.js'
 import { TOPIC_TAG_PREFIX } from './peer-tags.js'
+import { connectedPeers } from './connected-peers.js'
 
 const BACKOFF_MIN_MS = 500
 /** a static peer is redialed at least this often, so it reconnects within moments of a partition healing */
@@ -104,7 +105,7 @@ export class PeerKeeper {
 
   /** free dial slots below the low mark (dials in flight count as taken) */
   private wanted (): number {
-    return this.bounds.low - this.host.getPeers().length - this.dialing.size
+    return this.bounds.low - connectedPeers(this.host).length - this.dialing.size
   }
 
   private dial (peer: PeerId, why: string): void {
