@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DAEMON_NODE_FLAGS } from '../src/daemon/node-flags.js'
 
 export const BIN = fileURLToPath(new URL('../bin/gossipd.js', import.meta.url))
 
@@ -75,7 +76,7 @@ export async function gossipd (args: string[], opts: { input?: string, env?: Rec
 
 /** Start a long-running command (e.g. sub); returns the process and its output so far. */
 export function spawnGossipd (args: string[], env: Record<string, string> = {}): { proc: ChildProcess, stdout: () => string, stderr: () => string, exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, BIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
   procs.add(proc)
   let out = ''
   let err = ''

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync
 import { join } from 'node:path'
 import { GossipClient } from '../client/client.js'
 import { percentile } from './stats.js'
+import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js'
 
 export interface ScaleRunArgs {
   bin: string
@@ -68,7 +69,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
     const logFd = openSync(join(a.work, `h${i}.log`), 'a')
     const bounds = [...(a.low != null ? ['--connections-low', String(a.low)] : []), ...(a.high != null ? ['--connections-high', String(a.high)] : [])]
     // `ip netns exec` execs the daemon, so the pid is the daemon's (read in /proc below)
-    daemons[i] = spawn('ip', ['netns', 'exec', a.hosts[i].ns, process.execPath, a.bin, 'start', '--data', dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421',
+    daemons[i] = spawn('ip', ['netns', 'exec', a.hosts[i].ns, process.execPath, ...DAEMON_NODE_FLAGS, a.bin, 'start', '--data', dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421',
       '--api', `127.0.0.1:${17420 + i}`, '--api-socket', join(dataDir(i), 'api.sock'), '--topic', TOPIC, '--log-level', 'warn', ...bounds], { stdio: ['ignore', logFd, logFd] })
     closeSync(logFd)
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Lan, removeStaleLans } from './netns.js'
 import { NodeApi, API_PORT } from './node-api.js'
+import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js'
 
 const BIN = fileURLToPath(new URL('../../bin/gossipd.js', import.meta.url))
 // through dist/ so that the same paths work from src/ (vitest) and from dist/ (npm run lan)
@@ -67,7 +68,7 @@ export class Cluster {
       env.GOSSIPD_LAN_SKEW_MS = String(skew)
       env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${SKEW}`.trim()
     }
-    this.daemons[i] = this.lan.spawn(i, process.execPath, [BIN, 'start', '--data', this.dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421', '--api', `127.0.0.1:${API_PORT}`, '--topic', TOPIC, '--log-level', 'info'], { stdio: ['ignore', logFd, logFd], env })
+    this.daemons[i] = this.lan.spawn(i, process.execPath, [...DAEMON_NODE_FLAGS, BIN, 'start', '--data', this.dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421', '--api', `127.0.0.1:${API_PORT}`, '--topic', TOPIC, '--log-level', 'info'], { stdio: ['ignore', logFd, logFd], env })
     closeSync(logFd)
     this.stopped.delete(i)
   }

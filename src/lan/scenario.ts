@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
 import { Lan, MAX_HOSTS, removeStaleLans } from './netns.js'
+import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js'
 
 const BIN = fileURLToPath(new URL('../../bin/gossipd.js', import.meta.url))
 const TOPIC = 'lan'
@@ -63,7 +64,7 @@ export async function runLanScenario (opts: LanOptions): Promise<LanReport> {
     lan.exec(i, process.execPath, [BIN, ...args, '--data', dataDir(i)], { input, timeoutMs: 20_000 })
   const startDaemon = (i: number): void => {
     const logFd = openSync(join(work, `h${i}.log`), 'a')
-    daemons[i] = lan.spawn(i, process.execPath, [BIN, 'start', '--data', dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421', '--api', '127.0.0.1:7420', '--topic', TOPIC, '--log-level', 'info'], { stdio: ['ignore', logFd, logFd] })
+    daemons[i] = lan.spawn(i, process.execPath, [...DAEMON_NODE_FLAGS, BIN, 'start', '--data', dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421', '--api', '127.0.0.1:7420', '--topic', TOPIC, '--log-level', 'info'], { stdio: ['ignore', logFd, logFd] })
     closeSync(logFd)
   }
   const until = async (what: string, check: () => boolean): Promise<void> => {

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { sides, type Scenario } from '../scenario.js'
 import { row, type ScenarioRow } from '../table.js'
+import { DAEMON_NODE_FLAGS } from '../../daemon/node-flags.js'
 
 interface Result { startMs?: number, readyFromProcessStartMs?: number, rssMB?: number }
 interface DaemonResult extends Result { error?: string }
@@ -33,7 +34,7 @@ function daemonAvailable (): { usable: boolean, why: string } {
 async function daemonIdle (idleSeconds: number): Promise<DaemonResult & Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'gossipd-bench-daemon-'))
   const t0 = performance.now()
-  const proc = spawn(process.execPath, [daemonBin(), '--data', dir, '--api', '127.0.0.1:0', 'start', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, daemonBin(), '--data', dir, '--api', '127.0.0.1:0', 'start', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   proc.stderr.on('data', d => { err += String(d) })
