@@ -13,7 +13,7 @@ const DIST_RUN = fileURLToPath(new URL('../dist/bench/scale-run.js', import.meta
 describeAsRoot('12 daemons on a LAN with bounded connections', 'network namespaces', () => {
   it('keeps connections per node within the high mark and delivers every message everywhere', async () => {
     expect(existsSync(BIN) && existsSync(DIST_RUN), 'run `npm run build` first').toBe(true)
-    const r = await runScale(12, { low: 3, high: 5, idleSeconds: 3, messages: 30, ratePerSec: 10, catchup: 0, waitMs: 40_000 })
+    const r = await runScale(12, { low: 3, high: 5, idleSeconds: 3, settleSeconds: 0, messages: 30, ratePerSec: 10, catchup: 0, waitMs: 40_000 })
     expect(r.error).toBeUndefined()
     expect(r.connectionsMax).toBeLessThanOrEqual(5)
     expect(r.connectionsMean).toBeGreaterThanOrEqual(2)

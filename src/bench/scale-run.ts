@@ -24,6 +24,8 @@ export interface ScaleRunArgs {
   low?: number
   high?: number
   idleSeconds: number
+  /** wait this long after the topic mesh is full before the idle window (start-up work has settled) */
+  settleSeconds: number
   messages: number
   ratePerSec: number
   catchup: number
@@ -36,6 +38,8 @@ export interface ScaleRunResult {
   meshFullMs?: number
   connectionsMean?: number
   connectionsMax?: number
+  /** CPU per node over the first idleSeconds after the topic mesh is full (start-up still settling) */
+  settlingCpuPctPerNode?: number
   idleCpuPctPerNode?: number
   rssMBMean?: number
   rssMBMax?: number
@@ -148,12 +152,21 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       return peerLists.every(l => new Set(l.filter(p => p.topics.includes(TOPIC)).map(p => p.id)).size >= meshWant)
     })) - t0
 
-    // idle: CPU and mDNS over idleSeconds
-    const mdns = countMdns(a.hubIp)
     const cpu = (): number[] => daemons.slice(0, n).map(d => {
       const f = readFileSync(`/proc/${String(d.pid)}/stat`, 'utf8').split(') ')[1].split(' ')
       return Number(f[11]) + Number(f[12]) // utime + stime, in clock ticks (100 Hz)
     })
+    const pctPerNode = (from: number[], to: number[], secs: number): number => to.reduce((s, v, i) => s + v - from[i], 0) / n / 100 / secs * 100
+    // settling: the first idleSeconds after the mesh is full (identify, peer store, pruning, V8's first
+    // memory-reducing GC), then nothing until settleSeconds have passed
+    const s0 = cpu()
+    const t1 = Date.now()
+    await sleep(a.idleSeconds * 1000)
+    r.settlingCpuPctPerNode = pctPerNode(s0, cpu(), (Date.now() - t1) / 1000)
+    await sleep(Math.max(0, a.settleSeconds * 1000 - (Date.now() - t1)))
+
+    // idle: CPU and mDNS over idleSeconds
+    const mdns = countMdns(a.hubIp)
     const c0 = cpu()
     const m0 = { ...mdns.count }
     const i0 = Date.now()
@@ -163,7 +176,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
     r.mdnsPacketsPerSec = (mdns.count.all - m0.all) / secs
     r.mdnsQueriesPerSec = (mdns.count.queries - m0.queries) / secs
     mdns.close()
-    r.idleCpuPctPerNode = c1.reduce((s, v, i) => s + v - c0[i], 0) / n / 100 / secs * 100
+    r.idleCpuPctPerNode = pctPerNode(c0, c1, secs)
     const status = daemons.slice(0, n).map(d => readFileSync(`/proc/${String(d.pid)}/status`, 'utf8'))
     const mb = (field: string): number[] => status.map(st => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(st)?.[1] ?? NaN) / 1024)
     const rss = mb('VmRSS')
