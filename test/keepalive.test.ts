@@ -72,6 +72,24 @@ describe('keep-alive', () => {
     expect(a.peers().map(p => p.id)).toEqual([b.peerId])
   })
 
+  it('one sweep pings all quiet peers together (per-peer timers woke the process once per peer)', async () => {
+    const peers = [await startNode({ keepAlive: { intervalMs: 60_000 } }), await startNode({ keepAlive: { intervalMs: 60_000 } }), await startNode({ keepAlive: { intervalMs: 60_000 } })]
+    const a = await startNode({ keepAlive: fast, peers: peers.map(addrOf) }) // a dials all three
+    nodes = [...peers, a]
+    await waitFor('a connected to all three', () => a.peers().length === 3)
+    const times: number[] = []
+    for (const conn of a.libp2p.getConnections()) {
+      const muxer = (conn as unknown as { muxer: { ping: (...args: unknown[]) => Promise<number> } }).muxer
+      const ping = muxer.ping
+      muxer.ping = function (this: unknown, ...args: unknown[]) { times.push(performance.now()); return ping.apply(this, args) }
+    }
+    await sleep(1500)
+    times.sort((x, y) => x - y)
+    const wakeUps = times.filter((t, i) => i === 0 || t - times[i - 1] > 5).length
+    expect(times.length).toBeGreaterThanOrEqual(9)
+    expect(wakeUps).toBeLessThanOrEqual(Math.ceil(times.length / 2))
+  })
+
   it('a connection that carries traffic is not pinged by the side receiving it', async () => {
     const a = await startNode({ keepAlive: fast, topics: ['t'] })
     const b = await startNode({ keepAlive: fast, topics: ['t'], peers: [addrOf(a)] }) // b dials a, a publishes

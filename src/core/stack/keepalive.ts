@@ -1,12 +1,13 @@
 // Connection liveness. libp2p's connection monitor pings every connection in the same tick, each
-// interval; with 20 connections in one process (the 5-node benchmark) that burst stalled the event loop
-// for 30-40 ms every 10 s and was the largest source of latency outliers. This checks each peer on its own
-// randomized schedule instead (0.5-1.5 × the interval) and closes the connection only after several
+// interval, with a libp2p ping stream each; with 20 connections in one process (the 5-node benchmark) that
+// burst stalled the event loop for 30-40 ms every 10 s. Here one sweep every half interval checks every
+// peer and pings only connections that went quiet, with 12-byte yamux PING frames (a few per sweep cost far
+// less than the wake-ups separate timers would add), and closes a connection only after several
 // consecutive failed pings, so a node busy with a flood (whose pings may be slow) is not cut off at once.
-// A failed ping is retried at once rather than after another interval: a silent partition is detected in
-// about 2.5 × interval + failures × timeout (5 + 3 × 3 s on the dialing side; the listening side waits
-// 3 × interval of silence first), within a 20 s partition, so the dead connection is closed and a fresh one
-// forms as soon as the network heals. A connection that was never closed would instead resume only when
+// A failed ping is retried at the next sweep rather than after another interval: a silent partition is
+// detected in about 1.5 × interval + failures × (timeout + interval / 2) (3 + 3 × 4 s on the dialing
+// side; the listening side waits 3 × interval of silence first), within a 20 s partition, so the dead
+// connection is closed and a fresh one forms as soon as the network heals. A connection that was never closed would instead resume only when
 // TCP's retransmission backoff (seconds, doubling) next tries.
 // Pings go as yamux PING frames (12 bytes each way, answered inside the peer's muxer) where the connection
 // has one: a libp2p ping opens a stream per ping (stream frames, multistream-select, close), which was about
@@ -30,8 +31,11 @@ export interface KeepAliveOptions {
 }
 
 export class KeepAlive {
-  private readonly timers = new Map<string, NodeJS.Timeout>()
+  /** one timer for all peers: on this VM each wake-up of an idle process costs about 0.5 ms of CPU, so
+   * per-peer timers made keep-alive's cost grow with the number of connections */
+  private timer?: NodeJS.Timeout
   private readonly misses = new Map<string, number>()
+  private readonly inFlight = new Set<string>()
   private stopped = false
   private readonly intervalMs: number
   private readonly timeoutMs: number
@@ -46,45 +50,43 @@ export class KeepAlive {
   start (): void {
     this.host.addEventListener('peer:connect', this.onConnect)
     this.host.addEventListener('peer:disconnect', this.onDisconnect)
-    for (const p of connectedPeers(this.host)) this.schedule(p)
+    if (connectedPeers(this.host).length > 0) this.run()
   }
 
   stop (): void {
     this.stopped = true
     this.host.removeEventListener('peer:connect', this.onConnect)
     this.host.removeEventListener('peer:disconnect', this.onDisconnect)
-    for (const t of this.timers.values()) clearTimeout(t)
-    this.timers.clear()
+    clearInterval(this.timer)
+    this.timer = undefined
   }
 
-  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.schedule(evt.detail) }
+  private readonly onConnect = (): void => { this.run() }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    const key = evt.detail.toString()
-    clearTimeout(this.timers.get(key))
-    this.timers.delete(key)
-    this.misses.delete(key)
+    this.misses.delete(evt.detail.toString())
   }
 
-  private schedule (peer: PeerId): void {
-    const key = peer.toString()
-    if (this.stopped || this.timers.has(key)) return
-    const t = setTimeout(() => {
-      this.timers.delete(key)
-      void this.check(peer).finally(() => {
-        if (this.host.getConnections(peer).length > 0) this.schedule(peer)
-      })
-    }, (this.misses.get(key) ?? 0) > 0 ? 0 : this.intervalMs * (0.5 + Math.random()))
-    t.unref()
-    this.timers.set(key, t)
+  /** sweep every half interval while there are connections; a node without peers has no timer */
+  private run (): void {
+    if (this.stopped || this.timer != null) return
+    this.timer = setInterval(() => { this.sweep() }, this.intervalMs / 2)
+    this.timer.unref()
   }
 
-  /** ping the peer unless its connection shows it alive without one */
-  private async check (peer: PeerId): Promise<void> {
-    const conn = this.openConnection(peer)
-    if (conn == null || this.stopped) return
-    if ((this.misses.get(peer.toString()) ?? 0) === 0 && !this.due(conn)) return
-    await this.ping(peer, conn)
+  private sweep (): void {
+    const peers = connectedPeers(this.host)
+    if (peers.length === 0 || this.stopped) { clearInterval(this.timer); this.timer = undefined; return }
+    for (const peer of peers) {
+      const key = peer.toString()
+      if (this.inFlight.has(key)) continue
+      const conn = this.openConnection(peer)
+      if (conn == null) continue
+      // a failed ping is retried at the next sweep; otherwise only a quiet connection is pinged
+      if ((this.misses.get(key) ?? 0) === 0 && !this.due(conn)) continue
+      this.inFlight.add(key)
+      void this.ping(peer, conn).finally(() => this.inFlight.delete(key))
+    }
   }
 
   private openConnection (peer: PeerId): Connection | undefined {
