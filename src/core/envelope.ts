@@ -68,9 +68,14 @@ const MAX_ORIGIN_CHARS = 256
 // one-shot hashing (Node >= 20.12) skips a Hash object per call: a third of the cost of hashing a body
 const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash
 
+/** SHA-256 of bytes on the per-message paths (chain links here, gossip message ids in stack/gossip.ts) */
+export function sha256 (data: Uint8Array): Buffer {
+  return oneShotHash != null ? oneShotHash('sha256', data, 'buffer') : createHash('sha256').update(data).digest()
+}
+
 /** The chain link: what the next message of the same origin and topic carries as prev. */
 export function bodyHash (body: Uint8Array): Buffer {
-  return oneShotHash != null ? oneShotHash('sha256', body, 'buffer') : createHash('sha256').update(body).digest()
+  return sha256(body)
 }
 
 /**

@@ -4,10 +4,8 @@
 // Message ids are content-addressed (a hash of the envelope bytes), not origin:topic:seq: gossipsub marks an
 // id as seen before validating, so a predictable id would let a forged copy sent first suppress the genuine
 // one. Duplicates of one (topic, origin, seq) with different bytes are dropped by the store check instead.
-import * as nodeCrypto from 'node:crypto'
-import { createHash } from 'node:crypto'
 import { StrictNoSign, type GossipsubOpts } from '@libp2p/gossipsub'
-import { decodeEnvelope, type Envelope } from '../envelope.js'
+import { decodeEnvelope, sha256, type Envelope } from '../envelope.js'
 import { decodeBundle, isBundle } from '../bundle.js'
 import { MAX_PAYLOAD_BYTES } from '../limits.js'
 
@@ -34,14 +32,12 @@ export function decodeGossipData (data: Uint8Array): GossipData | null {
 }
 
 const ids = new WeakMap<Uint8Array, string>()
-// one-shot hashing (Node >= 20.12) skips a Hash object per call
-const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'base64') => string }).hash
 
 /** the gossip message id: SHA-256 of the exact bytes, so only an identical copy counts as seen */
 export function gossipMessageId (data: Uint8Array): string {
   let id = ids.get(data)
   if (id === undefined) {
-    id = oneShotHash != null ? oneShotHash('sha256', data, 'base64') : createHash('sha256').update(data).digest('base64')
+    id = sha256(data).toString('base64')
     ids.set(data, id)
   }
   return id
