@@ -7,8 +7,8 @@
 // A failed ping is retried at the next sweep rather than after another interval: a silent partition is
 // detected in about 1.5 × interval + failures × (timeout + interval / 2) (3 + 3 × 4 s on the dialing
 // side; the listening side waits 3 × interval of silence first), within a 20 s partition, so the dead
-// connection is closed and a fresh one forms as soon as the network heals. A connection that was never closed would instead resume only when
-// TCP's retransmission backoff (seconds, doubling) next tries.
+// connection is closed and a fresh one forms as soon as the network heals. A connection that was never
+// closed would instead resume only when TCP's retransmission backoff (seconds, doubling) next tries.
 // Pings go as yamux PING frames (12 bytes each way, answered inside the peer's muxer) where the connection
 // has one: a libp2p ping opens a stream per ping (stream frames, multistream-select, close), which was about
 // 70% of an idle daemon's CPU with a dozen connections. A peer whose process hangs stops answering either kind.
@@ -19,7 +19,6 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { SwarmHost } from './libp2p.js'
 import { heardAgoMs } from './muxer-heard.js'
-import { connectedPeers } from './connected-peers.js'
 
 export interface KeepAliveOptions {
   /** an idle connection is pinged after this long without a frame from the peer (default 2 s) */
@@ -50,7 +49,7 @@ export class KeepAlive {
   start (): void {
     this.host.addEventListener('peer:connect', this.onConnect)
     this.host.addEventListener('peer:disconnect', this.onDisconnect)
-    if (connectedPeers(this.host).length > 0) this.run()
+    if (this.host.getConnections().length > 0) this.run()
   }
 
   stop (): void {
@@ -75,22 +74,20 @@ export class KeepAlive {
   }
 
   private sweep (): void {
-    const peers = connectedPeers(this.host)
-    if (peers.length === 0 || this.stopped) { clearInterval(this.timer); this.timer = undefined; return }
-    for (const peer of peers) {
-      const key = peer.toString()
+    // one open connection per peer, straight from the connection list (no second lookup per peer)
+    const conns = new Map<string, Connection>()
+    for (const c of this.host.getConnections()) {
+      const key = c.remotePeer.toString()
+      if (c.status === 'open' && !conns.has(key)) conns.set(key, c)
+    }
+    if (conns.size === 0 || this.stopped) { clearInterval(this.timer); this.timer = undefined; return }
+    for (const [key, conn] of conns) {
       if (this.inFlight.has(key)) continue
-      const conn = this.openConnection(peer)
-      if (conn == null) continue
       // a failed ping is retried at the next sweep; otherwise only a quiet connection is pinged
       if ((this.misses.get(key) ?? 0) === 0 && !this.due(conn)) continue
       this.inFlight.add(key)
-      void this.ping(peer, conn).finally(() => this.inFlight.delete(key))
+      void this.ping(conn.remotePeer, conn).finally(() => this.inFlight.delete(key))
     }
-  }
-
-  private openConnection (peer: PeerId): Connection | undefined {
-    return this.host.getConnections(peer).find(c => c.status === 'open')
   }
 
   /** whether a connection has been quiet long enough to need a ping from this side */
