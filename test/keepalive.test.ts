@@ -3,9 +3,10 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { GossipNode } from '../src/core/node.js'
+import type { Connection } from '@libp2p/interface'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startNode, addrOf, waitFor, stopAll } from './helpers.js'
-import { startDaemon, cleanup, tmp } from './daemon-util.js'
+import { startDaemon, cleanup, tmp, type Daemon } from './daemon-util.js'
 import { join } from 'node:path'
 import { afterAll } from 'vitest'
 
@@ -16,14 +17,30 @@ afterEach(async () => { await stopAll(nodes.splice(0)) })
 
 const fast = { intervalMs: 150, timeoutMs: 200, failures: 2 }
 
-/** count the yamux pings a node starts on its connection to its one peer (internal muxer, versions pinned) */
-function countPings (node: GossipNode): () => number {
-  const conn = node.libp2p.getConnections()[0]
+/** call onPing each time keep-alive starts a yamux ping on this connection (internal muxer, versions pinned) */
+function watchPings (conn: Connection, onPing: () => void): void {
   const muxer = (conn as unknown as { muxer: { ping: (...args: unknown[]) => Promise<number> } }).muxer
   const ping = muxer.ping
+  muxer.ping = function (this: unknown, ...args: unknown[]) { onPing(); return ping.apply(this, args) }
+}
+
+/** count the yamux pings a node starts on its connection to its one peer */
+function countPings (node: GossipNode): () => number {
   let n = 0
-  muxer.ping = function (this: unknown, ...args: unknown[]) { n++; return ping.apply(this, args) }
+  watchPings(node.libp2p.getConnections()[0], () => { n++ })
   return () => n
+}
+
+/** SIGSTOP the daemon and wait until `node` drops it: a hung process answers no pings */
+async function expectHungPeerDropped (node: GossipNode, d: Daemon): Promise<void> {
+  const left: string[] = []
+  node.on('peer:leave', e => left.push(e.peer))
+  d.proc.kill('SIGSTOP')
+  try {
+    await waitFor('the hung daemon disconnected', () => left.includes(d.peerId), 10_000)
+  } finally {
+    d.proc.kill('SIGCONT')
+  }
 }
 
 describe('keep-alive', () => {
@@ -78,11 +95,7 @@ describe('keep-alive', () => {
     nodes = [...peers, a]
     await waitFor('a connected to all three', () => a.peers().length === 3)
     const times: number[] = []
-    for (const conn of a.libp2p.getConnections()) {
-      const muxer = (conn as unknown as { muxer: { ping: (...args: unknown[]) => Promise<number> } }).muxer
-      const ping = muxer.ping
-      muxer.ping = function (this: unknown, ...args: unknown[]) { times.push(performance.now()); return ping.apply(this, args) }
-    }
+    for (const conn of a.libp2p.getConnections()) watchPings(conn, () => { times.push(performance.now()) })
     await sleep(1500)
     times.sort((x, y) => x - y)
     const wakeUps = times.filter((t, i) => i === 0 || t - times[i - 1] > 5).length
@@ -106,32 +119,18 @@ describe('keep-alive', () => {
   it('disconnects a hung peer that dialed us (the listening side pings after three quiet intervals)', async () => {
     const a = await startNode({ keepAlive: fast })
     nodes = [a]
-    const left: string[] = []
-    a.on('peer:leave', e => left.push(e.peer))
     const d = await startDaemon(join(tmp(), 'data-dialer'), ['--peer', addrOf(a)])
     await waitFor('the daemon dialed us', () => a.peers().length === 1)
     expect(a.libp2p.getConnections()[0].direction).toBe('inbound')
-    d.proc.kill('SIGSTOP')
-    try {
-      await waitFor('the hung daemon disconnected', () => left.includes(d.peerId), 10_000)
-    } finally {
-      d.proc.kill('SIGCONT')
-    }
+    await expectHungPeerDropped(a, d)
   }, 40_000)
 
   it('disconnects a peer whose process hangs (SIGSTOP) and so answers no pings', async () => {
     const d = await startDaemon(join(tmp(), 'data'))
     const a = await startNode({ keepAlive: fast })
     nodes = [a]
-    const left: string[] = []
-    a.on('peer:leave', e => left.push(e.peer))
     await a.libp2p.dial(multiaddr(d.addr))
     await waitFor('connected', () => a.peers().length === 1)
-    d.proc.kill('SIGSTOP')
-    try {
-      await waitFor('the hung daemon disconnected after two failed pings', () => left.includes(d.peerId), 10_000)
-    } finally {
-      d.proc.kill('SIGCONT')
-    }
+    await expectHungPeerDropped(a, d)
   }, 30_000)
 })
