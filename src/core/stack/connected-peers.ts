@@ -5,11 +5,15 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 
 export function connectedPeers (host: { getConnections: () => Connection[] }): PeerId[] {
-  const seen = new Set<string>()
-  const peers: PeerId[] = []
-  for (const c of host.getConnections()) {
+  return [...connectionPerPeer(host.getConnections()).values()].map(c => c.remotePeer)
+}
+
+/** the first of the given connections to each peer, keyed by peer id */
+export function connectionPerPeer (conns: Connection[]): Map<string, Connection> {
+  const byPeer = new Map<string, Connection>()
+  for (const c of conns) {
     const id = c.remotePeer.toString()
-    if (!seen.has(id)) { seen.add(id); peers.push(c.remotePeer) }
+    if (!byPeer.has(id)) byPeer.set(id, c)
   }
-  return peers
+  return byPeer
 }

@@ -19,6 +19,7 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { SwarmHost } from './libp2p.js'
 import { heardAgoMs } from './muxer-heard.js'
+import { connectionPerPeer } from './connected-peers.js'
 
 export interface KeepAliveOptions {
   /** an idle connection is pinged after this long without a frame from the peer (default 2 s) */
@@ -74,12 +75,7 @@ export class KeepAlive {
   }
 
   private sweep (): void {
-    // one open connection per peer, straight from the connection list (no second lookup per peer)
-    const conns = new Map<string, Connection>()
-    for (const c of this.host.getConnections()) {
-      const key = c.remotePeer.toString()
-      if (c.status === 'open' && !conns.has(key)) conns.set(key, c)
-    }
+    const conns = connectionPerPeer(this.host.getConnections().filter(c => c.status === 'open'))
     if (conns.size === 0 || this.stopped) { clearInterval(this.timer); this.timer = undefined; return }
     for (const [key, conn] of conns) {
       if (this.inFlight.has(key)) continue
