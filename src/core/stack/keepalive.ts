@@ -4,17 +4,20 @@
 // peer and pings only connections that went quiet, with 12-byte yamux PING frames (a few per sweep cost far
 // less than the wake-ups separate timers would add), and closes a connection only after several
 // consecutive failed pings, so a node busy with a flood (whose pings may be slow) is not cut off at once.
+// A connection counts as due at the sweep nearest its due time (quiet for the threshold less half a sweep):
+// with an exact threshold, pongs that came back a few ms apart, or a sweep that fired late, split peers
+// pinged together onto alternating sweeps, and the process woke once per peer again.
 // A failed ping is retried at the next sweep rather than after another interval: a silent partition is
-// detected in about 1.5 × interval + failures × (timeout + interval / 2) (3 + 3 × 4 s on the dialing
-// side; the listening side waits 3 × interval of silence first), within a 20 s partition, so the dead
-// connection is closed and a fresh one forms as soon as the network heals. A connection that was never
-// closed would instead resume only when TCP's retransmission backoff (seconds, doubling) next tries.
+// detected in about interval + failures × (timeout + interval / 2) (3 + 3 × 3-4.5 s on the dialing side;
+// the listening side waits 2 intervals of silence first), within a 20 s partition, so the dead connection
+// is closed and a fresh one forms as soon as the network heals. A connection that was never closed would
+// instead resume only when TCP's retransmission backoff (seconds, doubling) next tries.
 // Pings go as yamux PING frames (12 bytes each way, answered inside the peer's muxer) where the connection
 // has one: a libp2p ping opens a stream per ping (stream frames, multistream-select, close), which was about
 // 70% of an idle daemon's CPU with a dozen connections. A peer whose process hangs stops answering either kind.
 // Any frame received proves the peer alive (muxer-heard.ts), so a connection carrying traffic is not pinged,
 // a ping that times out while frames still arrive is not a miss, and on an idle connection only the dialer
-// pings (the listener hears those pings and pings only after 3 intervals of silence): one ping round per
+// pings (the listener hears those pings and pings only after 2 intervals of silence): one ping round per
 // connection instead of two, which halved keep-alive's share of an idle daemon's CPU.
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { SwarmHost } from './libp2p.js'
@@ -22,7 +25,7 @@ import { heardAgoMs } from './muxer-heard.js'
 import { connectionPerPeer } from './connected-peers.js'
 
 export interface KeepAliveOptions {
-  /** an idle connection is pinged after this long without a frame from the peer (default 2 s) */
+  /** an idle connection is pinged by its dialer after this long without a frame from the peer (default 3 s) */
   intervalMs?: number
   /** a ping not answered within this fails (default 3 s) */
   timeoutMs?: number
@@ -42,7 +45,7 @@ export class KeepAlive {
   private readonly failures: number
 
   constructor (private readonly host: SwarmHost, opts: KeepAliveOptions = {}, private readonly log: (msg: string, extra?: object) => void = () => {}) {
-    this.intervalMs = opts.intervalMs ?? 2_000
+    this.intervalMs = opts.intervalMs ?? 3_000
     this.timeoutMs = opts.timeoutMs ?? 3_000
     this.failures = opts.failures ?? 3
   }
@@ -91,7 +94,8 @@ export class KeepAlive {
     const ago = heardAgoMs(conn)
     // a muxer that is not tracked: ping every interval from both sides, as before
     if (ago === undefined) return true
-    return ago >= (conn.direction === 'outbound' ? 1 : 3) * this.intervalMs
+    // minus half a sweep (a quarter interval): due at the sweep nearest the due time, not the one after it
+    return ago >= (conn.direction === 'outbound' ? 1 : 2) * this.intervalMs - this.intervalMs / 4
   }
 
   private async ping (peer: PeerId, conn: Connection): Promise<void> {
