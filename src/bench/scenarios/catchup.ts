@@ -15,7 +15,14 @@ interface Result {
   held?: number
   count?: number
   seed?: SeedInfo
+  cpuUserS?: number
+  cpuSystemS?: number
   error?: string
+}
+
+/** the catching-up process's CPU seconds (user + system) */
+function cpuOf (r: Result): number | undefined {
+  return typeof r.cpuUserS === 'number' && typeof r.cpuSystemS === 'number' ? r.cpuUserS + r.cpuSystemS : undefined
 }
 
 /** One catch-up: start a seed process, let it publish, time a fresh node catching up from it. */
@@ -29,7 +36,7 @@ async function catchupOnce (o: Options, run: number, of: number): Promise<Result
     process.stderr.write(` ${info.publishMsgPerSec.toFixed(0)} msg/s published (synchronous ${info.synchronous}); catching up ...`)
     r = await runChild({ scenario: 'catchup', seedAddr: info.addr, count: o.catchupCount, synchronous: o.catchupSynchronous, maxSeconds: o.quick ? 40 : 120 }, { nodeFlags: o.nodeFlags, timeoutMs: (o.quick ? 60 : 180) * 1000, label: 'catchup', verbose: o.verbose }) as Result
     r.seed = info
-    process.stderr.write(` ${(r.msgPerSec as number).toFixed(0)} msg/s (${((Date.now() - t) / 1000).toFixed(1)} s)\n`)
+    process.stderr.write(` ${(r.msgPerSec as number).toFixed(0)} msg/s, catcher CPU ${cpuOf(r)?.toFixed(2) ?? '?'} s (${((Date.now() - t) / 1000).toFixed(1)} s)\n`)
   } catch (err) {
     process.stderr.write(` FAILED: ${(err as Error).message}\n`)
     r = { error: (err as Error).message }
@@ -61,6 +68,7 @@ export const catchup: Scenario = {
     out.push(
       row(s, 'catch-up time s', null, typeof r.elapsedMs === 'number' ? r.elapsedMs / 1000 : null, 2),
       row(s, 'msg/s from connection', null, r.msgPerSecFromConnect),
+      row(s, 'catcher CPU s (user + system, start-up included)', null, cpuOf(r), 2),
       row(s, 'held / published %', null, pct(r.held, r.count), 1),
     )
     return out

@@ -42,6 +42,7 @@ export async function catchup (spec: CatchupSpec): Promise<Record<string, unknow
     await sleep(5)
   }
   const elapsedMs = performance.now() - t0
+  const cpu = process.cpuUsage()
   const got = held()
   const result = {
     count: spec.count,
@@ -56,6 +57,9 @@ export async function catchup (spec: CatchupSpec): Promise<Record<string, unknow
     /** rate counted from the connection, without node start-up */
     msgPerSecFromConnect: got / ((elapsedMs - connectedMs) / 1000),
     syncPulls: syncs,
+    /** CPU seconds of the catching-up process up to now (start-up included), user and system */
+    cpuUserS: cpu.user / 1e6,
+    cpuSystemS: cpu.system / 1e6,
   }
   await stopGossipdNode(node)
   return result
