@@ -13,6 +13,7 @@ import type { Stream, PeerId } from '@libp2p/interface'
 import { RangeSet, type Range } from '../../store/ranges.js'
 import type { Store, OriginState } from '../../store/store.js'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../limits.js'
+import { decodePlainBatch } from './batch-frame.js'
 import { DIGEST_BUCKETS, bucketOf, diffMask, inMask, parseDigestAnswer, parseDigestRequest, type DigestAnswer, type DigestCache, type DigestRequest } from './digest.js'
 
 /** digest-first (see digest.ts); pullers fall back to the older versions for peers without it */
@@ -95,6 +96,12 @@ type Framed = ReturnType<typeof lp>
 async function readFrame (s: Framed, signal?: AbortSignal): Promise<unknown> {
   const buf = await s.read({ signal: within(FRAME_TIMEOUT_MS, signal) })
   return cbor.decode(buf.subarray())
+}
+
+/** a batch frame: the common shape without joining its chunks (batch-frame.ts), anything else as readFrame does */
+async function readBatch (s: Framed, signal?: AbortSignal): Promise<unknown> {
+  const list = await s.read({ signal: within(FRAME_TIMEOUT_MS, signal) })
+  return decodePlainBatch(list) ?? cbor.decode(list.subarray())
 }
 
 async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, signal?: AbortSignal): Promise<void> {
@@ -207,7 +214,7 @@ export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[
 /** the puller's side of the batches, acks and floors, from the first batch to the last */
 async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept: AcceptBatch, progress: Progress, signal?: AbortSignal): Promise<void> {
   for (;;) {
-    const frame = await readFrame(s, signal) as SyncBatch
+    const frame = await readBatch(s, signal) as SyncBatch
     if (frame == null || !Array.isArray(frame.msgs)) throw new Error('sync: malformed batch from server')
     stats.batches++
     stats.received += frame.msgs.length
