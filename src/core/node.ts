@@ -8,6 +8,7 @@ import type { GossipsubOpts } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createSwarm, type ConnectionBounds, type SwarmHost, type SwarmOptions } from './stack/libp2p.js'
 import { PeerTags } from './stack/peer-tags.js'
+import { alignGossipClock } from './stack/gossip-clock.js'
 import { gossipOptions } from './stack/gossip.js'
 import { libp2pHost, outboxHost, type NodeHost } from './host.js'
 import { MAX_PAYLOAD_BYTES, checkTopic } from './limits.js'
@@ -140,6 +141,7 @@ interface Run {
   bundles: BundleSupport
   keeper?: PeerKeeper
   tags?: PeerTags
+  unalignGossip?: () => void
   keepAlive?: KeepAlive
   unwatch: () => void
   stopRetention: () => void
@@ -339,6 +341,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
         run.keeper.start()
         run.keepAlive = new KeepAlive(swarm, o.keepAlive, (msg, extra) => log('debug', msg, extra))
         run.keepAlive.start()
+        run.unalignGossip = alignGossipClock(swarm.services.pubsub)
       }
       scheduler.scheduleAntiEntropy()
       run.stopRetention = enforceRetention(store, log)
@@ -386,6 +389,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     run.keeper?.stop()
     run.tags?.stop()
     run.keepAlive?.stop()
+    run.unalignGossip?.()
     run.outbox.stop()
     run.bundles.stop()
     run.consumers.closeAll()

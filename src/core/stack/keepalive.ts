@@ -1,14 +1,16 @@
 // Connection liveness. libp2p's connection monitor pings every connection in the same tick, each
 // interval, with a libp2p ping stream each; with 20 connections in one process (the 5-node benchmark) that
-// burst stalled the event loop for 30-40 ms every 10 s. Here one sweep every half interval checks every
+// burst stalled the event loop for 30-40 ms every 10 s. Here one sweep a second (on whole seconds, with the
+// node's other periodic jobs: tick.ts; every half interval if that is shorter) checks every
 // peer and pings only connections that went quiet, with 12-byte yamux PING frames (a few per sweep cost far
 // less than the wake-ups separate timers would add), and closes a connection only after several
 // consecutive failed pings, so a node busy with a flood (whose pings may be slow) is not cut off at once.
-// A connection counts as due at the sweep nearest its due time (quiet for the threshold less half a sweep):
-// with an exact threshold, pongs that came back a few ms apart, or a sweep that fired late, split peers
-// pinged together onto alternating sweeps, and the process woke once per peer again.
+// A connection counts as due at the sweep nearest its due time (quiet for the threshold less half a sweep),
+// and a sweep that pings anything also pings what would fall due by the next sweep: with exact thresholds,
+// pongs that came back a few ms apart, or a sweep that fired late, split peers pinged together onto
+// alternating sweeps, and the process woke once per peer again.
 // A failed ping is retried at the next sweep rather than after another interval: a silent partition is
-// detected in about interval + failures × (timeout + interval / 2) (3 + 3 × 3-4.5 s on the dialing side;
+// detected in about interval + failures × (timeout + 1 s) (3 + 3 × 3-4 s on the dialing side;
 // the listening side waits 2 intervals of silence first), within a 20 s partition, so the dead connection
 // is closed and a fresh one forms as soon as the network heals. A connection that was never closed would
 // instead resume only when TCP's retransmission backoff (seconds, doubling) next tries.
@@ -23,6 +25,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import type { SwarmHost } from './libp2p.js'
 import { heardAgoMs } from './muxer-heard.js'
 import { connectionPerPeer } from './connected-peers.js'
+import { onWholeTicks } from '../tick.js'
 
 export interface KeepAliveOptions {
   /** an idle connection is pinged by its dialer after this long without a frame from the peer (default 3 s) */
@@ -36,7 +39,7 @@ export interface KeepAliveOptions {
 export class KeepAlive {
   /** one timer for all peers: on this VM each wake-up of an idle process costs about 0.5 ms of CPU, so
    * per-peer timers made keep-alive's cost grow with the number of connections */
-  private timer?: NodeJS.Timeout
+  private stopTicks?: () => void
   private readonly misses = new Map<string, number>()
   private readonly inFlight = new Set<string>()
   private stopped = false
@@ -60,8 +63,8 @@ export class KeepAlive {
     this.stopped = true
     this.host.removeEventListener('peer:connect', this.onConnect)
     this.host.removeEventListener('peer:disconnect', this.onDisconnect)
-    clearInterval(this.timer)
-    this.timer = undefined
+    this.stopTicks?.()
+    this.stopTicks = undefined
   }
 
   private readonly onConnect = (): void => { this.run() }
@@ -70,32 +73,36 @@ export class KeepAlive {
     this.misses.delete(evt.detail.toString())
   }
 
-  /** sweep every half interval while there are connections; a node without peers has no timer */
+  /** a sweep every second (at most half the interval) on whole ticks, while there are connections */
   private run (): void {
-    if (this.stopped || this.timer != null) return
-    this.timer = setInterval(() => { this.sweep() }, this.intervalMs / 2)
-    this.timer.unref()
+    if (this.stopped || this.stopTicks != null) return
+    this.stopTicks = onWholeTicks(this.sweepMs, () => { this.sweep() })
   }
+
+  private get sweepMs (): number { return Math.min(1_000, this.intervalMs / 2) }
 
   private sweep (): void {
     const conns = connectionPerPeer(this.host.getConnections().filter(c => c.status === 'open'))
-    if (conns.size === 0 || this.stopped) { clearInterval(this.timer); this.timer = undefined; return }
-    for (const [key, conn] of conns) {
-      if (this.inFlight.has(key)) continue
-      // a failed ping is retried at the next sweep; otherwise only a quiet connection is pinged
-      if ((this.misses.get(key) ?? 0) === 0 && !this.due(conn)) continue
+    if (conns.size === 0 || this.stopped) { this.stopTicks?.(); this.stopTicks = undefined; return }
+    const idle = [...conns].filter(([key]) => !this.inFlight.has(key))
+    // a failed ping is retried at the next sweep; otherwise only a quiet connection is pinged
+    const due = idle.filter(([key, conn]) => (this.misses.get(key) ?? 0) > 0 || this.quietFor(conn, this.sweepMs / 2))
+    if (due.length === 0) return
+    // this sweep wakes the process anyway: take along every connection that would fall due by the next
+    // one, so peers pinged together stay together even when their pongs came back a little apart
+    for (const [key, conn] of idle) {
+      if (!due.some(([k]) => k === key) && !this.quietFor(conn, 1.5 * this.sweepMs)) continue
       this.inFlight.add(key)
       void this.ping(conn.remotePeer, conn).finally(() => this.inFlight.delete(key))
     }
   }
 
-  /** whether a connection has been quiet long enough to need a ping from this side */
-  private due (conn: Connection): boolean {
+  /** whether a connection has been quiet long enough (less slackMs) to need a ping from this side */
+  private quietFor (conn: Connection, slackMs: number): boolean {
     const ago = heardAgoMs(conn)
     // a muxer that is not tracked: ping every interval from both sides, as before
     if (ago === undefined) return true
-    // minus half a sweep (a quarter interval): due at the sweep nearest the due time, not the one after it
-    return ago >= (conn.direction === 'outbound' ? 1 : 2) * this.intervalMs - this.intervalMs / 4
+    return ago >= (conn.direction === 'outbound' ? 1 : 2) * this.intervalMs - slackMs
   }
 
   private async ping (peer: PeerId, conn: Connection): Promise<void> {

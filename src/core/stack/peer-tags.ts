@@ -7,6 +7,7 @@
 // gossipsub's own tag (the topic name, 100) for each topic mesh the peer is in.
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { SwarmHost } from './libp2p.js'
+import { onWholeTicks } from '../tick.js'
 
 export const TOPIC_TAG_PREFIX = 'gossipd-topic:'
 const STATIC_TAG = 'gossipd-static'
@@ -19,7 +20,7 @@ interface SubscriptionChange { peerId: PeerId, subscriptions: Array<{ topic: str
 
 export class PeerTags {
   private readonly tagged = new Set<string>()
-  private timer?: NodeJS.Timeout
+  private stopTicks?: () => void
 
   constructor (private readonly host: SwarmHost, private readonly isStatic: (peer: PeerId) => boolean, private readonly log: (msg: string, extra?: object) => void = () => {}) {}
 
@@ -27,15 +28,14 @@ export class PeerTags {
     this.host.services.pubsub.addEventListener('subscription-change', this.onSubscriptions)
     this.host.addEventListener('peer:connect', this.onConnect)
     this.host.addEventListener('connection:prune', this.onPrune)
-    this.timer = setInterval(() => this.refresh(), REFRESH_MS)
-    this.timer.unref()
+    this.stopTicks = onWholeTicks(REFRESH_MS, () => this.refresh())
   }
 
   stop (): void {
     this.host.services.pubsub.removeEventListener('subscription-change', this.onSubscriptions)
     this.host.removeEventListener('peer:connect', this.onConnect)
     this.host.removeEventListener('connection:prune', this.onPrune)
-    clearInterval(this.timer)
+    this.stopTicks?.()
   }
 
   private tag (peer: PeerId, name: string, value: number | undefined): void {
