@@ -22,9 +22,3 @@ export function onWholeTicks (periodMs: number, fn: () => void): () => void {
   arm()
   return () => { stopped = true; clearTimeout(timer) }
 }
-
-/** the delay from now to the first whole tick of periodMs at least minMs away */
-export function delayToWholeTick (minMs: number, periodMs = 1_000): number {
-  const at = Date.now() + minMs
-  return minMs + (periodMs - (at % periodMs)) % periodMs
-}

@@ -3,7 +3,7 @@
 // process (tick.ts says why that is the cost here). On the hosts gossipd builds, the heartbeat is moved
 // onto whole seconds of the wall clock, where the node's own periodic jobs run, and the score refresh
 // runs right after each heartbeat (its decay interval is the heartbeat interval, 1 s) instead of on its
-// own timer. Reaches into gossipsub's internals (versions pinned; test/gossip-clock.test.ts).
+// own timer. Reaches into gossipsub's internals (versions pinned; test/periodic-ticks.test.ts).
 import type { GossipSub } from '@libp2p/gossipsub'
 
 interface Internals {

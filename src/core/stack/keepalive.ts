@@ -86,12 +86,12 @@ export class KeepAlive {
     if (conns.size === 0 || this.stopped) { this.stopTicks?.(); this.stopTicks = undefined; return }
     const idle = [...conns].filter(([key]) => !this.inFlight.has(key))
     // a failed ping is retried at the next sweep; otherwise only a quiet connection is pinged
-    const due = idle.filter(([key, conn]) => (this.misses.get(key) ?? 0) > 0 || this.quietFor(conn, this.sweepMs / 2))
-    if (due.length === 0) return
+    const due = new Set(idle.filter(([key, conn]) => (this.misses.get(key) ?? 0) > 0 || this.quietFor(conn, this.sweepMs / 2)).map(([key]) => key))
+    if (due.size === 0) return
     // this sweep wakes the process anyway: take along every connection that would fall due by the next
     // one, so peers pinged together stay together even when their pongs came back a little apart
     for (const [key, conn] of idle) {
-      if (!due.some(([k]) => k === key) && !this.quietFor(conn, 1.5 * this.sweepMs)) continue
+      if (!due.has(key) && !this.quietFor(conn, 1.5 * this.sweepMs)) continue
       this.inFlight.add(key)
       void this.ping(conn.remotePeer, conn).finally(() => this.inFlight.delete(key))
     }
