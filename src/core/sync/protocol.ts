@@ -93,15 +93,10 @@ export const syncMeter: { frame?: (side: 'pull' | 'serve', bytes: number, frame:
 
 type Framed = ReturnType<typeof lp>
 
-async function readFrame (s: Framed, signal?: AbortSignal): Promise<unknown> {
-  const buf = await s.read({ signal: within(FRAME_TIMEOUT_MS, signal) })
-  return cbor.decode(buf.subarray())
-}
-
-/** a batch frame: the common shape without joining its chunks (batch-frame.ts), anything else as readFrame does */
-async function readBatch (s: Framed, signal?: AbortSignal): Promise<unknown> {
+/** one frame; `fast` may decode a common shape from the chunks as they came (undefined: the generic decoder) */
+async function readFrame (s: Framed, signal?: AbortSignal, fast?: (chunks: Iterable<Uint8Array>) => unknown): Promise<unknown> {
   const list = await s.read({ signal: within(FRAME_TIMEOUT_MS, signal) })
-  return decodePlainBatch(list) ?? cbor.decode(list.subarray())
+  return fast?.(list) ?? cbor.decode(list.subarray())
 }
 
 async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, signal?: AbortSignal): Promise<void> {
@@ -214,7 +209,8 @@ export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[
 /** the puller's side of the batches, acks and floors, from the first batch to the last */
 async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept: AcceptBatch, progress: Progress, signal?: AbortSignal): Promise<void> {
   for (;;) {
-    const frame = await readBatch(s, signal) as SyncBatch
+    // batch frames without joining their chunks (batch-frame.ts)
+    const frame = await readFrame(s, signal, decodePlainBatch) as SyncBatch
     if (frame == null || !Array.isArray(frame.msgs)) throw new Error('sync: malformed batch from server')
     stats.batches++
     stats.received += frame.msgs.length
