@@ -207,6 +207,13 @@ export async function verifyEnvelope (e: Envelope): Promise<boolean> {
   })
 }
 
+/** verifyEnvelope on the calling thread: no pool round trip, ~80 µs of this thread instead */
+export function verifyEnvelopeNow (e: Envelope): boolean {
+  const key = originKey(e.origin)
+  if (key == null || e.sig.byteLength !== 64) return false
+  try { return edVerify(null, e.body, key, e.sig) } catch { return false }
+}
+
 /** What the store reads out of the envelopes it keeps as opaque bytes. */
 export const envelopeCodec: import('../store/store.js').RowCodec = {
   payload: raw => decodeEnvelope(raw).payload,

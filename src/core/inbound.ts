@@ -6,7 +6,8 @@
 // invalid in it is Rejected (not forwarded, the relaying peer penalised), so it never travels further.
 import type { PeerId } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
-import { verifyEnvelope, envelopeId, type Envelope } from './envelope.js'
+import { verifyEnvelope, verifyEnvelopeNow, envelopeId, type Envelope } from './envelope.js'
+import { InlineBudget } from './inline-budget.js'
 import { decodeGossipData } from './stack/gossip.js'
 import { verifyBatch } from './sync/verify-batch.js'
 import type { Store } from '../store/store.js'
@@ -41,6 +42,8 @@ export interface InboundParts {
   maxVerifyingPerPeer?: number
   /** whether a bundle on this topic may be forwarded: every other peer on it understands bundles (bundle-support.ts) */
   canForwardBundle?: (topic: string, from: string) => boolean
+  /** how many signature checks may run inline on the main thread (inline-budget.ts; default 40 per 100 ms) */
+  inlineChecks?: InlineBudget
   /** a relaying peer sent something invalid (penalties.ts) */
   penalise?: (peer: PeerId, reason: string) => void
   emit: Emit
@@ -62,8 +65,11 @@ export class Inbound {
   private readonly load = new Map<string, PeerLoad>()
   private readonly buckets?: PeerBuckets
   private gossipInflight = 0
+  /** signature checks done on the main thread instead of the pool (inline-budget.ts) */
+  private readonly inline: InlineBudget
 
   constructor (private readonly p: InboundParts) {
+    this.inline = p.inlineChecks ?? new InlineBudget()
     if (p.peerRate != null) this.buckets = new PeerBuckets(p.peerRate)
   }
 
@@ -190,6 +196,6 @@ export class Inbound {
 
   async checkSignature (env: Envelope): Promise<boolean> {
     this.p.stats.signatureChecks++
-    return await verifyEnvelope(env)
+    return this.inline.take() ? verifyEnvelopeNow(env) : await verifyEnvelope(env)
   }
 }
