@@ -51,12 +51,22 @@ export interface ScaleRunResult {
   sent?: number
   spreadP50Ms?: number
   spreadP99Ms?: number
+  /** of all deliveries at all nodes, the share that came by sync (%): gossip missed those */
+  deliveriesBySyncPct?: number
   catchupMs?: number
   caughtUp?: number
   error?: string
 }
 
 const TOPIC = 'scale'
+
+/** messages of TOPIC a daemon stored from sync pulls (its /metrics): what gossip did not bring it */
+async function storedBySync (c: GossipClient): Promise<number> {
+  const res = await fetch(`${c.url}/metrics`, { headers: { authorization: `Bearer ${c.token}` }, signal: AbortSignal.timeout(20_000) })
+  const text = await res.text()
+  const line = text.split('\n').find(l => l.startsWith('gossipd_messages_stored_total{') && l.includes(`topic="${TOPIC}"`) && l.includes('source="sync"'))
+  return line != null ? Number(line.split(' ').pop()) : 0
+}
 /** gossipsub's Dlo: a node with this many topic peers can fill its mesh */
 const MESH_LOW = 4
 /** daemons started at once */
@@ -190,6 +200,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       const sentAt = new Map<string, number>()
       const seenBy = new Map<string, number>()
       const doneAt = new Map<string, number>()
+      const syncStored0 = await Promise.all(clients.map(storedBySync))
       const streams = await Promise.all(clients.map(async c => await c.stream(TOPIC, { from: 'now' })))
       const readers = streams.map(async s => {
         for await (const m of s) {
@@ -213,6 +224,9 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       const spreads = [...doneAt].map(([k, t]) => t - sentAt.get(k)!).sort((x, y) => x - y)
       r.spreadP50Ms = percentile(spreads, 50)
       r.spreadP99Ms = percentile(spreads, 99)
+      const syncStored1 = await Promise.all(clients.map(storedBySync))
+      const bySync = syncStored1.reduce((sum, v, i) => sum + v - syncStored0[i], 0)
+      r.deliveriesBySyncPct = bySync / (a.messages * (n - 1)) * 100
       save()
     }
     await poll()
