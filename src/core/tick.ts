@@ -22,3 +22,9 @@ export function onWholeTicks (periodMs: number, fn: () => void): () => void {
   arm()
   return () => { stopped = true; clearTimeout(timer) }
 }
+
+/** delayMs, lengthened to end on the next whole multiple of periodMs: a one-shot job that runs with the periodic ones */
+export function toWholeTick (delayMs: number, periodMs = 1_000): number {
+  const at = Date.now() + delayMs
+  return delayMs + (periodMs - (at % periodMs)) % periodMs
+}

@@ -63,6 +63,9 @@ export class HeldIndex {
   /** a global counter, so a dropped and re-created topic never repeats an old version */
   private changed (topic: string): void { this.versions.set(topic, ++this.tick) }
 
+  /** changes whenever any topic's summary may have changed */
+  get changes (): number { return this.tick }
+
   /** changes whenever the topic's summary may have changed (0: never changed in this process) */
   version (topic: string): number { return this.versions.get(topic) ?? 0 }
 

@@ -311,6 +311,8 @@ export class Store {
   summary (topic: string): OriginState[] { return this.held.summary(topic) }
   /** changes whenever summary(topic) may have changed: a cache key for what is derived from it */
   heldVersion (topic: string): number { return this.held.version(topic) }
+  /** changes whenever what is held of any topic may have changed */
+  get heldChanges (): number { return this.held.changes }
 
   origins (topic: string): string[] { return this.held.origins(topic) }
 

@@ -82,6 +82,8 @@ export interface SyncHealthJson {
   gapsGivenUp: number
   /** sync requests from peers refused: over their per-peer rate */
   refused?: number
+  /** the background pull's mean interval now (ms): the configured one while things change, up to 6x when idle */
+  intervalMs?: number
   peers: PeerSyncJson[]
 }
 

@@ -29,6 +29,8 @@ export interface SyncHealth {
   gapsGivenUp: number
   /** sync requests from peers refused since start: over their per-peer rate */
   refused: number
+  /** the background pull's mean interval now: the configured one while things change, up to 6x when idle */
+  intervalMs: number
   peers: PeerSyncHealth[]
 }
 

@@ -11,6 +11,7 @@ import { PeerHealth, type SyncHealth } from './health.js'
 import { HoleRepair } from './holes.js'
 import type { NodeHost } from '../host.js'
 import { PeerBuckets, type Rate } from '../rate.js'
+import { toWholeTick } from '../tick.js'
 import type { Store } from '../../store/store.js'
 import type { Emit, LogFn } from '../events.js'
 
@@ -18,6 +19,15 @@ export type { SyncHealth } from './health.js'
 
 /** pulls running at once, each from a different peer */
 const MAX_CONCURRENT_PULLS = 3
+/**
+ * While nothing this node holds changes, the background pull's interval doubles up to this many times
+ * syncIntervalMs (5 s -> 30 s, Serf's push-pull interval). Anything stored, and any new connection,
+ * brings it back at once. Measured (12 idle daemons on loopback, each connected to all others): the
+ * pulls were a third of an idle node's CPU, 1.47-1.64% with them at 5 s vs 0.93-1.21% without.
+ */
+const MAX_IDLE_BACKOFF = 6
+/** intervals of seconds are moved onto whole seconds; shorter ones (tests) are left as they are */
+const alignable = (ms: number): boolean => ms >= 2_000
 /** the versions this node speaks, newest first: a puller tries them in this order */
 const PROTOCOLS = [SYNC_PROTOCOL_1_2, SYNC_PROTOCOL, SYNC_PROTOCOL_1_0]
 
@@ -58,6 +68,9 @@ export class SyncScheduler {
   /** what each peer may still ask of us: maxInboundStreams bounds streams open at once, not opened per second */
   private readonly serveBuckets?: PeerBuckets
   private refusedCount = 0
+  /** the background pull's interval, in multiples of syncIntervalMs, and what the store held at the last one */
+  private idleFactor = 1
+  private heldAtLastPull = -1
 
   constructor (private readonly p: SchedulerParts) {
     // every concurrent sync stream listens on it; many at once is normal, not a leak
@@ -73,6 +86,7 @@ export class SyncScheduler {
    */
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     const peer = evt.detail.toString()
+    this.idleFactor = 1
     this.health.connected(peer)
     this.peerVersion.delete(peer)
   }
@@ -129,17 +143,25 @@ export class SyncScheduler {
     this.pump()
   }
 
-  /** The next background pull, at a random point of 0.5-1.5 × syncIntervalMs, so that nodes started
-   * together (a test, a rebooted LAN) do not all pull at the same moment, round after round. */
+  /**
+   * The next background pull, at a random point of 0.5-1.5 × the interval, so that nodes started together
+   * (a test, a rebooted LAN) do not all pull at the same moment, round after round; on a whole second,
+   * when this node and its peers are awake for their periodic jobs anyway (tick.ts). The interval grows
+   * while nothing changes (MAX_IDLE_BACKOFF).
+   */
   scheduleAntiEntropy (): void {
     if (!this.p.isRunning()) return
-    const interval = this.p.syncIntervalMs ?? 5_000
+    const interval = (this.p.syncIntervalMs ?? 5_000) * this.idleFactor
     this.timer = setTimeout(() => {
+      const held = this.p.store.heldChanges
+      this.idleFactor = held === this.heldAtLastPull ? Math.min(this.idleFactor * 2, MAX_IDLE_BACKOFF) : 1
+      this.heldAtLastPull = held
       this.syncWithRandomPeer()
       this.scheduleAntiEntropy()
-    }, interval * (0.5 + Math.random()))
+    }, alignable(interval) ? toWholeTick(interval * (0.5 + Math.random())) : interval * (0.5 + Math.random()))
     this.timer.unref()
   }
+
 
   /**
    * Background anti-entropy, as in Serf's push-pull: one random peer per round, so the cost per node stays
@@ -259,6 +281,6 @@ export class SyncScheduler {
   /** sync health for status */
   status (): SyncHealth {
     const gaps = this.p.gaps?.() ?? { waiting: 0, givenUp: 0 }
-    return this.health.report({ active: this.active.size, queued: this.queue.size, holes: this.holes.size, gapsWaiting: gaps.waiting, gapsGivenUp: gaps.givenUp, refused: this.refusedCount })
+    return this.health.report({ active: this.active.size, queued: this.queue.size, holes: this.holes.size, gapsWaiting: gaps.waiting, gapsGivenUp: gaps.givenUp, refused: this.refusedCount, intervalMs: (this.p.syncIntervalMs ?? 5_000) * this.idleFactor })
   }
 }
