@@ -3,7 +3,9 @@
 // the control API serves metrics to loopback clients only. npm run build first: the binary runs dist/.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { startDaemon, cleanup, tmp, type Daemon } from './daemon-util.js'
-import { waitFor, startNode, stopAll } from './helpers.js'
+import { waitFor, startNode, stopAll, tempDir } from './helpers.js'
+import { request } from 'node:http'
+import { join } from 'node:path'
 import { GossipClient } from '../src/client/client.js'
 import { createApi } from '../src/daemon/api.js'
 import { Observability } from '../src/daemon/observe/index.js'
@@ -56,6 +58,8 @@ describe('GET /metrics', () => {
     expect(ma.get('gossipd_store_fsync_seconds_total')).toBeGreaterThan(0)
     expect(ma.get('gossipd_store_pending_writes')).toBe(0)
     expect(ma.get('gossipd_peers_connected')).toBe(1)
+    // the background pull's interval: the configured one, or up to 6x it while idle
+    expect(ma.get('gossipd_sync_interval_seconds')).toBeGreaterThan(0)
     expect(ma.get('gossipd_peer_joins_total')).toBeGreaterThanOrEqual(1)
     expect(ma.get('gossipd_topic_peers{topic="m"}')).toBe(1)
     expect(ma.get(`gossipd_info{version="0.1.0",peer_id="${a.peerId}"}`)).toBe(1)
@@ -118,6 +122,30 @@ describe('GET /metrics on the control API', () => {
       const local = await api.app.inject({ method: 'GET', url: '/metrics', headers: { host }, remoteAddress: '127.0.0.1' })
       expect(local.statusCode).toBe(200)
       expect(local.body).toContain('gossipd_up 1')
+    } finally {
+      await api.close()
+      await stopAll([node])
+    }
+  })
+
+  it('answers over the API unix socket (this host too; it was refused with 403 FORBIDDEN_REMOTE)', async () => {
+    const node = await startNode()
+    const observe = new Observability({ version: 'test', expectPeers: false })
+    observe.attach(node)
+    const socketPath = join(tempDir(), 'api.sock')
+    const api = await createApi({ node, token: 'secret', observe, socketPath })
+    try {
+      const res = await new Promise<{ status: number, body: string }>((resolve, reject) => {
+        const req = request({ socketPath, path: '/metrics', headers: { host: 'anything', authorization: 'Bearer secret' } }, r => {
+          let body = ''
+          r.on('data', d => { body += d })
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }))
+        })
+        req.on('error', reject)
+        req.end()
+      })
+      expect(res.status).toBe(200)
+      expect(res.body).toContain('gossipd_up 1')
     } finally {
       await api.close()
       await stopAll([node])

@@ -47,6 +47,10 @@ export interface ScaleRunResult {
   anonMBMean?: number
   mdnsPacketsPerSec?: number
   mdnsQueriesPerSec?: number
+  /** connections each node opened during the idle window (churn resets anti-entropy's idle backoff) */
+  idleConnectionsOpenedPerNode?: number
+  /** background anti-entropy interval at the end of the idle window, mean over nodes (5 s base, 30 s backed off) */
+  idleSyncIntervalSecondsMean?: number
   delivered?: number
   sent?: number
   spreadP50Ms?: number
@@ -60,12 +64,21 @@ export interface ScaleRunResult {
 
 const TOPIC = 'scale'
 
-/** messages of TOPIC a daemon stored from sync pulls (its /metrics): what gossip did not bring it */
-async function storedBySync (c: GossipClient): Promise<number> {
+/** the sum of a daemon's /metrics samples whose line starts with `sample` (a name, or a name and labels) */
+async function metric (c: GossipClient, sample: string): Promise<number> {
   const res = await fetch(`${c.url}/metrics`, { headers: { authorization: `Bearer ${c.token}` }, signal: AbortSignal.timeout(20_000) })
-  const text = await res.text()
-  const line = text.split('\n').find(l => l.startsWith('gossipd_messages_stored_total{') && l.includes(`topic="${TOPIC}"`) && l.includes('source="sync"'))
-  return line != null ? Number(line.split(' ').pop()) : 0
+  // a refused scrape must not read as zero
+  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}: ${(await res.text()).slice(0, 200)}`)
+  let sum = 0
+  for (const line of (await res.text()).split('\n')) {
+    if (line.startsWith(sample) && (line[sample.length] === ' ' || line[sample.length] === '{' || sample.endsWith('}'))) sum += Number(line.split(' ').pop())
+  }
+  return sum
+}
+
+/** messages of TOPIC a daemon stored from sync pulls: what gossip did not bring it */
+async function storedBySync (c: GossipClient): Promise<number> {
+  return await metric(c, `gossipd_messages_stored_total{topic="${TOPIC}",source="sync"}`)
 }
 /** gossipsub's Dlo: a node with this many topic peers can fill its mesh */
 const MESH_LOW = 4
@@ -177,12 +190,16 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
 
     // idle: CPU and mDNS over idleSeconds
     const mdns = countMdns(a.hubIp)
+    const joins0 = await Promise.all(clients.slice(0, n).map(async c => await metric(c, 'gossipd_peer_joins_total')))
     const c0 = cpu()
     const m0 = { ...mdns.count }
     const i0 = Date.now()
     await sleep(a.idleSeconds * 1000)
     const secs = (Date.now() - i0) / 1000
     const c1 = cpu()
+    const joins1 = await Promise.all(clients.slice(0, n).map(async c => await metric(c, 'gossipd_peer_joins_total')))
+    r.idleConnectionsOpenedPerNode = joins1.reduce((sum, v, i) => sum + v - joins0[i], 0) / n
+    r.idleSyncIntervalSecondsMean = (await Promise.all(clients.slice(0, n).map(async c => await metric(c, 'gossipd_sync_interval_seconds')))).reduce((sum, v) => sum + v, 0) / n
     r.mdnsPacketsPerSec = (mdns.count.all - m0.all) / secs
     r.mdnsQueriesPerSec = (mdns.count.queries - m0.queries) / secs
     mdns.close()

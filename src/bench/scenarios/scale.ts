@@ -97,6 +97,8 @@ export const scale: Scenario = {
         row(s, 'RSS MB per node mean', null, r.rssMBMean, 1, { text: '< 100 MB', met: r.rssMBMean != null ? r.rssMBMean < 100 : null, value: r.rssMBMean }),
         row(s, 'private (anon) MB per node mean', null, r.anonMBMean, 1),
         row(s, 'mDNS packets/s on the bridge (idle)', null, r.mdnsPacketsPerSec, 2),
+        row(s, 'connections opened per node (idle)', null, r.idleConnectionsOpenedPerNode, 1),
+        row(s, 'anti-entropy interval s, mean (idle end)', null, r.idleSyncIntervalSecondsMean, 1),
         row(s, `messages at all N of ${r.sent ?? 0}`, null, r.delivered, 0, { text: 'all', met: r.delivered === r.sent, value: r.delivered }),
         row(s, 'one message to all N p50 ms', null, r.spreadP50Ms),
         row(s, 'one message to all N p99 ms', null, r.spreadP99Ms, 0, { text: '< 1000 ms', met: r.spreadP99Ms != null ? r.spreadP99Ms < 1000 : null, value: r.spreadP99Ms }),

@@ -72,6 +72,7 @@ export class GossipdMetrics {
     new Gauge({ name: 'gossipd_up', help: '1 while the node runs', ...reg, collect () { this.set(node() != null ? 1 : 0) } })
     new Gauge({ name: 'gossipd_peers_connected', help: 'peers connected now', ...reg, collect () { this.set(status()?.peers ?? 0) } })
     new Gauge({ name: 'gossipd_store_pending_writes', help: 'store writes queued, not yet acked', ...reg, collect () { this.set(status()?.pendingWrites ?? 0) } })
+    new Gauge({ name: 'gossipd_sync_interval_seconds', help: 'background anti-entropy interval now (grows up to 6x while nothing changes)', ...reg, collect () { this.set((status()?.sync.intervalMs ?? 0) / 1000) } })
     new Gauge({ name: 'gossipd_outbox_queued', help: 'own messages waiting to be gossiped', ...reg, collect () { this.set(status()?.gossipQueued ?? 0) } })
     totalCounter(r, 'gossipd_gossip_bundles_total', 'gossip messages that carried a bundle of own envelopes', () => status()?.gossipBundles ?? 0)
     totalCounter(r, 'gossipd_gossip_bundled_envelopes_total', 'own envelopes gossiped inside bundles', () => status()?.gossipBundled ?? 0)
