@@ -77,9 +77,8 @@ async function metric (c: GossipClient, sample: string): Promise<number> {
 }
 
 /** messages of TOPIC a daemon stored from sync pulls: what gossip did not bring it */
-async function storedBySync (c: GossipClient): Promise<number> {
-  return await metric(c, `gossipd_messages_stored_total{topic="${TOPIC}",source="sync"}`)
-}
+const SYNC_STORED = `gossipd_messages_stored_total{topic="${TOPIC}",source="sync"}`
+
 /** gossipsub's Dlo: a node with this many topic peers can fill its mesh */
 const MESH_LOW = 4
 /** daemons started at once */
@@ -190,16 +189,17 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
 
     // idle: CPU and mDNS over idleSeconds
     const mdns = countMdns(a.hubIp)
-    const joins0 = await Promise.all(clients.slice(0, n).map(async c => await metric(c, 'gossipd_peer_joins_total')))
+    const perNode = async (sample: string): Promise<number[]> => await Promise.all(clients.slice(0, n).map(async c => await metric(c, sample)))
+    const joins0 = await perNode('gossipd_peer_joins_total')
     const c0 = cpu()
     const m0 = { ...mdns.count }
     const i0 = Date.now()
     await sleep(a.idleSeconds * 1000)
     const secs = (Date.now() - i0) / 1000
     const c1 = cpu()
-    const joins1 = await Promise.all(clients.slice(0, n).map(async c => await metric(c, 'gossipd_peer_joins_total')))
+    const joins1 = await perNode('gossipd_peer_joins_total')
     r.idleConnectionsOpenedPerNode = joins1.reduce((sum, v, i) => sum + v - joins0[i], 0) / n
-    r.idleSyncIntervalSecondsMean = (await Promise.all(clients.slice(0, n).map(async c => await metric(c, 'gossipd_sync_interval_seconds')))).reduce((sum, v) => sum + v, 0) / n
+    r.idleSyncIntervalSecondsMean = (await perNode('gossipd_sync_interval_seconds')).reduce((sum, v) => sum + v, 0) / n
     r.mdnsPacketsPerSec = (mdns.count.all - m0.all) / secs
     r.mdnsQueriesPerSec = (mdns.count.queries - m0.queries) / secs
     mdns.close()
@@ -217,7 +217,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       const sentAt = new Map<string, number>()
       const seenBy = new Map<string, number>()
       const doneAt = new Map<string, number>()
-      const syncStored0 = await Promise.all(clients.map(storedBySync))
+      const syncStored0 = await perNode(SYNC_STORED)
       const streams = await Promise.all(clients.map(async c => await c.stream(TOPIC, { from: 'now' })))
       const readers = streams.map(async s => {
         for await (const m of s) {
@@ -241,7 +241,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       const spreads = [...doneAt].map(([k, t]) => t - sentAt.get(k)!).sort((x, y) => x - y)
       r.spreadP50Ms = percentile(spreads, 50)
       r.spreadP99Ms = percentile(spreads, 99)
-      const syncStored1 = await Promise.all(clients.map(storedBySync))
+      const syncStored1 = await perNode(SYNC_STORED)
       const bySync = syncStored1.reduce((sum, v, i) => sum + v - syncStored0[i], 0)
       r.deliveriesBySyncPct = bySync / (a.messages * (n - 1)) * 100
       save()

@@ -151,17 +151,19 @@ export class SyncScheduler {
    */
   scheduleAntiEntropy (): void {
     if (!this.p.isRunning()) return
-    const interval = (this.p.syncIntervalMs ?? 5_000) * this.idleFactor
+    const wait = this.intervalMs * (0.5 + Math.random())
     this.timer = setTimeout(() => {
       const held = this.p.store.heldChanges
       this.idleFactor = held === this.heldAtLastPull ? Math.min(this.idleFactor * 2, MAX_IDLE_BACKOFF) : 1
       this.heldAtLastPull = held
       this.syncWithRandomPeer()
       this.scheduleAntiEntropy()
-    }, alignable(interval) ? toWholeTick(interval * (0.5 + Math.random())) : interval * (0.5 + Math.random()))
+    }, alignable(this.intervalMs) ? toWholeTick(wait) : wait)
     this.timer.unref()
   }
 
+  /** the background pull's mean interval now: syncIntervalMs, times the idle backoff */
+  private get intervalMs (): number { return (this.p.syncIntervalMs ?? 5_000) * this.idleFactor }
 
   /**
    * Background anti-entropy, as in Serf's push-pull: one random peer per round, so the cost per node stays
@@ -281,6 +283,6 @@ export class SyncScheduler {
   /** sync health for status */
   status (): SyncHealth {
     const gaps = this.p.gaps?.() ?? { waiting: 0, givenUp: 0 }
-    return this.health.report({ active: this.active.size, queued: this.queue.size, holes: this.holes.size, gapsWaiting: gaps.waiting, gapsGivenUp: gaps.givenUp, refused: this.refusedCount, intervalMs: (this.p.syncIntervalMs ?? 5_000) * this.idleFactor })
+    return this.health.report({ active: this.active.size, queued: this.queue.size, holes: this.holes.size, gapsWaiting: gaps.waiting, gapsGivenUp: gaps.givenUp, refused: this.refusedCount, intervalMs: this.intervalMs })
   }
 }
