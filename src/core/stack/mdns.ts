@@ -6,6 +6,9 @@
 //   are multicast), so a stable LAN sends about one query per interval in all, not one per node;
 // - answers wait a random 20-120 ms (RFC 6762 §6), so N answers to one query do not land at once, and a
 //   node answers at most once per second however many queries it hears.
+// - an answer that repeats what a peer already told us is dropped before it is parsed: each query draws an
+//   answer from every node, and every node hears them all, so at N = 50 a node heard ~2.5 answers a second
+//   when idle, each costing a multiaddr parse and a libp2p peer-store merge that changed nothing.
 // @libp2p/mdns 12 queries on a fixed setInterval and answers every query at once, which is N² packets per
 // interval: this is why gossipd has its own.
 import multicastDNS from 'multicast-dns'
@@ -37,6 +40,10 @@ interface Components {
 const ANSWER_DELAY_MIN_MS = 20
 const ANSWER_DELAY_MAX_MS = 120
 const MIN_ANSWER_GAP_MS = 1_000
+/** an unchanged answer is passed on again after this, in case libp2p's peer store let the peer go */
+const REPEAT_AFTER_MS = 5 * 60_000
+/** answers remembered for that; a LAN (or a flood of made-up names) past this starts the memory afresh */
+const MAX_REMEMBERED_ANSWERS = 4_096
 
 export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery {
   readonly [peerDiscoverySymbol] = this
@@ -58,6 +65,8 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   private lastAnswer = 0
   private foundThisRound = false
   private readonly known = new Set<string>()
+  /** per announcing instance name: its records as last passed on, and when */
+  private readonly heard = new Map<string, { records: string, at: number }>()
   /** packets this node sent, for tests and the bench */
   readonly sent = { queries: 0, answers: 0 }
 
@@ -162,6 +171,7 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   }
 
   private readonly onResponse = (r: ResponsePacket): void => {
+    if (this.isRepeat(r)) return
     const peer = this.parse(r)
     if (peer == null || peer.id.equals(this.components.peerId)) return
     const id = peer.id.toString()
@@ -172,6 +182,27 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
       this.interval = this.min
     }
     this.dispatchEvent(new CustomEvent<PeerInfo>('peer', { detail: peer }))
+  }
+
+  /** the same records from the same instance, passed on less than REPEAT_AFTER_MS ago: nothing to learn */
+  private isRepeat (r: ResponsePacket): boolean {
+    const all = [...(r.answers ?? []), ...(r.additionals ?? [])]
+    const ptr = all.find(a => a.type === 'PTR' && a.name === this.serviceTag)
+    if (ptr == null) return false
+    const name = String((ptr as { data: unknown }).data)
+    const txt: string[] = []
+    for (const a of all) {
+      if (a.type !== 'TXT') continue
+      const data = (a as { data: string | Buffer | Array<string | Buffer> }).data
+      for (const d of Array.isArray(data) ? data : [data]) txt.push(d.toString())
+    }
+    const records = txt.sort().join('\n')
+    const now = Date.now()
+    const last = this.heard.get(name)
+    if (last != null && last.records === records && now - last.at < REPEAT_AFTER_MS) return true
+    if (last == null && this.heard.size >= MAX_REMEMBERED_ANSWERS) this.heard.clear()
+    this.heard.set(name, { records, at: now })
+    return false
   }
 
   private parse (r: ResponsePacket): PeerInfo | undefined {
