@@ -13,6 +13,7 @@ import { API_FILE, type ApiFile } from '../wire/api-file.js'
 import type { StatusExtra } from '../wire/results.js'
 import { VERSION } from '../version.js'
 import { Observability } from './observe/index.js'
+import { endStartupTiering, STARTUP_SETTLE_MS } from './node-flags.js'
 
 export class DaemonStartError extends Error {
   override name = 'DaemonStartError'
@@ -192,6 +193,7 @@ export async function runDaemon (cfg: DaemonConfig, log: Logger, out: NodeJS.Wri
   }
   out.write(`gossipd ready: peer ${handle.node.peerId}, api ${handle.url}, listening ${handle.node.addresses.join(' ')}\n`)
   process.on('unhandledRejection', err => reportUnhandledRejection(log, err))
+  setTimeout(endStartupTiering, STARTUP_SETTLE_MS).unref()
   // the access lists change without a restart
   if (reload != null) reloadOnSighup(handle.node, reload, log)
   return await new Promise<number>(resolve => {
