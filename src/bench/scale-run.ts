@@ -57,6 +57,11 @@ export interface ScaleRunResult {
   spreadP99Ms?: number
   /** of all deliveries at all nodes, the share that came by sync (%): gossip missed those */
   deliveriesBySyncPct?: number
+  /** each copy's time from publish to that node's subscriber, over every (message, node) pair */
+  deliveryP50Ms?: number
+  deliveryP99Ms?: number
+  /** how often the node that was last to get a message was the same one: the top three (node index: times last) */
+  lastNodes?: string
   catchupMs?: number
   caughtUp?: number
   error?: string
@@ -217,14 +222,21 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       const sentAt = new Map<string, number>()
       const seenBy = new Map<string, number>()
       const doneAt = new Map<string, number>()
+      const copies: number[] = []
+      const lastNode = new Map<number, number>()
       const syncStored0 = await perNode(SYNC_STORED)
       const streams = await Promise.all(clients.map(async c => await c.stream(TOPIC, { from: 'now' })))
-      const readers = streams.map(async s => {
+      const readers = streams.map(async (s, node) => {
         for await (const m of s) {
           const k = m.payload
           const c = (seenBy.get(k) ?? 0) + 1
           seenBy.set(k, c)
-          if (c === n) doneAt.set(k, Date.now())
+          const sent = sentAt.get(k)
+          if (sent != null) copies.push(Date.now() - sent)
+          if (c === n) {
+            doneAt.set(k, Date.now())
+            lastNode.set(node, (lastNode.get(node) ?? 0) + 1)
+          }
         }
       })
       for (let k = 0; k < a.messages; k++) {
@@ -241,6 +253,10 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       const spreads = [...doneAt].map(([k, t]) => t - sentAt.get(k)!).sort((x, y) => x - y)
       r.spreadP50Ms = percentile(spreads, 50)
       r.spreadP99Ms = percentile(spreads, 99)
+      copies.sort((x, y) => x - y)
+      r.deliveryP50Ms = percentile(copies, 50)
+      r.deliveryP99Ms = percentile(copies, 99)
+      r.lastNodes = [...lastNode].sort((x, y) => y[1] - x[1]).slice(0, 3).map(([node, times]) => `${node}: ${times}`).join(', ')
       const syncStored1 = await perNode(SYNC_STORED)
       const bySync = syncStored1.reduce((sum, v, i) => sum + v - syncStored0[i], 0)
       r.deliveriesBySyncPct = bySync / (a.messages * (n - 1)) * 100
