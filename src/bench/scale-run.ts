@@ -62,6 +62,8 @@ export interface ScaleRunResult {
   deliveryP99Ms?: number
   /** how often the node that was last to get a message was the same one: the top three (node index: times last) */
   lastNodes?: string
+  /** CPU per node while the messages spread (all daemons, from publish of the first to the last at all N) */
+  spreadCpuPctPerNode?: number
   catchupMs?: number
   caughtUp?: number
   error?: string
@@ -225,6 +227,8 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       const copies: number[] = []
       const lastNode = new Map<number, number>()
       const syncStored0 = await perNode(SYNC_STORED)
+      const sc0 = cpu()
+      const st0 = Date.now()
       const streams = await Promise.all(clients.map(async c => await c.stream(TOPIC, { from: 'now' })))
       const readers = streams.map(async (s, node) => {
         for await (const m of s) {
@@ -246,6 +250,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
         await sleep(1000 / a.ratePerSec)
       }
       await until('every message at every node', async () => doneAt.size === a.messages, 200).catch(() => 0)
+      r.spreadCpuPctPerNode = pctPerNode(sc0, cpu(), (Date.now() - st0) / 1000)
       for (const s of streams) s.close()
       await Promise.allSettled(readers)
       r.sent = a.messages

@@ -102,6 +102,7 @@ export const scale: Scenario = {
         row(s, `messages at all N of ${r.sent ?? 0}`, null, r.delivered, 0, { text: 'all', met: r.delivered === r.sent, value: r.delivered }),
         row(s, 'one message to all N p50 ms', null, r.spreadP50Ms),
         row(s, 'one message to all N p99 ms', null, r.spreadP99Ms, 0, { text: '< 1000 ms', met: r.spreadP99Ms != null ? r.spreadP99Ms < 1000 : null, value: r.spreadP99Ms }),
+        row(s, 'CPU % per node while messages spread', null, r.spreadCpuPctPerNode, 2),
         row(s, 'each copy, publish -> node p50 / p99 ms', null, r.deliveryP50Ms != null ? `${r.deliveryP50Ms} / ${r.deliveryP99Ms ?? '?'}` : null),
         row(s, 'last node to get a message (node: times)', null, r.lastNodes ?? null),
         row(s, 'copies by sync, not gossip %', null, r.deliveriesBySyncPct, 1),
