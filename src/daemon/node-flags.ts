@@ -8,9 +8,10 @@ import { setFlagsFromString } from 'node:v8'
 //   1,243-1,655). This one cannot be set from inside a running process (v8.setFlagsFromString is too late).
 // - TurboFan optimizes whatever start-up runs hot once (key loading, module init, SQLite open, the first dials),
 //   and its compile memory (on the compiler thread's own malloc arena) and code stay resident: a lone idle
-//   daemon's RSS was 83-90 MB, 79 MB with an interrupt budget 15x the default during start-up (a hot function took ~1.7x more calls to be optimized) (and 80-81 MB with
-//   optimization on the main thread only). endStartupTiering() puts V8's default back once the daemon has
-//   settled, so code that is hot for real (a message flood) is optimized as quickly as before.
+//   daemon's RSS was 83-90 MB, 79 MB with an interrupt budget 15x the default during start-up (a small hot
+//   function then took ~1.7x more calls to be optimized), 80-81 MB with optimization on the main thread only.
+//   endStartupTiering() puts V8's default back once the daemon has settled, so code that is hot for real (a
+//   message flood) is optimized as before.
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--interrupt-budget=1000000']
 
 /** V8 11.3's default interrupt budget (node 20) */
