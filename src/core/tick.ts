@@ -11,12 +11,10 @@ export function onWholeTicks (periodMs: number, fn: () => void): () => void {
   let stopped = false
   const arm = (): void => {
     // at least a quarter period away, so a late run does not fire twice in a row
-    let wait = periodMs - (Date.now() % periodMs)
-    if (wait < periodMs / 4) wait += periodMs
     timer = setTimeout(() => {
       if (stopped) return
       try { fn() } finally { if (!stopped) arm() }
-    }, wait)
+    }, toWholeTick(periodMs / 4, periodMs))
     timer.unref()
   }
   arm()

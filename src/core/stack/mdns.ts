@@ -171,8 +171,9 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   }
 
   private readonly onResponse = (r: ResponsePacket): void => {
-    if (this.isRepeat(r)) return
-    const peer = this.parse(r)
+    const rec = this.records(r)
+    if (rec == null || rec.name.startsWith(this.peerName) || this.isRepeat(rec)) return
+    const peer = this.parse(rec.txt)
     if (peer == null || peer.id.equals(this.components.peerId)) return
     const id = peer.id.toString()
     if (!this.known.has(id)) {
@@ -184,19 +185,23 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     this.dispatchEvent(new CustomEvent<PeerInfo>('peer', { detail: peer }))
   }
 
-  /** the same records from the same instance, passed on less than REPEAT_AFTER_MS ago: nothing to learn */
-  private isRepeat (r: ResponsePacket): boolean {
+  /** the announcing instance (our service's PTR) and its TXT strings, or undefined for another service's answer */
+  private records (r: ResponsePacket): { name: string, txt: string[] } | undefined {
     const all = [...(r.answers ?? []), ...(r.additionals ?? [])]
     const ptr = all.find(a => a.type === 'PTR' && a.name === this.serviceTag)
-    if (ptr == null) return false
-    const name = String((ptr as { data: unknown }).data)
+    if (ptr == null) return undefined
     const txt: string[] = []
     for (const a of all) {
       if (a.type !== 'TXT') continue
       const data = (a as { data: string | Buffer | Array<string | Buffer> }).data
       for (const d of Array.isArray(data) ? data : [data]) txt.push(d.toString())
     }
-    const records = txt.sort().join('\n')
+    return { name: String((ptr as { data: unknown }).data), txt }
+  }
+
+  /** the same records from the same instance, passed on less than REPEAT_AFTER_MS ago: nothing to learn */
+  private isRepeat ({ name, txt }: { name: string, txt: string[] }): boolean {
+    const records = [...txt].sort().join('\n')
     const now = Date.now()
     const last = this.heard.get(name)
     if (last != null && last.records === records && now - last.at < REPEAT_AFTER_MS) return true
@@ -205,19 +210,12 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     return false
   }
 
-  private parse (r: ResponsePacket): PeerInfo | undefined {
-    const all = [...(r.answers ?? []), ...(r.additionals ?? [])]
-    const ptr = all.find(a => a.type === 'PTR' && a.name === this.serviceTag)
-    if (ptr == null || String((ptr as { data: unknown }).data).startsWith(this.peerName)) return undefined
+  /** the peer an answer's "dnsaddr=" strings announce (the id of the first one), with its addresses */
+  private parse (txt: string[]): PeerInfo | undefined {
     const addrs: Multiaddr[] = []
-    for (const a of all) {
-      if (a.type !== 'TXT') continue
-      const data = (a as { data: string | Buffer | Array<string | Buffer> }).data
-      for (const d of Array.isArray(data) ? data : [data]) {
-        const s = d.toString()
-        if (!s.startsWith('dnsaddr=')) continue
-        try { addrs.push(multiaddr(s.slice('dnsaddr='.length))) } catch { /* not ours to fix */ }
-      }
+    for (const s of txt) {
+      if (!s.startsWith('dnsaddr=')) continue
+      try { addrs.push(multiaddr(s.slice('dnsaddr='.length))) } catch { /* not ours to fix */ }
     }
     const id = addrs[0]?.getComponents().findLast(c => c.code === CODE_P2P)?.value
     if (id == null) return undefined
