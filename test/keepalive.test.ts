@@ -1,5 +1,7 @@
-// Connection liveness without libp2p's all-at-once connection monitor: each peer is pinged on its own
-// jittered schedule; a healthy peer stays connected, one that stops answering pings is disconnected.
+// Connection liveness without libp2p's all-at-once connection monitor: one sweep pings the connections that
+// need it; a healthy peer stays connected, one that stops answering pings is disconnected. `fast` pings
+// quiet connections at the short interval too (idleIntervalMs), as keep-alive did before idle connections
+// were left to the kernel's TCP keep-alive; `lazy` is the daemon's split, scaled down.
 import { describe, it, expect, afterEach } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { GossipNode } from '../src/core/node.js'
@@ -15,7 +17,8 @@ afterAll(async () => { await cleanup() })
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
 
-const fast = { intervalMs: 150, timeoutMs: 200, failures: 2 }
+const fast = { intervalMs: 150, idleIntervalMs: 150, timeoutMs: 200, failures: 2 }
+const lazy = { intervalMs: 150, idleIntervalMs: 60_000, timeoutMs: 200, failures: 2 }
 
 /** call onPing each time keep-alive starts a yamux ping on this connection (internal muxer, versions pinned) */
 function watchPings (conn: Connection, onPing: () => void): void {
@@ -140,4 +143,47 @@ describe('keep-alive', () => {
     await waitFor('connected', () => a.peers().length === 1)
     await expectHungPeerDropped(a, d)
   }, 30_000)
+
+  it('a connection quiet both ways is not pinged before the idle interval (the kernel\'s TCP keep-alive watches it)', async () => {
+    const a = await startNode({ keepAlive: lazy })
+    const b = await startNode({ keepAlive: lazy, peers: [addrOf(a)] })
+    nodes = [a, b]
+    await waitFor('connected', () => a.peers().length === 1 && b.peers().length === 1)
+    await sleep(500) // identify and the first sync pull answered
+    const [byA, byB] = [countPings(a), countPings(b)]
+    await sleep(1500) // ten short intervals
+    expect(byA() + byB()).toBe(0)
+    expect(a.peers().map(p => p.id)).toEqual([b.peerId])
+  })
+
+  it('a connection whose data goes unanswered is pinged at the short interval, by the side that sent it', async () => {
+    const a = await startNode({ keepAlive: lazy, topics: ['t'] })
+    const b = await startNode({ keepAlive: lazy, topics: ['t'], peers: [addrOf(a)] }) // b dials a, a publishes
+    nodes = [a, b]
+    await waitFor('b in a\'s topic mesh', () => a.peers().some(p => p.topics.includes('t')))
+    const [byA, byB] = [countPings(a), countPings(b)]
+    const got: number[] = []
+    b.on('message', m => got.push(m.seq))
+    for (let i = 0; i < 40; i++) { await a.publish('t', new Uint8Array([i])); await sleep(40) }
+    expect(got.length).toBeGreaterThan(30)
+    expect(byA()).toBeGreaterThanOrEqual(3)
+    expect(byB()).toBeLessThanOrEqual(1)
+  })
+
+  it('disconnects a hung peer that data is waiting on, long before the idle interval', async () => {
+    const d = await startDaemon(join(tmp(), 'data-hung-topic'), ['--topic', 't'])
+    const a = await startNode({ keepAlive: lazy, topics: ['t'] })
+    nodes = [a]
+    await a.libp2p.dial(multiaddr(d.addr))
+    await waitFor('the daemon in a\'s topic mesh', () => a.peers().some(p => p.topics.includes('t')), 10_000)
+    const left: string[] = []
+    a.on('peer:leave', e => left.push(e.peer))
+    d.proc.kill('SIGSTOP')
+    try {
+      for (let i = 0; i < 200 && !left.includes(d.peerId); i++) { await a.publish('t', new Uint8Array([i])); await sleep(50) }
+      expect(left).toContain(d.peerId)
+    } finally {
+      d.proc.kill('SIGCONT')
+    }
+  }, 40_000)
 })

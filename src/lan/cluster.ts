@@ -23,6 +23,8 @@ export interface ClusterOptions {
   smallDisk?: { hosts: number[], bytes: number }
   /** wall-clock offset in ms per host */
   skewMs?: Record<number, number>
+  /** topics every daemon joins (default [TOPIC]); none leaves connections idle (no sync pulls) */
+  topics?: string[]
 }
 
 export class Cluster {
@@ -68,7 +70,7 @@ export class Cluster {
       env.GOSSIPD_LAN_SKEW_MS = String(skew)
       env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${SKEW}`.trim()
     }
-    this.daemons[i] = this.lan.spawn(i, process.execPath, [...DAEMON_NODE_FLAGS, BIN, 'start', '--data', this.dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421', '--api', `127.0.0.1:${API_PORT}`, '--topic', TOPIC, '--log-level', 'info'], { stdio: ['ignore', logFd, logFd], env })
+    this.daemons[i] = this.lan.spawn(i, process.execPath, [...DAEMON_NODE_FLAGS, BIN, 'start', '--data', this.dataDir(i), '--listen', '/ip4/0.0.0.0/tcp/7421', '--api', `127.0.0.1:${API_PORT}`, ...(this.opts.topics ?? [TOPIC]).flatMap(t => ['--topic', t]), '--log-level', 'info'], { stdio: ['ignore', logFd, logFd], env })
     closeSync(logFd)
     this.stopped.delete(i)
   }

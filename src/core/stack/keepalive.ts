@@ -2,34 +2,41 @@
 // interval, with a libp2p ping stream each; with 20 connections in one process (the 5-node benchmark) that
 // burst stalled the event loop for 30-40 ms every 10 s. Here one sweep a second (on whole seconds, with the
 // node's other periodic jobs: tick.ts; every half interval if that is shorter) checks every
-// peer and pings only connections that went quiet, with 12-byte yamux PING frames (a few per sweep cost far
+// peer and pings only connections that need it, with 12-byte yamux PING frames (a few per sweep cost far
 // less than the wake-ups separate timers would add), and closes a connection only after several
 // consecutive failed pings, so a node busy with a flood (whose pings may be slow) is not cut off at once.
-// A connection counts as due at the sweep nearest its due time (quiet for the threshold less half a sweep),
-// and a sweep that pings anything also pings what would fall due by the next sweep: with exact thresholds,
-// pongs that came back a few ms apart, or a sweep that fired late, split peers pinged together onto
-// alternating sweeps, and the process woke once per peer again.
-// A failed ping is retried at the next sweep rather than after another interval: a silent partition is
-// detected in about interval + failures × (timeout + 1 s) (3 + 3 × 3-4 s on the dialing side;
-// the listening side waits 2 intervals of silence first), within a 20 s partition, so the dead connection
-// is closed and a fresh one forms as soon as the network heals. A connection that was never closed would
-// instead resume only when TCP's retransmission backoff (seconds, doubling) next tries.
+// Which connections need a ping:
+// - one where data we sent has had no frame back for intervalMs (3 s): the data may be stuck behind a
+//   silent partition, where TCP only retransmits with a doubling backoff, or the peer's process hangs;
+//   closing it lets a fresh connection form as soon as the network heals (a silent partition is detected in
+//   about interval + failures x (timeout + 1 s));
+// - one quiet both ways, only after idleIntervalMs (30 s): its silent partition is the kernel's to notice,
+//   with TCP keep-alive probes from 3 s of idle (the socket option set in libp2p.ts; about 13 s to a closed
+//   socket, with no wake-up of either process while the peer is up), and the slow ping only catches a peer
+//   whose process hangs while its kernel still answers. At N = 50 the 3 s pings on every quiet connection
+//   were a third of an idle node's CPU, growing with its connections (13 each there).
+// A connection counts as due at the sweep nearest its due time (less half a sweep), and a sweep that pings
+// anything also pings what would fall due by the next sweep: with exact thresholds, pongs that came back a
+// few ms apart, or a sweep that fired late, split peers pinged together onto alternating sweeps, and the
+// process woke once per peer again. A failed ping is retried at the next sweep rather than after another
+// interval.
 // Pings go as yamux PING frames (12 bytes each way, answered inside the peer's muxer) where the connection
 // has one: a libp2p ping opens a stream per ping (stream frames, multistream-select, close), which was about
 // 70% of an idle daemon's CPU with a dozen connections. A peer whose process hangs stops answering either kind.
-// Any frame received proves the peer alive (muxer-heard.ts), so a connection carrying traffic is not pinged,
-// a ping that times out while frames still arrive is not a miss, and on an idle connection only the dialer
-// pings (the listener hears those pings and pings only after 2 intervals of silence): one ping round per
-// connection instead of two, which halved keep-alive's share of an idle daemon's CPU.
+// Any frame received proves the peer alive (muxer-heard.ts), so a connection carrying traffic both ways is
+// not pinged, a ping that times out while frames still arrive is not a miss, and on an idle connection only
+// the dialer pings (the listener waits twice as long): one ping round per connection instead of two.
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { SwarmHost } from './libp2p.js'
-import { heardAgoMs } from './muxer-heard.js'
+import { heardAgoMs, unansweredForMs } from './muxer-heard.js'
 import { connectionPerPeer } from './connected-peers.js'
 import { onWholeTicks } from '../tick.js'
 
 export interface KeepAliveOptions {
-  /** an idle connection is pinged by its dialer after this long without a frame from the peer (default 3 s) */
+  /** a connection whose data got no frame back for this long is pinged (default 3 s) */
   intervalMs?: number
+  /** a connection quiet both ways is pinged by its dialer after this long (default 30 s; the kernel's TCP keep-alive watches it meanwhile) */
+  idleIntervalMs?: number
   /** a ping not answered within this fails (default 3 s) */
   timeoutMs?: number
   /** consecutive failed pings before the connection is closed (default 3) */
@@ -44,11 +51,13 @@ export class KeepAlive {
   private readonly inFlight = new Set<string>()
   private stopped = false
   private readonly intervalMs: number
+  private readonly idleIntervalMs: number
   private readonly timeoutMs: number
   private readonly failures: number
 
   constructor (private readonly host: SwarmHost, opts: KeepAliveOptions = {}, private readonly log: (msg: string, extra?: object) => void = () => {}) {
     this.intervalMs = opts.intervalMs ?? 3_000
+    this.idleIntervalMs = Math.max(this.intervalMs, opts.idleIntervalMs ?? 30_000)
     this.timeoutMs = opts.timeoutMs ?? 3_000
     this.failures = opts.failures ?? 3
   }
@@ -97,12 +106,15 @@ export class KeepAlive {
     }
   }
 
-  /** whether a connection has been quiet long enough (less slackMs) to need a ping from this side */
+  /** whether a connection needs a ping from this side (less slackMs): data of ours unanswered, or quiet both ways for long */
   private quietFor (conn: Connection, slackMs: number): boolean {
     const ago = heardAgoMs(conn)
     // a muxer that is not tracked: ping every interval from both sides, as before
     if (ago === undefined) return true
-    return ago >= (conn.direction === 'outbound' ? 1 : 2) * this.intervalMs - slackMs
+    const side = conn.direction === 'outbound' ? 1 : 2
+    const unanswered = unansweredForMs(conn)
+    if (unanswered !== undefined && unanswered >= side * this.intervalMs - slackMs) return true
+    return ago >= side * this.idleIntervalMs - slackMs
   }
 
   private async ping (peer: PeerId, conn: Connection): Promise<void> {

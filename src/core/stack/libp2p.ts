@@ -42,12 +42,23 @@ export interface SwarmOptions {
   connectionGater?: ConnectionGater
   /** libp2p's own connection monitor (pings all connections at once); gossipd runs keepalive.ts instead */
   connectionMonitor?: boolean
+  /** TCP keep-alive probes from TCP_KEEPALIVE_IDLE_MS of idle (default true): what notices a silent partition on an idle connection (keepalive.ts) */
+  kernelKeepAlive?: boolean
   /** a libp2p metrics implementation (the daemon passes @libp2p/prometheus-metrics) */
   metrics?: NonNullable<Parameters<typeof createLibp2p>[0]>['metrics']
 }
 
+/**
+ * An idle socket is probed by the kernel after this long without a segment, then every second (libuv sets
+ * TCP_KEEPINTVL 1 s and TCP_KEEPCNT 10 with it): a silent partition closes an idle connection in about 13 s,
+ * while a live peer's kernel answers the probes without waking either process.
+ */
+export const TCP_KEEPALIVE_IDLE_MS = 3_000
+
 export interface ConnectionBounds { low: number, high: number }
 export const DEFAULT_CONNECTIONS: ConnectionBounds = { low: 8, high: 16 }
+
+const keepAlive = { keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_IDLE_MS }
 
 export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
   const tag = opts.swarmKey != null ? swarmMdnsTag(opts.swarmKey, opts.mdnsServiceTag) : opts.mdnsServiceTag
@@ -59,7 +70,7 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
   const node = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: { listen: opts.listen },
-    transports: [tcp()],
+    transports: [opts.kernelKeepAlive === false ? tcp() : tcp({ dialOpts: keepAlive, listenOpts: keepAlive })],
     connectionEncrypters: [noise()],
     ...(opts.swarmKey != null ? { connectionProtector: swarmProtector(opts.swarmKey) } : {}),
     streamMuxers: [opts.halfWindowYamux === false ? yamux() : halfWindowYamux()],
@@ -113,5 +124,5 @@ function staticHosts (peers: string[]): string[] {
 
 /** A swarm with the same transports, encrypters, muxer and services, none of gossipd's patches, and gossipsub's own defaults. */
 export async function createBaselineSwarm (opts: { privateKey: PrivateKey, listen: string[] }): Promise<SwarmHost> {
-  return await createSwarm({ privateKey: opts.privateKey, listen: opts.listen, mdns: false, gossip: {}, corkTcp: false, halfWindowYamux: false })
+  return await createSwarm({ privateKey: opts.privateKey, listen: opts.listen, mdns: false, gossip: {}, corkTcp: false, halfWindowYamux: false, kernelKeepAlive: false })
 }
