@@ -1,7 +1,8 @@
 // The scaling mDNS service's answer handling, without sockets (no namespace needed): an answer that repeats
 // what a peer already told us is not passed on to libp2p (each one cost a multiaddr parse and a peer-store
 // merge, ~2.5 a second per node at N = 50 when idle), while a changed one, a new peer, or the same answer
-// after the refresh period still is; a flood of made-up names stays bounded.
+// after the refresh period still is; a flood of made-up names stays bounded. And the periodic query: only a
+// node short of peers sends it (every query draws an answer from every node on the LAN).
 import { describe, it, expect, vi, afterEach } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -25,15 +26,15 @@ function answer (name: string, id: PeerId, ports: number[]): ResponsePacket {
   } as unknown as ResponsePacket
 }
 
-async function service (): Promise<{ mdns: ScalingMdns, heard: PeerId[], hear: (r: ResponsePacket) => void }> {
+async function service (connections: () => number = () => 0): Promise<{ mdns: ScalingMdns, heard: PeerId[], hear: (r: ResponsePacket) => void }> {
   const self = await newPeerId()
   const mdns = new ScalingMdns({
     peerId: self,
     addressManager: { getAddresses: () => [] },
-    connectionManager: { getConnections: () => [] },
+    connectionManager: { getConnections: () => Array.from({ length: connections() }, () => ({ remotePeer: self })) },
     events: new TypedEventEmitter(),
     logger: defaultLogger(),
-  })
+  }, { wantPeers: 8 })
   const heard: PeerId[] = []
   mdns.addEventListener('peer', evt => heard.push(evt.detail.id))
   // the multicast socket's 'response' handler, called as the socket would
@@ -77,5 +78,28 @@ describe('mDNS answers', () => {
     const b = await newPeerId()
     hear(answer('bbbb', b, [7421]))
     expect(heard.at(-1)?.toString()).toBe(b.toString())
+  })
+})
+
+describe('mDNS queries', () => {
+  it('the periodic query goes out only while the node has fewer connections than its low mark', async () => {
+    let connections = 3
+    const { mdns } = await service(() => connections)
+    // the multicast socket, as the service uses it (a real one would send on the LAN)
+    const queries: unknown[] = []
+    const internals = mdns as unknown as { mdns?: unknown, onTimer: () => void }
+    internals.mdns = { query: (q: unknown) => queries.push(q), destroy: (cb: () => void) => { cb() } }
+    try {
+      internals.onTimer()
+      expect(queries).toHaveLength(1)
+      connections = 8
+      for (let i = 0; i < 5; i++) internals.onTimer()
+      expect(queries).toHaveLength(1)
+      connections = 7
+      internals.onTimer()
+      expect(queries).toHaveLength(2)
+    } finally {
+      await mdns.stop()
+    }
   })
 })
