@@ -94,20 +94,20 @@ export class KeepAlive {
     const conns = connectionPerPeer(this.host.getConnections().filter(c => c.status === 'open'))
     if (conns.size === 0 || this.stopped) { this.stopTicks?.(); this.stopTicks = undefined; return }
     const idle = [...conns].filter(([key]) => !this.inFlight.has(key))
-    // a failed ping is retried at the next sweep; otherwise only a quiet connection is pinged
-    const due = new Set(idle.filter(([key, conn]) => (this.misses.get(key) ?? 0) > 0 || this.quietFor(conn, this.sweepMs / 2)).map(([key]) => key))
+    // a failed ping is retried at the next sweep; otherwise only a connection that needs one (needsPing) is pinged
+    const due = new Set(idle.filter(([key, conn]) => (this.misses.get(key) ?? 0) > 0 || this.needsPing(conn, this.sweepMs / 2)).map(([key]) => key))
     if (due.size === 0) return
     // this sweep wakes the process anyway: take along every connection that would fall due by the next
     // one, so peers pinged together stay together even when their pongs came back a little apart
     for (const [key, conn] of idle) {
-      if (!due.has(key) && !this.quietFor(conn, 1.5 * this.sweepMs)) continue
+      if (!due.has(key) && !this.needsPing(conn, 1.5 * this.sweepMs)) continue
       this.inFlight.add(key)
       void this.ping(conn.remotePeer, conn).finally(() => this.inFlight.delete(key))
     }
   }
 
   /** whether a connection needs a ping from this side (less slackMs): data of ours unanswered, or quiet both ways for long */
-  private quietFor (conn: Connection, slackMs: number): boolean {
+  private needsPing (conn: Connection, slackMs: number): boolean {
     const ago = heardAgoMs(conn)
     // a muxer that is not tracked: ping every interval from both sides, as before
     if (ago === undefined) return true

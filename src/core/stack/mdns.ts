@@ -5,12 +5,12 @@
 // - a node with its low mark of connections (wantPeers) does not query at all: at N = 50 the one query per
 //   interval on the LAN drew 50 answers that every node heard, ~2.5 wake-ups a second per node when idle;
 // - hearing another host's query pushes our own back (RFC 6762 §7.3: its answers reach us too, since they
-//   are multicast), so a stable LAN sends about one query per interval in all, not one per node;
+//   are multicast), so a LAN of nodes short of peers sends about one query per interval in all, not one per node;
 // - answers wait a random 20-120 ms (RFC 6762 §6), so N answers to one query do not land at once, and a
 //   node answers at most once per second however many queries it hears.
 // - an answer that repeats what a peer already told us is dropped before it is parsed: each query draws an
-//   answer from every node, and every node hears them all, so at N = 50 a node heard ~2.5 answers a second
-//   when idle, each costing a multiaddr parse and a libp2p peer-store merge that changed nothing.
+//   answer from every node, and every node hears them all (a newcomer's query, or a small LAN's), each
+//   costing a multiaddr parse and a libp2p peer-store merge that changed nothing.
 // @libp2p/mdns 12 queries on a fixed setInterval and answers every query at once, which is N² packets per
 // interval: this is why gossipd has its own.
 import multicastDNS from 'multicast-dns'
@@ -121,7 +121,7 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   private readonly onTimer = (): void => {
     // a node at its low mark dials no one it hears of (peers.ts), so its query would only make every node
     // on the LAN answer, and every node hear every answer; one short of peers asks, and so does a newcomer
-    if (this.components.connectionManager.getConnections().length < this.wantPeers) this.query()
+    if (this.shortOfPeers()) this.query()
     this.endRound()
   }
 
@@ -138,8 +138,13 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     this.mdns.query({ id: this.queryId, questions: [{ name: this.serviceTag, type: 'PTR' }] })
   }
 
+  /** fewer connections than the low mark: the node dials what it discovers, so asking is worth the answers */
+  private shortOfPeers (): boolean {
+    return this.components.connectionManager.getConnections().length < this.wantPeers
+  }
+
   private readonly onPeerLost = (): void => {
-    if (this.components.connectionManager.getConnections().length >= this.wantPeers) return
+    if (!this.shortOfPeers()) return
     if (this.interval === this.min) return
     this.interval = this.min
     this.schedule()
