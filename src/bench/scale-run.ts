@@ -49,6 +49,12 @@ export interface ScaleRunResult {
   mdnsQueriesPerSec?: number
   /** connections each node opened during the idle window (churn resets anti-entropy's idle backoff) */
   idleConnectionsOpenedPerNode?: number
+  /** connections opened per node while the messages spread (churn there costs every node CPU) */
+  spreadConnectionsOpenedPerNode?: number
+  /** copies that reached a node because it asked with IWANT after an IHAVE (heartbeat-paced), not pushed by its mesh */
+  deliveriesByIwantPct?: number
+  /** gossip copies a node received per message it needed (duplicates included) */
+  gossipCopiesPerDelivery?: number
   /** background anti-entropy interval at the end of the idle window, mean over nodes (5 s base, 30 s backed off) */
   idleSyncIntervalSecondsMean?: number
   delivered?: number
@@ -71,20 +77,25 @@ export interface ScaleRunResult {
 
 const TOPIC = 'scale'
 
-/** the sum of a daemon's /metrics samples whose line starts with `sample` (a name, or a name and labels) */
-async function metric (c: GossipClient, sample: string): Promise<number> {
+/** per sample (a name, or a name and labels), the sum of a daemon's /metrics lines that start with it: one scrape */
+async function metrics (c: GossipClient, samples: string[]): Promise<number[]> {
   const res = await fetch(`${c.url}/metrics`, { headers: { authorization: `Bearer ${c.token}` }, signal: AbortSignal.timeout(20_000) })
   // a refused scrape must not read as zero
   if (!res.ok) throw new Error(`GET /metrics answered ${res.status}: ${(await res.text()).slice(0, 200)}`)
-  let sum = 0
+  const sums = samples.map(() => 0)
   for (const line of (await res.text()).split('\n')) {
-    if (line.startsWith(sample) && (line[sample.length] === ' ' || line[sample.length] === '{' || sample.endsWith('}'))) sum += Number(line.split(' ').pop())
+    samples.forEach((sample, k) => {
+      if (line.startsWith(sample) && (line[sample.length] === ' ' || line[sample.length] === '{' || sample.endsWith('}'))) sums[k] += Number(line.split(' ').pop())
+    })
   }
-  return sum
+  return sums
 }
 
 /** messages of TOPIC a daemon stored from sync pulls: what gossip did not bring it */
 const SYNC_STORED = `gossipd_messages_stored_total{topic="${TOPIC}",source="sync"}`
+
+/** read before and after the spread: what sync stored, connections opened, gossip asked for by IWANT, gossip copies received */
+const SPREAD_SAMPLES = [SYNC_STORED, 'gossipd_peer_joins_total', 'gossipsub_iwant_promise_resolved_total', 'gossipsub_msg_received_prevalidation_total']
 
 /** gossipsub's Dlo: a node with this many topic peers can fill its mesh */
 const MESH_LOW = 4
@@ -196,7 +207,10 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
 
     // idle: CPU and mDNS over idleSeconds
     const mdns = countMdns(a.hubIp)
-    const perNode = async (sample: string): Promise<number[]> => await Promise.all(clients.slice(0, n).map(async c => await metric(c, sample)))
+    const perNode = async (sample: string): Promise<number[]> => await Promise.all(clients.slice(0, n).map(async c => (await metrics(c, [sample]))[0]))
+    /** per sample, its sum over the first n daemons */
+    const swarmSums = async (samples: string[]): Promise<number[]> => (await Promise.all(clients.slice(0, n).map(async c => await metrics(c, samples))))
+      .reduce((acc, v) => acc.map((x, k) => x + v[k]), samples.map(() => 0))
     const joins0 = await perNode('gossipd_peer_joins_total')
     const c0 = cpu()
     const m0 = { ...mdns.count }
@@ -226,7 +240,7 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       const doneAt = new Map<string, number>()
       const copies: number[] = []
       const lastNode = new Map<number, number>()
-      const syncStored0 = await perNode(SYNC_STORED)
+      const spread0 = await swarmSums(SPREAD_SAMPLES)
       const sc0 = cpu()
       const st0 = Date.now()
       const streams = await Promise.all(clients.map(async c => await c.stream(TOPIC, { from: 'now' })))
@@ -262,9 +276,12 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
       r.deliveryP50Ms = percentile(copies, 50)
       r.deliveryP99Ms = percentile(copies, 99)
       r.lastNodes = [...lastNode].sort((x, y) => y[1] - x[1]).slice(0, 3).map(([node, times]) => `${node}: ${times}`).join(', ')
-      const syncStored1 = await perNode(SYNC_STORED)
-      const bySync = syncStored1.reduce((sum, v, i) => sum + v - syncStored0[i], 0)
-      r.deliveriesBySyncPct = bySync / (a.messages * (n - 1)) * 100
+      const [bySync, joins, byIwant, received] = (await swarmSums(SPREAD_SAMPLES)).map((v, k) => v - spread0[k])
+      const needed = a.messages * (n - 1)
+      r.deliveriesBySyncPct = bySync / needed * 100
+      r.deliveriesByIwantPct = byIwant / needed * 100
+      r.gossipCopiesPerDelivery = received / needed
+      r.spreadConnectionsOpenedPerNode = joins / n
       save()
     }
     await poll()

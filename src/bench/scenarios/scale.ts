@@ -98,6 +98,7 @@ export const scale: Scenario = {
         row(s, 'private (anon) MB per node mean', null, r.anonMBMean, 1),
         row(s, 'mDNS packets/s on the bridge (idle)', null, r.mdnsPacketsPerSec, 2),
         row(s, 'connections opened per node (idle)', null, r.idleConnectionsOpenedPerNode, 1),
+        row(s, 'connections opened per node (while messages spread)', null, r.spreadConnectionsOpenedPerNode, 1),
         row(s, 'anti-entropy interval s, mean (idle end)', null, r.idleSyncIntervalSecondsMean, 1),
         row(s, `messages at all N of ${r.sent ?? 0}`, null, r.delivered, 0, { text: 'all', met: r.delivered === r.sent, value: r.delivered }),
         row(s, 'one message to all N p50 ms', null, r.spreadP50Ms),
@@ -106,6 +107,8 @@ export const scale: Scenario = {
         row(s, 'each copy, publish -> node p50 / p99 ms', null, r.deliveryP50Ms != null ? `${r.deliveryP50Ms} / ${r.deliveryP99Ms ?? '?'}` : null),
         row(s, 'last node to get a message (node: times)', null, r.lastNodes ?? null),
         row(s, 'copies by sync, not gossip %', null, r.deliveriesBySyncPct, 1),
+        row(s, 'copies asked for by IWANT (after a heartbeat IHAVE), not pushed %', null, r.deliveriesByIwantPct, 1),
+        row(s, 'gossip copies received per message needed', null, r.gossipCopiesPerDelivery, 1),
         row(s, 'late joiner catch-up 10,000 msgs ms', null, r.catchupMs),
       )
     }
