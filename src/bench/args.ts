@@ -4,6 +4,7 @@
 //   --size BYTES          payload size (default 1024)
 //   --nodes N             node count of the multi-node scenarios (default 5)
 //   --scale-nodes 5,10    swarm sizes of the scale scenario (default 5,10,20,50)
+//   --scale-rate N        messages per second while the scale scenario's 100 messages spread (default 10)
 //   --duration SEC        latency and overload duration (default 10, quick 2)
 //   --count N             throughput message count (default 10000, quick 2000)
 //   --catchup-count N     catch-up message count (default 50000, quick 10000)
@@ -18,6 +19,8 @@ export interface Options {
   only: Set<string> | null
   /** the swarm sizes the scale scenario runs (--scale-nodes 5,10) */
   scaleNodes: number[]
+  /** messages per second of the scale scenario's spread (--scale-rate) */
+  scaleRate: number
   size: number
   nodes: number
   duration: number
@@ -32,14 +35,14 @@ export interface Options {
 /** what usage() lists: each scenario's name and one-line title */
 export interface ScenarioName { name: string, title: string }
 
-const KNOWN_FLAGS = ['--quick', '--only', '--size', '--nodes', '--duration', '--count', '--catchup-count', '--side', '--catchup-synchronous', '--node-flags', '--verbose', '--scale-nodes']
+const KNOWN_FLAGS = ['--quick', '--only', '--size', '--nodes', '--duration', '--count', '--catchup-count', '--side', '--catchup-synchronous', '--node-flags', '--verbose', '--scale-nodes', '--scale-rate']
 
 export function usage (scenarios: ScenarioName[]): string {
   const width = Math.max(...scenarios.map(s => s.name.length))
   return `usage: npm run bench -- [options]
   --quick  --only a,b (${scenarios.map(s => s.name).join(', ')})  --size BYTES  --nodes N  --duration SEC  --count N
   --catchup-count N  --side raw|gossipd  --catchup-synchronous FULL|NORMAL  --node-flags "..."  --verbose
-  --scale-nodes 5,10,20,50 (the scale scenario's swarm sizes)
+  --scale-nodes 5,10,20,50 (the scale scenario's swarm sizes)  --scale-rate MSG_PER_S (its spread, default 10)
 Prints a table and writes results/bench-<time>.json and results/latest.json.
 Scenarios (--only throughput means throughput2 and throughput5):
 ${scenarios.map(s => `  ${s.name.padEnd(width)}  ${s.title}`).join('\n')}`
@@ -98,6 +101,7 @@ export function parseArgs (argv: string[], scenarios: ScenarioName[]): Options {
     nodeFlags: (get('--node-flags') ?? '').split(/\s+/).filter(Boolean),
     verbose: argv.includes('--verbose'),
     scaleNodes: scaleNodes(get('--scale-nodes')),
+    scaleRate: num('--scale-rate', 10),
   }
 }
 

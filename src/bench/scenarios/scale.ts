@@ -83,7 +83,7 @@ export const scale: Scenario = {
       if (!isRoot()) { rows.push(row(s, 'skipped: needs root (network namespaces)', null, null)); continue }
       process.stderr.write(`  scale [gossipd] N=${n} ...`)
       const t = Date.now()
-      const r = await runScale(n).catch((err: Error) => ({ nodes: n, error: err.message }) as ScaleRunResult)
+      const r = await runScale(n, { ratePerSec: o.scaleRate }).catch((err: Error) => ({ nodes: n, error: err.message }) as ScaleRunResult)
       process.stderr.write(r.error != null ? ` FAILED: ${r.error}\n` : ` ${((Date.now() - t) / 1000).toFixed(0)} s\n`)
       all.push(r)
       if (r.error != null) { rows.push(row(s, `FAILED: ${r.error}`, null, null)); continue }
@@ -100,7 +100,7 @@ export const scale: Scenario = {
         row(s, 'connections opened per node (idle)', null, r.idleConnectionsOpenedPerNode, 1),
         row(s, 'connections opened per node (while messages spread)', null, r.spreadConnectionsOpenedPerNode, 1),
         row(s, 'anti-entropy interval s, mean (idle end)', null, r.idleSyncIntervalSecondsMean, 1),
-        row(s, `messages at all N of ${r.sent ?? 0}`, null, r.delivered, 0, { text: 'all', met: r.delivered === r.sent, value: r.delivered }),
+        row(s, `messages at all N of ${r.sent ?? 0} (${o.scaleRate}/s)`, null, r.delivered, 0, { text: 'all', met: r.delivered === r.sent, value: r.delivered }),
         row(s, 'one message to all N p50 ms', null, r.spreadP50Ms),
         row(s, 'one message to all N p99 ms', null, r.spreadP99Ms, 0, { text: '< 1000 ms', met: r.spreadP99Ms != null ? r.spreadP99Ms < 1000 : null, value: r.spreadP99Ms }),
         row(s, 'CPU % per node while messages spread', null, r.spreadCpuPctPerNode, 2),
