@@ -9,6 +9,7 @@
 // string (array of 2, text of 16): the first bytes tell them apart, and a decoder that knows only single
 // envelopes refuses a bundle as "not a v1 envelope".
 import { Encoder } from 'cbor-x'
+import { encodeCbor } from './cbor-owned.js'
 
 export const BUNDLE_DOMAIN = 'gossipd/bundle/1'
 /** most envelopes in one bundle: the sender packs no more, the receiver refuses more before decoding */
@@ -40,7 +41,7 @@ export function bundleBytes (count: number, envelopeBytes: number): number {
 export function encodeBundle (raws: Uint8Array[]): Uint8Array {
   if (raws.length === 0 || raws.length > MAX_BUNDLE_COUNT) throw new RangeError(`a bundle holds 1 to ${MAX_BUNDLE_COUNT} envelopes, not ${raws.length}`)
   // Buffers encode as plain byte strings (cbor-x tags a bare Uint8Array)
-  return cbor.encode([BUNDLE_DOMAIN, raws.map(r => Buffer.from(r.buffer, r.byteOffset, r.byteLength))])
+  return encodeCbor(cbor, [BUNDLE_DOMAIN, raws.map(r => Buffer.from(r.buffer, r.byteOffset, r.byteLength))])
 }
 
 /**

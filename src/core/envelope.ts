@@ -13,6 +13,7 @@
 // so catch-up checks one signature per batch instead of one per message (see sync/verify-batch.ts).
 // Bodies of 6 fields (written before prev existed) still decode, with prev null.
 import { Encoder } from 'cbor-x'
+import { encodeCbor } from './cbor-owned.js'
 import * as nodeCrypto from 'node:crypto'
 import { createHash, createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -120,7 +121,7 @@ function byteString (bytes: Uint8Array, at: number): { value: Uint8Array, end: n
 type EnvelopeFields = Omit<Envelope, 'body' | 'prev'> & { prev?: Uint8Array | null }
 
 function encodeBody (e: Omit<EnvelopeFields, 'sig'>): Uint8Array {
-  return cbor.encode([SIGNING_DOMAIN, e.origin, e.topic, e.seq, e.ts, e.payload, e.prev ?? null])
+  return encodeCbor(cbor, [SIGNING_DOMAIN, e.origin, e.topic, e.seq, e.ts, e.payload, e.prev ?? null])
 }
 
 /**
@@ -131,12 +132,12 @@ export function sealEnvelope (key: PrivateKey, origin: string, topic: string, se
   const body = encodeBody({ origin, topic, seq, ts, payload, prev })
   const sig = edSign(null, body, signingKey(key))
   const envelope = { origin, topic, seq, ts, payload, prev, body, sig }
-  return { envelope, bytes: cbor.encode([ENVELOPE_VERSION, body, sig]), hash: bodyHash(body) }
+  return { envelope, bytes: encodeCbor(cbor, [ENVELOPE_VERSION, body, sig]), hash: bodyHash(body) }
 }
 
 /** Encode an envelope from its fields; `body` is re-derived, so changing a field invalidates the signature. */
 export function encodeEnvelope (e: EnvelopeFields & { body?: Uint8Array }): Uint8Array {
-  return cbor.encode([ENVELOPE_VERSION, encodeBody(e), e.sig])
+  return encodeCbor(cbor, [ENVELOPE_VERSION, encodeBody(e), e.sig])
 }
 
 export class MalformedEnvelopeError extends Error {

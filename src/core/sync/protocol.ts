@@ -8,6 +8,7 @@
 // the server answers which buckets of origins differ, and only for those does the puller list its origins
 // and the server diff them; two peers holding the same exchange two small frames and are done.
 import { Encoder } from 'cbor-x'
+import { encodeCbor } from '../cbor-owned.js'
 import { lpStream } from '@libp2p/utils'
 import type { Stream, PeerId } from '@libp2p/interface'
 import { RangeSet, type Range } from '../../store/ranges.js'
@@ -100,7 +101,7 @@ async function readFrame (s: Framed, signal?: AbortSignal, fast?: (chunks: Itera
 }
 
 async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, signal?: AbortSignal): Promise<void> {
-  const bytes = cbor.encode(frame)
+  const bytes = encodeCbor(cbor, frame)
   syncMeter.frame?.(side, bytes.byteLength, frame)
   await s.write(bytes, { signal: within(WRITE_TIMEOUT_MS, signal) })
 }
@@ -118,7 +119,7 @@ export function requestPages (store: Store, topics: string[]): TopicWant[][] {
   for (const topic of topics) {
     const all = store.summary(topic)
     const want: TopicWant = { topic, origins: all.slice(0, PAGE_ORIGINS).map(truncateRanges) }
-    const size = cbor.encode(want).byteLength
+    const size = encodeCbor(cbor, want).byteLength
     if (page.length > 0 && (page.length >= PAGE_TOPICS || origins + want.origins.length > PAGE_ORIGINS || bytes + size > PAGE_BYTES)) {
       pages.push(page); page = []; origins = 0; bytes = 0
     }
