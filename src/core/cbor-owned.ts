@@ -1,8 +1,8 @@
 // cbor-x encodes into one buffer shared by all its encoders, hands back views of it, and grows it to about
 // four times the largest value it has encoded, never shrinking it. After one sync frame of 1,000 envelopes
-// (~1 MiB) or one large payload, every small encoding after it was a view pinning a multi-MB buffer: memory
-// that no byte count of a queue sees, and a fresh multi-MB allocation each time one filled up (in isolation,
-// 5,000 kept 1 KiB envelopes held 28 MB of ArrayBuffers, and a body encode took 5.2 instead of 2.3 us).
+// (~1 MiB) or one large payload, every small encoding after it was a view pinning a multi-MB buffer, and a
+// 1 MiB envelope sat in a 4 MiB one: memory that no byte count of a queue sees (32 kept 1 MiB envelopes held
+// 68 MB of buffers; in isolation a 1 KiB body encode also took 5.2 instead of 2.3 us after one large frame).
 // Here a result in a buffer past MAX_SHARED_BYTES is copied out, and the shared buffer is put back to a
 // small one.
 import type { Encoder } from 'cbor-x'
