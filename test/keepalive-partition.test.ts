@@ -3,18 +3,12 @@
 // connections every 3 s (keepalive.ts): the kernel's TCP keep-alive probes them from 3 s of idle, so both
 // sides must still drop the dead connection in about 13 s (the 30 s idle ping would take 40 s or more), and reconnect once the partition heals.
 // Needs root (ip netns); CI runs as root.
-import { describe, it, expect } from 'vitest'
+import { it, expect } from 'vitest'
+import { describeAsRoot } from './helpers.js'
 import { Cluster } from '../src/lan/cluster.js'
 import { ownNamespaces } from '../src/lan/netns.js'
-import { isRoot } from '../src/lan/isolation.js'
 
-describe('keep-alive across a silent partition (network namespaces, needs root)', () => {
-  if (!isRoot()) {
-    console.warn('\n*** SKIPPED keep-alive partition test: needs root to create network namespaces. CI runs it as root. ***\n')
-    it.skip('SKIPPED: not root', () => {})
-    return
-  }
-
+describeAsRoot('keep-alive across a silent partition (network namespaces, needs root)', 'create network namespaces', () => {
   it('an idle connection across a silent partition is closed on both sides within 20 s, and reforms after the heal', async () => {
     const c = new Cluster({ nodes: 2, topics: [] }) // no topic: no sync pulls, nothing on the connection
     let ok = false

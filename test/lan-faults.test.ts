@@ -2,22 +2,16 @@
 // a steady publish through every daemon's API, a durable consumer on each, one fault of a few seconds.
 // Whatever the fault, every acknowledged publish must reach every daemon's history and durable consumer,
 // with no duplicate after a successful ack and each origin in order. Needs root; CI runs as root.
-import { describe, it, expect } from 'vitest'
+import { it, expect } from 'vitest'
+import { describeAsRoot } from './helpers.js'
 import { execFileSync } from 'node:child_process'
 import { runFault } from '../src/lan/fault-run.js'
 import { FAULTS, SHORT } from '../src/lan/faults.js'
 import { ownNamespaces } from '../src/lan/netns.js'
-import { isRoot } from '../src/lan/isolation.js'
 
 const mountsUnder = (dir: string): string => execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' }).split('\n').filter(l => l.includes(` ${dir}/`)).join('\n')
 
-describe('fault runs on the simulated LAN (short versions, needs root)', () => {
-  if (!isRoot()) {
-    console.warn('\n*** SKIPPED LAN fault tests: need root to create network namespaces and mount a tmpfs. CI runs them as root. ***\n')
-    it.skip('SKIPPED: not root', () => {})
-    return
-  }
-
+describeAsRoot('fault runs on the simulated LAN (short versions, needs root)', 'create network namespaces and mount a tmpfs', () => {
   for (const fault of FAULTS) {
     it(`${fault}: no acked publish lost, no duplicate after ack, per-origin order, convergence`, async () => {
       const r = await runFault(fault, { nodes: 3, profile: SHORT, log: line => { if (process.env.GOSSIPD_LAN_VERBOSE != null) console.log(line) } })

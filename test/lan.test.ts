@@ -1,17 +1,11 @@
 // The LAN story end to end: real daemon processes, one per network namespace on a private bridge, mDNS
 // as the only discovery, CLI for publishing, kill -9 and catch-up. Needs root (ip netns); CI runs as root.
-import { describe, it, expect } from 'vitest'
+import { it, expect } from 'vitest'
+import { describeAsRoot } from './helpers.js'
 import { runLanScenario } from '../src/lan/scenario.js'
 import { ownNamespaces } from '../src/lan/netns.js'
-import { isRoot } from '../src/lan/isolation.js'
 
-describe('simulated LAN (network namespaces, needs root)', () => {
-  if (!isRoot()) {
-    console.warn('\n*** SKIPPED LAN test: needs root to create network namespaces. CI runs it as root. ***\n')
-    it.skip('SKIPPED: not root', () => {})
-    return
-  }
-
+describeAsRoot('simulated LAN (network namespaces, needs root)', 'create network namespaces', () => {
   it('3 daemons find each other by mDNS, get a CLI publish, and a daemon killed with -9 catches up after restart', async () => {
     const report = await runLanScenario({ nodes: 3, backlog: 25, waitMs: 45_000 })
     expect(report.error).toBeUndefined()

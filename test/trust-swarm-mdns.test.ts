@@ -1,18 +1,13 @@
 // Build 1 of issue 10 with mDNS: two private swarms on one network (a namespace this test creates, loopback
 // only) discover only their own members and exchange nothing across. Needs root; skips loudly without it.
-import { describe, it, expect } from 'vitest'
+import { it, expect } from 'vitest'
+import { describeAsRoot } from './helpers.js'
 import { existsSync } from 'node:fs'
-import { spawnInNewNetns, isRoot } from '../src/lan/isolation.js'
+import { spawnInNewNetns } from '../src/lan/isolation.js'
 
 const probe = new URL('../dist/lan/swarm-probe.js', import.meta.url).pathname
 
-describe('private swarms on one LAN (network namespace, needs root)', () => {
-  if (!isRoot()) {
-    console.warn('\n*** SKIPPED private-swarm mDNS test: needs root to create a network namespace ***\n')
-    it.skip('SKIPPED: not root', () => {})
-    return
-  }
-
+describeAsRoot('private swarms on one LAN (network namespace, needs root)', 'create a network namespace', () => {
   it('two swarm keys, mDNS on: each node connects only within its swarm and holds only its swarm\'s messages', async () => {
     expect(existsSync(probe), 'run `npm run build` first (npm test does)').toBe(true)
     const child = spawnInNewNetns(process.execPath, [probe], { stdio: ['ignore', 'pipe', 'pipe'] })
