@@ -207,20 +207,19 @@ async function run (a: ScaleRunArgs, r: ScaleRunResult): Promise<void> {
 
     // idle: CPU and mDNS over idleSeconds
     const mdns = countMdns(a.hubIp)
-    const perNode = async (sample: string): Promise<number[]> => await Promise.all(clients.slice(0, n).map(async c => (await metrics(c, [sample]))[0]))
-    /** per sample, its sum over the first n daemons */
+    /** per sample, its sum over the first n daemons (one scrape of each) */
     const swarmSums = async (samples: string[]): Promise<number[]> => (await Promise.all(clients.slice(0, n).map(async c => await metrics(c, samples))))
       .reduce((acc, v) => acc.map((x, k) => x + v[k]), samples.map(() => 0))
-    const joins0 = await perNode('gossipd_peer_joins_total')
+    const [joins0] = await swarmSums(['gossipd_peer_joins_total'])
     const c0 = cpu()
     const m0 = { ...mdns.count }
     const i0 = Date.now()
     await sleep(a.idleSeconds * 1000)
     const secs = (Date.now() - i0) / 1000
     const c1 = cpu()
-    const joins1 = await perNode('gossipd_peer_joins_total')
-    r.idleConnectionsOpenedPerNode = joins1.reduce((sum, v, i) => sum + v - joins0[i], 0) / n
-    r.idleSyncIntervalSecondsMean = (await perNode('gossipd_sync_interval_seconds')).reduce((sum, v) => sum + v, 0) / n
+    const [joins1, intervals] = await swarmSums(['gossipd_peer_joins_total', 'gossipd_sync_interval_seconds'])
+    r.idleConnectionsOpenedPerNode = (joins1 - joins0) / n
+    r.idleSyncIntervalSecondsMean = intervals / n
     r.mdnsPacketsPerSec = (mdns.count.all - m0.all) / secs
     r.mdnsQueriesPerSec = (mdns.count.queries - m0.queries) / secs
     mdns.close()
