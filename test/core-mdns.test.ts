@@ -1,19 +1,13 @@
 // mDNS discovery, for real, inside a network namespace this test creates (unshare -n, loopback only):
 // multicast never touches a real interface. Needs root; without it the test says so loudly and skips.
-import { describe, it, expect } from 'vitest'
+import { it, expect } from 'vitest'
+import { describeAsRoot } from './helpers.js'
 import { existsSync } from 'node:fs'
-import { spawnInNewNetns, isRoot, foreignInterfaces } from '../src/lan/isolation.js'
+import { spawnInNewNetns, foreignInterfaces } from '../src/lan/isolation.js'
 
 const probe = new URL('../dist/lan/mdns-probe.js', import.meta.url).pathname
-const canRun = isRoot()
 
-describe('mDNS discovery (network namespace, needs root)', () => {
-  if (!canRun) {
-    console.warn('\n*** SKIPPED mDNS test: needs root to create a network namespace (unshare -n). CI runs it as root. ***\n')
-    it.skip('SKIPPED: not root', () => {})
-    return
-  }
-
+describeAsRoot('mDNS discovery (network namespace, needs root)', 'create a network namespace (unshare -n)', () => {
   it('three nodes with no static peers find each other by mDNS and exchange a message', async () => {
     expect(existsSync(probe), 'run `npm run build` first (npm test does)').toBe(true)
     const child = spawnInNewNetns(process.execPath, [probe, '3'], { stdio: ['ignore', 'pipe', 'pipe'] })
