@@ -102,6 +102,12 @@ export interface NodeOptions {
   privateKey?: PrivateKey
   /** 'FULL' (default): an acked message survives power loss; 'NORMAL': survives a process crash */
   synchronous?: 'FULL' | 'NORMAL'
+  /**
+   * where the store's WAL checkpoints run: 'background' (default; one worker thread per node, started once
+   * a few MB were written) or 'inline' (inside commits on the main thread; no extra thread, e.g. for many
+   * nodes in one process that write little)
+   */
+  checkpoints?: 'background' | 'inline'
   /** fault injection for tests: return true to drop an inbound message (gossip or sync) as if the network lost it */
   dropInbound?: DropInbound
   /** fault injection for tests: return false to skip gossiping an own message (it still goes out by sync) */
@@ -251,7 +257,13 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const o = this.opts
     const key = o.privateKey ?? await loadOrCreateIdentity(o.dataDir)
     const given = this.parts.store
-    const store = typeof given === 'object' ? given : (given ?? openStore)(o.dataDir, { retention: o.retention, synchronous: o.synchronous, origin: peerIdFromPrivateKey(key).toString() })
+    const store = typeof given === 'object' ? given : (given ?? openStore)(o.dataDir, {
+      retention: o.retention,
+      synchronous: o.synchronous,
+      origin: peerIdFromPrivateKey(key).toString(),
+      checkpoints: o.checkpoints,
+      onCheckpointerFailed: err => this.log('warn', 'WAL checkpoints fall back to the main thread: the checkpoint worker failed', { err: err.message }),
+    })
     const ownsStore = typeof given !== 'object'
     let swarm: SwarmHost | undefined
     let host: NodeHost
@@ -516,6 +528,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       quarantined: run.store.quarantined,
       fsyncs: run.store.fsyncStats.count,
       fsyncSeconds: run.store.fsyncStats.seconds,
+      checkpoints: run.store.checkpointStats?.count ?? 0,
+      checkpointSeconds: run.store.checkpointStats?.seconds ?? 0,
+      checkpointFailures: run.store.checkpointStats?.failures ?? 0,
       sync: run.scheduler.status(),
     }
   }

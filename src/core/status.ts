@@ -42,6 +42,10 @@ export interface NodeStatus {
   /** WAL fsyncs done, and the time they took */
   fsyncs: number
   fsyncSeconds: number
+  /** WAL checkpoints done on the store's worker thread, their time there, and those that failed (0 when inline) */
+  checkpoints: number
+  checkpointSeconds: number
+  checkpointFailures: number
   /** sync health: pulls, failures and stalls (in all and per peer), holes and gaps */
   sync: SyncHealth
 }

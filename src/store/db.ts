@@ -8,30 +8,78 @@ export class StoreError extends Error {
   constructor (message: string, readonly code: string, options?: { cause?: unknown }) { super(message, options) }
 }
 
+/** How WAL checkpoints run: on a worker thread (checkpointer.ts), or inside SQLite's commits as it does by default. */
+export type CheckpointMode = 'background' | 'inline'
+
+/** SQLite's own checkpoint threshold (pages); in background mode only a backstop, if the worker falls behind or fails */
+export const INLINE_CHECKPOINT_PAGES = 1000
+const BACKSTOP_CHECKPOINT_PAGES = 16_384
+
+export interface OpenedDatabase {
+  db: Database.Database
+  /** acks wait for an fsync of the WAL (synchronous FULL), which the store does itself, off the event loop (wal.ts) */
+  durable: boolean
+  /** the connection that holds the data dir's lock, to close after db */
+  lock: Database.Database
+}
+
 /**
- * Open (or create) the store at path. Returns whether acks must wait for an fsync of the WAL: with
- * synchronous FULL the store syncs the WAL itself, off the event loop (see wal.ts).
+ * Open (or create) the store at path. One process owns a data dir: it holds an exclusive lock on a small
+ * file beside the store (`<path>.lock`, SQLite's exclusive locking mode after one write), which the OS
+ * drops if the process dies, so kill -9 leaves no stale lock. The lock is on a file of its own because in
+ * background mode the checkpointer needs a second connection to the store, so the store's own connection
+ * cannot hold it exclusively; inline, it still does (as gossipd before the lock file did, so an older
+ * gossipd holding the store is refused too).
  */
-export function openDatabase (path: string, synchronous: 'FULL' | 'NORMAL'): { db: Database.Database, durable: boolean } {
+export function openDatabase (path: string, synchronous: 'FULL' | 'NORMAL', checkpoints: CheckpointMode = 'inline'): OpenedDatabase {
+  let lock: Database.Database | undefined
   try {
+    // every mode takes it, so two stores in different modes refuse each other too
+    lock = takeLock(`${path}.lock`)
     const db = new Database(path, { timeout: 0 })
-    db.pragma('journal_mode = WAL')
-    // WAL with NORMAL never corrupts; FULL durability comes from the store's own fsync after each
-    // group commit, acked only then
-    db.pragma('synchronous = NORMAL')
-    // one process owns a data dir: the exclusive lock is taken by the first write below and held
-    // until close; the OS drops it if the process dies, so kill -9 leaves no stale lock behind
-    db.pragma('locking_mode = EXCLUSIVE')
-    // after a checkpoint the WAL shrinks back to this instead of keeping its high-water size: on a small
-    // volume a WAL left at ~4 MiB is what kept the disk full after space was freed
-    db.pragma('journal_size_limit = 1048576')
-    db.exec(SCHEMA)
-    migrate(db)
-    const check = db.pragma('quick_check', { simple: true })
-    if (check !== 'ok') throw new StoreError(`store ${path} is corrupt: ${String(check)}`, 'STORE_CORRUPT')
-    return { db, durable: synchronous === 'FULL' }
+    try {
+      // an older gossipd holding the store itself (exclusive mode) makes this first read fail as locked
+      db.pragma('journal_mode = WAL')
+      // WAL with NORMAL never corrupts; FULL durability comes from the store's own fsync after each
+      // group commit, acked only then
+      db.pragma('synchronous = NORMAL')
+      if (checkpoints === 'inline') {
+        // the exclusive lock is taken by the first write below and held until close
+        db.pragma('locking_mode = EXCLUSIVE')
+      } else {
+        db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`)
+      }
+      // after a checkpoint the WAL shrinks back to this instead of keeping its high-water size: on a small
+      // volume a WAL left at ~4 MiB is what kept the disk full after space was freed
+      db.pragma('journal_size_limit = 1048576')
+      db.exec(SCHEMA)
+      migrate(db)
+      const check = db.pragma('quick_check', { simple: true })
+      if (check !== 'ok') throw new StoreError(`store ${path} is corrupt: ${String(check)}`, 'STORE_CORRUPT')
+    } catch (err) {
+      db.close()
+      throw err
+    }
+    return { db, durable: synchronous === 'FULL', lock }
   } catch (err) {
+    lock?.close()
     throw translateOpenError(err, path)
+  }
+}
+
+/** Hold an exclusive lock on a file of its own until closed (SQLite's exclusive locking mode, after one write). */
+function takeLock (path: string): Database.Database {
+  const lock = new Database(path, { timeout: 0 })
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE')
+    lock.exec('CREATE TABLE IF NOT EXISTS owner (k INTEGER PRIMARY KEY, pid INTEGER NOT NULL)')
+    lock.prepare('INSERT OR REPLACE INTO owner (k, pid) VALUES (1, ?)').run(process.pid)
+    return lock
+  } catch (err) {
+    lock.close()
+    const code = sqliteCode(err)
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw err
+    throw new StoreError(`cannot take the data dir's lock ${path}: ${(err as Error).message}; if no gossipd runs on this data dir, remove that file`, code || 'STORE_OPEN_FAILED', { cause: err })
   }
 }
 

@@ -6,7 +6,8 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
-import { openDatabase, StoreError, translateWriteError } from './db.js'
+import { openDatabase, StoreError, translateWriteError, INLINE_CHECKPOINT_PAGES, type CheckpointMode } from './db.js'
+import { BackgroundCheckpointer, type CheckpointStats } from './checkpointer.js'
 import { SpaceKeeper } from './space.js'
 import { HeldIndex, type OriginState } from './held.js'
 import { Topics, type TopicInfo } from './topics.js'
@@ -20,7 +21,7 @@ import type { RangeSet } from './ranges.js'
 import type { MessageRow, NewMessage, RowCodec, StoredMessage } from './rows.js'
 
 export { StoreError, CommittedNotDurableError }
-export type { FsyncFn, MsgIdLimits, PublishedRecord }
+export type { FsyncFn, MsgIdLimits, PublishedRecord, CheckpointMode, CheckpointStats }
 export type { NewMessage, OriginState, PruneReport, RowCodec, StoredMessage, TopicInfo }
 
 /** A stored row that could not be decoded, moved to the quarantine table; its seq is a hole again. */
@@ -46,11 +47,21 @@ export interface StoreOptions {
   msgIds?: Partial<MsgIdLimits>
   /** fault injection for tests: the fsync of the WAL after each group commit */
   fsync?: FsyncFn
+  /**
+   * where WAL checkpoints run (default background: a worker thread, started once a few MB were written;
+   * inline: inside SQLite's commits on this thread, and no second thread or connection)
+   */
+  checkpoints?: CheckpointMode
+  /** told once if the background checkpointer cannot run (the store then checkpoints inline) */
+  onCheckpointerFailed?: (err: Error) => void
 }
 
 export class Store {
   readonly path: string
   private readonly db: Database.Database
+  /** the connection holding the data dir's lock */
+  private readonly lockDb: Database.Database
+  private readonly checkpointer?: BackgroundCheckpointer
   private readonly topicTable: Topics
   private readonly held: HeldIndex
   private readonly heads: PublishHeads
@@ -74,13 +85,22 @@ export class Store {
     mkdirSync(dataDir, { recursive: true })
     this.path = join(dataDir, 'queue.sqlite')
     const defaults = { ...DEFAULT_RETENTION, ...opts.retention }
-    const { db, durable } = openDatabase(this.path, opts.synchronous ?? 'FULL')
+    const { db, durable, lock } = openDatabase(this.path, opts.synchronous ?? 'FULL', opts.checkpoints ?? 'background')
     this.db = db
+    this.lockDb = lock
     try {
       if (opts.origin != null) this.bindOrigin(dataDir, opts.origin)
     } catch (err) {
       db.close()
+      lock.close()
       throw err
+    }
+    if (opts.checkpoints !== 'inline') {
+      this.checkpointer = new BackgroundCheckpointer(this.path, err => {
+        // SQLite's own checkpoints again, on this thread: slower commits, but the WAL stays bounded
+        if (!this.wal.closed) { try { db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`) } catch { /* closing */ } }
+        opts.onCheckpointerFailed?.(err)
+      })
     }
     this.topicTable = new Topics(db, defaults)
     this.held = new HeldIndex(db)
@@ -136,6 +156,9 @@ export class Store {
 
   /** WAL fsyncs done and their total duration (seconds), for metrics */
   get fsyncStats (): { readonly count: number, readonly seconds: number } { return this.wal.fsyncStats }
+
+  /** background checkpoints done, failed, and their time on the worker (undefined: inline mode) */
+  get checkpointStats (): Readonly<CheckpointStats> | undefined { return this.checkpointer?.stats }
 
   /** true while the disk is short of space: own publishes are refused, received messages and acks go on */
   get lowOnSpace (): boolean { return this.space.low }
@@ -302,6 +325,9 @@ export class Store {
       const s = this.topicTable.get(topic)
       if (s != null) { s.messages += c.n; s.bytes += c.bytes }
     }
+    let bytes = 0
+    for (const c of counts.values()) bytes += c.bytes
+    this.checkpointer?.wrote(bytes)
     return stored
   }
 
@@ -369,7 +395,9 @@ export class Store {
     if (this.wal.closed) return
     if (this.maintenanceTimer != null) clearInterval(this.maintenanceTimer)
     this.wal.close()
+    this.checkpointer?.close()
     this.db.close()
+    this.lockDb.close()
   }
 
   private assertOpen (): void {

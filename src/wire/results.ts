@@ -107,6 +107,10 @@ export interface Status extends StatusExtra {
   /** WAL fsyncs done, and the seconds they took */
   fsyncs?: number
   fsyncSeconds?: number
+  /** WAL checkpoints done on the store's worker thread, their seconds there, and failures */
+  checkpoints?: number
+  checkpointSeconds?: number
+  checkpointFailures?: number
   quarantined?: number
   sync?: SyncHealthJson
 }

@@ -81,6 +81,9 @@ export class GossipdMetrics {
     totalCounter(r, 'gossipd_signature_checks_total', 'Ed25519 signatures verified', () => status()?.signatureChecks ?? 0)
     totalCounter(r, 'gossipd_store_fsyncs_total', 'WAL fsyncs', () => status()?.fsyncs ?? 0)
     totalCounter(r, 'gossipd_store_fsync_seconds_total', 'time spent in WAL fsyncs', () => status()?.fsyncSeconds ?? 0)
+    totalCounter(r, 'gossipd_store_checkpoints_total', 'WAL checkpoints done on the store\'s worker thread', () => status()?.checkpoints ?? 0)
+    totalCounter(r, 'gossipd_store_checkpoint_seconds_total', 'time WAL checkpoints took on the worker thread', () => status()?.checkpointSeconds ?? 0)
+    totalCounter(r, 'gossipd_store_checkpoint_failures_total', 'WAL checkpoints that failed (the WAL keeps the data; the next one retries)', () => status()?.checkpointFailures ?? 0)
     const perTopic = (name: string, help: string, pick: (t: ReturnType<GossipNode['topics']>[number], n: GossipNode) => number): void => {
       new Gauge({
         name, help, labelNames: ['topic'], ...reg,

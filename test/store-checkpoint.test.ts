@@ -1,0 +1,129 @@
+// WAL checkpoints on the store's worker thread (src/store/checkpointer.ts): they happen, they fold the
+// WAL into the database, a failing worker hands checkpoints back to SQLite, the data dir stays locked to one
+// owner whichever mode holds it, and kill -9 in the middle of heavy writes loses nothing acked.
+import { describe, it, expect, afterEach } from 'vitest'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { Store, StoreError } from '../src/store/store.js'
+import { BackgroundCheckpointer } from '../src/store/checkpointer.js'
+import { envelopeCodec } from '../src/core/envelope.js'
+import { tempDir, removeTempDirs, storeRow, waitFor } from './helpers.js'
+
+afterEach(() => removeTempDirs())
+
+const BODY = 'x'.repeat(4096)
+
+/** insert seqs from..to of origin o on topic t, 100 at a time (one group commit each) */
+async function write (s: Store, from: number, to: number): Promise<void> {
+  for (let a = from; a <= to; a += 100) {
+    const seqs = Array.from({ length: Math.min(100, to - a + 1) }, (_, i) => a + i)
+    await Promise.all(seqs.map(async seq => await s.insert(storeRow('t', 'o', seq, BODY))))
+  }
+}
+
+function code (fn: () => unknown): string | undefined {
+  try { fn() } catch (err) { return (err as StoreError).code }
+  return undefined
+}
+
+describe('background WAL checkpoints', () => {
+  it('run on the worker once a few MB were written, and fold the WAL into the database', async () => {
+    const dir = tempDir()
+    const s = new Store(dir, { codec: envelopeCodec })
+    s.addTopic('t')
+    await write(s, 1, 100)
+    // a quiet store starts no thread
+    expect(s.checkpointStats).toEqual({ count: 0, seconds: 0, failures: 0 })
+    await write(s, 101, 2_500) // ~10 MB: two checkpoints' worth
+    await waitFor('a background checkpoint', () => (s.checkpointStats?.count ?? 0) >= 1, 20_000)
+    expect(s.checkpointStats?.failures).toBe(0)
+    // the pages were copied into the database file itself by the worker's connection
+    expect(statSync(join(dir, 'queue.sqlite')).size).toBeGreaterThan(4 * 1024 * 1024)
+    s.close()
+    const again = new Store(dir, { codec: envelopeCodec })
+    expect(again.topics()).toMatchObject([{ topic: 't', messages: 2_500 }])
+    again.close()
+  })
+
+  it('inline mode starts no worker and keeps SQLite\'s own checkpoints', async () => {
+    const s = new Store(tempDir(), { codec: envelopeCodec, checkpoints: 'inline' })
+    s.addTopic('t')
+    await write(s, 1, 1_200)
+    expect(s.checkpointStats).toBeUndefined()
+    s.close()
+  })
+
+  it('a worker that cannot open the store is reported once and checkpoints go back to the caller', async () => {
+    const failures: Error[] = []
+    const c = new BackgroundCheckpointer(join(tempDir(), 'missing.sqlite'), err => failures.push(err), 1)
+    c.wrote(10)
+    await waitFor('the failure', () => failures.length > 0, 10_000)
+    c.wrote(10) // no second worker, no second report
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(failures).toHaveLength(1)
+    expect(failures[0].message).toMatch(/could not open the store/)
+    expect(c.active).toBe(false)
+    c.close()
+  })
+
+  it('the data dir stays locked to its owner, whichever checkpoint mode each side uses', () => {
+    for (const [first, second] of [['background', 'background'], ['background', 'inline'], ['inline', 'background']] as const) {
+      const dir = tempDir()
+      const s = new Store(dir, { codec: envelopeCodec, checkpoints: first })
+      expect(code(() => new Store(dir, { codec: envelopeCodec, checkpoints: second }).close()), `${first} then ${second}`).toBe('DATA_DIR_LOCKED')
+      s.close()
+      new Store(dir, { codec: envelopeCodec, checkpoints: second }).close() // free again once closed
+    }
+  })
+
+  it('kill -9 while checkpoints run in the background loses no acked message', async () => {
+    const dir = tempDir()
+    const store = fileURLToPath(new URL('../dist/store/store.js', import.meta.url))
+    const envelope = fileURLToPath(new URL('../dist/core/envelope.js', import.meta.url))
+    // a writer process: FULL durability, 4 KiB messages, prints each seq once its insert resolved (acked)
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `
+      const { Store } = await import(${JSON.stringify(store)})
+      const { envelopeCodec, encodeEnvelope } = await import(${JSON.stringify(envelope)})
+      const s = new Store(${JSON.stringify(dir)}, { codec: envelopeCodec })
+      s.addTopic('t')
+      const payload = new TextEncoder().encode('x'.repeat(4096))
+      for (let a = 1; ; a += 50) {
+        await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+          const seq = a + i
+          await s.insert({ topic: 't', origin: 'o', seq, ts: 1, payload, raw: encodeEnvelope({ origin: 'o', topic: 't', seq, ts: 1, payload, sig: new Uint8Array(64) }) })
+          process.stdout.write(seq + ' ' + (s.checkpointStats?.count ?? 0) + '\\n')
+        }))
+      }
+    `], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const acked: number[] = []
+    let checkpoints = 0
+    let buf = ''
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString()
+      const lines = buf.split('\n')
+      buf = lines.pop() ?? ''
+      for (const l of lines) {
+        const [seq, n] = l.split(' ').map(Number)
+        acked.push(seq)
+        checkpoints = Math.max(checkpoints, n)
+      }
+    })
+    const exited = new Promise(resolve => child.on('exit', (_code, signal) => resolve(signal)))
+    try {
+      await waitFor('two background checkpoints in the writer', () => checkpoints >= 2, 60_000)
+    } finally {
+      child.kill('SIGKILL')
+    }
+    expect(await exited).toBe('SIGKILL')
+    const db = new Database(join(dir, 'queue.sqlite'))
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
+    const held = new Set((db.prepare('SELECT seq FROM messages').all() as Array<{ seq: number }>).map(r => r.seq))
+    db.close()
+    const lost = acked.filter(seq => !held.has(seq))
+    expect(acked.length).toBeGreaterThan(2_000)
+    expect(lost).toEqual([])
+  })
+})
