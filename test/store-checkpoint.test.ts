@@ -2,7 +2,7 @@
 // WAL into the database, a failing worker hands checkpoints back to SQLite, the data dir stays locked to one
 // owner whichever mode holds it, and kill -9 in the middle of heavy writes loses nothing acked.
 import { describe, it, expect, afterEach } from 'vitest'
-import { statSync } from 'node:fs'
+import { statSync, writeFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -77,6 +77,18 @@ describe('background WAL checkpoints', () => {
       s.close()
       new Store(dir, { codec: envelopeCodec, checkpoints: second }).close() // free again once closed
     }
+  })
+
+  it('a lock file that is not a lock SQLite wrote is named in the error, and the store is left alone', () => {
+    const dir = tempDir()
+    new Store(dir, { codec: envelopeCodec }).close()
+    writeFileSync(join(dir, 'queue.sqlite.lock'), 'not a database '.repeat(100))
+    let err: unknown
+    try { new Store(dir, { codec: envelopeCodec }) } catch (e) { err = e }
+    expect(err).toBeInstanceOf(StoreError)
+    expect((err as Error).message).toMatch(/queue\.sqlite\.lock.*remove that file/)
+    rmSync(join(dir, 'queue.sqlite.lock'))
+    new Store(dir, { codec: envelopeCodec }).close()
   })
 
   it('kill -9 while checkpoints run in the background loses no acked message', async () => {
