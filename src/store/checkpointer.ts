@@ -29,22 +29,30 @@ export interface CheckpointStats {
 const WORKER_SOURCE = `
 (async () => {
   const { parentPort, workerData } = await import('node:worker_threads')
+  const closed = new Int32Array(workerData.closed)
   let db
   try {
     const Database = (await import(workerData.module)).default
     db = new Database(workerData.path, { timeout: 0, fileMustExist: true })
-    db.pragma('synchronous = NORMAL')
   } catch (err) {
     parentPort.postMessage({ fatal: String(err && err.message) })
+    Atomics.store(closed, 0, 1); Atomics.notify(closed, 0)
     parentPort.close()
     return
   }
+  // synchronous NORMAL (never lower): the checkpoint syncs the WAL before copying it and the database after
+  db.pragma('synchronous = NORMAL')
   parentPort.on('message', m => {
-    if (m === 'close') { try { db.close() } catch {} parentPort.close(); return }
+    if (m === 'close') {
+      try { db.close() } catch {}
+      Atomics.store(closed, 0, 1); Atomics.notify(closed, 0)
+      parentPort.close()
+      return
+    }
     const t = performance.now()
     try {
-      db.pragma('wal_checkpoint(PASSIVE)')
-      parentPort.postMessage({ ms: performance.now() - t })
+      const [r] = db.pragma('wal_checkpoint(PASSIVE)')
+      parentPort.postMessage({ ms: performance.now() - t, behind: r.checkpointed < r.log })
     } catch (err) {
       parentPort.postMessage({ ms: performance.now() - t, error: String(err && err.code) + ': ' + String(err && err.message) })
     }
@@ -52,7 +60,16 @@ const WORKER_SOURCE = `
 })()
 `
 
-interface Reply { ms?: number, error?: string, fatal?: string }
+interface Reply { ms?: number, error?: string, fatal?: string, behind?: boolean }
+
+/**
+ * How long close() waits for the worker to close its connection. The store's own connection must be the
+ * last one to close (it then folds the WAL in and removes it, as without a worker); a worker left holding
+ * its connection would make a store reopened at once in this process fail as "locked".
+ */
+const CLOSE_WAIT_MS = 5_000
+/** commits landed during a checkpoint that did not catch up: the next one after this pause, so the WAL can restart from its beginning */
+const CATCH_UP_DELAY_MS = 100
 
 export class BackgroundCheckpointer {
   private worker?: Worker
@@ -61,6 +78,8 @@ export class BackgroundCheckpointer {
   private bytes = 0
   private closed = false
   private broken = false
+  private readonly closedFlag = new SharedArrayBuffer(4)
+  private catchUp?: NodeJS.Timeout
   readonly stats: CheckpointStats = { count: 0, seconds: 0, failures: 0 }
 
   /**
@@ -79,8 +98,12 @@ export class BackgroundCheckpointer {
     if (this.bytes >= this.everyBytes) this.request()
   }
 
+  /** The store's own connection checkpointed and truncated the WAL (its periodic job): nothing is due. */
+  reset (): void { this.bytes = 0 }
+
   private request (): void {
     this.bytes = 0
+    if (this.catchUp != null) { clearTimeout(this.catchUp); this.catchUp = undefined }
     if (this.running) { this.again = true; return }
     const w = this.worker ?? this.start()
     if (w == null) return
@@ -91,7 +114,7 @@ export class BackgroundCheckpointer {
   private start (): Worker | undefined {
     try {
       const module = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.path, module } })
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.path, module, closed: this.closedFlag } })
       // a node that is done must be able to exit while the worker idles
       w.unref()
       w.on('message', (r: Reply) => this.reply(r))
@@ -108,15 +131,22 @@ export class BackgroundCheckpointer {
   private reply (r: Reply): void {
     if (r.fatal != null) { this.fail(new Error(`checkpoint worker could not open the store: ${r.fatal}`)); return }
     this.running = false
-    this.stats.count++
     this.stats.seconds += (r.ms ?? 0) / 1000
     if (r.error != null) {
       this.stats.failures++
       this.stats.lastError = r.error
+    } else {
+      this.stats.count++
     }
-    if (this.again && this.active) {
+    if (!this.active) return
+    if (this.again) {
       this.again = false
       this.request()
+    } else if (r.behind === true && this.catchUp == null) {
+      // commits landed while it copied: the WAL cannot restart from its beginning until one catches up,
+      // so without this it would grow until SQLite's backstop checkpoint ran on the main thread
+      this.catchUp = setTimeout(() => { this.catchUp = undefined; if (this.active && !this.running) this.request() }, CATCH_UP_DELAY_MS)
+      this.catchUp.unref()
     }
   }
 
@@ -129,11 +159,18 @@ export class BackgroundCheckpointer {
     this.failed(err)
   }
 
-  /** Close the worker's connection; the thread then ends by itself (nothing waits for it). */
+  /**
+   * Close the worker's connection and wait (at most CLOSE_WAIT_MS, blocking) until it has, so the caller's
+   * connection is the last one; the thread then ends by itself.
+   */
   close (): void {
     if (this.closed) return
     this.closed = true
-    this.worker?.postMessage('close')
+    if (this.catchUp != null) clearTimeout(this.catchUp)
+    const w = this.worker
     this.worker = undefined
+    if (w == null) return
+    w.postMessage('close')
+    Atomics.wait(new Int32Array(this.closedFlag), 0, 0, CLOSE_WAIT_MS)
   }
 }

@@ -11,9 +11,9 @@ export class StoreError extends Error {
 /** How WAL checkpoints run: on a worker thread (checkpointer.ts), or inside SQLite's commits as it does by default. */
 export type CheckpointMode = 'background' | 'inline'
 
-/** SQLite's own checkpoint threshold (pages); in background mode only a backstop, if the worker falls behind or fails */
+/** SQLite's own checkpoint threshold (pages); in background mode (16 MiB) only a backstop, if the worker falls behind or fails */
 export const INLINE_CHECKPOINT_PAGES = 1000
-const BACKSTOP_CHECKPOINT_PAGES = 16_384
+const BACKSTOP_CHECKPOINT_PAGES = 4_096
 
 export interface OpenedDatabase {
   db: Database.Database
@@ -38,7 +38,7 @@ export function openDatabase (path: string, synchronous: 'FULL' | 'NORMAL', chec
     lock = takeLock(`${path}.lock`)
     const db = new Database(path, { timeout: 0 })
     try {
-      // an older gossipd holding the store itself (exclusive mode) makes this first read fail as locked
+      // an older gossipd that holds the store itself (exclusive mode) and has written makes this read fail as locked
       db.pragma('journal_mode = WAL')
       // WAL with NORMAL never corrupts; FULL durability comes from the store's own fsync after each
       // group commit, acked only then
@@ -69,7 +69,9 @@ export function openDatabase (path: string, synchronous: 'FULL' | 'NORMAL', chec
 
 /** Hold an exclusive lock on a file of its own until closed (SQLite's exclusive locking mode, after one write). */
 function takeLock (path: string): Database.Database {
-  const lock = new Database(path, { timeout: 0 })
+  // two stores opening at the same moment both read it first and would each block the other's write: a
+  // short wait lets one win (the owner then holds it until it closes, so a second store still fails)
+  const lock = new Database(path, { timeout: 1_000 })
   try {
     lock.pragma('locking_mode = EXCLUSIVE')
     lock.exec('CREATE TABLE IF NOT EXISTS owner (k INTEGER PRIMARY KEY, pid INTEGER NOT NULL)')

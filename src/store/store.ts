@@ -113,7 +113,7 @@ export class Store {
     this.quarantineRow = db.prepare('INSERT OR REPLACE INTO quarantine (id, topic, origin, seq, ts, raw, reason, at) SELECT id, topic, origin, seq, ts, raw, ?, ? FROM messages WHERE id = ?')
     this.deleteRow = db.prepare('DELETE FROM messages WHERE id = ? RETURNING size')
     this.quarantineCount = (db.prepare('SELECT count(*) AS n FROM quarantine').get() as { n: number }).n
-    this.space = new SpaceKeeper(dataDir, opts.reserveBytes ?? 256 * 1024, () => this.checkpoint())
+    this.space = new SpaceKeeper(dataDir, opts.reserveBytes ?? 256 * 1024, () => this.checkpoint(250))
     this.wal = new GroupCommit(this.path, durable, {
       write: batch => this.writeBatch(batch),
       failed: (batch, err) => {
@@ -201,14 +201,25 @@ export class Store {
     try { return write() } catch (err) { throw this.translate(err) }
   }
 
-  /** Fold the WAL into the database and truncate it (frees its space). Best effort. */
-  checkpoint (): boolean {
-    if (this.wal.closed) return false
-    try {
-      const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
-      return r?.busy === 0
-    } catch {
-      return false
+  /**
+   * Fold the WAL into the database and truncate it (frees its space). Best effort. SQLite's checkpoint
+   * lock never waits: while the worker is checkpointing this one answers busy at once, so on a full disk
+   * (retryBusyMs) it is tried again for a little while, blocking, rather than leaving the WAL unshrunk.
+   */
+  checkpoint (retryBusyMs = 0): boolean {
+    const until = Date.now() + retryBusyMs
+    for (;;) {
+      if (this.wal.closed) return false
+      let busy: boolean
+      try {
+        const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
+        busy = r?.busy !== 0
+      } catch {
+        return false
+      }
+      if (!busy) { this.checkpointer?.reset(); return true }
+      if (Date.now() >= until) return false
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
     }
   }
 
@@ -394,8 +405,10 @@ export class Store {
   close (): void {
     if (this.wal.closed) return
     if (this.maintenanceTimer != null) clearInterval(this.maintenanceTimer)
-    this.wal.close()
+    // the checkpointer first: the final flush below must not start a worker, and the store's connection
+    // must be the last to close (it folds the WAL in and removes it)
     this.checkpointer?.close()
+    this.wal.close()
     this.db.close()
     this.lockDb.close()
   }
