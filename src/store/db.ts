@@ -31,7 +31,7 @@ export interface OpenedDatabase {
  * cannot hold it exclusively; inline, it still does (as gossipd before the lock file did, so an older
  * gossipd holding the store is refused too).
  */
-export function openDatabase (path: string, synchronous: 'FULL' | 'NORMAL', checkpoints: CheckpointMode = 'inline'): OpenedDatabase {
+export function openDatabase (path: string, synchronous: 'FULL' | 'NORMAL', checkpoints: CheckpointMode): OpenedDatabase {
   let lock: Database.Database | undefined
   try {
     // every mode takes it, so two stores in different modes refuse each other too

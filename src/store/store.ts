@@ -85,7 +85,8 @@ export class Store {
     mkdirSync(dataDir, { recursive: true })
     this.path = join(dataDir, 'queue.sqlite')
     const defaults = { ...DEFAULT_RETENTION, ...opts.retention }
-    const { db, durable, lock } = openDatabase(this.path, opts.synchronous ?? 'FULL', opts.checkpoints ?? 'background')
+    const checkpoints = opts.checkpoints ?? 'background'
+    const { db, durable, lock } = openDatabase(this.path, opts.synchronous ?? 'FULL', checkpoints)
     this.db = db
     this.lockDb = lock
     try {
@@ -95,7 +96,7 @@ export class Store {
       lock.close()
       throw err
     }
-    if (opts.checkpoints !== 'inline') {
+    if (checkpoints === 'background') {
       this.checkpointer = new BackgroundCheckpointer(this.path, err => {
         // SQLite's own checkpoints again, on this thread: slower commits, but the WAL stays bounded
         if (!this.wal.closed) { try { db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`) } catch { /* closing */ } }
