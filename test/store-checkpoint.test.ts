@@ -70,6 +70,44 @@ describe('background WAL checkpoints', () => {
     again.close()
   })
 
+  it('auto mode (the default) checkpoints inline at a moderate rate and starts no worker', async () => {
+    const dir = tempDir()
+    const s = new Store(dir, { codec: envelopeCodec })
+    s.addTopic('t')
+    // 20 rows of 4 KiB every 100 ms or slower: at most 800 KiB per second, under the bulk rate; ~5 MB of
+    // payload in all, more than SQLite's own threshold of 1,000 pages of WAL
+    for (let a = 1; a <= 1_200; a += 20) {
+      await write(s, a, a + 19)
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    expect(s.checkpointStats).toEqual({ count: 0, seconds: 0, failures: 0 })
+    // SQLite's checkpoints copied pages into the database and the WAL restarted (1 MiB limit after one)
+    expect(statSync(join(dir, 'queue.sqlite')).size).toBeGreaterThan(2 * 1024 * 1024)
+    expect(statSync(join(dir, 'queue.sqlite-wal')).size).toBeLessThan(4_100 * 1024)
+    s.close()
+  })
+
+  it('auto mode moves checkpoints to the worker from a second of bulk writes until a second below it', () => {
+    let t = 1_000
+    const bulk: boolean[] = []
+    const c = new BackgroundCheckpointer(join(tempDir(), 'never-opened.sqlite'), () => {}, { onBulk: b => bulk.push(b), now: () => t, everyBytes: Number.MAX_SAFE_INTEGER })
+    const KiB = 1024
+    c.wrote(512 * KiB)
+    t += 500; c.wrote(511 * KiB)
+    expect(bulk).toEqual([]) // 1023 KiB within the second
+    t += 100; c.wrote(2 * KiB)
+    expect(bulk).toEqual([true])
+    t += 600; c.wrote(100 * KiB) // the second that went bulk ended at the rate: still bulk
+    expect(bulk).toEqual([true])
+    t += 1_000; c.wrote(100 * KiB) // the last second had 100 KiB
+    expect(bulk).toEqual([true, false])
+    t += 200; c.wrote(1024 * KiB)
+    expect(bulk).toEqual([true, false, true])
+    t += 5_000; c.wrote(1 * KiB) // no commit for seconds
+    expect(bulk).toEqual([true, false, true, false])
+    c.close()
+  })
+
   it('inline mode starts no worker and keeps SQLite\'s own checkpoints', async () => {
     const s = new Store(tempDir(), { codec: envelopeCodec, checkpoints: 'inline' })
     s.addTopic('t')
@@ -80,7 +118,7 @@ describe('background WAL checkpoints', () => {
 
   it('a worker that cannot open the store is reported once and checkpoints go back to the caller', async () => {
     const failures: Error[] = []
-    const c = new BackgroundCheckpointer(join(tempDir(), 'missing.sqlite'), err => failures.push(err), 1)
+    const c = new BackgroundCheckpointer(join(tempDir(), 'missing.sqlite'), err => failures.push(err), { everyBytes: 1 })
     c.wrote(10)
     await waitFor('the failure', () => failures.length > 0, 10_000)
     c.wrote(10) // no second worker, no second report
@@ -92,7 +130,7 @@ describe('background WAL checkpoints', () => {
   })
 
   it('the data dir stays locked to its owner, whichever checkpoint mode each side uses', () => {
-    for (const [first, second] of [['background', 'background'], ['background', 'inline'], ['inline', 'background']] as const) {
+    for (const [first, second] of [['background', 'background'], ['background', 'inline'], ['inline', 'background'], ['auto', 'inline'], ['inline', 'auto']] as const) {
       const dir = tempDir()
       const s = new Store(dir, { codec: envelopeCodec, checkpoints: first })
       expect(code(() => new Store(dir, { codec: envelopeCodec, checkpoints: second }).close()), `${first} then ${second}`).toBe('DATA_DIR_LOCKED')

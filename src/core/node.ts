@@ -103,11 +103,12 @@ export interface NodeOptions {
   /** 'FULL' (default): an acked message survives power loss; 'NORMAL': survives a process crash */
   synchronous?: 'FULL' | 'NORMAL'
   /**
-   * where the store's WAL checkpoints run: 'background' (default; one worker thread per node, started once
-   * a few MB were written) or 'inline' (inside commits on the main thread; no extra thread, e.g. for many
-   * nodes in one process that write little)
+   * where the store's WAL checkpoints run: 'auto' (default: inside commits on the main thread at moderate
+   * rates, which keeps publish latency lowest, and on a worker thread of the node's own while over ~1 MiB/s
+   * of payload is committed, e.g. a catch-up), 'background' (always the worker, started once a few MB were
+   * written) or 'inline' (always the main thread; no extra thread or connection)
    */
-  checkpoints?: 'background' | 'inline'
+  checkpoints?: 'auto' | 'background' | 'inline'
   /** fault injection for tests: return true to drop an inbound message (gossip or sync) as if the network lost it */
   dropInbound?: DropInbound
   /** fault injection for tests: return false to skip gossiping an own message (it still goes out by sync) */

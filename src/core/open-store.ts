@@ -10,7 +10,7 @@ export interface StoreOpenOptions {
   synchronous?: 'FULL' | 'NORMAL'
   /** this node's peer id: the store refuses a data dir bound to another one */
   origin?: string
-  /** where WAL checkpoints run (store.ts; default background) */
+  /** where WAL checkpoints run (store.ts; default auto) */
   checkpoints?: CheckpointMode
   /** the background checkpointer could not run: the store went back to inline checkpoints */
   onCheckpointerFailed?: (err: Error) => void

@@ -8,12 +8,17 @@ export class StoreError extends Error {
   constructor (message: string, readonly code: string, options?: { cause?: unknown }) { super(message, options) }
 }
 
-/** How WAL checkpoints run: on a worker thread (checkpointer.ts), or inside SQLite's commits as it does by default. */
-export type CheckpointMode = 'background' | 'inline'
+/**
+ * How WAL checkpoints run: inside SQLite's commits as it does by default ('inline'), on a worker thread
+ * (checkpointer.ts, 'background'), or inline at moderate write rates and on the worker under bulk writes
+ * ('auto', checkpointer.ts says why).
+ */
+export type CheckpointMode = 'auto' | 'background' | 'inline'
 
-/** SQLite's own checkpoint threshold (pages); in background mode (16 MiB) only a backstop, if the worker falls behind or fails */
+/** SQLite's own checkpoint threshold (pages, its default) */
 export const INLINE_CHECKPOINT_PAGES = 1000
-const BACKSTOP_CHECKPOINT_PAGES = 4_096
+/** ... and while the worker checkpoints (16 MiB): only a backstop, if the worker falls behind or fails */
+export const BACKSTOP_CHECKPOINT_PAGES = 4_096
 
 export interface OpenedDatabase {
   db: Database.Database
@@ -27,7 +32,7 @@ export interface OpenedDatabase {
  * Open (or create) the store at path. One process owns a data dir: it holds an exclusive lock on a small
  * file beside the store (`<path>.lock`, SQLite's exclusive locking mode after one write), which the OS
  * drops if the process dies, so kill -9 leaves no stale lock. The lock is on a file of its own because in
- * background mode the checkpointer needs a second connection to the store, so the store's own connection
+ * auto and background modes the checkpointer needs a second connection to the store, so the store's own connection
  * cannot hold it exclusively; inline, it still does (as gossipd before the lock file did, so an older
  * gossipd holding the store is refused too).
  */
@@ -47,7 +52,7 @@ export function openDatabase (path: string, synchronous: 'FULL' | 'NORMAL', chec
         // the exclusive lock is taken by the first write below and held until close
         db.pragma('locking_mode = EXCLUSIVE')
       } else {
-        db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`)
+        db.pragma(`wal_autocheckpoint = ${checkpoints === 'background' ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES}`)
       }
       // after a checkpoint the WAL shrinks back to this instead of keeping its high-water size: on a small
       // volume a WAL left at ~4 MiB is what kept the disk full after space was freed

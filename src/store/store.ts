@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
-import { openDatabase, StoreError, translateWriteError, INLINE_CHECKPOINT_PAGES, type CheckpointMode } from './db.js'
+import { openDatabase, StoreError, translateWriteError, INLINE_CHECKPOINT_PAGES, BACKSTOP_CHECKPOINT_PAGES, type CheckpointMode } from './db.js'
 import { BackgroundCheckpointer, type CheckpointStats } from './checkpointer.js'
 import { SpaceKeeper } from './space.js'
 import { HeldIndex, type OriginState } from './held.js'
@@ -48,8 +48,9 @@ export interface StoreOptions {
   /** fault injection for tests: the fsync of the WAL after each group commit */
   fsync?: FsyncFn
   /**
-   * where WAL checkpoints run (default background: a worker thread, started once a few MB were written;
-   * inline: inside SQLite's commits on this thread, and no second thread or connection)
+   * where WAL checkpoints run (default auto: inside SQLite's commits on this thread at moderate rates, on
+   * a worker thread while over ~1 MiB/s of payload is committed; background: always the worker, started
+   * once a few MB were written; inline: always this thread, and no second thread or connection)
    */
   checkpoints?: CheckpointMode
   /** told once if the background checkpointer cannot run (the store then checkpoints inline) */
@@ -85,7 +86,7 @@ export class Store {
     mkdirSync(dataDir, { recursive: true })
     this.path = join(dataDir, 'queue.sqlite')
     const defaults = { ...DEFAULT_RETENTION, ...opts.retention }
-    const checkpoints = opts.checkpoints ?? 'background'
+    const checkpoints = opts.checkpoints ?? 'auto'
     const { db, durable, lock } = openDatabase(this.path, opts.synchronous ?? 'FULL', checkpoints)
     this.db = db
     this.lockDb = lock
@@ -96,12 +97,15 @@ export class Store {
       lock.close()
       throw err
     }
-    if (checkpoints === 'background') {
+    if (checkpoints !== 'inline') {
+      const threshold = (pages: number): void => {
+        if (!this.wal.closed) { try { db.pragma(`wal_autocheckpoint = ${pages}`) } catch { /* closing */ } }
+      }
       this.checkpointer = new BackgroundCheckpointer(this.path, err => {
         // SQLite's own checkpoints again, on this thread: slower commits, but the WAL stays bounded
-        if (!this.wal.closed) { try { db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`) } catch { /* closing */ } }
+        threshold(INLINE_CHECKPOINT_PAGES)
         opts.onCheckpointerFailed?.(err)
-      })
+      }, checkpoints === 'auto' ? { onBulk: bulk => { threshold(bulk ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES) } } : {})
     }
     this.topicTable = new Topics(db, defaults)
     this.held = new HeldIndex(db)
