@@ -98,10 +98,39 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     return this
   }
 
-  /** The node calls this after new messages of these origins were committed. */
+  /** The node calls this when messages of these origins may be deliverable (held ones, room again). */
   notify (origins: Iterable<string>): void {
     if (this.closed) return
     for (const origin of origins) this.pump(origin)
+  }
+
+  /** The node calls this after a commit, with the rows it added of each origin (in commit order). */
+  committed (byOrigin: ReadonlyMap<string, readonly StoredMessage[]>): void {
+    if (this.closed) return
+    for (const [origin, rows] of byOrigin) if (!this.fromCommit(origin, rows)) this.pump(origin)
+  }
+
+  /**
+   * A consumer at the tip of an origin gets the rows just committed from memory instead of reading them
+   * back (that read and its envelope decode were ~5% of the main thread with 5 nodes in one process at
+   * 200 msg/s): only when they are exactly its next seqs and nothing of the origin is held above them.
+   * Each gets a payload of its own, as a read would give it. False: read from the store instead.
+   */
+  private fromCommit (origin: string, rows: readonly StoredMessage[]): boolean {
+    if (this.pumping || this.paused()) return false
+    let next = this.next.get(origin) ?? 1
+    for (let i = 0; i < rows.length; i++) if (rows[i].seq !== next + i) return false
+    if (rows.length === 0 || this.heldUpTo(origin) !== rows[rows.length - 1].seq) return false
+    this.clearGap(origin)
+    for (const row of rows) {
+      next = row.seq + 1
+      this.next.set(origin, next)
+      if (row.ts < this.minTs || row.offset < this.minOffset) continue
+      this.deliver({ offset: row.offset, topic: row.topic, origin: row.origin, seq: row.seq, ts: row.ts, payload: new Uint8Array(row.payload) })
+      // the rest is read from the store when there is room again (or never, once closed)
+      if (this.paused() || this.closed) break
+    }
+    return true
   }
 
   private paused (): boolean {

@@ -78,20 +78,21 @@ export class Consumers {
 
   /** Store.onCommit: rows just committed, in commit order. */
   onCommit (rows: StoredMessage[]): void {
-    const byTopic = new Map<string, Set<string>>()
+    const byTopic = new Map<string, Map<string, StoredMessage[]>>()
     const holes = new Map<string, { topic: string, origin: string }>()
     for (const row of rows) {
       const id = envelopeId(row)
       this.p.emit('message', { ...row, id, source: this.p.sources.get(id) ?? 'sync' })
       let origins = byTopic.get(row.topic)
-      if (origins == null) { origins = new Set(); byTopic.set(row.topic, origins) }
-      origins.add(row.origin)
+      if (origins == null) { origins = new Map(); byTopic.set(row.topic, origins) }
+      const committed = origins.get(row.origin)
+      if (committed == null) origins.set(row.origin, [row]); else committed.push(row)
       const held = this.p.store.heldState(row.topic, row.origin)
       if (held != null && (held.set.ranges.length > 1 || held.set.min > held.low + 1)) holes.set(`${row.topic}\u0000${row.origin}`, { topic: row.topic, origin: row.origin })
     }
     for (const c of this.open) {
       const origins = byTopic.get(c.topic)
-      if (origins != null) c.notify(origins)
+      if (origins != null) c.committed(origins)
     }
     if (holes.size > 0) this.p.repair([...holes.values()])
   }
