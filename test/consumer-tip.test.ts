@@ -3,8 +3,10 @@
 import { it, expect, afterEach } from 'vitest'
 import type { GossipNode } from '../src/core/node.js'
 import { openStore } from '../src/core/open-store.js'
-import type { StoredMessage } from '../src/store/store.js'
-import { startNode, stopAll, tempDir, waitFor, text } from './helpers.js'
+import { Store, type StoredMessage } from '../src/store/store.js'
+import { Consumers } from '../src/core/consumers.js'
+import { envelopeCodec } from '../src/core/envelope.js'
+import { startNode, stopAll, tempDir, waitFor, text, storeRow } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -56,4 +58,61 @@ it('a consumer that is behind reads the store and still gets every message once,
   expect(got).toEqual(Array.from({ length: 25 }, (_, i) => i + 1))
   expect(reads).toBeGreaterThan(0)
   store.close()
+})
+
+// the cases below were found by a review of the first version of the tip delivery (837b1f2)
+
+function consumersOn (s: Store): Consumers {
+  const cs = new Consumers({
+    store: s, sources: new Map(), emit: () => true, log: () => {},
+    isJoined: () => true, join: () => {}, repairing: () => false, repair: () => {},
+  })
+  s.onCommit = rows => cs.onCommit(rows)
+  return cs
+}
+const turn = async (): Promise<void> => await new Promise(resolve => setImmediate(resolve))
+
+it('a consumer closed in its message handler gets nothing more, whatever else that commit held', async () => {
+  const s = new Store(tempDir(), { codec: envelopeCodec })
+  s.addTopic('t')
+  const got: string[] = []
+  const c = consumersOn(s).consume('t', { from: 'beginning' })
+  c.on('message', m => { got.push(`${m.origin}:${m.seq}`); c.close() }).start()
+  await turn()
+  // one commit with rows of three origins
+  await Promise.all([s.insert(storeRow('t', 'a', 1)), s.insert(storeRow('t', 'b', 1)), s.insert(storeRow('t', 'c', 1))])
+  await turn()
+  expect(got).toEqual(['a:1'])
+  s.close()
+})
+
+it('a handler that makes a commit while delivering gets the new row once, after the rest, in order', async () => {
+  const s = new Store(tempDir(), { codec: envelopeCodec })
+  s.addTopic('t')
+  const got: number[] = []
+  const c = consumersOn(s).consume('t', { from: 'beginning' })
+  c.on('message', m => {
+    got.push(m.seq)
+    if (m.seq === 1) { void s.insert(storeRow('t', 'a', 3)); s.flush() }
+  }).start()
+  await turn()
+  await Promise.all([s.insert(storeRow('t', 'a', 1)), s.insert(storeRow('t', 'a', 2))])
+  await turn(); await turn()
+  expect(got).toEqual([1, 2, 3])
+  s.close()
+})
+
+it('publish(buffer) then reusing the buffer: local consumers get what was signed and stored', async () => {
+  const a = await startNode({ topics: ['t'] })
+  nodes = [a]
+  const got: StoredMessage[] = []
+  a.consume('t', { from: 'beginning' }).on('message', m => got.push(m)).start()
+  await new Promise(resolve => setTimeout(resolve, 20))
+  const buf = new TextEncoder().encode('hello')
+  const p = a.publish('t', buf)
+  buf.fill(0x58)
+  await p
+  await waitFor('delivered', () => got.length === 1)
+  expect(got.map(text)).toEqual(['hello'])
+  expect(a.history('t').map(text)).toEqual(['hello'])
 })

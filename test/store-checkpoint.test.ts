@@ -87,10 +87,12 @@ describe('background WAL checkpoints', () => {
     s.close()
   })
 
-  it('auto mode moves checkpoints to the worker from a second of bulk writes until a second below it', () => {
+  it('auto mode moves checkpoints to the worker from a second of bulk writes until a second below it', async () => {
+    const dir = tempDir()
+    new Store(dir, { codec: envelopeCodec }).close()
     let t = 1_000
     const bulk: boolean[] = []
-    const c = new BackgroundCheckpointer(join(tempDir(), 'never-opened.sqlite'), () => {}, { onBulk: b => bulk.push(b), now: () => t, everyBytes: Number.MAX_SAFE_INTEGER })
+    const c = new BackgroundCheckpointer(join(dir, 'queue.sqlite'), () => {}, { onBulk: b => bulk.push(b), now: () => t, everyBytes: Number.MAX_SAFE_INTEGER })
     const KiB = 1024
     c.wrote(512 * KiB)
     t += 500; c.wrote(511 * KiB)
@@ -99,13 +101,33 @@ describe('background WAL checkpoints', () => {
     expect(bulk).toEqual([true])
     t += 600; c.wrote(100 * KiB) // the second that went bulk ended at the rate: still bulk
     expect(bulk).toEqual([true])
-    t += 1_000; c.wrote(100 * KiB) // the last second had 100 KiB
+    t += 1_000; c.wrote(100 * KiB) // the last second had 100 KiB: out of bulk once the worker checkpointed
+    await waitFor('the threshold lowered after a checkpoint on the worker', () => bulk.length === 2, 10_000)
     expect(bulk).toEqual([true, false])
+    expect(c.stats.count).toBe(1)
     t += 200; c.wrote(1024 * KiB)
     expect(bulk).toEqual([true, false, true])
     t += 5_000; c.wrote(1 * KiB) // no commit for seconds
+    await waitFor('out of bulk again', () => bulk.length === 4, 10_000)
     expect(bulk).toEqual([true, false, true, false])
     c.close()
+  })
+
+  it('auto mode: after a burst and silence, the next small commit leaves the burst to the worker', async () => {
+    const dir = tempDir()
+    const s = new Store(dir, { codec: envelopeCodec, maintenanceMs: 0 })
+    s.addTopic('t')
+    // ~3.5 MB at once: bulk, but under the 4 MiB after which the worker checkpoints on its own
+    for (let a = 1; a <= 3_500; a += 100) {
+      await Promise.all(Array.from({ length: 100 }, async (_, i) => await s.insert(storeRow('t', 'o', a + i, 'x'.repeat(1000)))))
+    }
+    expect(s.checkpointStats?.count).toBe(0)
+    await new Promise(resolve => setTimeout(resolve, 2_100))
+    await s.insert(storeRow('t', 'o', 3_501))
+    // the burst's pages go to the database on the worker, not in this or the next commit (seen: never,
+    // and the next small commit took 10-31 ms instead of 0.5)
+    await waitFor('a checkpoint on the worker', () => (s.checkpointStats?.count ?? 0) >= 1, 10_000)
+    s.close()
   })
 
   it('inline mode starts no worker and keeps SQLite\'s own checkpoints', async () => {

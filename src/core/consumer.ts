@@ -62,6 +62,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   private ackWaiters: Array<{ resolve: () => void, reject: (e: Error) => void }> = []
   private saveScheduled = false
   private pumping = false
+  /** origins notified while a delivery loop ran (a handler that made a commit): pumped once it is done */
+  private readonly again = new Set<string>()
   private readonly repairing: () => boolean
 
   constructor (private readonly store: Store, topic: string, opts: ConsumerOptions = {}, private readonly onClose: (c: Consumer) => void = () => {}) {
@@ -100,13 +102,11 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
 
   /** The node calls this when messages of these origins may be deliverable (held ones, room again). */
   notify (origins: Iterable<string>): void {
-    if (this.closed) return
     for (const origin of origins) this.pump(origin)
   }
 
   /** The node calls this after a commit, with the rows it added of each origin (in commit order). */
   committed (byOrigin: ReadonlyMap<string, readonly StoredMessage[]>): void {
-    if (this.closed) return
     for (const [origin, rows] of byOrigin) if (!this.fromCommit(origin, rows)) this.pump(origin)
   }
 
@@ -117,20 +117,33 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
    * Each gets a payload of its own, as a read would give it. False: read from the store instead.
    */
   private fromCommit (origin: string, rows: readonly StoredMessage[]): boolean {
-    if (this.pumping || this.paused()) return false
+    if (this.closed || this.pumping || this.paused()) return false
     let next = this.next.get(origin) ?? 1
     for (let i = 0; i < rows.length; i++) if (rows[i].seq !== next + i) return false
     if (rows.length === 0 || this.heldUpTo(origin) !== rows[rows.length - 1].seq) return false
     this.clearGap(origin)
-    for (const row of rows) {
-      next = row.seq + 1
-      this.next.set(origin, next)
-      if (row.ts < this.minTs || row.offset < this.minOffset) continue
-      this.deliver({ offset: row.offset, topic: row.topic, origin: row.origin, seq: row.seq, ts: row.ts, payload: new Uint8Array(row.payload) })
-      // the rest is read from the store when there is room again (or never, once closed)
-      if (this.paused() || this.closed) break
+    this.pumping = true
+    try {
+      for (const row of rows) {
+        next = row.seq + 1
+        this.next.set(origin, next)
+        if (row.ts < this.minTs || row.offset < this.minOffset) continue
+        this.deliver({ offset: row.offset, topic: row.topic, origin: row.origin, seq: row.seq, ts: row.ts, payload: new Uint8Array(row.payload) })
+        // the rest is read from the store when there is room again (or never, once closed)
+        if (this.paused() || this.closed) break
+      }
+    } finally {
+      this.pumping = false
+      this.pumpAgain()
     }
     return true
+  }
+
+  private pumpAgain (): void {
+    for (const origin of this.again) {
+      this.again.delete(origin)
+      this.pump(origin)
+    }
   }
 
   private paused (): boolean {
@@ -147,7 +160,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   }
 
   private pump (origin: string): void {
-    if (this.closed || this.pumping) return
+    if (this.closed) return
+    if (this.pumping) { this.again.add(origin); return }
     this.pumping = true
     try {
       for (;;) {
@@ -177,6 +191,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
       }
     } finally {
       this.pumping = false
+      this.pumpAgain()
     }
   }
 

@@ -81,8 +81,6 @@ export class Consumers {
     const byTopic = new Map<string, Map<string, StoredMessage[]>>()
     const holes = new Map<string, { topic: string, origin: string }>()
     for (const row of rows) {
-      const id = envelopeId(row)
-      this.p.emit('message', { ...row, id, source: this.p.sources.get(id) ?? 'sync' })
       let origins = byTopic.get(row.topic)
       if (origins == null) { origins = new Map(); byTopic.set(row.topic, origins) }
       const committed = origins.get(row.origin)
@@ -90,9 +88,14 @@ export class Consumers {
       const held = this.p.store.heldState(row.topic, row.origin)
       if (held != null && (held.set.ranges.length > 1 || held.set.min > held.low + 1)) holes.set(`${row.topic}\u0000${row.origin}`, { topic: row.topic, origin: row.origin })
     }
+    // consumers first: each takes a copy of the payload before a 'message' listener could change it
     for (const c of this.open) {
       const origins = byTopic.get(c.topic)
       if (origins != null) c.committed(origins)
+    }
+    for (const row of rows) {
+      const id = envelopeId(row)
+      this.p.emit('message', { ...row, id, source: this.p.sources.get(id) ?? 'sync' })
     }
     if (holes.size > 0) this.p.repair([...holes.values()])
   }

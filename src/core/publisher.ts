@@ -91,7 +91,9 @@ export class Publisher {
 
   private async publishOnce (topic: string, payload: Uint8Array | string, opts: PublishOptions, msgId?: string): Promise<PublishResult> {
     const { store } = this.p
-    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+    // a copy of the caller's buffer: what is signed, stored and handed to local consumers cannot change
+    // if the caller reuses it before the commit
+    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : new Uint8Array(payload)
     checkPayload(bytes, this.p.maxPayloadBytes)
     const signal = opts.signal
     while (store.pendingWrites >= this.p.maxPendingWrites) {

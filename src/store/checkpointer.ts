@@ -93,6 +93,8 @@ export class BackgroundCheckpointer {
   private catchUp?: NodeJS.Timeout
   /** auto mode: whether the worker checkpoints now, and the payload of the current rate window */
   private bulk: boolean
+  /** auto mode, leaving bulk: SQLite's threshold comes down once the worker's checkpoint in flight is done */
+  private lowerAfter = false
   private windowStart = 0
   private windowBytes = 0
   readonly stats: CheckpointStats = { count: 0, seconds: 0, failures: 0 }
@@ -134,8 +136,18 @@ export class BackgroundCheckpointer {
 
   private setBulk (bulk: boolean): void {
     this.bulk = bulk
-    this.bytes = 0
-    this.opts.onBulk?.(bulk)
+    if (bulk) {
+      this.lowerAfter = false
+      this.bytes = 0
+      this.opts.onBulk?.(true)
+    } else if (this.bytes > 0) {
+      // what the burst left in the WAL is checkpointed here first: lowered at once, SQLite's threshold
+      // would make the next small commit copy all of it inline
+      this.lowerAfter = true
+      this.request()
+    } else {
+      this.opts.onBulk?.(false)
+    }
   }
 
   /** The store's own connection checkpointed and truncated the WAL (its periodic job): nothing is due. */
@@ -182,6 +194,9 @@ export class BackgroundCheckpointer {
     if (this.again) {
       this.again = false
       this.request()
+    } else if (this.lowerAfter) {
+      this.lowerAfter = false
+      this.opts.onBulk?.(false)
     } else if (r.behind === true && this.catchUp == null) {
       // commits landed while it copied: the WAL cannot restart from its beginning until one catches up,
       // so without this it would grow until SQLite's backstop checkpoint ran on the main thread
@@ -196,7 +211,8 @@ export class BackgroundCheckpointer {
     this.stats.lastError = err.message
     this.worker?.terminate().catch(() => {})
     this.worker = undefined
-    this.failed(err)
+    // never inside the commit that asked for a checkpoint: the caller's handler (a log) may throw
+    queueMicrotask(() => { try { this.failed(err) } catch { /* nothing to report it to */ } })
   }
 
   /**

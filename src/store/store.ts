@@ -294,6 +294,8 @@ export class Store {
   /**
    * Queue a message; resolves with the stored row once committed, or null if it was already held.
    * Rejects with StoreError if the commit fails (disk full, I/O error): nothing is acked that is not on disk.
+   * The store takes the message's buffers over: the caller must not change them (onCommit hands the same
+   * payload on).
    */
   insert (msg: NewMessage): Promise<StoredMessage | null> {
     this.assertOpen()
@@ -343,7 +345,8 @@ export class Store {
     }
     let bytes = 0
     for (const c of counts.values()) bytes += c.bytes
-    this.checkpointer?.wrote(bytes)
+    // committed: nothing after this may turn the batch into a reported failure (a retry would store it twice)
+    try { this.checkpointer?.wrote(bytes) } catch { /* a checkpoint is only due later */ }
     return stored
   }
 
