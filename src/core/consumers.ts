@@ -95,7 +95,8 @@ export class Consumers {
     }
     for (const row of rows) {
       const id = envelopeId(row)
-      this.p.emit('message', { ...row, id, source: this.p.sources.get(id) ?? 'sync' })
+      // fields listed, not spread: a spread was ~4 us a row, most of this loop in a catch-up (cpu profile)
+      this.p.emit('message', { offset: row.offset, topic: row.topic, origin: row.origin, seq: row.seq, ts: row.ts, payload: row.payload, id, source: this.p.sources.get(id) ?? 'sync' })
     }
     if (holes.size > 0) this.p.repair([...holes.values()])
   }
