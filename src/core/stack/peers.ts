@@ -13,6 +13,7 @@ import type { PeerId } from '@libp2p/interface'
 import { DEFAULT_CONNECTIONS, type ConnectionBounds, type SwarmHost } from './libp2p.js'
 import { TOPIC_TAG_PREFIX } from './peer-tags.js'
 import { connectedPeers } from './connected-peers.js'
+import { toWholeTick } from '../tick.js'
 
 const BACKOFF_MIN_MS = 500
 /** a static peer is redialed at least this often, so it reconnects within moments of a partition healing */
@@ -129,7 +130,8 @@ export class PeerKeeper {
   /** below the low mark: dial remembered peers, those known to share our topics first, the rest at random */
   private topUp (): void {
     const now = Date.now()
-    if (now - this.lastTopUp < TOP_UP_MS || this.wanted() <= 0) return
+    // (ticks land on whole seconds: one that fired a little late must not make the next skip its top-up)
+    if (now - this.lastTopUp < TOP_UP_MS - 250 || this.wanted() <= 0) return
     this.lastTopUp = now
     this.host.peerStore.all().then(peers => {
       const candidates = peers
@@ -183,8 +185,9 @@ export class PeerKeeper {
 
   /**
    * Dial what is due. Runs every 250 ms while a static peer is unconnected or a lost peer is being redialed,
-   * every second while below the low mark, else every 5 s (and at once when a peer drops): an idle
-   * node that has its peers wakes for this rarely, where a fixed 250 ms timer woke it 4 times a second.
+   * on every whole second while below the low mark, else on a whole second every 4-5 s (and at once when a
+   * peer drops): an idle node that has its peers wakes for this rarely, where a fixed 250 ms timer woke it
+   * 4 times a second.
    */
   private tick (): void {
     if (this.stopped) return
@@ -207,6 +210,8 @@ export class PeerKeeper {
         p.backoff = Math.min(p.backoff * 2, BACKOFF_MAX_MS)
       }).finally(() => { p.dialing = false })
     }
-    this.schedule(pending ? 250 : this.wanted() > 0 ? TOP_UP_MS : IDLE_TICK_MS)
+    // the periodic ticks land on whole seconds, with the node's other periodic work (tick.ts): an idle
+    // node that wants peers woke once more a second for this alone (strace of an idle daemon)
+    this.schedule(pending ? 250 : toWholeTick((this.wanted() > 0 ? TOP_UP_MS : IDLE_TICK_MS) - 750))
   }
 }

@@ -1,0 +1,43 @@
+// The peer keeper's periodic ticks land on whole seconds, with the node's other periodic work (tick.ts),
+// so an idle node below its low mark does not wake once more a second for it (strace of an idle daemon:
+// a tick at its own phase, ~4.7 wake-ups a second in all; 3.1-3.5 with it on whole seconds).
+import { it, expect, vi } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { PeerKeeper } from '../src/core/stack/peers.js'
+import type { SwarmHost } from '../src/core/stack/libp2p.js'
+
+it('an idle node below its low mark ticks on whole seconds, and tops up on each', async () => {
+  const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  let reads = 0
+  const host = {
+    peerId,
+    addEventListener: () => {},
+    removeEventListener: () => {},
+    getConnections: () => [],
+    dial: async () => { throw new Error('no dialing in this test') },
+    peerStore: { all: async () => { reads++; return [] } },
+  } as unknown as SwarmHost
+  vi.useFakeTimers({ now: 1_000_300 })
+  try {
+    const k = new PeerKeeper(host, [])
+    const ticks: number[] = []
+    const tick = (k as unknown as { tick: () => void }).tick.bind(k)
+    ;(k as unknown as { tick: () => void }).tick = () => {
+      ticks.push(Date.now())
+      // the tick at 1_002_000 runs 10 ms late: the next, 990 ms after it, must still top up
+      if (ticks.length === 3) vi.setSystemTime(Date.now() + 10)
+      tick()
+    }
+    k.start()
+    await vi.advanceTimersByTimeAsync(3_000)
+    k.stop()
+    // started off a whole second, then every whole second (the first is at least 250 ms away)
+    expect(ticks).toEqual([1_000_300, 1_001_000, 1_002_000, 1_003_000])
+    // a top-up (a read of the peer store) at start and on each whole second after the next one: the tick
+    // 700 ms after start skips it, the one 990 ms after a late tick does not
+    expect(reads).toBe(3)
+  } finally {
+    vi.useRealTimers()
+  }
+})
