@@ -118,25 +118,31 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
    */
   private fromCommit (origin: string, rows: readonly StoredMessage[]): boolean {
     if (this.closed || this.pumping || this.paused()) return false
-    let next = this.next.get(origin) ?? 1
+    const next = this.next.get(origin) ?? 1
     for (let i = 0; i < rows.length; i++) if (rows[i].seq !== next + i) return false
     if (rows.length === 0 || this.heldUpTo(origin) !== rows[rows.length - 1].seq) return false
-    this.clearGap(origin)
     this.pumping = true
     try {
       for (const row of rows) {
-        next = row.seq + 1
-        this.next.set(origin, next)
-        if (row.ts < this.minTs || row.offset < this.minOffset) continue
-        this.deliver({ offset: row.offset, topic: row.topic, origin: row.origin, seq: row.seq, ts: row.ts, payload: new Uint8Array(row.payload) })
         // the rest is read from the store when there is room again (or never, once closed)
-        if (this.paused() || this.closed) break
+        if (this.handOn(origin, { offset: row.offset, topic: row.topic, origin: row.origin, seq: row.seq, ts: row.ts, payload: new Uint8Array(row.payload) })) break
       }
     } finally {
       this.pumping = false
       this.pumpAgain()
     }
     return true
+  }
+
+  /**
+   * Move an origin's delivery past row, the next seq it waits for, and deliver it unless it is before
+   * where this consumer starts. True: stop here (no room left, or closed).
+   */
+  private handOn (origin: string, row: StoredMessage): boolean {
+    this.clearGap(origin)
+    this.next.set(origin, row.seq + 1)
+    if (row.ts >= this.minTs && row.offset >= this.minOffset) this.deliver(row)
+    return this.paused() || this.closed
   }
 
   private pumpAgain (): void {
@@ -180,12 +186,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
               return
             }
           }
-          this.clearGap(origin)
           next = row.seq + 1
-          this.next.set(origin, next)
-          if (row.ts < this.minTs || row.offset < this.minOffset) continue
-          this.deliver(row)
-          if (this.paused() || this.closed) return
+          if (this.handOn(origin, row)) return
         }
         if (rows.length < PAGE) return
       }
