@@ -23,3 +23,17 @@ it('lists each connected peer once, as the PeerId its connection already holds',
     for (const p of list) expect(conns.some(conn => conn.remotePeer === p)).toBe(true)
   }
 })
+
+it('peers() lists a peer once while two connections to it are open (both dialed at the same moment)', async () => {
+  const a = await startNode({})
+  const b = await startNode({ peers: [addrOf(a)] })
+  nodes.push(a, b)
+  await waitFor('b has a', () => b.peers().length === 1)
+  // a second connection, the other way, as when both sides redial a dropped link at once
+  await a.libp2p.dial(b.libp2p.getMultiaddrs()[0], { force: true })
+  await waitFor('b holds two connections to a', () => b.libp2p.getConnections(a.libp2p.peerId).filter(c => c.status === 'open').length === 2)
+  const peers = b.peers()
+  expect(peers.map(p => p.id)).toEqual([a.peerId])
+  expect(peers[0].direction).toBe('both')
+  expect(peers[0].addrs.length).toBe(2)
+})

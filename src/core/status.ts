@@ -8,9 +8,10 @@ export type { SyncHealth, PeerSyncHealth } from './sync/health.js'
 export interface PeerInfo {
   id: string
   addrs: string[]
+  /** 'inbound', 'outbound', or 'both' while two connections to the peer are open */
   direction: string
   topics: string[]
-  /** round-trip time of the last keep-alive ping, ms (none before the first) */
+  /** round-trip time of the last keep-alive ping, ms (none before the first; the best of its connections) */
   rtt?: number
 }
 
@@ -50,14 +51,31 @@ export interface NodeStatus {
   sync: SyncHealth
 }
 
-/** Every open connection, with the joined topics its peer subscribes to. */
+/**
+ * Every connected peer once, with the joined topics it subscribes to. Two nodes that dial each other at the same
+ * moment hold two connections for a while; the peer is still one peer (its addresses and directions merged).
+ */
 export function peerInfos (host: NodeHost, joined: string[]): PeerInfo[] {
   const pubsub = host.pubsub
-  return host.getConnections().filter(c => c.status === 'open').map(c => ({
-    id: c.remotePeer.toString(),
-    addrs: [c.remoteAddr.toString()],
-    direction: c.direction,
-    topics: joined.filter(t => pubsub.getSubscribers(t).some(p => p.equals(c.remotePeer))),
-    rtt: c.rtt,
-  }))
+  const byPeer = new Map<string, PeerInfo>()
+  for (const c of host.getConnections()) {
+    if (c.status !== 'open') continue
+    const id = c.remotePeer.toString()
+    const addr = c.remoteAddr.toString()
+    const seen = byPeer.get(id)
+    if (seen == null) {
+      byPeer.set(id, {
+        id,
+        addrs: [addr],
+        direction: c.direction,
+        topics: joined.filter(t => pubsub.getSubscribers(t).some(p => p.equals(c.remotePeer))),
+        rtt: c.rtt,
+      })
+      continue
+    }
+    if (!seen.addrs.includes(addr)) seen.addrs.push(addr)
+    if (seen.direction !== c.direction) seen.direction = 'both'
+    if (c.rtt != null && (seen.rtt == null || c.rtt < seen.rtt)) seen.rtt = c.rtt
+  }
+  return [...byPeer.values()]
 }

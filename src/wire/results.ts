@@ -21,6 +21,7 @@ export interface PublishResult {
 export interface PeerInfo {
   id: string
   addrs: string[]
+  /** 'inbound', 'outbound', or 'both' while two connections to the peer are open */
   direction: string
   topics: string[]
   /** round-trip time of the last keep-alive ping, ms */
