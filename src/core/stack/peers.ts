@@ -9,11 +9,10 @@
 // redialed too: libp2p announces a peer by mDNS only the first time, so without this it would stay apart.
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import { DEFAULT_CONNECTIONS, type ConnectionBounds, type SwarmHost } from './libp2p.js'
 import { TOPIC_TAG_PREFIX } from './peer-tags.js'
-import { connectionPerPeer } from './connected-peers.js'
-import { idleDuplicates } from './duplicate-connections.js'
+import { connectedPeers } from './connected-peers.js'
 import { toWholeTick } from '../tick.js'
 
 const BACKOFF_MIN_MS = 500
@@ -106,8 +105,8 @@ export class PeerKeeper {
   }
 
   /** free dial slots below the low mark (dials in flight count as taken) */
-  private wanted (conns = this.host.getConnections()): number {
-    return this.bounds.low - connectionPerPeer(conns).size - this.dialing.size
+  private wanted (): number {
+    return this.bounds.low - connectedPeers(this.host).length - this.dialing.size
   }
 
   private dial (peer: PeerId, why: string): void {
@@ -129,10 +128,10 @@ export class PeerKeeper {
   }
 
   /** below the low mark: dial remembered peers, those known to share our topics first, the rest at random */
-  private topUp (conns: Connection[]): void {
+  private topUp (): void {
     const now = Date.now()
     // (ticks land on whole seconds: one that fired a little late must not make the next skip its top-up)
-    if (now - this.lastTopUp < TOP_UP_MS - 250 || this.wanted(conns) <= 0) return
+    if (now - this.lastTopUp < TOP_UP_MS - 250 || this.wanted() <= 0) return
     this.lastTopUp = now
     this.host.peerStore.all().then(peers => {
       const candidates = peers
@@ -192,11 +191,8 @@ export class PeerKeeper {
    */
   private tick (): void {
     if (this.stopped) return
-    // one listing of the connections per tick (an idle node's cost)
-    const conns = this.host.getConnections()
-    this.topUp(conns)
+    this.topUp()
     const now = Date.now()
-    this.closeIdleDuplicates(conns, now)
     this.redialLost(now)
     let pending = this.lost.size > 0
     for (const p of this.statics) {
@@ -216,14 +212,6 @@ export class PeerKeeper {
     }
     // the periodic ticks land on whole seconds, with the node's other periodic work (tick.ts): an idle
     // node that wants peers woke once more a second for this alone (strace of an idle daemon)
-    this.schedule(pending ? 250 : toWholeTick((this.wanted(conns) > 0 ? TOP_UP_MS : IDLE_TICK_MS) - 750))
-  }
-
-  /** a second connection to a peer that nothing uses is closed (see duplicate-connections.ts) */
-  private closeIdleDuplicates (conns: Connection[], now: number): void {
-    for (const c of idleDuplicates(this.host.peerId.toString(), conns, now)) {
-      this.log('closing an idle duplicate connection', { peer: c.remotePeer.toString(), addr: c.remoteAddr.toString() })
-      c.close().catch(err => c.abort(err as Error))
-    }
+    this.schedule(pending ? 250 : toWholeTick((this.wanted() > 0 ? TOP_UP_MS : IDLE_TICK_MS) - 750))
   }
 }
