@@ -8,6 +8,7 @@ import type { GossipsubOpts } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createSwarm, type ConnectionBounds, type SwarmHost, type SwarmOptions } from './stack/libp2p.js'
 import { PeerTags } from './stack/peer-tags.js'
+import { GossipStreamRepair } from './stack/gossip-streams.js'
 import { alignGossipClock } from './stack/gossip-clock.js'
 import { gossipOptions } from './stack/gossip.js'
 import { libp2pHost, outboxHost, type NodeHost } from './host.js'
@@ -150,6 +151,7 @@ interface Run {
   tags?: PeerTags
   unalignGossip?: () => void
   keepAlive?: KeepAlive
+  streamRepair?: GossipStreamRepair
   unwatch: () => void
   stopRetention: () => void
 }
@@ -354,6 +356,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
         run.keeper.start()
         run.keepAlive = new KeepAlive(swarm, o.keepAlive, (msg, extra) => log('debug', msg, extra))
         run.keepAlive.start()
+        run.streamRepair = new GossipStreamRepair(swarm, (msg, extra) => log('info', msg, extra))
+        run.streamRepair.start()
         run.unalignGossip = alignGossipClock(swarm.services.pubsub)
       }
       scheduler.scheduleAntiEntropy()
@@ -402,6 +406,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     run.keeper?.stop()
     run.tags?.stop()
     run.keepAlive?.stop()
+    run.streamRepair?.stop()
     run.unalignGossip?.()
     run.outbox.stop()
     run.bundles.stop()
