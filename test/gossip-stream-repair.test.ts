@@ -1,10 +1,11 @@
-// gossipsub opens its outbound stream to a peer once, when the peer connects (or opens a stream to us), and
-// never again if that fails: a peer too loaded to answer the protocol negotiation in time then stays
-// connected and subscribed while nothing of ours reaches it by gossip, only by sync pulls, until one side
-// reconnects. The node notices a connected gossipsub peer without our outbound stream and asks again.
+// gossipsub tries to open its outbound stream to a peer only around the moment the peer connects, and never
+// again after a failure: a peer too loaded to answer the protocol negotiation in time then stays connected and
+// subscribed while nothing of ours reaches it by gossip, only by sync pulls, until one side reconnects. The
+// node notices a connected gossipsub peer without our outbound stream and asks again, ever less often.
 import { it, expect, afterEach } from 'vitest'
 import type { Connection } from '@libp2p/interface'
 import type { GossipNode } from '../src/core/node.js'
+import { GossipStreamRepair, RETRY_FIRST_MS, STREAM_CHECK_MS, STREAM_TRUSTED_MS } from '../src/core/stack/gossip-streams.js'
 import { startNode, stopAll, addrOf, waitFor } from './helpers.js'
 
 const nodes: GossipNode[] = []
@@ -13,25 +14,30 @@ afterEach(async () => { await stopAll(nodes.splice(0)) })
 const outbound = (n: GossipNode): Map<string, unknown> => (n.libp2p.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> }).streamsOutbound
 
 it('an outbound gossipsub stream that failed to open is opened again, and gossip flows to that peer', async () => {
-  const a = await startNode({ topics: ['t'] })
-  // every gossipsub stream a opens fails for the first 3 s of a connection, as with a peer too loaded to negotiate
+  // no sync pulls during the test: what b gets, it gets by gossip
+  const a = await startNode({ topics: ['t'], syncIntervalMs: 60_000 })
+  // every gossipsub stream a opens fails while `failing`, as with a peer too loaded to negotiate in time
+  let failing = true
+  let failed = 0
   a.libp2p.addEventListener('connection:open', evt => {
     const conn = evt.detail as Connection
     const newStream = conn.newStream.bind(conn)
-    const until = Date.now() + 3_000
     conn.newStream = async (protocols, opts) => {
       const list = Array.isArray(protocols) ? protocols : [protocols]
-      if (Date.now() < until && list.some(p => p.startsWith('/meshsub/'))) throw new Error('negotiation timed out (test)')
+      if (failing && list.some(p => p.startsWith('/meshsub/'))) { failed++; throw new Error('negotiation timed out (test)') }
       return await newStream(protocols, opts)
     }
   })
-  const b = await startNode({ topics: ['t'], peers: [addrOf(a)] })
+  const b = await startNode({ topics: ['t'], peers: [addrOf(a)], syncIntervalMs: 60_000 })
   nodes.push(a, b)
   await waitFor('connected', () => a.peers().length === 1 && b.peers().length === 1)
   await waitFor('b has its stream to a', () => outbound(b).has(a.peerId))
-  await new Promise(resolve => setTimeout(resolve, 3_500))
-  // the failure window is over: a must get its stream without a reconnect
-  await waitFor('a has its stream to b again', () => outbound(a).has(b.peerId), 15_000)
+  await waitFor('a failed to open its stream', () => failed > 0)
+  await new Promise(resolve => setTimeout(resolve, 1_000))
+  failing = false
+  expect(outbound(a).has(b.peerId)).toBe(false)
+  // gossipsub alone never tries again; the repair does, RETRY_FIRST_MS after the failure, on a 5 s look
+  await waitFor('a has its stream to b again', () => outbound(a).has(b.peerId), RETRY_FIRST_MS + 3 * STREAM_CHECK_MS)
   expect(b.peers().map(p => p.id)).toEqual([a.peerId])
   const got: string[] = []
   b.on('message', m => { if (m.topic === 't') got.push(m.source) })
@@ -41,31 +47,68 @@ it('an outbound gossipsub stream that failed to open is opened again, and gossip
   expect(got).toEqual(['gossip'])
 }, 60_000)
 
-it('a peer still without its stream is queued again ever less often, never on the first look, never without a connection', async () => {
-  const { GossipStreamRepair, STREAM_CHECK_MS } = await import('../src/core/stack/gossip-streams.js')
-  const pushed: string[] = []
-  const peer = (id: string): { toString: () => string } => ({ toString: () => id })
+it('queues a peer again only after two looks, never while its attempt runs or the queue holds one, with doubling pauses that start over after a lasting stream', async () => {
+  const queued: string[] = []
+  const open = new Set<string>(['p'])
+  const peerId = { toString: () => 'p' }
+  // attempts hang until the test fails them
+  const ends: Array<() => void> = []
   const pubsub = {
-    peers: new Map([['p', peer('p')], ['gone', peer('gone')]]),
+    peers: new Map([['p', peerId]]),
     streamsOutbound: new Map<string, unknown>(),
-    outboundInflightQueue: { push: (item: { peerId: { toString: () => string } }) => { pushed.push(item.peerId.toString()) } },
+    outboundInflightQueue: { readableLength: 0, push: (item: { peerId: { toString: () => string } }) => { queued.push(item.peerId.toString()) } },
+    createOutboundStream: async (_peer: unknown, _conn: unknown): Promise<void> => { await new Promise<void>((resolve, reject) => { ends.push(() => reject(new Error('failed'))) }) },
   }
-  const host = {
-    services: { pubsub },
-    getConnections: (p: { toString: () => string }) => p.toString() === 'p' ? [{ status: 'open' }] : [],
+  const host = { services: { pubsub }, getConnections: () => open.has('p') ? [{ status: 'open' }] : [] }
+  let t = 1_000_000
+  const repair = new GossipStreamRepair(host as never, () => {}, () => t)
+  repair.start()
+  // what gossipsub's queue does with an item: run the (wrapped) attempt
+  const attempt = (): void => { void pubsub.createOutboundStream(peerId as never, {} as never).catch(() => {}) }
+  const fail = async (): Promise<void> => { for (const e of ends.splice(0)) e(); await new Promise(resolve => setImmediate(resolve)) }
+  const look = (ms = STREAM_CHECK_MS): number => { t += ms; repair.check(); return queued.length }
+  try {
+    // gossipsub's own attempt at connect fails
+    attempt(); await fail()
+    expect(look(0)).toBe(0) // first look: missing once
+    expect(look()).toBe(0) // missing twice, but only 5 s since the failure
+    expect(look()).toBe(1) // 10 s: queued again
+    // its attempt runs and hangs: not queued again meanwhile
+    attempt()
+    expect([look(), look(), look(), look(), look()]).toEqual([1, 1, 1, 1, 1])
+    await fail()
+    // the next pause is 20 s from the end of that attempt
+    expect([look(), look(), look(), look()]).toEqual([1, 1, 1, 2])
+    attempt(); await fail()
+    // something waits in the queue: nothing more is queued
+    pubsub.outboundInflightQueue.readableLength = 1
+    for (let i = 0; i < 10; i++) look()
+    expect(queued.length).toBe(2)
+    pubsub.outboundInflightQueue.readableLength = 0
+    expect(look()).toBe(3) // 55 s since, past the 40 s pause
+    attempt(); await fail()
+    // a stream that lasts only a moment does not reset the pause (80 s now)
+    pubsub.streamsOutbound.set('p', {})
+    look()
+    pubsub.streamsOutbound.delete('p')
+    for (let i = 0; i < 14; i++) look() // 75 s after the failure
+    expect(queued.length).toBe(3)
+    expect(look()).toBe(4) // 80 s
+    attempt(); await fail()
+    // a stream that lasted STREAM_TRUSTED_MS, then closed: queued again at the second look (its last attempt
+    // ended long ago), and after that attempt fails the pause has started over (20 s, not 320 s)
+    pubsub.streamsOutbound.set('p', {})
+    look(); look(STREAM_TRUSTED_MS)
+    pubsub.streamsOutbound.delete('p')
+    expect([look(), look()]).toEqual([4, 5])
+    attempt(); await fail()
+    expect([look(), look(), look(), look()]).toEqual([5, 5, 5, 6])
+    // no open connection: never queued
+    attempt(); await fail()
+    open.delete('p')
+    for (let i = 0; i < 20; i++) look()
+    expect(queued.length).toBe(6)
+  } finally {
+    repair.stop()
   }
-  const repair = new GossipStreamRepair(host as never)
-  const at = (k: number): number => 1_000_000 + k * STREAM_CHECK_MS
-  const looks: number[] = []
-  for (let k = 0; k < 12; k++) { repair.check(at(k)); looks.push(pushed.length) }
-  // looks every 5 s: queued at the 2nd look, then after pauses of 5, 10, 20, 40 s (looks 2, 4, 8)
-  expect(looks).toEqual([0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4])
-  expect(new Set(pushed)).toEqual(new Set(['p']))
-  // once the stream is there the pause starts over
-  pubsub.streamsOutbound.set('p', {})
-  repair.check(at(12))
-  pubsub.streamsOutbound.delete('p')
-  repair.check(at(13))
-  repair.check(at(14))
-  expect(pushed.length).toBe(5)
 })

@@ -1,59 +1,109 @@
-// gossipsub (17) opens its outbound stream to a peer when the peer connects or opens a stream to us, through
-// one queue, and never again if that fails (it only logs the error): a peer too loaded to answer the protocol
-// negotiation in time then stays connected and subscribed while nothing of ours reaches it by gossip, only by
-// sync pulls, until one side reconnects. This looks every few seconds for gossipsub peers with an open
-// connection and no outbound stream, and queues those missing it on two looks in a row again. A peer is
-// queued again ever less often (each try may hold gossipsub's one queue for its 10 s negotiation timeout, and
-// a peer that stalls on purpose must not keep it blocked for everyone else).
-// The fields read are gossipsub-internal (version pinned in package.json; test/gossip-stream-repair.test.ts
+// gossipsub (17) tries to open its outbound stream to a peer only around the moment the peer connects (once per
+// protocol the peer advertises, and when the peer opens a stream to us), through one queue, and never after
+// that (it only logs a failure): a peer too loaded to answer the protocol negotiation in time then stays
+// connected and subscribed while nothing of ours reaches it by gossip, only by sync pulls, until one side
+// reconnects. This looks every few seconds for gossipsub peers with an open connection and no outbound
+// stream, and queues such a peer again, ever less often. An attempt can hold gossipsub's one queue for the
+// 10 s negotiation timeout, and a peer that stalls on purpose must not keep it blocked for everyone else: a
+// peer is queued again only while nothing waits in the queue (at most one a look), never while an attempt of
+// its own is running, and only a pause after its last attempt ended (10 s, doubling to 5 min; it starts over
+// once a stream to the peer has lasted 5 min).
+// The fields used are gossipsub-internal (version pinned in package.json; test/gossip-stream-repair.test.ts
 // fails if they move).
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { SwarmHost } from './libp2p.js'
 import { onWholeTicks } from '../tick.js'
 
 export const STREAM_CHECK_MS = 5_000
-const RETRY_MAX_MS = 5 * 60_000
+export const RETRY_FIRST_MS = 10_000
+export const RETRY_MAX_MS = 5 * 60_000
+/** a stream that lasted this long earns its peer a fresh start of the pauses */
+export const STREAM_TRUSTED_MS = 5 * 60_000
 
 interface GossipInternals {
   peers: Map<string, PeerId>
   streamsOutbound: Map<string, unknown>
-  outboundInflightQueue: { push: (item: { peerId: PeerId, connection: Connection }) => void }
+  outboundInflightQueue: { push: (item: { peerId: PeerId, connection: Connection }) => void, readableLength: number }
+  createOutboundStream: (peerId: PeerId, connection: Connection) => Promise<void>
+}
+
+interface PeerState {
+  /** attempts queued by anyone (gossipsub itself too) and not yet finished */
+  attempts: number
+  endedAt: number
+  pauseMs: number
+  /** since when the stream has been there (0: not there on the last look) */
+  streamSince: number
+  /** missing on the last look */
+  missing: boolean
 }
 
 export class GossipStreamRepair {
-  /** peers seen without an outbound stream on the last look */
-  private missing = new Set<string>()
-  /** per peer queued again: when it may be queued next, and the pause after that */
-  private readonly retry = new Map<string, { at: number, pauseMs: number }>()
+  private readonly state = new Map<string, PeerState>()
   private stopTicks?: () => void
+  private gs?: GossipInternals
+  private original?: GossipInternals['createOutboundStream']
 
-  constructor (private readonly host: SwarmHost, private readonly log: (msg: string, extra?: object) => void = () => {}) {}
+  constructor (private readonly host: SwarmHost, private readonly log: (msg: string, extra?: object) => void = () => {}, private readonly now: () => number = Date.now) {}
 
   start (): void {
-    this.stopTicks = onWholeTicks(STREAM_CHECK_MS, () => this.check(Date.now()))
+    const gs = this.host.services.pubsub as unknown as Partial<GossipInternals>
+    if (gs.peers == null || gs.streamsOutbound == null || gs.outboundInflightQueue == null || typeof gs.createOutboundStream !== 'function') return
+    this.gs = gs as GossipInternals
+    // count every attempt (gossipsub's own too), so a peer with one pending or running is never queued again
+    const original = this.original = gs.createOutboundStream
+    gs.createOutboundStream = async (peerId, connection) => {
+      const s = this.peer(peerId.toString())
+      s.attempts++
+      try {
+        await original.call(gs, peerId, connection)
+      } finally {
+        s.attempts--
+        s.endedAt = this.now()
+      }
+    }
+    this.stopTicks = onWholeTicks(STREAM_CHECK_MS, () => this.check())
   }
 
   stop (): void {
     this.stopTicks?.()
+    if (this.gs != null && this.original != null) this.gs.createOutboundStream = this.original
   }
 
-  check (now: number): void {
-    const gs = this.host.services.pubsub as unknown as Partial<GossipInternals>
-    if (gs.peers == null || gs.streamsOutbound == null || gs.outboundInflightQueue == null) return
-    const missing = new Set<string>()
+  private peer (id: string): PeerState {
+    let s = this.state.get(id)
+    if (s == null) {
+      s = { attempts: 0, endedAt: 0, pauseMs: RETRY_FIRST_MS, streamSince: 0, missing: false }
+      this.state.set(id, s)
+    }
+    return s
+  }
+
+  /** one look (every STREAM_CHECK_MS) */
+  check (): void {
+    const gs = this.gs
+    if (gs == null) return
+    const now = this.now()
     for (const [id, peerId] of gs.peers) {
-      if (gs.streamsOutbound.has(id)) { this.retry.delete(id); continue }
+      const s = this.peer(id)
+      if (gs.streamsOutbound.has(id)) {
+        s.missing = false
+        if (s.streamSince === 0) s.streamSince = now
+        else if (now - s.streamSince >= STREAM_TRUSTED_MS) s.pauseMs = RETRY_FIRST_MS
+        continue
+      }
+      s.streamSince = 0
       const connection = this.host.getConnections(peerId).find(c => c.status === 'open')
-      if (connection == null) continue
-      missing.add(id)
-      const r = this.retry.get(id)
-      if (!this.missing.has(id) || (r != null && now < r.at)) continue
-      const pauseMs = Math.min((r?.pauseMs ?? STREAM_CHECK_MS / 2) * 2, RETRY_MAX_MS)
-      this.retry.set(id, { at: now + pauseMs, pauseMs })
-      this.log('gossipsub stream to a connected peer missing: opening it again', { peer: id, nextTryInMs: pauseMs })
+      const wasMissing = s.missing
+      s.missing = connection != null
+      if (connection == null || !wasMissing || s.attempts > 0 || gs.outboundInflightQueue.readableLength > 0) continue
+      if (now - s.endedAt < s.pauseMs) continue
+      s.pauseMs = Math.min(s.pauseMs * 2, RETRY_MAX_MS)
+      this.log('gossipsub stream to a connected peer missing: opening it again', { peer: id, nextPauseMs: s.pauseMs })
+      // it runs after the attempt now running, if any (the wrapper counts it from its start); while it waits,
+      // readableLength keeps this from queuing anything more
       gs.outboundInflightQueue.push({ peerId, connection })
     }
-    for (const id of this.retry.keys()) if (!gs.peers.has(id)) this.retry.delete(id)
-    this.missing = missing
+    for (const id of this.state.keys()) if (!gs.peers.has(id)) this.state.delete(id)
   }
 }
