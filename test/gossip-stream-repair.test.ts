@@ -57,14 +57,14 @@ it('queues a peer again only after two looks, never while its attempt runs or th
     peers: new Map([['p', peerId]]),
     streamsOutbound: new Map<string, unknown>(),
     outboundInflightQueue: { readableLength: 0, push: (item: { peerId: { toString: () => string } }) => { queued.push(item.peerId.toString()) } },
-    createOutboundStream: async (_peer: unknown, _conn: unknown): Promise<void> => { await new Promise<void>((resolve, reject) => { ends.push(() => reject(new Error('failed'))) }) },
+    createOutboundStream: async (peer: unknown): Promise<void> => { expect(peer).toBe(peerId); await new Promise<void>((resolve, reject) => { ends.push(() => reject(new Error('failed'))) }) },
   }
   const host = { services: { pubsub }, getConnections: () => open.has('p') ? [{ status: 'open' }] : [] }
   let t = 1_000_000
   const repair = new GossipStreamRepair(host as never, () => {}, () => t)
   repair.start()
   // what gossipsub's queue does with an item: run the (wrapped) attempt
-  const attempt = (): void => { void pubsub.createOutboundStream(peerId as never, {} as never).catch(() => {}) }
+  const attempt = (): void => { void pubsub.createOutboundStream(peerId).catch(() => {}) }
   const fail = async (): Promise<void> => { for (const e of ends.splice(0)) e(); await new Promise(resolve => setImmediate(resolve)) }
   const look = (ms = STREAM_CHECK_MS): number => { t += ms; repair.check(); return queued.length }
   try {
