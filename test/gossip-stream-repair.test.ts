@@ -36,8 +36,10 @@ it('an outbound gossipsub stream that failed to open is opened again, and gossip
   await new Promise(resolve => setTimeout(resolve, 1_000))
   failing = false
   expect(outbound(a).has(b.peerId)).toBe(false)
+  expect(a.status().gossipStreamsReopened).toBe(0)
   // gossipsub alone never tries again; the repair does, RETRY_FIRST_MS after the failure, on a 5 s look
   await waitFor('a has its stream to b again', () => outbound(a).has(b.peerId), RETRY_FIRST_MS + 3 * STREAM_CHECK_MS)
+  expect(a.status().gossipStreamsReopened).toBe(1)
   expect(b.peers().map(p => p.id)).toEqual([a.peerId])
   const got: string[] = []
   b.on('message', m => { if (m.topic === 't') got.push(m.source) })
@@ -57,14 +59,14 @@ it('queues a peer again only after two looks, never while its attempt runs or th
     peers: new Map([['p', peerId]]),
     streamsOutbound: new Map<string, unknown>(),
     outboundInflightQueue: { readableLength: 0, push: (item: { peerId: { toString: () => string } }) => { queued.push(item.peerId.toString()) } },
-    createOutboundStream: async (peer: unknown): Promise<void> => { expect(peer).toBe(peerId); await new Promise<void>((resolve, reject) => { ends.push(() => reject(new Error('failed'))) }) },
+    createOutboundStream: async (): Promise<void> => { await new Promise<void>((resolve, reject) => { ends.push(() => reject(new Error('failed'))) }) },
   }
   const host = { services: { pubsub }, getConnections: () => open.has('p') ? [{ status: 'open' }] : [] }
   let t = 1_000_000
   const repair = new GossipStreamRepair(host as never, () => {}, () => t)
   repair.start()
   // what gossipsub's queue does with an item: run the (wrapped) attempt
-  const attempt = (): void => { void pubsub.createOutboundStream(peerId).catch(() => {}) }
+  const attempt = (): void => { void (pubsub.createOutboundStream as (peer: unknown) => Promise<void>)(peerId).catch(() => {}) }
   const fail = async (): Promise<void> => { for (const e of ends.splice(0)) e(); await new Promise(resolve => setImmediate(resolve)) }
   const look = (ms = STREAM_CHECK_MS): number => { t += ms; repair.check(); return queued.length }
   try {
@@ -108,6 +110,37 @@ it('queues a peer again only after two looks, never while its attempt runs or th
     open.delete('p')
     for (let i = 0; i < 20; i++) look()
     expect(queued.length).toBe(6)
+    expect(new Set(queued)).toEqual(new Set(['p']))
+    expect(repair.reopened).toBe(6)
+  } finally {
+    repair.stop()
+  }
+  // stop takes its wrapper off: the method is gossipsub's own again
+  expect(Object.hasOwn(pubsub, 'createOutboundStream')).toBe(false)
+})
+
+it('queues one peer a look even when the queue takes each push at once', () => {
+  const queued: string[] = []
+  const started: string[] = []
+  const ids = ['p', 'q', 'r']
+  const pubsub = {
+    peers: new Map(ids.map(id => [id, { toString: () => id }])),
+    streamsOutbound: new Map<string, unknown>(),
+    // an idle queue hands a push straight to its consumer, which starts the attempt: readableLength stays 0
+    outboundInflightQueue: { readableLength: 0, push: (item: { peerId: { toString: () => string } }) => { queued.push(item.peerId.toString()); void pubsub.createOutboundStream(item.peerId) } },
+    // attempts that never end within the test
+    createOutboundStream: async (peer: { toString: () => string }): Promise<void> => { started.push(peer.toString()); await new Promise(() => {}) },
+  }
+  const host = { services: { pubsub }, getConnections: () => [{ status: 'open' }] }
+  let t = 1_000_000
+  const repair = new GossipStreamRepair(host as never, () => {}, () => t)
+  repair.start()
+  const look = (): number => { t += STREAM_CHECK_MS; repair.check(); return queued.length }
+  try {
+    expect([look(), look(), look(), look()]).toEqual([0, 1, 2, 3])
+    expect(queued.sort()).toEqual(ids)
+    // every push reached the (wrapped) attempt
+    expect(started.sort()).toEqual(ids)
   } finally {
     repair.stop()
   }

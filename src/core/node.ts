@@ -528,6 +528,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       gossipBundles: run.outbox.bundles,
       gossipBundled: run.outbox.bundled,
       inboundShed: this.stats.shed,
+      gossipStreamsReopened: run.streamRepair?.reopened ?? 0,
       rejected: this.stats.rejected,
       unauthorized: this.stats.unauthorized ?? 0,
       signatureChecks: this.stats.signatureChecks,

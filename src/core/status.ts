@@ -32,6 +32,8 @@ export interface NodeStatus {
   gossipBundled: number
   /** inbound gossip messages left to sync because this node was overloaded */
   inboundShed: number
+  /** connected gossipsub peers whose missing outbound stream this node asked gossipsub to open again */
+  gossipStreamsReopened: number
   /** envelopes rejected (bad signature, malformed, oversized) */
   rejected: number
   /** of those, envelopes from an origin not allowed to publish on the topic */

@@ -102,6 +102,7 @@ export interface Status extends StatusExtra {
   gossipBundles?: number
   gossipBundled?: number
   inboundShed?: number
+  gossipStreamsReopened?: number
   rejected?: number
   unauthorized?: number
   signatureChecks?: number

@@ -5,7 +5,7 @@
 // reconnects. This looks every few seconds for gossipsub peers with an open connection and no outbound
 // stream, and queues such a peer again, ever less often. An attempt can hold gossipsub's one queue for the
 // 10 s negotiation timeout, and a peer that stalls on purpose must not keep it blocked for everyone else: a
-// peer is queued again only while nothing waits in the queue (at most one a look), never while an attempt of
+// peer is queued again only while nothing waits in the queue (at most one peer a look), never while an attempt of
 // its own is running, and only a pause after its last attempt ended (10 s, doubling to 5 min; it starts over
 // once a stream to the peer has lasted 5 min).
 // The fields used are gossipsub-internal (version pinned in package.json; test/gossip-stream-repair.test.ts
@@ -28,7 +28,7 @@ interface GossipInternals {
 }
 
 interface PeerState {
-  /** attempts queued by anyone (gossipsub itself too) and not yet finished */
+  /** attempts running now, gossipsub's own too (counted from their start; queued ones show in readableLength) */
   attempts: number
   endedAt: number
   pauseMs: number
@@ -42,17 +42,19 @@ export class GossipStreamRepair {
   private readonly state = new Map<string, PeerState>()
   private stopTicks?: () => void
   private gs?: GossipInternals
-  private original?: GossipInternals['createOutboundStream']
+  private wrapper?: GossipInternals['createOutboundStream']
+  /** peers queued again, in all (status and tests) */
+  reopened = 0
 
   constructor (private readonly host: SwarmHost, private readonly log: (msg: string, extra?: object) => void = () => {}, private readonly now: () => number = Date.now) {}
 
   start (): void {
     const gs = this.host.services.pubsub as unknown as Partial<GossipInternals>
-    if (gs.peers == null || gs.streamsOutbound == null || gs.outboundInflightQueue == null || typeof gs.createOutboundStream !== 'function') return
+    if (gs.peers == null || gs.streamsOutbound == null || typeof gs.outboundInflightQueue?.readableLength !== 'number' || typeof gs.createOutboundStream !== 'function') return
     this.gs = gs as GossipInternals
     // count every attempt (gossipsub's own too), so a peer with one pending or running is never queued again
-    const original = this.original = gs.createOutboundStream
-    gs.createOutboundStream = async (peerId, connection) => {
+    const original = gs.createOutboundStream
+    gs.createOutboundStream = this.wrapper = async (peerId, connection) => {
       const s = this.peer(peerId.toString())
       s.attempts++
       try {
@@ -67,7 +69,8 @@ export class GossipStreamRepair {
 
   stop (): void {
     this.stopTicks?.()
-    if (this.gs != null && this.original != null) this.gs.createOutboundStream = this.original
+    // only our own wrapper comes off (the prototype's method shows through again)
+    if (this.gs != null && this.gs.createOutboundStream === this.wrapper) delete (this.gs as Partial<GossipInternals>).createOutboundStream
   }
 
   private peer (id: string): PeerState {
@@ -84,6 +87,9 @@ export class GossipStreamRepair {
     const gs = this.gs
     if (gs == null) return
     const now = this.now()
+    // one peer a look: a push to an idle queue is taken at once (readableLength stays 0), and a second would
+    // wait behind it, maybe for the whole negotiation timeout
+    let pushed = false
     for (const [id, peerId] of gs.peers) {
       const s = this.peer(id)
       if (gs.streamsOutbound.has(id)) {
@@ -96,13 +102,15 @@ export class GossipStreamRepair {
       const connection = this.host.getConnections(peerId).find(c => c.status === 'open')
       const wasMissing = s.missing
       s.missing = connection != null
-      if (connection == null || !wasMissing || s.attempts > 0 || gs.outboundInflightQueue.readableLength > 0) continue
+      if (connection == null || !wasMissing || pushed || s.attempts > 0 || gs.outboundInflightQueue.readableLength > 0) continue
       if (now - s.endedAt < s.pauseMs) continue
       s.pauseMs = Math.min(s.pauseMs * 2, RETRY_MAX_MS)
       this.log('gossipsub stream to a connected peer missing: opening it again', { peer: id, nextPauseMs: s.pauseMs })
       // it runs after the attempt now running, if any (the wrapper counts it from its start); while it waits,
       // readableLength keeps this from queuing anything more
       gs.outboundInflightQueue.push({ peerId, connection })
+      pushed = true
+      this.reopened++
     }
     for (const id of this.state.keys()) if (!gs.peers.has(id)) this.state.delete(id)
   }
