@@ -55,7 +55,7 @@ export interface NodeStatus {
 
 /**
  * Every connected peer once, with the joined topics it subscribes to. Two nodes that dial each other at the same
- * moment hold two connections for a while; the peer is still one peer (its addresses and directions merged).
+ * moment hold two connections (libp2p keeps both); the peer is still one peer (its addresses and directions merged).
  */
 export function peerInfos (host: NodeHost, joined: string[]): PeerInfo[] {
   const pubsub = host.pubsub
