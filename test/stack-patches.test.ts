@@ -1,9 +1,11 @@
 // gossipd adjusts libp2p internals for speed and flow control (src/core/stack/yamux-window.ts, tcp-cork.ts,
-// outbox.ts). They reach into classes the packages do not promise to keep, so these tests check what each
+// noise-length.ts, outbox.ts). They reach into classes the packages do not promise to keep, so these tests check what each
 // adjustment does on real connections (frames, socket writes, buffered bytes), not that a flag is set:
 // if an upgrade moves an internal, the patch stops working and its test fails.
 import { describe, it, expect, afterEach } from 'vitest'
 import { YamuxStream } from '@libp2p/yamux/stream'
+import { LengthPrefixedDecoder } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { SwarmHost, SwarmOptions } from '../src/core/stack/libp2p.js'
@@ -14,6 +16,7 @@ import type { GossipNode } from '../src/core/node.js'
 const pristine = new Map(Reflect.ownKeys(YamuxStream.prototype).map(k => [k, Object.getOwnPropertyDescriptor(YamuxStream.prototype, k)]))
 
 const { createSwarm, createBaselineSwarm } = await import('../src/core/stack/libp2p.js')
+const { quietUint16BE } = await import('../src/core/stack/noise-length.js')
 const { startNode, addrOf, waitFor, stopAll, collect } = await import('./helpers.js')
 
 const SINK = '/gossipd-test/sink/1.0.0'
@@ -117,6 +120,75 @@ describe('TCP write corking (tcp-cork.ts)', () => {
     expect(corked.calls).toBe(1)
     expect(corked.chunks).toBeGreaterThanOrEqual(n)
     expect(uncorked.calls).toBeGreaterThanOrEqual(n / 2)
+  })
+})
+
+describe('Noise frame lengths without exceptions (noise-length.ts)', () => {
+  /** RangeErrors made while `run` runs: every caller resolves the global RangeError when it throws */
+  async function rangeErrorsDuring (run: () => Promise<void>): Promise<number> {
+    const Real = globalThis.RangeError
+    let made = 0
+    const Counting = function (...args: unknown[]) { made++; return Reflect.construct(Real, args, new.target ?? Real) }
+    // instanceof RangeError (the decoder's catch) must still hold for what it makes
+    Counting.prototype = Real.prototype
+    globalThis.RangeError = Counting as unknown as RangeErrorConstructor
+    try { await run() } finally { globalThis.RangeError = Real }
+    return made
+  }
+
+  /** RangeErrors while `n` messages cross an established connection made by `make`, one per loop turn */
+  async function errorsForMessages (make: MakeSwarm, n: number): Promise<number> {
+    const { stream, received } = await sinkPair(make)
+    const chunk = new Uint8Array(512).fill(3)
+    stream.send(chunk)
+    await waitFor('stream open', () => received() === chunk.byteLength)
+    return await rangeErrorsDuring(async () => {
+      for (let i = 0; i < n; i++) { stream.send(chunk); await turn() }
+      await waitFor('every byte received', () => received() === (n + 1) * chunk.byteLength)
+    })
+  }
+
+  it('a createSwarm pair reads its Noise frames without the RangeError a stock pair makes at each frame boundary', async () => {
+    const n = 200
+    const stock = await errorsForMessages(createBaselineSwarm, n)
+    const patched = await errorsForMessages(async o => await createSwarm({ ...o, mdns: false, gossip: {} }), n)
+    // the counter works: stock Noise throws (and catches) one per read that ends on a frame boundary
+    expect(stock).toBeGreaterThanOrEqual(n)
+    expect(patched).toBe(0)
+  })
+
+  it('splits any byte stream into the same frames as Noise\'s own length decoder', () => {
+    const stockLength = (data: Uint8ArrayList | Uint8Array): number => {
+      if (data.byteLength < 2) throw new RangeError('Could not decode int16BE')
+      return data instanceof Uint8Array ? (data[0] << 8) | data[1] : data.getUint16(0)
+    }
+    let seed = 7
+    const rand = (k: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % k }
+    for (let round = 0; round < 30; round++) {
+      // frames of 0 to 70,000 bytes (a 2-byte length says at most 65,535: longer ones are cut by it)
+      const frames: Uint8Array[] = []
+      for (let i = 0; i < 40; i++) {
+        const len = [0, 1, 2, 255, 256, 65_535][rand(6)] ?? 0
+        const body = new Uint8Array(rand(3) === 0 ? len : rand(300)).map(() => rand(256))
+        frames.push(new Uint8Array([body.byteLength >> 8, body.byteLength & 0xff]), body)
+      }
+      const wire = Buffer.concat(frames)
+      const decode = (lengthDecoder: (d: Uint8ArrayList | Uint8Array) => number): string[] => {
+        const d = new LengthPrefixedDecoder({ lengthDecoder, encodingLength: () => 2, maxBufferSize: 16 * 1024 * 1024 })
+        const out: string[] = []
+        seed = 1000 + round
+        for (let at = 0; at < wire.byteLength;) {
+          // chunks of 1-3 bytes, or up to 70,000: reads end inside lengths, inside bodies and on boundaries
+          const size = rand(2) === 0 ? 1 + rand(3) : 1 + rand(70_000)
+          for (const f of d.decode(wire.subarray(at, at + size))) out.push(Buffer.from(f.subarray()).toString('base64'))
+          at += size
+        }
+        return out
+      }
+      const expected = decode(stockLength)
+      expect(expected.length).toBeGreaterThan(0)
+      expect(decode(quietUint16BE)).toEqual(expected)
+    }
   })
 })
 

@@ -14,6 +14,7 @@ import { yamux, type YamuxMuxerInit } from '@libp2p/yamux'
 import { StreamState, type YamuxStream } from '@libp2p/yamux/stream'
 import type { StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 import { trackHeard } from './muxer-heard.js'
+import { quietNoiseLengths } from './noise-length.js'
 
 interface WindowFields { state: StreamState, recvWindow: number, recvWindowCapacity: number, sendWindowUpdate: () => void }
 interface MuxerInternals { _newStream?: (...args: unknown[]) => YamuxStream }
@@ -39,13 +40,15 @@ function patchMuxer (muxer: StreamMuxer): void {
 }
 
 /** yamux() whose streams send window updates only once half the receive window is used (and whose muxers
- * record when they last heard from the peer, for keep-alive: muxer-heard.ts). */
+ * record when they last heard from the peer, for keep-alive: muxer-heard.ts; the encrypted connection it
+ * is given reads Noise frame lengths without exceptions: noise-length.ts). */
 export function halfWindowYamux (init?: YamuxMuxerInit): () => StreamMuxerFactory {
   const stock = yamux(init)
   return () => {
     const factory = stock()
     const create = factory.createStreamMuxer.bind(factory)
     factory.createStreamMuxer = (maConn) => {
+      quietNoiseLengths(maConn)
       const muxer = create(maConn)
       patchMuxer(muxer)
       trackHeard(muxer)
