@@ -116,6 +116,35 @@ describe('Store', () => {
     s.close()
   })
 
+  it('never hands out an offset twice: not after retention or a purge removed the newest rows, nor across a reopen', async () => {
+    const dir = tempDir()
+    let s = new Store(dir, { codec: envelopeCodec })
+    s.addTopic('t', { maxAgeMs: 60_000 })
+    const offsets: number[] = []
+    const put = async (topic: string, seq: number): Promise<void> => { offsets.push((await s.insert(storeRow(topic, 'o', seq)))!.offset) }
+    for (let i = 1; i <= 3; i++) await put('t', i)
+    // retention removes every row, the newest offset (3) included
+    expect(s.enforceAllLimits(Date.now() + 61_000)).toBe(3)
+    await put('t', 4)
+    s.addTopic('p')
+    await put('p', 1)
+    await put('p', 2)
+    // a purge removes the newest rows of the whole log
+    s.removeTopic('p', true)
+    s.addTopic('p')
+    await put('p', 3)
+    s.close()
+    s = new Store(dir, { codec: envelopeCodec })
+    s.removeTopic('p', true)
+    s.close()
+    // the newest row was purged just before the reopen: the next offset still continues past it
+    s = new Store(dir, { codec: envelopeCodec })
+    s.addTopic('p')
+    await put('p', 4)
+    expect(offsets).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    s.close()
+  })
+
   it('refuses a second opener of the same data dir with a clear error', () => {
     const dir = tempDir()
     const s = new Store(dir, { codec: envelopeCodec })

@@ -1,4 +1,5 @@
-// SQLite schema of the durable queue. `id` is the local log offset (arrival order on this node).
+// SQLite schema of the durable queue. `id` is the local log offset (arrival order on this node), given by
+// the store (offsets.ts), never reused.
 import type Database from 'better-sqlite3'
 
 export const SCHEMA = `
@@ -82,6 +83,13 @@ CREATE TABLE IF NOT EXISTS cursors (
   seq      INTEGER NOT NULL,
   PRIMARY KEY (consumer, topic, origin)
 ) WITHOUT ROWID;
+
+-- the highest offset ever deleted (retention, purge, quarantine), so no offset is handed out twice (offsets.ts)
+CREATE TRIGGER IF NOT EXISTS messages_offset_high AFTER DELETE ON messages
+WHEN old.id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'offset_high'), 0)
+BEGIN
+  INSERT OR REPLACE INTO meta (key, value) VALUES ('offset_high', old.id);
+END;
 `
 
 /** Bring a data dir written by an older gossipd up to this schema. */

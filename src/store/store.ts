@@ -16,6 +16,7 @@ import { GroupCommit, CommittedNotDurableError, type FsyncFn } from './wal.js'
 import { DEFAULT_MSG_ID_LIMITS, MsgIds, type MsgIdLimits, type PublishedRecord } from './msg-ids.js'
 import { LogReader } from './log.js'
 import { Cursors } from './cursors.js'
+import { Offsets } from './offsets.js'
 import { DEFAULT_RETENTION, Pruner, type PruneReport, type Retention } from './retention.js'
 import type { RangeSet } from './ranges.js'
 import type { MessageRow, NewMessage, RowCodec, StoredMessage } from './rows.js'
@@ -73,6 +74,7 @@ export class Store {
   private readonly space: SpaceKeeper
   private readonly msgIds: MsgIds
   private readonly insertRow: Database.Statement
+  private readonly offsets: Offsets
   private readonly quarantineRow: Database.Statement
   private readonly deleteRow: Database.Statement
   private quarantineCount: number
@@ -114,7 +116,9 @@ export class Store {
     this.cursorTable = new Cursors(db)
     this.msgIds = new MsgIds(db, { ...DEFAULT_MSG_ID_LIMITS, ...opts.msgIds })
     this.pruner = new Pruner(db, this.topicTable, this.held, r => { try { this.onPrune(r) } catch { /* a listener's bug is not retention's */ } })
-    this.insertRow = db.prepare('INSERT OR IGNORE INTO messages (topic, origin, seq, ts, size, raw, recv) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.offsets = new Offsets(db)
+    // a row already held is skipped; any other conflict (an offset in use) fails the commit loudly
+    this.insertRow = db.prepare('INSERT INTO messages (id, topic, origin, seq, ts, size, raw, recv) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (topic, origin, seq) DO NOTHING')
     this.quarantineRow = db.prepare('INSERT OR REPLACE INTO quarantine (id, topic, origin, seq, ts, raw, reason, at) SELECT id, topic, origin, seq, ts, raw, ?, ? FROM messages WHERE id = ?')
     this.deleteRow = db.prepare('DELETE FROM messages WHERE id = ? RETURNING size')
     this.quarantineCount = (db.prepare('SELECT count(*) AS n FROM quarantine').get() as { n: number }).n
@@ -327,14 +331,16 @@ export class Store {
       for (const msg of batch) {
         if (!this.topicTable.has(msg.topic)) { stored.push(null); continue }
         const size = msg.raw.byteLength
-        const res = this.insertRow.run(msg.topic, msg.origin, msg.seq, msg.ts, size, msg.raw, recv)
+        const offset = this.offsets.peek()
+        const res = this.insertRow.run(offset, msg.topic, msg.origin, msg.seq, msg.ts, size, msg.raw, recv)
         if (res.changes === 0) { stored.push(null); continue }
-        stored.push({ offset: Number(res.lastInsertRowid), topic: msg.topic, origin: msg.origin, seq: msg.seq, ts: msg.ts, payload: msg.payload })
+        this.offsets.used()
+        stored.push({ offset, topic: msg.topic, origin: msg.origin, seq: msg.seq, ts: msg.ts, payload: msg.payload })
         const c = counts.get(msg.topic) ?? { n: 0, bytes: 0 }
         c.n++; c.bytes += size
         counts.set(msg.topic, c)
         this.heads.write(msg)
-        if (msg.own?.msgId != null) this.msgIds.write({ topic: msg.topic, msgId: msg.own.msgId, origin: msg.origin, seq: msg.seq, ts: msg.ts, offset: Number(res.lastInsertRowid) }, recv)
+        if (msg.own?.msgId != null) this.msgIds.write({ topic: msg.topic, msgId: msg.own.msgId, origin: msg.origin, seq: msg.seq, ts: msg.ts, offset }, recv)
       }
       for (const [topic, c] of counts) this.topicTable.writeCounts(topic, c.n, c.bytes)
     })()
