@@ -2,12 +2,34 @@
 // Every daemon listens on 127.0.0.1 only with mDNS off. npm run build first: the binary runs dist/.
 import { describe, it, expect, afterEach } from 'vitest'
 import { writeFileSync, existsSync, statSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { startDaemon, stopDaemon, gossipd, spawnGossipd, cleanup, tmp, SAFE_ARGS } from './daemon-util.js'
 import { GossipClient } from '../src/client/client.js'
 import { waitFor } from './helpers.js'
 
 afterEach(async () => { await cleanup() })
+
+/** GET over a unix socket with a bearer token */
+async function overSocket (socketPath: string, path: string, token: string): Promise<{ status: number, body: string }> {
+  return await new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, headers: { host: 'anything', authorization: `Bearer ${token}` } }, res => {
+      let body = ''
+      res.on('data', d => { body += d })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** a socket file nothing listens on: a process that bound it and was killed with SIGKILL */
+async function staleSocket (path: string): Promise<void> {
+  const p = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`], { stdio: 'ignore' })
+  await new Promise(resolve => p.once('exit', resolve))
+  expect(statSync(path).isSocket()).toBe(true)
+}
 
 describe('gossipd start', () => {
   it('refuses a data dir that another daemon holds, with a clear message and exit code 10', async () => {
@@ -83,6 +105,30 @@ describe('gossipd start', () => {
     const r = await gossipd(['start', '--data', tmp(), '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', `127.0.0.1:${port}`])
     expect(r.code).toBe(11)
     expect(r.stderr).toContain(`API address 127.0.0.1:${port} is in use`)
+  })
+
+  it('refuses an --api-socket another daemon serves (exit 11, its socket left alone); a stale socket file is replaced', async () => {
+    const sock = join(tmp('wtb-'), 's.sock')
+    const e = await startDaemon(tmp('wtb-'), ['--api-socket', sock])
+    const f = await gossipd(['start', '--data', tmp('wtb-'), ...SAFE_ARGS, '--api-socket', sock], { timeoutMs: 15_000 })
+    expect(f.code).toBe(11)
+    expect(f.stderr).toContain(`API socket ${sock} is in use`)
+    // E's clients still reach E through it
+    const s = await overSocket(sock, '/v1/status', e.token)
+    expect(s.status).toBe(200)
+    expect(JSON.parse(s.body).pid).toBe(e.proc.pid)
+    expect(await stopDaemon(e)).toBe(0)
+    // nothing listens on a socket file left by a killed process: the next daemon takes the path over
+    await staleSocket(sock)
+    const g = await startDaemon(tmp('wtb-'), ['--api-socket', sock])
+    expect((await overSocket(sock, '/v1/status', g.token)).status).toBe(200)
+    // and a path that is not a socket is never removed
+    const plain = join(tmp('wtb-'), 'not-a-socket')
+    writeFileSync(plain, 'keep me')
+    const h = await gossipd(['start', '--data', tmp('wtb-'), ...SAFE_ARGS, '--api-socket', plain], { timeoutMs: 15_000 })
+    expect(h.code).not.toBe(0)
+    expect(h.stderr).toContain('is not a socket')
+    expect(statSync(plain).isFile()).toBe(true)
   })
 })
 

@@ -7,6 +7,7 @@ import { GossipNode } from '../core/node.js'
 import { StoreError } from '../store/store.js'
 import { createApi, type Api } from './api.js'
 import { generateToken } from './api/auth.js'
+import { SocketInUseError } from './api/unix-socket.js'
 import type { DaemonConfig } from './config.js'
 import { EXIT } from '../wire/exit-codes.js'
 import { API_FILE, type ApiFile } from '../wire/api-file.js'
@@ -133,6 +134,9 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     })
   } catch (err) {
     await node.stop()
+    if (err instanceof SocketInUseError) {
+      throw new DaemonStartError(`API socket ${err.path} is in use: a running process (another gossipd?) listens on it; stop that one, or give this one its own --api-socket PATH`, EXIT.ADDRESS_IN_USE, { cause: err })
+    }
     if (isAddrInUse(err)) {
       throw new DaemonStartError(`API address ${cfg.api.host}:${cfg.api.port} is in use (another gossipd? use --api ${cfg.api.host}:PORT, or :0 for any free port)`, EXIT.ADDRESS_IN_USE, { cause: err })
     }
