@@ -81,6 +81,25 @@ describe('daemon configuration', () => {
     expect(error(() => resolveConfig({ file: file('{ "maxStreams": -4 }') })).message).toContain('maxStreams: must be a whole number >= 1, got -4')
   })
 
+  it('apiSocket: a path longer than the platform allows for a unix socket is refused here, from the flag, env or file', () => {
+    const limit = process.platform === 'linux' ? 107 : 103
+    const dir = mkdtempSync(join(tmpdir(), 'wtb-cfg-'))
+    dirs.push(dir)
+    const longest = join(dir, 's'.repeat(limit - dir.length - 1))
+    expect(Buffer.byteLength(longest)).toBe(limit)
+    expect(resolveConfig({ flags: { apiSocket: longest } }).apiSocket).toBe(longest)
+    const over = longest + 'x'
+    const e = error(() => resolveConfig({ flags: { apiSocket: over } }))
+    expect(e.key).toBe('--api-socket')
+    expect(e.message).toContain(`is ${limit + 1} bytes, over the ${limit}-byte limit`)
+    // bytes, not characters: 54 two-byte characters are 108 bytes
+    expect(error(() => resolveConfig({ env: { GOSSIPD_API_SOCKET: '/' + 'é'.repeat(54) } })).key).toBe('GOSSIPD_API_SOCKET')
+    const f = file(JSON.stringify({ apiSocket: over }))
+    expect(error(() => resolveConfig({ file: f })).message).toContain(`${f}: apiSocket: `)
+    // a relative path counts as the absolute path it resolves to
+    expect(error(() => resolveConfig({ flags: { apiSocket: 's'.repeat(limit - process.cwd().length) } })).key).toBe('--api-socket')
+  })
+
   it('the shipped example configs are valid', () => {
     for (const name of ['example.json', 'lan-node.json', 'loopback-test.json']) {
       const c = resolveConfig({ file: new URL(`../configs/${name}`, import.meta.url).pathname })

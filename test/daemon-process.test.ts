@@ -1,7 +1,7 @@
 // The daemon as a process: data-dir lock, config errors, graceful stop, kill -9 durability, two daemons.
 // Every daemon listens on 127.0.0.1 only with mDNS off. npm run build first: the binary runs dist/.
 import { describe, it, expect, afterEach } from 'vitest'
-import { writeFileSync, existsSync, statSync } from 'node:fs'
+import { writeFileSync, existsSync, statSync, readdirSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { join } from 'node:path'
@@ -168,6 +168,16 @@ describe('gossipd start: configuration errors name the key and exit 2', () => {
     const r2 = await start(['--max-payload', 'lots'])
     expect(r2.code).toBe(2)
     expect(r2.stderr).toContain('--max-payload: must be a size')
+  })
+
+  it('--api-socket over the platform limit for a unix socket path: exit 2 naming it, nothing created', async () => {
+    const limit = process.platform === 'linux' ? 107 : 103
+    const dir = tmp('wtb-')
+    const long = join(dir, 's'.repeat(limit + 9 - dir.length))
+    const r = await start(['--api-socket', long])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`--api-socket: ${long} is ${limit + 10} bytes, over the ${limit}-byte limit`)
+    expect(readdirSync(dir)).toEqual([])
   })
 
   it('missing config file', async () => {

@@ -278,7 +278,13 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   })
   const apiSocket = get<string | undefined>('apiSocket', undefined, (name, v) => {
     if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(name, `must be a file path for the unix socket, got ${JSON.stringify(v)}`)
-    return resolve(v)
+    const path = resolve(v)
+    // bind() would cut a longer path short (leaving a socket under another name) or fail later with a misleading
+    // error: sun_path is 108 bytes on Linux, 104 on macOS and the BSDs, NUL included
+    const max = process.platform === 'linux' ? 107 : 103
+    const bytes = Buffer.byteLength(path)
+    if (bytes > max) throw new ConfigError(name, `${path} is ${bytes} bytes, over the ${max}-byte limit for a unix socket path on this platform (sun_path); use a shorter path`)
+    return path
   })
   const mdns = get('mdns', true, bool)
   const peers = get('peers', [] as string[], (name, v) => multiaddrs(name, v, true))
