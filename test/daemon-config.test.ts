@@ -5,6 +5,7 @@ import { tmpdir, homedir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig, parseJsonc, ConfigError, DEFAULT_LISTEN } from '../src/daemon/config.js'
 import { configFromFlags } from '../src/daemon/flags.js'
+import { FETCH_BAD_PORTS } from '../src/wire/fetch-ports.js'
 
 const dirs: string[] = []
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
@@ -98,6 +99,23 @@ describe('daemon configuration', () => {
     expect(error(() => resolveConfig({ file: f })).message).toContain(`${f}: apiSocket: `)
     // a relative path counts as the absolute path it resolves to
     expect(error(() => resolveConfig({ flags: { apiSocket: 's'.repeat(limit - process.cwd().length) } })).key).toBe('--api-socket')
+  })
+
+  it('api: a port that fetch refuses (the Fetch standard\'s "bad ports") is refused at start, naming the setting; port 0 is fine', async () => {
+    for (const port of [1, 22, 5060, 5061, 6000, 6566, 6665, 6669, 6697, 10080]) {
+      const e = error(() => resolveConfig({ flags: { api: `127.0.0.1:${port}` } }))
+      expect(e.key).toBe('--api')
+      expect(e.message).toContain(`port ${port} is blocked by fetch`)
+    }
+    expect(error(() => resolveConfig({ env: { GOSSIPD_API: '127.0.0.1:6000' } })).key).toBe('GOSSIPD_API')
+    const f = file('{ "api": "localhost:6667" }')
+    expect(error(() => resolveConfig({ file: f })).message).toContain(`${f}: api: port 6667 is blocked by fetch`)
+    for (const port of [0, 5059, 6001, 7420, 10081, 65535]) expect(resolveConfig({ flags: { api: `127.0.0.1:${port}` } }).api.port).toBe(port)
+    // the list is the one this Node's fetch applies: each of its ports fails with "bad port", before any connection
+    for (const port of FETCH_BAD_PORTS) {
+      const cause = await fetch(`http://127.0.0.1:${port}/`).then(() => undefined, (err: Error) => err.cause as Error | undefined)
+      expect(cause?.message, `port ${port}`).toBe('bad port')
+    }
   })
 
   it('the shipped example configs are valid', () => {

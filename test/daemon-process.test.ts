@@ -180,6 +180,13 @@ describe('gossipd start: configuration errors name the key and exit 2', () => {
     expect(readdirSync(dir)).toEqual([])
   })
 
+  it('--api on a port fetch refuses: exit 2 saying why', async () => {
+    // start() passes --api 127.0.0.1:0 first; the later flag wins
+    const r = await start(['--api', '127.0.0.1:6000'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--api: port 6000 is blocked by fetch')
+  })
+
   it('missing config file', async () => {
     const r = await start(['--config', '/nonexistent/gossipd.json'])
     expect(r.code).toBe(2)

@@ -8,6 +8,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../core/limits.js'
 import { defaultDataDir } from '../wire/api-file.js'
+import { isFetchBlockedPort } from '../wire/fetch-ports.js'
 import { allowPeersFrom, publishersFrom, swarmKeyFrom, type Fail, type TrustConfig } from './trust-config.js'
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7421']
@@ -286,6 +287,8 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     if (bytes > max) throw new ConfigError(name, `${path} is ${bytes} bytes, over the ${max}-byte limit for a unix socket path on this platform (sun_path); use a shorter path`)
     return path
   })
+  // every gossipd client talks to the API with fetch, which refuses these ports ("bad port"): only curl would get through
+  if (isFetchBlockedPort(api.port)) throw new ConfigError(pick('api')?.name ?? 'api', `port ${api.port} is blocked by fetch-based clients (it is on the Fetch standard's "bad port" list), so the gossipd CLI, REPL and web page could not reach the API there; pick another port, e.g. ${DEFAULT_API}, or :0 for any free port`)
   const mdns = get('mdns', true, bool)
   const peers = get('peers', [] as string[], (name, v) => multiaddrs(name, v, true))
   const topics = get('topics', [] as string[], (name, v) => {
