@@ -145,6 +145,30 @@ describe('control API: bad requests get JSON errors with the right status', () =
     s.close()
   })
 
+  it('a refused stream request has no side effect: ?join=true with a bad from (400) or past the stream limit (503) joins nothing', async () => {
+    const joined = async (): Promise<string[]> => (await client.topics()).map(t => t.topic)
+    const bad = await call('/v1/topics/sidefx2/stream?join=true&from=bogus')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.code).toBe('BAD_FROM')
+    expect(await joined()).not.toContain('sidefx2')
+    // a second API on the same node with room for one stream, which is taken
+    const one = await createApi({ node, token, maxStreams: 1 })
+    const held = await new GossipClient({ url: one.url, token }).stream('chat', { join: true })
+    try {
+      const res = await fetch(`${one.url}/v1/topics/sidefx/stream?join=true`, { headers: { authorization: `Bearer ${token}` } })
+      expect(res.status).toBe(503)
+      expect(((await res.json()) as any).error.code).toBe('TOO_MANY_STREAMS')
+      expect(await joined()).not.toContain('sidefx')
+    } finally {
+      held.close()
+      await one.close()
+    }
+    // valid requests still join
+    const s = await client.stream('sidefx', { join: true })
+    expect(await joined()).toContain('sidefx')
+    s.close()
+  })
+
   it('garbage on the socket does not hurt the daemon', async () => {
     const res = await raw('NOT HTTP AT ALL\r\n\r\n')
     expect(res).toMatch(/^HTTP\/1.1 400/)

@@ -39,11 +39,11 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
       },
     },
   }, async (req, reply) => {
+    // every check first, joining last: a refused request (4xx, 503) changes nothing
     const topic = topicOf(req)
     const q = req.query as { from?: string, consumer?: string, encoding?: PayloadEncoding, join?: string }
     // joining is explicit (?join=true), so a typo in a topic name is a 404 and not a topic kept for good
-    if (q.join === 'true') node.join(topic)
-    else requireTopic(node, topic)
+    if (q.join !== 'true') requireTopic(node, topic)
     let from = parseFrom(q.from)
     const lastId = req.headers['last-event-id']
     if (q.consumer == null && typeof lastId === 'string' && /^\d+$/.test(lastId)) from = { offset: Number(lastId) + 1 }
@@ -52,6 +52,7 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
     }
     const key = consumerKey(topic, q.consumer ?? '')
     if (q.consumer != null && consumers.has(key)) throw new ApiError(409, ERROR_CODES.CONSUMER_BUSY, `consumer ${q.consumer} is already streaming ${topic}`)
+    if (q.join === 'true') node.join(topic)
     const consumer = node.consume(topic, { name: q.consumer, from })
     if (q.consumer != null) consumers.set(key, consumer)
 
