@@ -9,6 +9,8 @@ import pino from 'pino'
 import type { GossipNode } from '../src/core/node.js'
 import { createApi } from '../src/daemon/api.js'
 import { startDaemon, reportUnhandledRejection } from '../src/daemon/daemon.js'
+import { Observability } from '../src/daemon/observe/index.js'
+import { tappedLogger } from '../src/daemon/observe/log-tap.js'
 import { GossipClient, ApiRequestError } from '../src/client/client.js'
 import type { StoredMessage } from '../src/store/store.js'
 import { startNode, stopAll, tempDir, waitFor } from './helpers.js'
@@ -122,6 +124,45 @@ describe('daemon limits', () => {
     expect(err?.code).toBe('TOO_MANY_STREAMS')
     a.close()
     await waitFor('a stream slot is free', async () => await client.stream('t').then(s => { s.close(); return true }, () => false), 5_000)
+  })
+
+  it('maxStreams is one limit for all long-lived streams: /v1/topics/:topic/stream, /v1/logs and /ui/events share it, and a slot comes back when its stream ends', async () => {
+    const node = await startNode({ topics: ['t'] })
+    nodes.push(node)
+    const log = tappedLogger({ level: 'info' }, new Writable({ write (_chunk, _enc, cb) { cb() } }))
+    const observe = new Observability({ version: 'test', expectPeers: false, logger: log })
+    observe.attach(node)
+    const api = await createApi({ node, token, maxStreams: 2, observe, logger: log })
+    closers.push(async () => { await api.close(); await observe.close() })
+    const client = new GossipClient({ url: api.url, token })
+    const open = async (path: string): Promise<{ res: Response, close: () => void }> => {
+      const ctrl = new AbortController()
+      const res = await fetch(api.url + path, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal })
+      const close = (): void => ctrl.abort()
+      closers.push(close)
+      return { res, close }
+    }
+    const logs = await Promise.all(Array.from({ length: 6 }, async () => await open('/v1/logs?level=trace')))
+    expect(logs.map(l => l.res.status).sort()).toEqual([200, 200, 503, 503, 503, 503])
+    const refused = logs.find(l => l.res.status === 503)!
+    expect(refused.res.headers.get('retry-after')).toBe('5')
+    expect(((await refused.res.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_STREAMS')
+    const ui = await open('/ui/events')
+    expect(ui.res.status).toBe(503)
+    await expect(client.stream('t')).rejects.toMatchObject({ status: 503, code: 'TOO_MANY_STREAMS' })
+    // one log stream ends: its slot serves a swarm page, and then all are taken again
+    logs.find(l => l.res.status === 200)!.close()
+    let page: { res: Response, close: () => void } | undefined
+    await waitFor('a slot is free for /ui/events', async () => {
+      const u = await open('/ui/events')
+      if (u.res.status === 200) page = u
+      else u.close()
+      return page != null
+    }, 5_000)
+    expect((await open('/v1/logs')).res.status).toBe(503)
+    await expect(client.stream('t')).rejects.toMatchObject({ status: 503, code: 'TOO_MANY_STREAMS' })
+    page!.close()
+    await waitFor('a slot is free for a topic stream', async () => await client.stream('t').then(s => { s.close(); return true }, () => false), 5_000)
   })
 
   it('logs unhandled rejections at error and counts them in status', async () => {

@@ -9,6 +9,7 @@ import { MAX_PAYLOAD_BYTES } from '../core/limits.js'
 import type { StatusExtra } from '../wire/results.js'
 import { RequestGuard } from './api/auth.js'
 import { listenUnix } from './api/unix-socket.js'
+import { StreamSlots } from './api/stream-slots.js'
 import { acceptRawBodies, bodyLimitFor } from './api/body.js'
 import type { ApiContext } from './api/context.js'
 import { errorHandler, notFoundHandler } from './api/errors.js'
@@ -30,7 +31,7 @@ export interface ApiOptions {
   publishWaitMs?: number
   /** SSE keep-alive comment period (default 15 s) */
   heartbeatMs?: number
-  /** open SSE streams allowed at once (default 256): each may hold a consumer buffer of up to 8 MiB */
+  /** open long-lived streams allowed at once (default 256), topic streams, /v1/logs and /ui/events together: a topic stream may hold a consumer buffer of up to 8 MiB */
   maxStreams?: number
   /** also serve the API on this unix socket (mode 0600) */
   socketPath?: string
@@ -51,7 +52,7 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
     maxPayload,
     publishWaitMs: opts.publishWaitMs ?? 10_000,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
-    maxStreams: opts.maxStreams ?? 256,
+    slots: new StreamSlots(opts.maxStreams ?? 256),
     statusExtra: opts.statusExtra,
     closed: closed.signal,
     streams: new Set(),
@@ -84,7 +85,7 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
   topicRoutes(app, ctx)
   messageRoutes(app, ctx)
   streamRoutes(app, ctx)
-  if (observe != null) registerObservability(app, observe, opts.logger)
+  if (observe != null) registerObservability(app, observe, ctx.slots, opts.logger)
 
   app.addHook('preClose', async () => {
     closing = true

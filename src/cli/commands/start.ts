@@ -23,7 +23,7 @@ export function registerStart (program: Command): void {
     .option('--swarm-key <file>', 'private swarm: only nodes with this key file (gossipd keygen) can connect (env GOSSIPD_SWARM_KEY)')
     .option('--api-socket <path>', 'also serve the control API on this unix socket, mode 0600 (env GOSSIPD_API_SOCKET)')
     .option('--max-payload <size>', 'largest accepted payload (default 1MiB, at most 16MiB)')
-    .option('--max-streams <n>', 'open event streams (SSE) the API serves at once (env GOSSIPD_MAX_STREAMS; default 256)')
+    .option('--max-streams <n>', 'open event streams the API serves at once: topic streams, /v1/logs and /ui/events together (env GOSSIPD_MAX_STREAMS; default 256)')
     .option('--connections-low <n>', 'dial discovered peers only while connected to fewer than N (env GOSSIPD_CONNECTIONS_LOW; default 8)')
     .option('--connections-high <n>', 'past N connections prune the least useful ones; static peers are kept (env GOSSIPD_CONNECTIONS_HIGH; default 16)')
     .option('--metrics <host:port>', 'also serve /metrics, /healthz, /readyz here, for a Prometheus on another host (env GOSSIPD_METRICS; default off: /metrics on the API address, loopback clients only)')

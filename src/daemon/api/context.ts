@@ -6,6 +6,7 @@ import type { Consumer } from '../../core/consumer.js'
 import { checkTopic } from '../../core/limits.js'
 import type { StatusExtra } from '../../wire/results.js'
 import { ApiError } from './errors.js'
+import type { StreamSlots } from './stream-slots.js'
 import { ERROR_CODES } from '../../wire/errors.js'
 
 /** The API's fastify app. Route modules take any logger/server generics: they use neither. */
@@ -18,8 +19,8 @@ export interface ApiContext {
   maxPayload: number
   publishWaitMs: number
   heartbeatMs: number
-  /** open SSE streams allowed at once; past it 503 TOO_MANY_STREAMS */
-  maxStreams: number
+  /** slots for long-lived streams (maxStreams), shared with /v1/logs and /ui/events; past it 503 TOO_MANY_STREAMS */
+  slots: StreamSlots
   statusExtra?: () => StatusExtra
   /** aborted when the API closes: publishes still waiting for the store give up at once */
   closed: AbortSignal

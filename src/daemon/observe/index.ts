@@ -14,6 +14,7 @@ import { uiRoutes, sessionOf } from './ui.js'
 import { logsRoute } from './logs-route.js'
 import { logTapOf } from './log-tap.js'
 import type { ApiApp } from '../api/context.js'
+import type { StreamSlots } from '../api/stream-slots.js'
 
 export interface ObservabilityOptions {
   version: string
@@ -86,11 +87,11 @@ export class Observability {
 }
 
 /** Add /metrics, /healthz, /readyz, the swarm page (/ui/...), /v1/logs and /v1/observe/snapshot. */
-export function registerObservability (app: ApiApp, obs: Observability, logger?: Logger): void {
+export function registerObservability (app: ApiApp, obs: Observability, slots: StreamSlots, logger?: Logger): void {
   metricsRoute(app, obs.metrics, { loopbackOnly: true, config: PUBLIC })
   healthRoutes(app, { node: () => obs.node, expectPeers: obs.opts.expectPeers }, PUBLIC)
-  uiRoutes(app, { sessions: obs.sessions, live: () => obs.live, streams: obs.streams, publicConfig: PUBLIC, viaSession: req => obs.viaSession(req) })
-  logsRoute(app, logTapOf(obs.opts.logger ?? logger), obs.streams)
+  uiRoutes(app, { sessions: obs.sessions, live: () => obs.live, streams: obs.streams, slots, publicConfig: PUBLIC, viaSession: req => obs.viaSession(req) })
+  logsRoute(app, logTapOf(obs.opts.logger ?? logger), obs.streams, slots)
   app.get('/v1/observe/snapshot', async (_req, reply) => {
     if (obs.live == null) return await reply.status(503).send({ error: { code: 'NOT_READY', message: 'the node is not running' } })
     return obs.live.snapshot()

@@ -9,6 +9,7 @@ import { cookieName, readCookie, SESSION_TTL_MS } from './sessions.js'
 import type { LiveView } from './live.js'
 import type { SseStreams } from './sse.js'
 import type { ApiApp } from '../api/context.js'
+import type { StreamSlots } from '../api/stream-slots.js'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url))
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png' }
@@ -26,6 +27,8 @@ export interface UiDeps {
   sessions: Sessions
   live: () => LiveView | undefined
   streams: SseStreams
+  /** the daemon's maxStreams slots, shared with topic streams and /v1/logs */
+  slots: StreamSlots
   /** route config that lets a request past the bearer-token check */
   publicConfig: Record<string, unknown>
   /** true when the request was authenticated by its session cookie (not by the bearer token) */
@@ -100,9 +103,11 @@ export function uiRoutes (app: ApiApp, deps: UiDeps): void {
   app.get('/ui/events', async (_req, reply) => {
     const live = deps.live()
     if (live == null) return await reply.status(503).send({ error: { code: 'NOT_READY', message: 'the node is not running' } })
+    // each page builds a snapshot every second: it takes one of the maxStreams slots (503 TOO_MANY_STREAMS if none is free)
+    const release = deps.slots.take()
     let unsubscribe = (): void => {}
     // onEnd runs on a later event (the socket closing), when the timer exists
-    const s = deps.streams.start(reply, { heartbeatMs: 15_000, onEnd: () => { unsubscribe(); clearInterval(timer) } })
+    const s = deps.streams.start(reply, { heartbeatMs: 15_000, onEnd: () => { unsubscribe(); clearInterval(timer); release() } })
     s.send('snapshot', live.snapshot())
     const timer = setInterval(() => { try { s.send('snapshot', live.snapshot()) } catch { s.end() } }, 1000)
     let second = 0; let sent = 0; let dropped = 0

@@ -1,5 +1,5 @@
 // GET /v1/topics/:topic/stream (SSE) and POST .../consumers/:name/ack: live delivery and durable cursors.
-import type { StartFrom } from '../../../core/consumer.js'
+import type { Consumer, StartFrom } from '../../../core/consumer.js'
 import type { PayloadEncoding } from '../../../wire/message.js'
 import type { AckResult } from '../../../wire/results.js'
 import { consumerKey, requireTopic, topicOf, topicParams, type ApiContext } from '../context.js'
@@ -39,7 +39,7 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
       },
     },
   }, async (req, reply) => {
-    // every check first, joining last: a refused request (4xx, 503) changes nothing
+    // every check first, then the slot, and joining last: a refused request (4xx, 503) changes nothing
     const topic = topicOf(req)
     const q = req.query as { from?: string, consumer?: string, encoding?: PayloadEncoding, join?: string }
     // joining is explicit (?join=true), so a typo in a topic name is a 404 and not a topic kept for good
@@ -47,13 +47,17 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
     let from = parseFrom(q.from)
     const lastId = req.headers['last-event-id']
     if (q.consumer == null && typeof lastId === 'string' && /^\d+$/.test(lastId)) from = { offset: Number(lastId) + 1 }
-    if (ctx.streams.size >= ctx.maxStreams) {
-      throw new ApiError(503, ERROR_CODES.TOO_MANY_STREAMS, `this daemon already serves ${ctx.streams.size} streams (the limit is ${ctx.maxStreams}); close one or retry later`, { 'retry-after': '5' })
-    }
     const key = consumerKey(topic, q.consumer ?? '')
     if (q.consumer != null && consumers.has(key)) throw new ApiError(409, ERROR_CODES.CONSUMER_BUSY, `consumer ${q.consumer} is already streaming ${topic}`)
-    if (q.join === 'true') node.join(topic)
-    const consumer = node.consume(topic, { name: q.consumer, from })
+    const release = ctx.slots.take()
+    let consumer: Consumer
+    try {
+      if (q.join === 'true') node.join(topic)
+      consumer = node.consume(topic, { name: q.consumer, from })
+    } catch (err) {
+      release()
+      throw err
+    }
     if (q.consumer != null) consumers.set(key, consumer)
 
     reply.hijack()
@@ -65,6 +69,7 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
       onEnd: () => {
         if (consumers.get(key) === consumer) consumers.delete(key)
         ctx.streams.delete(stream)
+        release()
       },
     })
     ctx.streams.add(stream)
