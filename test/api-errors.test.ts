@@ -3,9 +3,11 @@
 // rebinding checks, every error status, streams, consumers, and that the daemon stays healthy.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { connect } from 'node:net'
+import { randomBytes } from 'node:crypto'
 import type { GossipNode } from '../src/core/node.js'
 import { createApi } from '../src/daemon/api.js'
 import { GossipClient, ApiRequestError } from '../src/client/client.js'
+import { decodeBase64 } from '../src/wire/base64.js'
 import { startNode, removeTempDirs, waitFor } from './helpers.js'
 
 const MAX = 64 * 1024
@@ -98,6 +100,49 @@ describe('control API: bad requests get JSON errors with the right status', () =
     expect(b64.status).toBe(400)
     expect(b64.body.error.code).toBe('BAD_PAYLOAD')
     await expectHealthy()
+  })
+
+  it('base64 payloads are checked strictly: anything that would not round-trip is 400 BAD_PAYLOAD and nothing is stored', async () => {
+    const post = async (payload: string): Promise<{ status: number, body: any }> =>
+      await call('/v1/topics/b64/messages', { method: 'POST', body: JSON.stringify({ payload, encoding: 'base64' }), headers: { 'content-type': 'application/json' } })
+    await client.join('b64')
+    // length 1 mod 4, mixed or url alphabet, bad or excess padding, non-zero trailing bits, whitespace, not base64 at all
+    for (const bad of ['abcde', 'a', 'a+_b', '-_-_', 'aGk==', 'aG=k', '=', 'aGl=', 'aGk=\n', ' aGk=', 'aGVs bG8=', 'hello world!!', '%%%%']) {
+      const r = await post(bad)
+      expect(r.status, bad).toBe(400)
+      expect(r.body.error.code, bad).toBe('BAD_PAYLOAD')
+    }
+    expect(await client.history('b64')).toEqual([])
+    // canonical base64, padded or not, is stored exactly
+    for (const [text, bytes] of [['aGk=', 'hi'], ['aGk', 'hi'], ['aGVsbG8gd29ybGQhIQ==', 'hello world!!'], ['+/+/', '\xfb\xff\xbf'], ['', '']]) {
+      const r = await post(text)
+      expect(r.status, text).toBe(201)
+      const [m] = await client.history('b64', { after: r.body.offset - 1, limit: 1, encoding: 'base64' })
+      expect(Buffer.from(m.payload, 'base64').toString('latin1'), text).toBe(bytes)
+    }
+    await expectHealthy()
+  })
+
+  it('the shared base64 check (src/wire/base64.ts) accepts exactly the canonical encodings: decoding and re-encoding gives the text back', () => {
+    for (let n = 0; n < 40; n++) {
+      const bytes = randomBytes(n)
+      const text = bytes.toString('base64')
+      expect(Buffer.from(decodeBase64(text)!)).toEqual(bytes)
+      expect(Buffer.from(decodeBase64(text.replace(/=+$/, ''))!)).toEqual(bytes)
+    }
+    // every text of up to 4 characters over a mixed alphabet: accepted only if it re-encodes to itself
+    const chars = ['A', 'Q', 'g', 'w', '+', '/', '-', '_', '=', ' ', '%']
+    let texts = ['']
+    for (let len = 1; len <= 4; len++) {
+      texts = texts.flatMap(t => chars.map(c => t + c))
+      for (const t of texts) {
+        const d = decodeBase64(t)
+        if (d != null) expect(Buffer.from(d).toString('base64').replace(/=+$/, ''), t).toBe(t.replace(/=+$/, ''))
+        if (d != null) expect(t, t).toMatch(/^[A-Za-z0-9+/]*=*$/)
+      }
+    }
+    expect(decodeBase64('aGk=')).toEqual(new Uint8Array(Buffer.from('hi')))
+    for (const bad of ['abcde', 'a+_b', 'aGl=', 'aGk==', 'aGk=\n']) expect(decodeBase64(bad), bad).toBeUndefined()
   })
 
   it('400 for a bad topic name on every topic route', async () => {

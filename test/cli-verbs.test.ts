@@ -40,6 +40,27 @@ describe('gossipd CLI against a running daemon', () => {
     expect(hist.stdout.trim().split('\n').map(l => JSON.parse(l).payload)).toEqual(['one', 'two', 'three'])
   })
 
+  it('pub --base64 refuses text that is not base64 (exit 2) and publishes nothing; canonical base64 is published exactly', async () => {
+    for (const bad of ['hello world!!', '%%%%', 'abcde', 'a+_b', 'aGl=']) {
+      const r = await gossipd(['pub', 'b64', '--base64', bad, ...data()])
+      expect(r.code, bad).toBe(2)
+      expect(r.stderr, bad).toContain('not valid base64')
+      expect(r.stdout, bad).toBe('')
+    }
+    const json = await gossipd(['pub', 'b64', '--base64', '%%%%', '--json', ...data()])
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stderr).error.code).toBe('BAD_PAYLOAD')
+    expect((await gossipd(['history', 'b64', ...data()])).code).toBe(5)
+
+    // stdin: the lines before a bad one are published, the bad one and everything after it are not
+    const lines = await gossipd(['pub', 'b64', '--base64', '--json', ...data()], { input: 'aGk=\n\nb2s\nnot base64!\naGk=\n' })
+    expect(lines.code).toBe(2)
+    expect(lines.stdout.trim().split('\n').map(l => JSON.parse(l).seq)).toEqual([1, 2])
+    expect(JSON.parse(lines.stderr).error).toEqual({ code: 'BAD_PAYLOAD', message: 'stdin line 4 is not valid base64 (standard alphabet A-Z a-z 0-9 + /, = padding optional): it and the lines after it were not published (2 published before it)' })
+    const hist = await gossipd(['history', 'b64', '--json', ...data()])
+    expect(hist.stdout.trim().split('\n').map(l => JSON.parse(l).payload)).toEqual(['hi', 'ok'])
+  })
+
   it('status, topics and peers report the daemon', async () => {
     const s = await gossipd(['status', '--json', ...data()])
     expect(s.code).toBe(0)

@@ -1,6 +1,7 @@
 // Request bodies of publish: raw bytes (any non-JSON content type) or JSON {payload, encoding}.
 import { InvalidInputError } from '../../core/limits.js'
 import type { PayloadEncoding } from '../../wire/message.js'
+import { BASE64_RULE, decodeBase64 } from '../../wire/base64.js'
 import { ApiError } from './errors.js'
 import { ERROR_CODES } from '../../wire/errors.js'
 import type { ApiApp } from './context.js'
@@ -50,8 +51,9 @@ export function payloadOf (body: unknown, maxPayload: number): Uint8Array {
   } else if (body != null && typeof body === 'object') {
     const b = body as { payload: string, encoding?: PayloadEncoding }
     if (b.encoding === 'base64') {
-      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b.payload)) throw new ApiError(400, ERROR_CODES.BAD_PAYLOAD, 'payload is not valid base64')
-      bytes = Buffer.from(b.payload, 'base64')
+      const decoded = decodeBase64(b.payload)
+      if (decoded == null) throw new ApiError(400, ERROR_CODES.BAD_PAYLOAD, `payload is not valid base64 (${BASE64_RULE}; base64url is not accepted)`)
+      bytes = decoded
     } else {
       bytes = Buffer.from(b.payload, 'utf8')
     }
