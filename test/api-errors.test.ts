@@ -214,6 +214,29 @@ describe('control API: bad requests get JSON errors with the right status', () =
     s.close()
   })
 
+  it('framework errors answer in the documented shape: long topics are BAD_TOPIC, bad percent-encoding BAD_URL', async () => {
+    for (const n of [129, 600, 5000]) {
+      for (const [method, path] of [['PUT', ''], ['POST', '/messages'], ['GET', '/stream']]) {
+        const r = await call(`/v1/topics/${'a'.repeat(n)}${path}`, { method, ...(method === 'POST' ? { body: 'x', headers: { 'content-type': 'text/plain' } } : {}) })
+        expect(r.status, `${n} ${method} ${path}`).toBe(400)
+        expect(r.body, `${n} ${method} ${path}`).toEqual({ error: { code: 'BAD_TOPIC', message: expect.stringContaining('invalid topic name') } })
+      }
+    }
+    for (const path of ['/v1/topics/a%ZZ', '/v1/topics/a%ZZ/messages', '/v1/topics/%E0%A4%A']) {
+      const r = await call(path, { method: 'PUT' })
+      expect(r.status, path).toBe(400)
+      expect(r.body, path).toEqual({ error: { code: 'BAD_URL', message: expect.any(String) } })
+    }
+    // a request line over Node's header limit: still the documented shape
+    const huge = await raw(`PUT /v1/topics/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`)
+    expect(huge).toMatch(/^HTTP\/1.1 431/)
+    expect(JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } })
+    const garbage = await raw('NOT HTTP AT ALL\r\n\r\n')
+    expect(garbage).toMatch(/^HTTP\/1.1 400/)
+    expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } })
+    await expectHealthy()
+  })
+
   it('garbage on the socket does not hurt the daemon', async () => {
     const res = await raw('NOT HTTP AT ALL\r\n\r\n')
     expect(res).toMatch(/^HTTP\/1.1 400/)

@@ -118,6 +118,11 @@ describe('gossipd CLI against a running daemon', () => {
     expect(badJson.code).toBe(5)
     expect(JSON.parse(badJson.stderr).error.code).toBe('BAD_TOPIC')
 
+    // a topic too long for the daemon's router: still BAD_TOPIC, not an HTTP status line
+    const long = await gossipd(['pub', 'a'.repeat(600), 'hi', ...data()])
+    expect(long.code).toBe(5)
+    expect(long.stderr).toContain('invalid topic name')
+
     const tok = await gossipd(['status', '--token', 'nope', ...data()])
     expect(tok.code).toBe(4)
     expect(tok.stderr).toContain('wrong token')

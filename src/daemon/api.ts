@@ -12,7 +12,7 @@ import { listenUnix } from './api/unix-socket.js'
 import { StreamSlots } from './api/stream-slots.js'
 import { acceptRawBodies, bodyLimitFor } from './api/body.js'
 import type { ApiContext } from './api/context.js'
-import { errorHandler, notFoundHandler } from './api/errors.js'
+import { clientErrorHandler, errorHandler, frameworkErrorHandler, notFoundHandler } from './api/errors.js'
 import { messageRoutes } from './api/routes/messages.js'
 import { statusRoutes } from './api/routes/status.js'
 import { streamRoutes } from './api/routes/streams.js'
@@ -67,8 +67,13 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
     loggerInstance: opts.logger?.child({}, { level: opts.logger.isLevelEnabled('warn') ? 'warn' : opts.logger.level }),
     bodyLimit: bodyLimitFor(maxPayload),
     forceCloseConnections: true,
-    // a topic is up to 128 characters, each '/' sent as %2F: fastify's default of 100 would answer 414
-    routerOptions: { maxParamLength: 512 },
+    // a topic is up to 128 characters, each '/' sent as %2F: fastify's default of 100 would answer 414. The
+    // bound is above Node's 16 KiB limit on the request line and headers (431 HEADERS_TOO_LARGE, below), so a
+    // too-long topic always reaches the route's own check (400 BAD_TOPIC) instead of the router's 414
+    routerOptions: { maxParamLength: 64 * 1024 },
+    // errors fastify and Node answer before any route: in the documented shape too
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     return503OnClosing: true,
     // no type coercion: {"payload": 5} is a client bug, not the string "5" (query numbers are parsed in the routes)
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },

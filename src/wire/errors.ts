@@ -16,6 +16,12 @@ export const ERROR_CODES = {
   BAD_REQUEST: 'BAD_REQUEST',
   /** 400: body is not valid JSON */
   BAD_JSON: 'BAD_JSON',
+  /** 400: the URL is malformed (bad percent-encoding) */
+  BAD_URL: 'BAD_URL',
+  /** 408: the request did not arrive in time */
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  /** 431: request line and headers over Node's limit (16 KiB by default) */
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   /** 400: invalid topic name */
   BAD_TOPIC: 'BAD_TOPIC',
   /** 400: payload is not valid base64 (or not bytes) */

@@ -1,5 +1,6 @@
 // Error -> HTTP: nothing a client sends may take the daemon down; every failure becomes a JSON ErrorBody
 // with a fitting status. 503s carry retry-after.
+import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidInputError } from '../../core/limits.js'
 import { StoreError } from '../../store/store.js'
@@ -51,4 +52,36 @@ export function errorHandler (limits: ErrorLimits, closing: () => boolean) {
 export async function notFoundHandler (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const body: ErrorBody = { error: { code: ERROR_CODES.NOT_FOUND, message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` } }
   return await reply.status(404).send(body)
+}
+
+/**
+ * Errors fastify raises before any route runs (fastify's `frameworkErrors`): a malformed percent-encoding
+ * (FST_ERR_BAD_URL) and a path parameter over the router's maxParamLength. Without this they would answer
+ * in fastify's own shape ({"error": "Bad Request", "code": "FST_ERR_..."}).
+ */
+export function frameworkErrorHandler (err: AnyError, req: FastifyRequest, reply: FastifyReply): void {
+  const path = req.url.split('?')[0]
+  const known = err.code === 'FST_ERR_BAD_URL'
+    ? `malformed URL ${JSON.stringify(path.slice(0, 200))}: bad percent-encoding`
+    : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment of the URL is too long' : undefined
+  const status = known != null ? 400 : typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500
+  const body: ErrorBody = { error: { code: known != null ? ERROR_CODES.BAD_URL : status >= 500 ? ERROR_CODES.INTERNAL : ERROR_CODES.BAD_REQUEST, message: known ?? err.message } }
+  void reply.status(status).send(body)
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (fastify's `clientErrorHandler`): garbage,
+ * a request line and headers over the header limit, a request that does not arrive in time. Answered in the
+ * documented shape, then the connection is closed (as fastify's default handler does).
+ */
+export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, text, code, message] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? [408, 'Request Timeout', ERROR_CODES.REQUEST_TIMEOUT, 'the request did not arrive in time']
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', ERROR_CODES.HEADERS_TOO_LARGE, 'the request line and headers are over the size limit (16 KiB)']
+      : [400, 'Bad Request', ERROR_CODES.BAD_REQUEST, 'malformed HTTP request']
+  const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody)
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
+  socket.destroy()
 }
