@@ -138,6 +138,18 @@ describe('gossipd CLI against a running daemon', () => {
     expect(help.stdout).toContain('--consumer')
   })
 
+  it('top refuses a -n or -i that is not a number (exit 2, nothing printed)', async () => {
+    for (const [args, flag] of [[['-n', 'abc'], '--iterations'], [['-n', '0'], '--iterations'], [['-n', '1.5'], '--iterations'], [['-i', 'abc'], '--interval'], [['-i', '0'], '--interval'], [['-i', '-1'], '--interval']] as const) {
+      const top = await gossipd(['top', ...args, ...data()])
+      expect(top.code, args.join(' ')).toBe(2)
+      expect(top.stderr, args.join(' ')).toContain(flag)
+      expect(top.stdout, args.join(' ')).toBe('')
+    }
+    const top = await gossipd(['top', '-n', '1', '-i', '0.5', '--json', ...data()])
+    expect(top.code).toBe(0)
+    expect(JSON.parse(top.stdout).self.peerId).toBe(d.peerId)
+  })
+
   it('says so clearly when no daemon is running', async () => {
     const empty = tmp()
     const r = await gossipd(['status', '--data', empty])

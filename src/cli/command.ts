@@ -13,3 +13,18 @@ export const int = (name: string) => (v: string): number => {
   if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be a whole number, got ${JSON.stringify(v)}`)
   return Number(v)
 }
+
+/** a whole number >= min */
+export const intAtLeast = (name: string, min: number) => (v: string): number => {
+  const n = int(name)(v)
+  if (n < min) throw new UsageError(`${name} must be at least ${min}, got ${JSON.stringify(v)}`)
+  return n
+}
+
+/** a number of seconds like 2 or 0.5, at least min */
+export const seconds = (name: string, min: number) => (v: string): number => {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v)) throw new UsageError(`${name} must be a number of seconds like 2 or 0.5, got ${JSON.stringify(v)}`)
+  const n = Number(v)
+  if (n < min) throw new UsageError(`${name} must be at least ${min} seconds, got ${JSON.stringify(v)}`)
+  return n
+}

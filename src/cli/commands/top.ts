@@ -1,7 +1,7 @@
 // `gossipd top`: per-topic message rates, peers and consumers, refreshed in the terminal.
 import type { Command } from 'commander'
 import { clientFromOptions } from '../connect.js'
-import type { Runner } from '../command.js'
+import { intAtLeast, seconds, type Runner } from '../command.js'
 import { table } from '../output.js'
 import { swarmSnapshot, type SwarmSnapshot } from '../../client/observe.js'
 
@@ -39,12 +39,12 @@ export function renderTop (s: SwarmSnapshot): string {
 export function registerTop (program: Command, run: Runner): void {
   program.command('top')
     .description('per-topic message rates, peers and consumers, refreshed every second (q or Ctrl-C to quit)')
-    .option('-i, --interval <seconds>', 'refresh period', '1')
-    .option('-n, --iterations <n>', 'stop after N refreshes')
-    .action(run(async (g, o: { interval: string, iterations?: string }) => {
+    .option('-i, --interval <seconds>', 'refresh period in seconds, at least 0.2 (default 1)', seconds('-i/--interval', 0.2))
+    .option('-n, --iterations <n>', 'stop after N refreshes (N >= 1)', intAtLeast('-n/--iterations', 1))
+    .action(run(async (g, o: { interval?: number, iterations?: number }) => {
       const client = clientFromOptions(g)
-      const period = Math.max(0.2, Number(o.interval) || 1) * 1000
-      const max = o.iterations != null ? Number(o.iterations) : Infinity
+      const period = (o.interval ?? 1) * 1000
+      const max = o.iterations ?? Infinity
       const tty = process.stdout.isTTY === true && g.json !== true
       let stop = false
       const quit = (): void => { stop = true }
