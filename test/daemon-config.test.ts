@@ -68,6 +68,29 @@ describe('daemon configuration', () => {
     expect(error(() => resolveConfig({ file: file('[1]') })).message).toContain('must contain a JSON object')
   })
 
+  it('listen takes plain TCP multiaddrs only; API and metrics addresses must be real IPs (octets 0-255)', () => {
+    for (const a of ['/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/tcp/7421/', '/ip4/127.0.0.1/tcp/7421/p2p/12D3KooWDvUAwieoptoM6MqLgwB2sBTumVvybgY8WXsvnyrhfncg', '/ip4/127.0.0.1/tcp/0/tls/ws']) {
+      const e = error(() => resolveConfig({ flags: { listen: [a] } }))
+      expect(e.key, a).toBe('--listen[0]')
+      expect(e.message, a).toContain(JSON.stringify(a))
+    }
+    expect(error(() => resolveConfig({ env: { GOSSIPD_LISTEN: '/ip6/::1/tcp/0/wss' } })).key).toBe('GOSSIPD_LISTEN[0]')
+    expect(resolveConfig({ flags: { listen: ['/ip4/127.0.0.1/tcp/0', '/ip6/::1/tcp/7421'] } }).listen).toEqual(['/ip4/127.0.0.1/tcp/0', '/ip6/::1/tcp/7421'])
+    const peer = '/ip4/127.0.0.1/tcp/7421/p2p/12D3KooWDvUAwieoptoM6MqLgwB2sBTumVvybgY8WXsvnyrhfncg'
+    expect(resolveConfig({ flags: { peers: [peer] } }).peers).toEqual([peer])
+    expect(error(() => resolveConfig({ flags: { peers: ['/ip4/127.0.0.1/tcp/7421/ws/p2p/12D3KooWDvUAwieoptoM6MqLgwB2sBTumVvybgY8WXsvnyrhfncg'] } })).key).toBe('--peer[0]')
+
+    for (const a of ['127.999.999.999:0', '127.0.0.256:7420', 'http://127.1.2.300:7420']) {
+      const e = error(() => resolveConfig({ flags: { api: a } }))
+      expect(e.key, a).toBe('--api')
+      expect(e.message, a).toContain('not an IPv4 address')
+    }
+    expect(error(() => resolveConfig({ flags: { api: '[::1::1]:7420' } })).message).toContain('not an IPv6 address')
+    expect(error(() => resolveConfig({ flags: { metrics: '999.1.1.1:9100' } })).key).toBe('--metrics')
+    expect(resolveConfig({ flags: { api: '127.255.0.1:0' } }).api).toEqual({ host: '127.255.0.1', port: 0 })
+    expect(resolveConfig({ flags: { api: '[::1]:0' } }).api).toEqual({ host: '::1', port: 0 })
+  })
+
   it('maxStreams: the API stream cap from the file, GOSSIPD_MAX_STREAMS or --max-streams; a whole number >= 1', () => {
     expect(resolveConfig({}).maxStreams).toBe(256)
     const f = file('{ "maxStreams": 10 }')

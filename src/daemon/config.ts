@@ -184,7 +184,7 @@ export function parseDuration (key: string, v: unknown): number {
 
 function isLoopback (host: string): boolean {
   const h = host.toLowerCase()
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'))
 }
 
 export function parseApiAddress (key: string, v: unknown): { host: string, port: number } {
@@ -195,6 +195,9 @@ export function parseApiAddress (key: string, v: unknown): { host: string, port:
   const host = m.length === 2 ? '127.0.0.1' : (m[1] ?? m[2])
   const port = Number(m.length === 2 ? m[1] : m[3])
   if (port > 65535) throw new ConfigError(key, `port must be 0-65535, got ${port}`)
+  // what would pass here but fail at listen (ENOTFOUND) or be taken for a host name
+  if (m[1] != null && isIP(host) !== 6) throw new ConfigError(key, `${host} is not an IPv6 address, got ${JSON.stringify(v)}`)
+  if (/^[\d.]+$/.test(host) && isIP(host) !== 4) throw new ConfigError(key, `${host} is not an IPv4 address (four numbers 0-255), got ${JSON.stringify(v)}`)
   return { host, port }
 }
 
@@ -232,6 +235,11 @@ function multiaddrs (key: string, v: unknown, needPeerId: boolean): string[] {
     }
     if (needPeerId && !/\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,}$/.test(a)) {
       throw new ConfigError(`${key}[${i}]`, `must end with /p2p/<peer id> (see "gossipd status" on that node), got ${JSON.stringify(a)}`)
+    }
+    // gossipd runs plain TCP: a /ws, /tls, ... after the port would pass here and make libp2p fail at start
+    const rest = a.replace(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}/, '')
+    if (rest !== '' && !(needPeerId && /^\/p2p\/[^/]+$/.test(rest))) {
+      throw new ConfigError(`${key}[${i}]`, `must be a plain TCP multiaddr: nothing but ${needPeerId ? '/p2p/<peer id>' : 'the end'} may follow /tcp/PORT (${JSON.stringify(rest)} is not supported), got ${JSON.stringify(a)}`)
     }
     const bad = multiaddrProblem(a, needPeerId)
     if (bad != null) throw new ConfigError(`${key}[${i}]`, `${bad}, got ${JSON.stringify(a)}`)
