@@ -8,6 +8,8 @@ import type { GossipNode } from '../src/core/node.js'
 import { createApi } from '../src/daemon/api.js'
 import { GossipClient, ApiRequestError } from '../src/client/client.js'
 import { decodeBase64 } from '../src/wire/base64.js'
+import { TOPIC_PATTERN as WIRE_TOPIC_PATTERN, topicProblem } from '../src/wire/topic.js'
+import { TOPIC_PATTERN } from '../src/core/limits.js'
 import { startNode, removeTempDirs, waitFor } from './helpers.js'
 
 const MAX = 64 * 1024
@@ -235,6 +237,19 @@ describe('control API: bad requests get JSON errors with the right status', () =
     expect(garbage).toMatch(/^HTTP\/1.1 400/)
     expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } })
     await expectHealthy()
+  })
+
+  it('the client refuses topics a URL cannot carry (. and ..) with BAD_TOPIC, as the daemon does', async () => {
+    for (const topic of ['..', '.', '', 'a b', 'x'.repeat(129)]) {
+      await expect(client.join(topic), topic).rejects.toMatchObject({ status: 400, code: 'BAD_TOPIC', message: expect.stringContaining('invalid topic name') })
+      await expect(client.publish(topic, 'x'), topic).rejects.toMatchObject({ status: 400, code: 'BAD_TOPIC' })
+      await expect(client.history(topic), topic).rejects.toMatchObject({ status: 400, code: 'BAD_TOPIC' })
+      await expect(client.stream(topic, { join: true }), topic).rejects.toMatchObject({ status: 400, code: 'BAD_TOPIC' })
+    }
+    expect(node.topics().map(t => t.topic)).not.toContain('..')
+    // the client's rule (src/wire/topic.ts) is the daemon's (src/core/limits.ts)
+    expect(WIRE_TOPIC_PATTERN.source).toBe(TOPIC_PATTERN.source)
+    for (const t of ['a', '_x', 'a/b', 'a/..', 'x'.repeat(128), '..', '.', '/a', 'a b', 'é']) expect(topicProblem(t) == null, t).toBe(TOPIC_PATTERN.test(t))
   })
 
   it('garbage on the socket does not hurt the daemon', async () => {

@@ -66,6 +66,15 @@ describe('gossipd repl', () => {
     await waitFor('usage', () => r.text().includes('usage: pub TOPIC MESSAGE...'))
     r.type('pub bad!topic x')
     await waitFor('api error', () => r.text().includes('invalid topic name'))
+    // '..' and '.' would be dropped from the URL as path segments: still a bad topic, not an unknown endpoint
+    for (const cmd of ['join ..', 'join .', 'leave ..', 'pub .. x', 'history ..', 'sub ..']) {
+      const before = r.text().length
+      r.type(cmd)
+      await waitFor(cmd, () => r.text().slice(before).includes('(BAD_TOPIC)'))
+      expect(r.text().slice(before), cmd).toContain('invalid topic name')
+      expect(r.text().slice(before), cmd).not.toContain('NOT_FOUND')
+    }
+
     r.type('unsub room')
     await waitFor('unsub', () => r.text().includes('unsubscribed from room'))
 

@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { API_FILE } from '../wire/api-file.js'
-import type { ErrorBody } from '../wire/errors.js'
+import { ERROR_CODES, type ErrorBody } from '../wire/errors.js'
 import type { MessageJson, PayloadEncoding } from '../wire/message.js'
+import { topicProblem } from '../wire/topic.js'
 import type { GapEvent, HistoryResult, PeerInfo, PeersResult, PublishResult, Status, TopicInfo, TopicsResult } from '../wire/results.js'
 
 export interface ClientOptions {
@@ -150,7 +151,10 @@ export class GossipClient {
     return data as T
   }
 
+  /** The URL path of a topic; a name the daemon would refuse is refused here (400 BAD_TOPIC, as the daemon answers). */
   private static topicPath (topic: string): string {
+    const problem = topicProblem(topic)
+    if (problem != null) throw new ApiRequestError(400, ERROR_CODES.BAD_TOPIC, problem)
     return `/v1/topics/${encodeURIComponent(topic)}`
   }
 
@@ -190,6 +194,7 @@ export class GossipClient {
    * message published after this resolves is delivered. Iterate the result; close() (or the signal) ends it.
    */
   async stream (topic: string, opts: StreamOptions = {}): Promise<MessageStream> {
+    const path = GossipClient.topicPath(topic)
     const q = new URLSearchParams()
     if (opts.from != null) q.set('from', fromParam(opts.from))
     if (opts.consumer != null) q.set('consumer', opts.consumer)
@@ -202,7 +207,7 @@ export class GossipClient {
     if (opts.lastEventId != null) headers['last-event-id'] = String(opts.lastEventId)
     let res: Response
     try {
-      res = await fetch(`${this.url}${GossipClient.topicPath(topic)}/stream${q.size > 0 ? `?${q.toString()}` : ''}`, { headers, signal: ctrl.signal })
+      res = await fetch(`${this.url}${path}/stream${q.size > 0 ? `?${q.toString()}` : ''}`, { headers, signal: ctrl.signal })
     } catch (err) {
       opts.signal?.removeEventListener('abort', onAbort)
       throw unreachable(err, this.url) ?? err
