@@ -192,11 +192,13 @@ export function parseApiAddress (key: string, v: unknown): { host: string, port:
   const s = v.replace(/^https?:\/\//, '').replace(/\/$/, '')
   const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/i.exec(s) ?? /^(\d{1,5})$/.exec(s)
   if (m == null) throw new ConfigError(key, `must be "HOST:PORT" (e.g. "${DEFAULT_API}"), got ${JSON.stringify(v)}`)
-  const host = m.length === 2 ? '127.0.0.1' : (m[1] ?? m[2])
-  const port = Number(m.length === 2 ? m[1] : m[3])
+  // a bare "PORT" matched the second pattern, whose m[1] is the port
+  const bare = m.length === 2
+  const host = bare ? '127.0.0.1' : (m[1] ?? m[2])
+  const port = Number(bare ? m[1] : m[3])
   if (port > 65535) throw new ConfigError(key, `port must be 0-65535, got ${port}`)
   // what would pass here but fail at listen (ENOTFOUND) or be taken for a host name
-  if (m[1] != null && isIP(host) !== 6) throw new ConfigError(key, `${host} is not an IPv6 address, got ${JSON.stringify(v)}`)
+  if (!bare && m[1] != null && isIP(host) !== 6) throw new ConfigError(key, `${host} is not an IPv6 address, got ${JSON.stringify(v)}`)
   if (/^[\d.]+$/.test(host) && isIP(host) !== 4) throw new ConfigError(key, `${host} is not an IPv4 address (four numbers 0-255), got ${JSON.stringify(v)}`)
   return { host, port }
 }
