@@ -192,6 +192,26 @@ describe('control API: bad requests get JSON errors with the right status', () =
     s.close()
   })
 
+  it('consumer names that a URL path cannot carry (. and ..) are refused, so every consumer that streams can also ack', async () => {
+    node.join('chat')
+    for (const name of ['.', '..']) {
+      // status first, then stop: a stream that was wrongly opened would never end
+      const stop = new AbortController()
+      const res = await fetch(`${api.url}/v1/topics/chat/stream?consumer=${name}`, { headers: { authorization: `Bearer ${token}` }, signal: stop.signal })
+      const status = res.status
+      const body = status === 400 ? await res.json() as any : null
+      stop.abort()
+      expect(status, name).toBe(400)
+      expect(body.error.code, name).toBe('BAD_REQUEST')
+      await expect(client.ack('chat', name, { origin: 'x', seq: 1 }), name).rejects.toMatchObject({ status: 400 })
+    }
+    // other names with dots stream and ack as usual
+    const s = await client.stream('chat', { consumer: '...' })
+    const acked = await call('/v1/topics/chat/consumers/.../ack', { method: 'POST', body: JSON.stringify({ origin: 'x', seq: 1 }), headers: { 'content-type': 'application/json' } })
+    expect(acked.body.error?.code).toBe('NOT_DELIVERED')
+    s.close()
+  })
+
   it('a refused stream request has no side effect: ?join=true with a bad from (400) or past the stream limit (503) joins nothing', async () => {
     const joined = async (): Promise<string[]> => (await client.topics()).map(t => t.topic)
     const bad = await call('/v1/topics/sidefx2/stream?join=true&from=bogus')

@@ -6,6 +6,7 @@ import { API_FILE } from '../wire/api-file.js'
 import { ERROR_CODES, type ErrorBody } from '../wire/errors.js'
 import type { MessageJson, PayloadEncoding } from '../wire/message.js'
 import { topicProblem } from '../wire/topic.js'
+import { consumerNameProblem } from '../wire/consumer-name.js'
 import type { GapEvent, HistoryResult, PeerInfo, PeersResult, PublishResult, Status, TopicInfo, TopicsResult } from '../wire/results.js'
 
 export interface ClientOptions {
@@ -186,6 +187,8 @@ export class GossipClient {
   }
 
   async ack (topic: string, consumer: string, m: { origin: string, seq: number }): Promise<void> {
+    const problem = consumerNameProblem(consumer)
+    if (problem != null) throw new ApiRequestError(400, ERROR_CODES.BAD_REQUEST, problem)
     await this.request('POST', `${GossipClient.topicPath(topic)}/consumers/${encodeURIComponent(consumer)}/ack`, { origin: m.origin, seq: m.seq })
   }
 

@@ -1,6 +1,7 @@
 // GET /v1/topics/:topic/stream (SSE) and POST .../consumers/:name/ack: live delivery and durable cursors.
 import type { Consumer, StartFrom } from '../../../core/consumer.js'
 import type { PayloadEncoding } from '../../../wire/message.js'
+import { CONSUMER_NAME_PATTERN } from '../../../wire/consumer-name.js'
 import type { AckResult } from '../../../wire/results.js'
 import { consumerKey, requireTopic, topicOf, topicParams, type ApiContext } from '../context.js'
 import { ApiError } from '../errors.js'
@@ -8,7 +9,6 @@ import { serveConsumer } from '../sse.js'
 import { ERROR_CODES } from '../../../wire/errors.js'
 import type { ApiApp } from '../context.js'
 
-const CONSUMER_NAME = '^[A-Za-z0-9._-]{1,64}$'
 
 /** ?from= values: beginning | now | offset:N | time:ISO-or-epoch-ms */
 export function parseFrom (v: string | undefined): StartFrom | undefined {
@@ -32,7 +32,7 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
         type: 'object',
         properties: {
           from: { type: 'string' },
-          consumer: { type: 'string', pattern: CONSUMER_NAME },
+          consumer: { type: 'string', pattern: CONSUMER_NAME_PATTERN },
           encoding: { type: 'string', enum: ['utf8', 'base64'] },
           join: { type: 'string', enum: ['true', 'false'] },
         },
@@ -77,7 +77,7 @@ export function streamRoutes (app: ApiApp, ctx: ApiContext): void {
 
   app.post('/v1/topics/:topic/consumers/:name/ack', {
     schema: {
-      params: { type: 'object', properties: { topic: { type: 'string' }, name: { type: 'string', pattern: CONSUMER_NAME } }, required: ['topic', 'name'] },
+      params: { type: 'object', properties: { topic: { type: 'string' }, name: { type: 'string', pattern: CONSUMER_NAME_PATTERN } }, required: ['topic', 'name'] },
       body: {
         type: 'object',
         properties: { origin: { type: 'string', minLength: 1, maxLength: 128 }, seq: { type: 'integer', minimum: 1 } },
