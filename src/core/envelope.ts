@@ -64,7 +64,7 @@ export const MAX_TS = Date.UTC(2200, 0, 1)
 const ENVELOPE_TOPIC = /^[A-Za-z0-9_-][A-Za-z0-9._\-/]{0,127}$/
 /** a sanity bound only (base58 Ed25519 peer ids are 52 characters): whether the origin is a peer id whose key
  * signed the body is the signature check's job */
-const MAX_ORIGIN_CHARS = 256
+export const MAX_ORIGIN_CHARS = 256
 
 // one-shot hashing (Node >= 20.12) skips a Hash object per call: a third of the cost of hashing a body
 const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash

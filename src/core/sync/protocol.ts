@@ -14,7 +14,9 @@ import type { Stream, PeerId } from '@libp2p/interface'
 import { RangeSet, type Range } from '../../store/ranges.js'
 import type { Store, OriginState } from '../../store/store.js'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../limits.js'
+import { MAX_ORIGIN_CHARS } from '../envelope.js'
 import { decodePlainBatch } from './batch-frame.js'
+import { assertPlainCbor } from './plain-cbor.js'
 import { DIGEST_BUCKETS, bucketOf, diffMask, inMask, parseDigestAnswer, parseDigestRequest, type DigestAnswer, type DigestCache, type DigestRequest } from './digest.js'
 
 /** digest-first (see digest.ts); pullers fall back to the older versions for peers without it */
@@ -30,6 +32,9 @@ const BATCH_MAX_BYTES = 1024 * 1024
 const MAX_TOPICS_PER_REQUEST = 1000
 const MAX_ORIGINS_PER_TOPIC = 10_000
 const MAX_RANGES_PER_ORIGIN = 10_000
+/** origins and ranges in one request, all topics together */
+const MAX_ORIGINS_PER_REQUEST = 10_000
+const MAX_RANGES_PER_REQUEST = 250_000
 /** ranges per origin a puller lists (below what a server accepts) */
 const SUMMARY_RANGES = 2_000
 /**
@@ -97,7 +102,8 @@ type Framed = ReturnType<typeof lp>
 /** one frame; `fast` may decode a common shape from the chunks as they came (undefined: the generic decoder) */
 async function readFrame (s: Framed, signal?: AbortSignal, fast?: (chunks: Iterable<Uint8Array>) => unknown): Promise<unknown> {
   const list = await s.read({ signal: within(FRAME_TIMEOUT_MS, signal) })
-  return fast?.(list) ?? cbor.decode(list.subarray())
+  // nothing a peer sends may decode into more than it sent (plain-cbor.ts)
+  return fast?.(list) ?? cbor.decode(assertPlainCbor(list.subarray()))
 }
 
 async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, signal?: AbortSignal): Promise<void> {
@@ -145,12 +151,18 @@ export class Progress {
     this.windowMs = limits.progressWindowMs ?? 20_000
   }
 
-  /** one batch received; `floors`: how many floors it carried (a server with many to report sends frames of only those) */
-  batch (msgs: Uint8Array[], more: boolean, floors = 0): void {
+  /**
+   * one batch received; `floors`: how many new floors it carried (a server with many to report sends frames
+   * of only those); `stored`: how many of its messages were new to us. Only new messages and new floors
+   * count as progress: a server resending what we hold, or the same floors, cannot keep a pull (and one of
+   * the few pull slots) busy for the whole deadline.
+   */
+  batch (msgs: unknown[], more: boolean, floors = 0, stored = msgs.length): void {
     this.empty = msgs.length === 0 && floors === 0 && more ? this.empty + 1 : 0
     if (this.empty >= this.emptyBatches) throw new SyncStallError(`sync: ${this.empty} empty batches in a row`)
     this.windowBytes += floors * 32
-    for (const m of msgs) this.windowBytes += m.byteLength
+    // entries that are not bytes are malformed (the acceptor rejects them) and weigh nothing
+    if (stored > 0) for (const m of msgs) if (m instanceof Uint8Array) this.windowBytes += m.byteLength
     const now = Date.now()
     if (now - this.windowStart >= this.windowMs) {
       if (this.windowBytes < this.minBytes && more) throw new SyncStallError(`sync: ${this.windowBytes} bytes in ${now - this.windowStart} ms`)
@@ -163,7 +175,7 @@ export class Progress {
 export async function pullFrom (stream: Stream, peer: PeerId, want: TopicWant[], accept: AcceptBatch, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, progress = new Progress()): Promise<SyncStats> {
   return await pullSession(stream, maxPayloadBytes, signal, async (s, stats) => {
     await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
-    await receiveBatches(s, peer, stats, accept, progress, signal)
+    await receiveBatches(s, peer, stats, accept, progress, want, signal)
   })
 }
 
@@ -202,23 +214,41 @@ export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[
     }
     if (want.length > 0) {
       await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
-      await receiveBatches(s, peer, stats, accept, progress, signal)
+      await receiveBatches(s, peer, stats, accept, progress, want, signal)
     }
   })
 }
 
 /** the puller's side of the batches, acks and floors, from the first batch to the last */
-async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept: AcceptBatch, progress: Progress, signal?: AbortSignal): Promise<void> {
+async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept: AcceptBatch, progress: Progress, want: TopicWant[], signal?: AbortSignal): Promise<void> {
+  // a floor matters only for an origin we listed (holes.ts): others are dropped, and each listed one is kept
+  // once (the highest), so a server repeating floors cannot grow this pull's memory
+  const listed = new Set<string>()
+  for (const w of want) for (const o of w.origins) listed.add(`${w.topic}\u0000${o.origin}`)
+  const kept = new Map<string, number>()
   for (;;) {
     // batch frames without joining their chunks (batch-frame.ts)
     const frame = await readFrame(s, signal, decodePlainBatch) as SyncBatch
     if (frame == null || !Array.isArray(frame.msgs)) throw new Error('sync: malformed batch from server')
     stats.batches++
     stats.received += frame.msgs.length
-    const floors = Array.isArray(frame.floors) ? frame.floors.filter(isFloor) : []
-    stats.floors.push(...floors)
-    stats.stored += await accept(frame.msgs, peer)
-    progress.batch(frame.msgs, frame.more === true, floors.length)
+    let newFloors = 0
+    for (const f of Array.isArray(frame.floors) ? frame.floors : []) {
+      if (!isFloor(f)) continue
+      const key = `${f[0]}\u0000${f[1]}`
+      if (!listed.has(key)) continue
+      const at = kept.get(key)
+      if (at == null) {
+        kept.set(key, stats.floors.length)
+        stats.floors.push(f)
+        newFloors++
+      } else if (f[2] > stats.floors[at][2]) {
+        stats.floors[at] = f
+      }
+    }
+    const stored = await accept(frame.msgs, peer)
+    stats.stored += stored
+    progress.batch(frame.msgs, frame.more === true, newFloors, stored)
     if (frame.more !== true) break
     await writeFrame(s, 'pull', { next: true }, signal)
   }
@@ -250,11 +280,24 @@ function bottomHole (o: OriginState): boolean {
 function parseRequest (v: unknown): TopicWant[] {
   const req = v as SyncRequest
   if (req == null || !Array.isArray(req.want) || req.want.length > MAX_TOPICS_PER_REQUEST) throw new Error('sync: malformed request')
+  // the work of an answer grows with every entry: each topic is answered once, each origin listed once,
+  // and the whole request is bounded, not only each entry (an honest page is far below: requestPages)
+  const topics = new Set<string>()
+  let origins = 0
+  let ranges = 0
   for (const t of req.want) {
     if (typeof t?.topic !== 'string' || !TOPIC_PATTERN.test(t.topic) || !Array.isArray(t.origins) || t.origins.length > MAX_ORIGINS_PER_TOPIC) throw new Error('sync: malformed topic entry')
+    if (topics.has(t.topic)) throw new Error('sync: a topic listed twice')
+    topics.add(t.topic)
+    const seen = new Set<string>()
     for (const o of t.origins) {
-      if (typeof o?.origin !== 'string' || !Number.isSafeInteger(o.low) || !Array.isArray(o.ranges) || o.ranges.length > MAX_RANGES_PER_ORIGIN) throw new Error('sync: malformed origin entry')
+      if (typeof o?.origin !== 'string' || o.origin.length === 0 || o.origin.length > MAX_ORIGIN_CHARS || !Number.isSafeInteger(o.low) || !Array.isArray(o.ranges) || o.ranges.length > MAX_RANGES_PER_ORIGIN) throw new Error('sync: malformed origin entry')
+      if (seen.has(o.origin)) throw new Error('sync: an origin listed twice')
+      seen.add(o.origin)
+      ranges += o.ranges.length
     }
+    origins += t.origins.length
+    if (origins > MAX_ORIGINS_PER_REQUEST || ranges > MAX_RANGES_PER_REQUEST) throw new Error('sync: request too large')
   }
   return req.want
 }

@@ -1,0 +1,151 @@
+// Sync frames shaped by a hostile peer: CBOR value sharing (one small frame standing for gigabytes),
+// requests that list a topic or an origin many times, floors repeated without end, batches that carry
+// nothing new. Each must cost the other side no more than the bytes sent, and end a pull that makes no
+// progress. (Found by a hostile-peer review: a floors flood grew a daemon to 3.5 GB, one 350 KB request
+// to 5.5 GB.)
+import { describe, it, expect, afterEach } from 'vitest'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { lpStream } from '@libp2p/utils'
+import { Encoder } from 'cbor-x'
+import type { Stream } from '@libp2p/interface'
+import type { GossipNode } from '../src/core/node.js'
+import { assertPlainCbor, NotPlainCborError } from '../src/core/sync/plain-cbor.js'
+import { Progress, SyncStallError } from '../src/core/sync/protocol.js'
+import { startNode, waitFor, addrOf, stopAll } from './helpers.js'
+
+let nodes: GossipNode[] = []
+afterEach(async () => { await stopAll(nodes.splice(0)) })
+
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+/** emits CBOR shared references (tags 28/29) for repeated objects, as an attacker would */
+const sharing = new Encoder({ useRecords: false, mapsAsObjects: true, structuredClone: true })
+const SYNC_1_1 = '/gossipd/sync/1.1.0'
+
+describe('plain CBOR check (plain-cbor.ts)', () => {
+  it("passes every frame shape gossipd writes, and decodes them unchanged", () => {
+    const frames = [
+      { want: [{ topic: 't', origins: [{ origin: '12D3KooWabc', low: 3, ranges: [[5, 9], [12, 2 ** 40]] }] }] },
+      { b: 64, d: [['t', new Uint8Array(64).fill(7)], ['u/v', Buffer.alloc(64, 1)]] },
+      { diff: [['t', new Uint8Array([1, 2, 3])]] },
+      { msgs: [Buffer.from('abc'), new Uint8Array(70_000).fill(9)], more: true, floors: [['t', 'o', 17]] },
+      { msgs: [], more: false },
+      { next: true },
+      { x: [-1, -(2 ** 40), 1.5, null, true, false, 'é', ''] },
+    ]
+    for (const f of frames) {
+      const bytes = cbor.encode(f)
+      expect(assertPlainCbor(bytes)).toBe(bytes)
+      expect(cbor.decode(bytes)).toEqual(cbor.decode(Buffer.from(bytes)))
+    }
+  })
+
+  it('refuses shared references, other tags, indefinite lengths, lengths past the frame, deep nesting and trailing bytes', () => {
+    const O = { origin: 'o'.repeat(1000), low: 0, ranges: [[5, 5]] }
+    const shared = sharing.encode({ want: [{ topic: 't', origins: [O, O, O] }] })
+    const bad: Array<[string, Uint8Array]> = [
+      ['shared references', shared],
+      ['a Set (tag 258)', Buffer.from('d9010283010203', 'hex')],
+      ['tag 64 on a text string', Buffer.from('d8406161', 'hex')],
+      ['indefinite array', Buffer.from('9f01ff', 'hex')],
+      ['indefinite bytes', Buffer.from('5f4101ff', 'hex')],
+      ['string longer than the frame', Buffer.from('5a7fffffff00', 'hex')],
+      ['array claiming more items than bytes', Buffer.from('9a7fffffff01', 'hex')],
+      ['reserved length', Buffer.from('1c', 'hex')],
+      ['truncated', Buffer.from('8201', 'hex')],
+      ['trailing bytes', Buffer.from('0101', 'hex')],
+      ['nesting', Buffer.from('81'.repeat(40) + '01', 'hex')],
+    ]
+    for (const [what, bytes] of bad) expect(() => assertPlainCbor(bytes), what).toThrow(NotPlainCborError)
+  })
+})
+
+describe('pull progress (Progress)', () => {
+  it('batches of entries that are not bytes, or of messages we already hold, are not progress', async () => {
+    for (const [msgs, stored] of [[[0, 'x', { a: 1 }], 0], [[new Uint8Array(64 * 1024)], 0]] as Array<[unknown[], number]>) {
+      const p = new Progress({ minBytes: 1024, progressWindowMs: 20 })
+      p.batch(msgs, true, 0, stored)
+      await sleep(30)
+      expect(() => p.batch(msgs, true, 0, stored)).toThrow(SyncStallError)
+    }
+    // new messages are
+    const p = new Progress({ minBytes: 1024, progressWindowMs: 20 })
+    p.batch([new Uint8Array(4096)], true, 0, 1)
+    await sleep(30)
+    expect(() => p.batch([new Uint8Array(4096)], true, 0, 1)).not.toThrow()
+  })
+})
+
+/** open a sync stream from `from` to `to`, send `request`, and count what comes back until the stream ends */
+async function askRaw (from: GossipNode, to: GossipNode, request: Uint8Array): Promise<{ frames: number, bytes: number }> {
+  const stream = await from.libp2p.dialProtocol(multiaddr(addrOf(to)), SYNC_1_1)
+  const s = lpStream(stream, { maxDataLength: 64 * 1024 * 1024, maxBufferSize: 256 * 1024 * 1024 })
+  await s.write(request)
+  const got = { frames: 0, bytes: 0 }
+  try {
+    for (;;) {
+      const f = await s.read({ signal: AbortSignal.timeout(5_000) })
+      got.frames++
+      got.bytes += f.byteLength
+      const frame = cbor.decode(f.subarray()) as { more?: boolean }
+      if (frame.more !== true) break
+      await s.write(cbor.encode({ next: true }))
+    }
+  } catch { /* reset or closed: the answer ended */ }
+  stream.abort(new Error('done'))
+  return got
+}
+
+describe('a sync server facing hostile requests', () => {
+  it('answers nothing to shared references, a topic listed twice or an origin listed twice, and still serves honest pullers', async () => {
+    const srv = await startNode({ topics: ['t'] })
+    const evil = await startNode({ topics: [] })
+    nodes = [srv, evil]
+    for (let i = 0; i < 3; i++) await srv.publish('t', `m${i}`)
+    // origins the server lacks with a bottom hole: the old server echoed each in a floor
+    const O = { origin: 'o'.repeat(10_000), low: 0, ranges: [[5, 5]] }
+    const sharedRefs = await askRaw(evil, srv, sharing.encode({ want: [{ topic: 't', origins: Array(1000).fill(O) }] }))
+    expect(sharedRefs.bytes, 'shared references').toBe(0)
+    const topicTwice = await askRaw(evil, srv, cbor.encode({ want: Array.from({ length: 50 }, () => ({ topic: 't', origins: [] })) }))
+    expect(topicTwice.bytes, 'a topic listed 50 times').toBe(0)
+    const o = { origin: 'x', low: 0, ranges: [] }
+    const originTwice = await askRaw(evil, srv, cbor.encode({ want: [{ topic: 't', origins: [o, o] }] }))
+    expect(originTwice.bytes, 'an origin listed twice').toBe(0)
+    const longOrigin = await askRaw(evil, srv, cbor.encode({ want: [{ topic: 't', origins: [{ origin: 'o'.repeat(257), low: 0, ranges: [] }] }] }))
+    expect(longOrigin.bytes, 'an origin of 257 characters').toBe(0)
+    // an honest request still gets the three messages
+    const honest = await askRaw(evil, srv, cbor.encode({ want: [{ topic: 't', origins: [] }] }))
+    expect(honest.frames).toBeGreaterThanOrEqual(1)
+    expect(honest.bytes).toBeGreaterThan(0)
+    const c = await startNode({ topics: ['t'], peers: [addrOf(srv)] })
+    nodes.push(c)
+    await waitFor('an honest peer catches up', () => c.history('t').length === 3, 10_000)
+  })
+})
+
+describe('a puller facing a hostile server', () => {
+  it('a server repeating floors without end (for origins we never listed) has its pull ended as a stall', async () => {
+    const evil = await startNode({ topics: ['t'] })
+    nodes = [evil]
+    const floors = Array.from({ length: 5_000 }, (_, i) => ['t', 'O' + i.toString(36).padStart(50, 'x'), 7])
+    const frame = cbor.encode({ msgs: [], more: true, floors })
+    let frames = 0
+    for (const id of ['/gossipd/sync/1.2.0', SYNC_1_1, '/gossipd/sync/1.0.0']) await evil.libp2p.unhandle(id).catch(() => {})
+    await evil.libp2p.handle(SYNC_1_1, (stream: Stream) => {
+      void (async () => {
+        const s = lpStream(stream, { maxDataLength: 1e7 })
+        await s.read()
+        while (stream.status === 'open') {
+          await s.write(frame)
+          frames++
+          await s.read({ signal: AbortSignal.timeout(10_000) })
+        }
+      })().catch(() => stream.abort(new Error('flooder done')))
+    })
+    const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
+    nodes.push(c)
+    // the old puller kept every floor (memory without bound) and counted each as progress: no stall for 20 s
+    await waitFor('the floods pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 8_000)
+    expect(frames).toBeLessThan(10)
+  })
+})
