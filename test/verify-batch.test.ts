@@ -81,6 +81,65 @@ describe('batch verification along the hash chain', () => {
     expect(await verifyBatch(mixed)).toEqual([true, true, false, true, true])
   })
 
+  it('copies of one message in a batch are checked once: 500 identical 64 KiB copies, one check', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const origin = peerIdFromPrivateKey(key).toString()
+    const { bytes } = sealEnvelope(key, origin, 't', 1, Date.now(), new Uint8Array(64 * 1024).fill(7))
+    // each copy decoded on its own, as a batch frame's copies arrive: equal bytes, distinct objects
+    const envs = Array.from({ length: 500 }, () => decodeEnvelope(Uint8Array.from(bytes)))
+    const c = counting()
+    expect(await verifyBatch(envs, undefined, c.verify)).toEqual(envs.map(() => true))
+    expect(c.calls()).toBe(1)
+  })
+
+  it('copies of every message of a linked run, shuffled, still cost one check for the run', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const envs = chain(key, 't', 5)
+    const copies = [...envs, ...envs, ...envs, ...envs].map(e => decodeEnvelope(encodeEnvelope(e))).reverse()
+    const c = counting()
+    expect(await verifyBatch(copies, undefined, c.verify)).toEqual(copies.map(() => true))
+    expect(c.calls()).toBe(1)
+  })
+
+  it('different copies of one id cost a bounded number of checks, and never pass a forgery', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const attacker = await generateKeyPair('Ed25519')
+    const origin = peerIdFromPrivateKey(key).toString()
+    const genuine = decodeEnvelope(sealEnvelope(key, origin, 't', 1, Date.now(), enc.encode('genuine')).bytes)
+    const forged = Array.from({ length: 30 }, (_, i) => decodeEnvelope(sealEnvelope(attacker, origin, 't', 1, Date.now(), enc.encode(`forged ${i}`)).bytes))
+    // the genuine copy first: it is checked, the forgeries of its id need no check
+    let c = counting()
+    let ok = await verifyBatch([genuine, ...forged], undefined, c.verify)
+    expect(ok).toEqual([true, ...forged.map(() => false)])
+    expect(c.calls()).toBe(1)
+    // one forgery before the genuine copy: both checked, the genuine one passes
+    c = counting()
+    ok = await verifyBatch([forged[0], genuine, ...forged.slice(1)], undefined, c.verify)
+    expect(ok).toEqual([false, true, ...forged.slice(1).map(() => false)])
+    expect(c.calls()).toBe(2)
+    // 30 forgeries before it: a few checks for that id, then the rest are refused unchecked (the genuine
+    // message comes by the next pull or another peer: an honest server never sends two versions of one id)
+    c = counting()
+    ok = await verifyBatch([...forged, genuine], undefined, c.verify)
+    expect(ok.every(v => !v)).toBe(true)
+    expect(c.calls()).toBeLessThanOrEqual(3)
+  })
+
+  it('a sync server sending 2,000 copies of one valid envelope costs the puller one signature check', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const origin = peerIdFromPrivateKey(key).toString()
+    const { bytes } = sealEnvelope(key, origin, 't', 1, Date.now(), new Uint8Array(256).fill(1))
+    const liar = await startNode({ topics: ['t'] })
+    nodes = [liar]
+    await serveInstead(liar, Array.from({ length: 2_000 }, () => bytes))
+    const b = await startNode({ topics: ['t'], peers: [addrOf(liar)] })
+    nodes.push(b)
+    await waitFor('stored', () => b.topics()[0].messages === 1)
+    await waitFor('a second pull done', () => (b.status().sync.peers.find(p => p.peer === liar.peerId)?.pulls ?? 0) >= 2)
+    expect(b.status().signatureChecks).toBe(1)
+    expect(b.status().rejected).toBe(0)
+  })
+
   it('a node catching up checks about one signature per batch, across a restart of the publisher', async () => {
     const a = await startNode({ topics: ['t'] })
     nodes = [a]

@@ -8,14 +8,31 @@ import { bodyHash, verifyEnvelope, type Envelope } from '../envelope.js'
 export type VerifyOne = (e: Envelope) => Promise<boolean>
 
 /**
+ * Distinct versions (body or signature bytes differ) of one id (topic, origin, seq) checked per batch, at
+ * most. Only one version of an id can be the origin's (an honest server holds one and sends it once), so a
+ * batch with several is a lie or a relayed forgery: the versions beyond the first are checked one at a
+ * time, only while none has passed, and past this many the rest are refused unchecked. Nothing is lost by
+ * that: what is not stored is pulled again (next pull, other peers), while a hostile server can no longer
+ * buy many checks with one id.
+ */
+export const MAX_VERSIONS_PER_ID = 3
+
+/**
  * For each envelope, whether it is authentic. `needed[i] === false` marks envelopes the caller will not
- * use (already held): a run made only of those is not checked at all.
+ * use (already held): a run made only of those is not checked at all. Copies are collapsed first: each id
+ * (topic, origin, seq) is checked at most MAX_VERSIONS_PER_ID times per batch, an identical copy never
+ * again (each copy gets the outcome of its version).
  */
 export async function verifyBatch (envs: Envelope[], needed?: boolean[], verify: VerifyOne = verifyEnvelope): Promise<boolean[]> {
   const ok = envs.map(() => false)
+  const { versionOf, versions } = collapse(envs)
+  // a version is needed if any of its copies is
+  const wanted = envs.map(() => needed == null)
+  if (needed != null) envs.forEach((_, i) => { if (needed[i] && versionOf[i] >= 0) wanted[versionOf[i]] = true })
+  const firsts = [...versions.values()].map(v => v[0])
   const jobs: Array<Promise<void>> = []
-  for (const run of linkedRuns(envs)) {
-    if (needed != null && !run.some(i => needed[i])) continue
+  for (const run of linkedRuns(envs, firsts)) {
+    if (!run.some(i => wanted[i])) continue
     jobs.push((async () => {
       // a bad newest message proves nothing about the ones below it, which may still link up to a
       // good one: try the next newest, and so on (one check per run unless someone lies)
@@ -28,18 +45,50 @@ export async function verifyBatch (envs: Envelope[], needed?: boolean[], verify:
     })())
   }
   await Promise.all(jobs)
-  return ok
+  // other versions of an id whose first version failed: one at a time, until one passes
+  await Promise.all([...versions.values()].filter(v => v.length > 1 && !ok[v[0]] && wanted[v[0]]).map(async v => {
+    for (const i of v.slice(1)) {
+      if (await verify(envs[i])) { ok[i] = true; return }
+    }
+  }))
+  return envs.map((_, i) => versionOf[i] >= 0 && ok[versionOf[i]])
 }
 
-/** Indices grouped into runs of linked messages (same topic and origin, seq + 1, matching prev), oldest first. */
-export function linkedRuns (envs: Envelope[]): number[][] {
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
+
+/**
+ * Per id, the indices of its distinct versions (first copy of each, at most MAX_VERSIONS_PER_ID), and for
+ * each envelope the index of its version (-1: a version past the limit, never checked).
+ */
+function collapse (envs: Envelope[]): { versionOf: number[], versions: Map<string, number[]> } {
+  const versions = new Map<string, number[]>()
+  const versionOf = envs.map((e, i) => {
+    const id = `${e.topic}\u0000${e.origin}\u0000${e.seq}`
+    const list = versions.get(id)
+    if (list == null) { versions.set(id, [i]); return i }
+    const same = list.find(j => sameBytes(envs[j].sig, e.sig) && sameBytes(envs[j].body, e.body))
+    if (same != null) return same
+    if (list.length >= MAX_VERSIONS_PER_ID) return -1
+    list.push(i)
+    return i
+  })
+  return { versionOf, versions }
+}
+
+/**
+ * Indices (of `among`, default all) grouped into runs of linked messages (same topic and origin, seq + 1,
+ * matching prev), oldest first.
+ */
+export function linkedRuns (envs: Envelope[], among: number[] = envs.map((_, i) => i)): number[][] {
   const streams = new Map<string, number[]>()
-  envs.forEach((e, i) => {
+  for (const i of among) {
+    const e = envs[i]
     const key = `${e.topic}\u0000${e.origin}`
     let list = streams.get(key)
     if (list == null) { list = []; streams.set(key, list) }
     list.push(i)
-  })
+  }
   const runs: number[][] = []
   for (const list of streams.values()) {
     list.sort((a, b) => envs[a].seq - envs[b].seq)
