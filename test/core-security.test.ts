@@ -57,6 +57,8 @@ describe('envelope signatures', () => {
     await gossipRaw(a, 'secure', new TextEncoder().encode('garbage'))
     await waitFor('three rejections', () => rejected.length === 3)
     expect(b.history('secure')).toEqual([])
+    // all three counted, the one that is not an envelope too (status and metric read the same count)
+    expect(b.status().rejected).toBe(3)
 
     // a's real seq 1 (same id as the forgery) is still delivered, by gossip or by sync
     await a.publish('secure', 'genuine')

@@ -8,6 +8,7 @@ import { lpStream } from '@libp2p/utils'
 import { Encoder } from 'cbor-x'
 import type { Stream } from '@libp2p/interface'
 import type { GossipNode } from '../src/core/node.js'
+import { GossipdMetrics } from '../src/daemon/observe/metrics.js'
 import { startNode, waitFor, addrOf, stopAll, collect } from './helpers.js'
 
 let nodes: GossipNode[] = []
@@ -40,7 +41,59 @@ async function stallInstead (node: GossipNode, everyMs: number): Promise<{ reque
   return seen
 }
 
+/** make `node` answer every pull with batches of `perBatch` one-byte "envelopes", one after every ack, forever */
+async function garbageInstead (node: GossipNode, perBatch: number): Promise<{ batches: number }> {
+  const host = node.libp2p
+  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+  const sent = { batches: 0 }
+  const frame = cbor.encode({ msgs: Array.from({ length: perBatch }, () => new Uint8Array([0x01])), more: true })
+  await host.unhandle('/gossipd/sync/1.2.0').catch(() => {})
+  for (const id of SYNC_IDS) {
+    await host.unhandle(id).catch(() => {})
+    await host.handle(id, (stream: Stream) => {
+      void (async () => {
+        const s = lpStream(stream)
+        await s.read()
+        for (;;) {
+          await s.write(frame)
+          sent.batches++
+          await s.read() // the puller's ack
+        }
+      })().catch(() => stream.abort(new Error('garbage done')))
+    })
+  }
+  return sent
+}
+
 describe('sync hardening', () => {
+  it('a sync server sending batches of malformed envelopes is counted, penalised per batch and banned; events stay few', async () => {
+    const hostile = await startNode({ topics: ['t'] })
+    nodes = [hostile]
+    const sent = await garbageInstead(hostile, 5_000)
+    const b = await startNode({ topics: ['t'], peers: [addrOf(hostile)] })
+    nodes.push(b)
+    const metrics = new GossipdMetrics({ version: 'test' })
+    metrics.attach(b)
+    const events: Array<{ reason: string, count?: number }> = []
+    b.on('rejected', r => events.push(r))
+    await waitFor('malformed envelopes counted in status', () => b.status().rejected >= 5_000, 10_000)
+    await waitFor('the hostile server is banned', () => b.isDenied(hostile.peerId), 10_000)
+    await waitFor('disconnected', () => !b.peers().some(p => p.id === hostile.peerId))
+    const rejected = b.status().rejected
+    // every malformed envelope received is counted, in status and in the metric alike
+    expect(rejected % 5_000).toBe(0)
+    expect(rejected).toBeLessThanOrEqual(sent.batches * 5_000)
+    const metric = (await metrics.rejected.get()).values.reduce((a, v) => a + v.value, 0)
+    expect(metric).toBe(rejected)
+    // one event per batch, not one per envelope: what listeners (the daemon's log) see stays small
+    const malformed = events.filter(e => e.reason.includes('malformed'))
+    expect(malformed.length).toBe(rejected / 5_000)
+    expect(malformed.reduce((a, e) => a + (e.count ?? 1), 0)).toBe(rejected)
+    // banned after a handful of batches (points per batch are capped, and enough to ban)
+    expect(rejected / 5_000).toBeLessThanOrEqual(10)
+  })
+
+
   it('catches up from a healthy peer while another peer stalls its pull', async () => {
     const healthy = await startNode({ topics: ['t'] })
     const staller = await startNode({ topics: ['t'] })

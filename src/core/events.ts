@@ -16,7 +16,11 @@ export interface NodeEvents {
   sync: [{ peer: string, received: number, stored: number, ms: number, batches: number }]
   /** a pull from this peer failed (the next pull retries it) */
   'sync:failed': [{ peer: string, error: string }]
-  rejected: [{ peer: string, reason: string, id?: string }]
+  /**
+   * envelopes from `peer` were rejected: `count` of them (default 1; a sync batch's malformed envelopes are one
+   * event), each also counted in status.rejected; `banned` marks the peer being banned (no envelope, count 0)
+   */
+  rejected: [{ peer: string, reason: string, id?: string, count?: number, banned?: boolean, detail?: string }]
   error: [Error]
 }
 

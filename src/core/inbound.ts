@@ -44,8 +44,8 @@ export interface InboundParts {
   canForwardBundle?: (topic: string, from: string) => boolean
   /** how many signature checks may run inline on the main thread (inline-budget.ts; default 40 per 100 ms) */
   inlineChecks?: InlineBudget
-  /** a relaying peer sent something invalid (penalties.ts) */
-  penalise?: (peer: PeerId, reason: string) => void
+  /** a relaying peer sent something invalid (penalties.ts): `points`, default 1 */
+  penalise?: (peer: PeerId, reason: string, points?: number) => void
   emit: Emit
   log: LogFn
 }
@@ -77,7 +77,9 @@ export class Inbound {
   readonly validate: TopicValidator = async (from, msg) => {
     const data = decodeGossipData(msg.data)
     if (data == null || data.envelopes.some(e => e.topic !== msg.topic)) {
-      this.p.emit('rejected', { peer: from.toString(), reason: data == null ? 'malformed envelope' : 'envelope topic is not the gossip topic' })
+      const count = data == null ? 1 : data.envelopes.length
+      this.p.stats.rejected += count
+      this.p.emit('rejected', { peer: from.toString(), reason: data == null ? 'malformed envelope' : 'envelope topic is not the gossip topic', count })
       this.p.penalise?.(from, 'malformed envelope')
       return TopicValidatorResult.Reject
     }

@@ -193,7 +193,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private ban (peer: string, reason: string): void {
     this.gate.ban(peer, this.opts.banMs ?? 10 * 60_000)
     this.log('warn', 'peer banned', { peer, reason })
-    this.emit('rejected', { peer, reason: `peer banned: ${reason}` })
+    this.emit('rejected', { peer, reason: `peer banned: ${reason}`, count: 0, banned: true })
     this.closeDenied()
   }
 
@@ -294,7 +294,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const bundles = new BundleSupport(host)
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
-      publishers: this.publishers, penalise: peer => this.penalise(peer.toString()),
+      publishers: this.publishers, penalise: (peer, _reason, points) => this.penalise(peer.toString(), points),
       peerRate: o.peerRate ?? { perSecond: 20_000, burst: 40_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
@@ -303,7 +303,10 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const scheduler: SyncScheduler = new SyncScheduler({
       host, store, isRunning, syncIntervalMs: o.syncIntervalMs, maxPayloadBytes, emit, log,
       topics: () => topics.list(),
-      accept: batchAcceptor({ store, inbound, isJoined: (t: string): boolean => topics.has(t), emit }),
+      accept: batchAcceptor({
+        store, inbound, isJoined: (t: string): boolean => topics.has(t), emit, stats: this.stats,
+        penalise: (peer, points) => this.penalise(peer.toString(), points),
+      }),
       gaps: () => ({ waiting: consumers.gapsWaiting, givenUp: consumers.gapsGivenUp }),
       serveRate: o.syncServeRate ?? { perSecond: 1, burst: 10 },
       // a fraction of an invalid envelope's cost: a peer that keeps it up is graylisted and banned, one burst is not

@@ -5,13 +5,25 @@ import { verifyBatch } from './verify-batch.js'
 import type { AcceptBatch } from './protocol.js'
 import type { Inbound } from '../inbound.js'
 import type { Store } from '../../store/store.js'
-import type { Emit } from '../events.js'
+import type { Emit, NodeStats } from '../events.js'
+import type { PeerId } from '@libp2p/interface'
+
+/**
+ * Penalty points for the malformed envelopes of one sync batch: one each, as by gossip, but at most this
+ * many per batch, so a server with a few corrupt rows is not banned by one pull while a server sending
+ * garbage after every ack is banned within a few batches (node.ts: 50 points by default)
+ */
+export const MALFORMED_POINTS_PER_BATCH = 10
 
 export interface BatchParts {
   store: Store
   inbound: Pick<Inbound, 'acceptEnvelope' | 'checkSignature'>
   isJoined: (topic: string) => boolean
   emit: Emit
+  /** status counters: malformed envelopes count in `rejected` */
+  stats: Pick<NodeStats, 'rejected'>
+  /** the server sent something invalid (penalties.ts) */
+  penalise: (peer: PeerId, points: number) => void
 }
 
 export function batchAcceptor (p: BatchParts): AcceptBatch {
@@ -20,10 +32,20 @@ export function batchAcceptor (p: BatchParts): AcceptBatch {
     // the same promise, so all of the batch's inserts are queued in one tick and committed in one
     // transaction, without holding back commits of gossip arriving meanwhile
     const decoded: Array<{ env: Envelope, raw: Uint8Array }> = []
+    let malformed = 0
+    let why = ''
     for (const raw of raws) {
-      try { decoded.push({ env: decodeEnvelope(raw), raw }) } catch {
-        p.emit('rejected', { peer: from.toString(), reason: 'malformed envelope in sync' })
+      try { decoded.push({ env: decodeEnvelope(raw), raw }) } catch (err) {
+        malformed++
+        if (why === '') why = (err as Error).message
       }
+    }
+    if (malformed > 0) {
+      // each one counted; one event (and so one log line) and one capped penalty for the whole batch, so a
+      // batch of garbage costs the server its standing without costing us a line per envelope
+      p.stats.rejected += malformed
+      p.emit('rejected', { peer: from.toString(), reason: 'malformed envelope in sync', count: malformed, detail: `${malformed} of ${raws.length} in one batch, first: ${why.slice(0, 200)}` })
+      p.penalise(from, Math.min(malformed, MALFORMED_POINTS_PER_BATCH))
     }
     const envs = decoded.map(d => d.env)
     const needed = envs.map(e => p.isJoined(e.topic) && !p.store.has(e.topic, e.origin, e.seq))

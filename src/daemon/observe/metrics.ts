@@ -34,6 +34,7 @@ export class GossipdMetrics {
   readonly commit: Histogram
   readonly apiPublish: Histogram
   readonly rejected: Counter<'reason'>
+  readonly bans: Counter
   readonly syncPulls: Counter<'peer' | 'result'>
   readonly syncMessages: Counter<'peer' | 'kind'>
   readonly syncBatches: Counter<'peer'>
@@ -56,7 +57,8 @@ export class GossipdMetrics {
     this.latency = new Histogram({ name: 'gossipd_message_latency_seconds', help: 'origin publish time to commit here, for messages from other nodes (assumes synchronised clocks)', labelNames: ['topic', 'source'], buckets: LATENCY_BUCKETS, ...reg })
     this.commit = new Histogram({ name: 'gossipd_publish_commit_seconds', help: 'own messages: publish to commit in the local queue', buckets: LATENCY_BUCKETS, ...reg })
     this.apiPublish = new Histogram({ name: 'gossipd_api_publish_seconds', help: 'API publish requests: received to acked (committed and fsynced)', buckets: LATENCY_BUCKETS, ...reg })
-    this.rejected = new Counter({ name: 'gossipd_messages_rejected_total', help: 'envelopes rejected (bad signature, malformed, oversized)', labelNames: ['reason'], ...reg })
+    this.rejected = new Counter({ name: 'gossipd_messages_rejected_total', help: 'envelopes rejected (bad signature, malformed, oversized); sums to status.rejected', labelNames: ['reason'], ...reg })
+    this.bans = new Counter({ name: 'gossipd_peer_bans_total', help: 'peers banned for misbehaviour (invalid envelopes, excess sync requests)', ...reg })
     this.syncPulls = new Counter({ name: 'gossipd_sync_pulls_total', help: 'catch-up pulls from peers, by result', labelNames: ['peer', 'result'], ...reg })
     this.syncMessages = new Counter({ name: 'gossipd_sync_messages_total', help: 'messages received by sync pulls (kind=received) and the new ones among them (kind=stored)', labelNames: ['peer', 'kind'], ...reg })
     this.syncBatches = new Counter({ name: 'gossipd_sync_batches_total', help: 'sync batches received', labelNames: ['peer'], ...reg })
@@ -149,7 +151,12 @@ export class GossipdMetrics {
       this.syncSeconds.observe(s.ms / 1000)
     })
     node.on('sync:failed', f => this.syncPulls.inc({ peer: f.peer, result: 'failed' }))
-    node.on('rejected', r => this.rejected.inc({ reason: r.reason }))
+    // an event may stand for many envelopes (a sync batch's malformed ones); a ban rejects no envelope
+    node.on('rejected', r => {
+      if (r.banned === true) this.bans.inc()
+      const n = r.count ?? 1
+      if (n > 0) this.rejected.inc({ reason: r.reason }, n)
+    })
     node.on('gap', g => {
       this.gaps.inc({ topic: g.topic })
       this.gapMessages.inc({ topic: g.topic }, g.to - g.from + 1)
