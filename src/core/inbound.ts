@@ -168,7 +168,8 @@ export class Inbound {
       this.p.stats.rejected++
       this.p.penalise?.(from, 'invalid envelope')
       this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
-      this.p.log('warn', 'rejected envelope', { peer: from.toString(), id })
+      // at debug: the 'rejected' event is what the daemon logs, rate-limited (a peer chooses how many it sends)
+      this.p.log('debug', 'rejected envelope', { peer: from.toString(), id })
       return 'rejected'
     }
     if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) { done(); return 'duplicate' }

@@ -14,6 +14,7 @@ import { API_FILE, type ApiFile } from '../wire/api-file.js'
 import type { StatusExtra } from '../wire/results.js'
 import { VERSION } from '../version.js'
 import { Observability } from './observe/index.js'
+import { RejectLog } from './reject-log.js'
 import { endStartupTiering, STARTUP_SETTLE_MS } from './node-flags.js'
 
 export class DaemonStartError extends Error {
@@ -111,7 +112,9 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
   node.on('peer:join', ({ peer }) => log.info({ peer }, 'peer connected'))
   node.on('peer:leave', ({ peer }) => log.info({ peer }, 'peer disconnected'))
   node.on('gap', gap => log.warn(gap, 'gap: messages missing'))
-  node.on('rejected', r => log.warn(r, 'rejected message from peer'))
+  // rate-limited: a peer decides how many envelopes it gets rejected (reject-log.ts)
+  const rejectLog = new RejectLog((obj, msg) => log.warn(obj, msg))
+  node.on('rejected', r => rejectLog.rejected(r))
   node.on('error', err => log.error({ err }, 'node error'))
 
   const token = generateToken()
