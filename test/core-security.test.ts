@@ -68,3 +68,25 @@ describe('envelope signatures', () => {
     expect(b.history('secure').map(text)).toEqual(['genuine'])
   })
 })
+
+describe('banning a flooder', () => {
+  it('one gossip RPC of thousands of forgeries bans the sender once: one log line, one event', async () => {
+    const lines: string[] = []
+    const victim = await startNode({ topics: ['t'], log: (level, msg) => { lines.push(`${level} ${msg}`) } })
+    const flooder = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
+    nodes = [victim, flooder]
+    await waitFor('meshed', () => victim.topics()[0].peers >= 1)
+    const bans: unknown[] = []
+    victim.on('rejected', (e: { banned?: boolean }) => { if (e.banned === true) bans.push(e) })
+    // envelopes claiming the victim's own origin, signed by another key: every one is invalid
+    const liar = await generateKeyPair('Ed25519')
+    const messages = Array.from({ length: 2_000 }, (_, i) => ({ topic: 't', data: sealEnvelope(liar, victim.peerId, 't', 100_000 + i, Date.now(), new TextEncoder().encode('lie')).bytes }))
+    ;(flooder.libp2p.services.pubsub as unknown as { sendRpc: (to: string, rpc: unknown) => boolean }).sendRpc(victim.peerId, { subscriptions: [], messages })
+    await waitFor('banned', () => victim.isDenied(flooder.peerId), 10_000)
+    await waitFor('the RPC handled', () => victim.status().rejected >= 60, 10_000)
+    // let the rest of the RPC's messages finish validating
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    expect(lines.filter(l => l === 'warn peer banned')).toHaveLength(1)
+    expect(bans).toHaveLength(1)
+  })
+})

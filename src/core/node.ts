@@ -189,8 +189,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     if (this.penalties.add(peer, points) >= (this.opts.banPoints ?? 50)) this.ban(peer, 'too much misbehaviour (invalid messages, excess sync requests)')
   }
 
-  /** disconnect a misbehaving peer and refuse it for banMs */
+  /** disconnect a misbehaving peer and refuse it for banMs; once per ban (its messages still in flight keep being penalised) */
   private ban (peer: string, reason: string): void {
+    if (this.gate.isBanned(peer)) return
     this.gate.ban(peer, this.opts.banMs ?? 10 * 60_000)
     this.log('warn', 'peer banned', { peer, reason })
     this.emit('rejected', { peer, reason: `peer banned: ${reason}`, count: 0, banned: true })

@@ -28,6 +28,9 @@ export class PeerGate {
   /** refuse a misbehaving peer for a while */
   ban (peer: string, ms: number): void { this.banned.set(peer, Date.now() + ms) }
 
+  /** true while a ban of this peer runs */
+  isBanned (peer: string): boolean { return (this.banned.get(peer) ?? 0) > Date.now() }
+
   denies (peer: string): boolean {
     const until = this.banned.get(peer)
     if (until != null) {
