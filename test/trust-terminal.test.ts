@@ -20,3 +20,16 @@ describe('terminal escape injection', () => {
     expect(terminalSafe('plain text, ünïcödé ✓')).toBe('plain text, ünïcödé ✓')
   })
 })
+
+describe('gossipd monitor', () => {
+  it('a log line quoting a peer-chosen value (an mDNS-announced address) stays one line, with no bidi override', async () => {
+    const { formatLogLine } = await import('../src/cli/commands/monitor.js')
+    const addr = '/dns4/x\n12:00:00.000 WARN  peer banned  peer=12D3KooWHonestPeer reason=forged\u202e/tcp/1'
+    const line = formatLogLine(JSON.stringify({ level: 20, time: Date.now(), msg: 'discovered peer not reachable', err: `getaddrinfo EINVAL ${addr}` }))
+    expect(line.split('\n')).toHaveLength(1)
+    expect(line).not.toMatch(CONTROL)
+    expect(line).toContain('\\x0a12:00:00.000 WARN')
+    // not JSON: shown as it came, made safe the same way
+    expect(formatLogLine('raw\r\nline\u202e').split('\n')).toHaveLength(1)
+  })
+})

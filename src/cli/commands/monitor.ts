@@ -4,13 +4,14 @@ import { Option, type Command } from 'commander'
 import { clientFromOptions } from '../connect.js'
 import type { Runner } from '../command.js'
 import { followLogs } from '../../client/observe.js'
+import { terminalSafe } from '../../wire/format.js'
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal']
 const NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
 const SKIP = new Set(['level', 'time', 'msg', 'pid', 'hostname'])
-/** log lines may quote what peers sent: no terminal control sequences get through */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const safe = (s: string): string => s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?')
+/** log lines may quote what peers sent (an address announced over mDNS, an error quoting it): no control
+ * character gets through, newlines and bidi overrides included, so one line stays one line */
+const safe = terminalSafe
 
 export function formatLogLine (line: string): string {
   let o: Record<string, unknown>
