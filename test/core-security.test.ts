@@ -90,3 +90,25 @@ describe('banning a flooder', () => {
     expect(bans).toHaveLength(1)
   })
 })
+
+describe('gossip on topics a node does not keep', () => {
+  it('is dropped unread and counted, not held in gossipsub\'s message cache; joined topics still flow', async () => {
+    const victim = await startNode({ topics: ['t'] })
+    const sender = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
+    nodes = [victim, sender]
+    await waitFor('meshed', () => victim.topics()[0].peers >= 1)
+    const pubsub = sender.libp2p.services.pubsub as unknown as { sendRpc: (to: string, rpc: unknown) => boolean }
+    for (let i = 0; i < 5; i++) {
+      const messages = Array.from({ length: 4 }, (_, k) => { const d = new Uint8Array(200_000); d[0] = i; d[1] = k; return { topic: 'not-joined', data: d } })
+      pubsub.sendRpc(victim.peerId, { subscriptions: [], messages })
+    }
+    // 4 MB on loopback: handled well within a second
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    const cache = (victim.libp2p.services.pubsub as unknown as { mcache: { msgs: Map<string, { message: { topic: string } }> } }).mcache.msgs
+    expect([...cache.values()].filter(m => m.message.topic === 'not-joined')).toHaveLength(0)
+    await waitFor('counted', () => victim.status().gossipDroppedUnjoined === 20, 10_000)
+    const got = collect(victim, 't')
+    await sender.publish('t', 'still flows')
+    await waitFor('a joined topic still delivers', () => got.length === 1, 10_000)
+  })
+})

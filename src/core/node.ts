@@ -9,6 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createSwarm, type ConnectionBounds, type SwarmHost, type SwarmOptions } from './stack/libp2p.js'
 import { PeerTags } from './stack/peer-tags.js'
 import { GossipStreamRepair } from './stack/gossip-streams.js'
+import { UnjoinedTopicFilter } from './stack/topic-filter.js'
 import { alignGossipClock } from './stack/gossip-clock.js'
 import { gossipOptions } from './stack/gossip.js'
 import { libp2pHost, outboxHost, type NodeHost } from './host.js'
@@ -152,6 +153,7 @@ interface Run {
   unalignGossip?: () => void
   keepAlive?: KeepAlive
   streamRepair?: GossipStreamRepair
+  topicFilter?: UnjoinedTopicFilter
   unwatch: () => void
   stopRetention: () => void
 }
@@ -362,6 +364,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
         run.keepAlive.start()
         run.streamRepair = new GossipStreamRepair(swarm, (msg, extra) => log('info', msg, extra))
         run.streamRepair.start()
+        run.topicFilter = new UnjoinedTopicFilter(swarm.services.pubsub, t => topics.has(t))
+        run.topicFilter.start()
         run.unalignGossip = alignGossipClock(swarm.services.pubsub)
       }
       scheduler.scheduleAntiEntropy()
@@ -411,6 +415,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     run.tags?.stop()
     run.keepAlive?.stop()
     run.streamRepair?.stop()
+    run.topicFilter?.stop()
     run.unalignGossip?.()
     run.outbox.stop()
     run.bundles.stop()
@@ -533,6 +538,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       gossipBundled: run.outbox.bundled,
       inboundShed: this.stats.shed,
       gossipStreamsReopened: run.streamRepair?.reopened ?? 0,
+      gossipDroppedUnjoined: run.topicFilter?.dropped ?? 0,
       rejected: this.stats.rejected,
       unauthorized: this.stats.unauthorized ?? 0,
       signatureChecks: this.stats.signatureChecks,

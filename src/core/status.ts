@@ -34,6 +34,8 @@ export interface NodeStatus {
   inboundShed: number
   /** connected gossipsub peers whose missing outbound stream this node asked gossipsub to open again */
   gossipStreamsReopened: number
+  /** gossip messages dropped unread because this node does not keep their topic (topic-filter.ts) */
+  gossipDroppedUnjoined: number
   /** envelopes rejected (bad signature, malformed, oversized) */
   rejected: number
   /** of those, envelopes from an origin not allowed to publish on the topic */

@@ -103,6 +103,7 @@ export interface Status extends StatusExtra {
   gossipBundled?: number
   inboundShed?: number
   gossipStreamsReopened?: number
+  gossipDroppedUnjoined?: number
   rejected?: number
   unauthorized?: number
   signatureChecks?: number
