@@ -5,6 +5,7 @@ import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { GossipNode, NodeOptions } from '../../core/node.js'
 import { gossipsubMetricsRegister } from './gossipsub-register.js'
+import { PeerLabels } from './bounded-labels.js'
 
 /** event-loop lag sampling period: each sample wakes the loop for a whole iteration, about 0.5 ms of CPU
  * (measured: a lone idle daemon used 0.8% of a core at 100 ms, 0.33% at 1 s) */
@@ -26,6 +27,8 @@ export class GossipdMetrics {
   readonly registry = new Registry()
   /** topic -> label map gossipsub reads (topics are few and chosen by the operator: the name is the label) */
   private readonly topicLabels = new Map<string, string>()
+  /** the peer label of the per-peer sync families: connected peers only, a few dozen at most (bounded-labels.ts) */
+  private readonly peers = new PeerLabels()
   private node?: GossipNode
   readonly stored: Counter<'topic' | 'source'>
   readonly bytes: Counter<'topic' | 'source'>
@@ -35,9 +38,12 @@ export class GossipdMetrics {
   readonly apiPublish: Histogram
   readonly rejected: Counter<'reason'>
   readonly bans: Counter
-  readonly syncPulls: Counter<'peer' | 'result'>
-  readonly syncMessages: Counter<'peer' | 'kind'>
-  readonly syncBatches: Counter<'peer'>
+  readonly syncPulls: Counter<'result'>
+  readonly syncMessages: Counter<'kind'>
+  readonly syncBatches: Counter
+  readonly syncPeerPulls: Counter<'peer' | 'result'>
+  readonly syncPeerMessages: Counter<'peer' | 'kind'>
+  readonly syncPeerBatches: Counter<'peer'>
   readonly syncSeconds: Histogram
   readonly gaps: Counter<'topic'>
   readonly gapMessages: Counter<'topic'>
@@ -59,9 +65,19 @@ export class GossipdMetrics {
     this.apiPublish = new Histogram({ name: 'gossipd_api_publish_seconds', help: 'API publish requests: received to acked (committed and fsynced)', buckets: LATENCY_BUCKETS, ...reg })
     this.rejected = new Counter({ name: 'gossipd_messages_rejected_total', help: 'envelopes rejected (bad signature, malformed, oversized); sums to status.rejected', labelNames: ['reason'], ...reg })
     this.bans = new Counter({ name: 'gossipd_peer_bans_total', help: 'peers banned for misbehaviour (invalid envelopes, excess sync requests)', ...reg })
-    this.syncPulls = new Counter({ name: 'gossipd_sync_pulls_total', help: 'catch-up pulls from peers, by result', labelNames: ['peer', 'result'], ...reg })
-    this.syncMessages = new Counter({ name: 'gossipd_sync_messages_total', help: 'messages received by sync pulls (kind=received) and the new ones among them (kind=stored)', labelNames: ['peer', 'kind'], ...reg })
-    this.syncBatches = new Counter({ name: 'gossipd_sync_batches_total', help: 'sync batches received', labelNames: ['peer'], ...reg })
+    // sync by peer: a peer's own series last while it is connected (at most MAX_PEER_SERIES peers, the rest and
+    // late events count as peer="other") and are removed when it leaves; the families without the peer label
+    // keep the exact totals
+    this.syncPulls = new Counter({ name: 'gossipd_sync_pulls_total', help: 'catch-up pulls from peers, by result', labelNames: ['result'], ...reg })
+    this.syncMessages = new Counter({ name: 'gossipd_sync_messages_total', help: 'messages received by sync pulls (kind=received) and the new ones among them (kind=stored)', labelNames: ['kind'], ...reg })
+    this.syncBatches = new Counter({ name: 'gossipd_sync_batches_total', help: 'sync batches received', ...reg })
+    const perPeer = 'connected peers only (a few dozen; the rest as peer="other"); a peer\'s series go when it leaves, so they restart if it returns'
+    this.syncPeerPulls = new Counter({ name: 'gossipd_sync_peer_pulls_total', help: `catch-up pulls by peer and result: ${perPeer}`, labelNames: ['peer', 'result'], ...reg })
+    this.syncPeerMessages = new Counter({ name: 'gossipd_sync_peer_messages_total', help: `messages received by sync pulls, by peer: ${perPeer}`, labelNames: ['peer', 'kind'], ...reg })
+    this.syncPeerBatches = new Counter({ name: 'gossipd_sync_peer_batches_total', help: `sync batches received, by peer: ${perPeer}`, labelNames: ['peer'], ...reg })
+    this.peers.track(this.syncPeerPulls, [{ result: 'ok' }, { result: 'failed' }])
+    this.peers.track(this.syncPeerMessages, [{ kind: 'received' }, { kind: 'stored' }])
+    this.peers.track(this.syncPeerBatches)
     this.syncSeconds = new Histogram({ name: 'gossipd_sync_pull_seconds', help: 'duration of successful sync pulls', buckets: LATENCY_BUCKETS, ...reg })
     this.gaps = new Counter({ name: 'gossipd_gaps_total', help: 'holes a consumer gave up waiting for', labelNames: ['topic'], ...reg })
     this.gapMessages = new Counter({ name: 'gossipd_gap_messages_total', help: 'messages in the holes given up', labelNames: ['topic'], ...reg })
@@ -144,13 +160,21 @@ export class GossipdMetrics {
       }
     })
     node.on('sync', s => {
-      this.syncPulls.inc({ peer: s.peer, result: 'ok' })
-      this.syncMessages.inc({ peer: s.peer, kind: 'received' }, s.received)
-      this.syncMessages.inc({ peer: s.peer, kind: 'stored' }, s.stored)
-      this.syncBatches.inc({ peer: s.peer }, s.batches)
+      const peer = this.peers.label(s.peer)
+      this.syncPulls.inc({ result: 'ok' })
+      this.syncMessages.inc({ kind: 'received' }, s.received)
+      this.syncMessages.inc({ kind: 'stored' }, s.stored)
+      this.syncBatches.inc(s.batches)
+      this.syncPeerPulls.inc({ peer, result: 'ok' })
+      this.syncPeerMessages.inc({ peer, kind: 'received' }, s.received)
+      this.syncPeerMessages.inc({ peer, kind: 'stored' }, s.stored)
+      this.syncPeerBatches.inc({ peer }, s.batches)
       this.syncSeconds.observe(s.ms / 1000)
     })
-    node.on('sync:failed', f => this.syncPulls.inc({ peer: f.peer, result: 'failed' }))
+    node.on('sync:failed', f => {
+      this.syncPulls.inc({ result: 'failed' })
+      this.syncPeerPulls.inc({ peer: this.peers.label(f.peer), result: 'failed' })
+    })
     // an event may stand for many envelopes (a sync batch's malformed ones); a ban rejects no envelope
     node.on('rejected', r => {
       if (r.banned === true) this.bans.inc()
@@ -161,8 +185,9 @@ export class GossipdMetrics {
       this.gaps.inc({ topic: g.topic })
       this.gapMessages.inc({ topic: g.topic }, g.to - g.from + 1)
     })
-    node.on('peer:join', () => this.joins.inc())
-    node.on('peer:leave', () => this.leaves.inc())
+    node.on('peer:join', p => { this.joins.inc(); this.peers.join(p.peer) })
+    node.on('peer:leave', p => { this.leaves.inc(); this.peers.leave(p.peer) })
+    if (node.isRunning) for (const p of node.peers()) this.peers.join(p.id)
     for (const t of node.topics()) this.topicLabels.set(t.topic, t.topic)
   }
 
