@@ -4,6 +4,7 @@
 // In-process: the node's events are emitted by hand into the metrics, as the node emits them.
 import { describe, it, expect } from 'vitest'
 import { EventEmitter } from 'node:events'
+import { getMetrics } from '@libp2p/gossipsub/metrics'
 import { GossipdMetrics } from '../src/daemon/observe/metrics.js'
 import type { GossipNode } from '../src/core/node.js'
 
@@ -98,5 +99,33 @@ describe('metrics labels that peers choose stay bounded', () => {
     s = await scrape(m)
     expect(total(s, 'gossipd_sync_peer_pulls_total', `peer="${peer}"`)).toBe(1)
     expect(total(s, 'gossipd_sync_pulls_total')).toBe(3)
+  })
+
+  it('rejection reasons are capped; their sum stays exact', async () => {
+    const m = new GossipdMetrics({ version: 'test' })
+    const node = fakeNode()
+    m.attach(node)
+    for (let i = 0; i < N; i++) node.emit('rejected', { peer: 'p', reason: `malformed envelope: ${'x'.repeat(i % 7)} ${i}`, count: 2 })
+    node.emit('rejected', { peer: 'p', reason: 'peer banned: test', count: 0, banned: true })
+    const s = await scrape(m)
+    expect(s.filter(x => x.name === 'gossipd_messages_rejected_total').length).toBeLessThanOrEqual(BOUND)
+    expect(total(s, 'gossipd_messages_rejected_total')).toBe(2 * N)
+    expect(total(s, 'gossipd_peer_bans_total')).toBe(1)
+  })
+
+  it('gossipsub\'s metrics do not label by topics that peers name', async () => {
+    const m = new GossipdMetrics({ version: 'test' })
+    m.attach(fakeNode())
+    const opts = m.nodeMetrics().gossipsub!
+    const g = getMetrics(opts.metricsRegister!, opts.metricsTopicStrToLabel!, { gossipPromiseExpireSec: 3, behaviourPenaltyThreshold: 6, maxMeshMessageDeliveriesWindowSec: 2 })
+    for (let i = 0; i < N; i++) {
+      // a message and an IHAVE on a topic this node never joined, and the peer count gossipsub reports for it
+      g.onMsgRecvPreValidation(`spam-${i}`)
+      g.onIhaveRcv(`spam-${i}`, 1, 1)
+      g.topicPeersCount.set({ topicStr: `spam-${i}` }, 1)
+    }
+    const s = await scrape(m)
+    expect(s.filter(x => x.name.startsWith('gossipsub_') && x.labels.includes('spam-')).length).toBe(0)
+    expect(total(s, 'gossipsub_msg_received_prevalidation_total')).toBe(N)
   })
 })

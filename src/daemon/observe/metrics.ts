@@ -5,7 +5,7 @@ import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { GossipNode, NodeOptions } from '../../core/node.js'
 import { gossipsubMetricsRegister } from './gossipsub-register.js'
-import { PeerLabels } from './bounded-labels.js'
+import { PeerLabels, CappedLabel, TopicLabels, withoutPeerTopics } from './bounded-labels.js'
 
 /** event-loop lag sampling period: each sample wakes the loop for a whole iteration, about 0.5 ms of CPU
  * (measured: a lone idle daemon used 0.8% of a core at 100 ms, 0.33% at 1 s) */
@@ -25,10 +25,12 @@ function totalCounter (registry: Registry, name: string, help: string, read: () 
 
 export class GossipdMetrics {
   readonly registry = new Registry()
-  /** topic -> label map gossipsub reads (topics are few and chosen by the operator: the name is the label) */
-  private readonly topicLabels = new Map<string, string>()
+  /** topic -> label map gossipsub reads: joined topics are few and chosen by the operator (the name is the label);
+   * topics only peers name read as "other" */
+  private readonly topicLabels = new TopicLabels()
   /** the peer label of the per-peer sync families: connected peers only, a few dozen at most (bounded-labels.ts) */
   private readonly peers = new PeerLabels()
+  private readonly reasons = new CappedLabel()
   private node?: GossipNode
   readonly stored: Counter<'topic' | 'source'>
   readonly bytes: Counter<'topic' | 'source'>
@@ -140,7 +142,10 @@ export class GossipdMetrics {
       // its name cache is process-wide: letting it clear that (the default) gives each daemon in a process
       // (tests) metrics of its own registry; process metrics are collected above
       libp2p: prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false }),
-      gossipsub: { metricsRegister: gossipsubMetricsRegister(this.registry), metricsTopicStrToLabel: this.topicLabels },
+      gossipsub: {
+        metricsRegister: withoutPeerTopics(gossipsubMetricsRegister(this.registry), topic => this.topicLabels.has(topic)),
+        metricsTopicStrToLabel: this.topicLabels,
+      },
     }
   }
 
@@ -179,7 +184,7 @@ export class GossipdMetrics {
     node.on('rejected', r => {
       if (r.banned === true) this.bans.inc()
       const n = r.count ?? 1
-      if (n > 0) this.rejected.inc({ reason: r.reason }, n)
+      if (n > 0) this.rejected.inc({ reason: this.reasons.label(r.reason) }, n)
     })
     node.on('gap', g => {
       this.gaps.inc({ topic: g.topic })
@@ -188,10 +193,18 @@ export class GossipdMetrics {
     node.on('peer:join', p => { this.joins.inc(); this.peers.join(p.peer) })
     node.on('peer:leave', p => { this.leaves.inc(); this.peers.leave(p.peer) })
     if (node.isRunning) for (const p of node.peers()) this.peers.join(p.id)
-    for (const t of node.topics()) this.topicLabels.set(t.topic, t.topic)
+    this.joinedTopics()
+  }
+
+  /** joined topics are gossipsub's labelled ones (a topic may be joined before its first message) */
+  private joinedTopics (): void {
+    const n = this.node
+    if (n?.isRunning !== true) return
+    for (const t of n.topics()) this.topicLabels.set(t.topic, t.topic)
   }
 
   async text (): Promise<{ body: string, contentType: string }> {
+    this.joinedTopics()
     return { body: await this.registry.metrics(), contentType: this.registry.contentType }
   }
 }
