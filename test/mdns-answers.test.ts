@@ -81,6 +81,57 @@ describe('mDNS answers', () => {
   })
 })
 
+/** characters the service keeps of what it heard: its per-name answer memory and its set of known peers */
+function retainedChars (mdns: ScalingMdns): number {
+  const m = mdns as unknown as { heard: Map<string, unknown>, known: Set<string> }
+  let n = 0
+  for (const [k, v] of m.heard) n += k.length + JSON.stringify(v).length
+  for (const k of m.known) n += k.length
+  return n
+}
+
+describe('mDNS answers from a hostile device', () => {
+  it('keeps a bounded number of bytes of answers stuffed with TXT strings, each under a fresh name', async () => {
+    const { mdns, heard, hear } = await service()
+    const a = await newPeerId()
+    // the reviewer's flood: ~57 KB of TXT strings per answer, a fresh name each time
+    const junk = Array(230).fill('x'.repeat(250)) as string[]
+    for (let i = 0; i < 724; i++) {
+      const r = answer(`fake${i}`, a, [i + 1])
+      r.answers.push({ name: `fake${i}.${TAG}`, type: 'TXT', class: 'IN', ttl: 120, data: junk } as unknown as ResponsePacket['answers'][number])
+      hear(r)
+    }
+    expect(heard.length).toBeGreaterThan(0)
+    // a digest and a time per name (and the one peer id), not the 57 KB each answer carried
+    expect(retainedChars(mdns)).toBeLessThan(724 * 200)
+  })
+
+  it('passes on at most 16 addresses of one answer, and only looks at its first TXT strings', async () => {
+    const { mdns, hear } = await service()
+    const got: number[] = []
+    mdns.addEventListener('peer', evt => got.push(evt.detail.multiaddrs.length))
+    const a = await newPeerId()
+    hear(answer('many', a, Array.from({ length: 1_000 }, (_, i) => i + 1)))
+    expect(got).toEqual([16])
+    // an answer whose only address comes after 64 other TXT strings announces nothing
+    const b = await newPeerId()
+    const r = answer('late', b, [7421])
+    r.answers.splice(1, 0, ...Array.from({ length: 64 }, () => ({ name: `late.${TAG}`, type: 'TXT', class: 'IN', ttl: 120, data: 'x=y' }) as unknown as ResponsePacket['answers'][number]))
+    hear(r)
+    expect(got).toEqual([16])
+  })
+
+  it('forgets the oldest peers it heard of past 1,024, so made-up peer ids cannot grow it', async () => {
+    const { mdns, hear } = await service()
+    const ids = await Promise.all(Array.from({ length: 1_500 }, async () => await newPeerId()))
+    ids.forEach((id, i) => hear(answer(`p${i}`, id, [7421])))
+    const known = (mdns as unknown as { known: Set<string> }).known
+    expect(known.size).toBe(1_024)
+    expect(known.has(ids[0].toString())).toBe(false)
+    expect(known.has(ids.at(-1)!.toString())).toBe(true)
+  })
+})
+
 describe('mDNS queries', () => {
   it('the periodic query goes out only while the node has fewer connections than its low mark', async () => {
     let connections = 3

@@ -11,6 +11,10 @@
 // - an answer that repeats what a peer already told us is dropped before it is parsed: each query draws an
 //   answer from every node, and every node hears them all (a newcomer's query, or a small LAN's), each
 //   costing a multiaddr parse and a libp2p peer-store merge that changed nothing.
+// - what an answer costs us is bounded in bytes, whatever a device on the LAN sends: only its first
+//   MAX_TXT_STRINGS TXT strings are looked at and only MAX_ADDRS "dnsaddr=" ones kept; an answer is
+//   remembered as a 32-byte digest, not its text (answers of 57 KB of TXT under fresh names, 80 a second,
+//   kept 41.8 M characters after 724 of them); the peers we have heard of are a bounded recent-first set.
 // @libp2p/mdns 12 queries on a fixed setInterval and answers every query at once, which is N² packets per
 // interval: this is why gossipd has its own.
 import multicastDNS from 'multicast-dns'
@@ -19,7 +23,7 @@ import { TypedEventEmitter, peerDiscoverySymbol, serviceCapabilities, type PeerD
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isPrivate } from '@libp2p/utils'
 import { multiaddr, CODE_P2P, type Multiaddr } from '@multiformats/multiaddr'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 export interface ScalingMdnsInit {
   serviceTag?: string
@@ -44,8 +48,16 @@ const ANSWER_DELAY_MAX_MS = 120
 const MIN_ANSWER_GAP_MS = 1_000
 /** an unchanged answer is passed on again after this, in case libp2p's peer store let the peer go */
 const REPEAT_AFTER_MS = 5 * 60_000
-/** answers remembered for that; a LAN (or a flood of made-up names) past this starts the memory afresh */
+/** answers remembered for that (as a 32-byte digest and a name of at most 255 characters); a LAN (or a flood of made-up names) past this starts the memory afresh */
 const MAX_REMEMBERED_ANSWERS = 4_096
+/** TXT strings of one answer looked at; a node sends one per address it listens on */
+const MAX_TXT_STRINGS = 64
+/** "dnsaddr=" strings of one answer kept (the addresses passed on with its peer) */
+const MAX_ADDRS = 16
+/** the longest instance name remembered; a longer one (DNS allows 255 bytes) is dropped */
+const MAX_NAME_CHARS = 255
+/** peers we heard of, most recent last: one new to this set makes queries fast again; the oldest is forgotten past this */
+const MAX_KNOWN_PEERS = 1_024
 
 export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery {
   readonly [peerDiscoverySymbol] = this
@@ -66,9 +78,10 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   private answerTimer?: NodeJS.Timeout
   private lastAnswer = 0
   private foundThisRound = false
+  /** peers heard of, least recently heard first (bounded: MAX_KNOWN_PEERS) */
   private readonly known = new Set<string>()
-  /** per announcing instance name: its records as last passed on, and when */
-  private readonly heard = new Map<string, { records: string, at: number }>()
+  /** per announcing instance name: a digest of its records as last passed on, and when */
+  private readonly heard = new Map<string, { digest: string, at: number }>()
   /** packets this node sent, for tests and the bench */
   readonly sent = { queries: 0, answers: 0 }
 
@@ -185,37 +198,51 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     const peer = this.parse(rec.txt)
     if (peer == null || peer.id.equals(this.components.peerId)) return
     const id = peer.id.toString()
-    if (!this.known.has(id)) {
-      this.known.add(id)
+    if (!this.known.delete(id)) {
       this.foundThisRound = true
       // someone new: keep asking fast until the set settles
       this.interval = this.min
+      if (this.known.size >= MAX_KNOWN_PEERS) this.known.delete(this.known.values().next().value!)
     }
+    this.known.add(id)
     this.dispatchEvent(new CustomEvent<PeerInfo>('peer', { detail: peer }))
   }
 
-  /** the announcing instance (our service's PTR) and its TXT strings, or undefined for another service's answer */
+  /**
+   * the announcing instance (our service's PTR) and its "dnsaddr=" TXT strings (at most MAX_ADDRS, from the
+   * first MAX_TXT_STRINGS strings), or undefined for another service's answer or an overlong name
+   */
   private records (r: ResponsePacket): { name: string, txt: string[] } | undefined {
     const all = [...(r.answers ?? []), ...(r.additionals ?? [])]
     const ptr = all.find(a => a.type === 'PTR' && a.name === this.serviceTag)
     if (ptr == null) return undefined
+    const name = String((ptr as { data: unknown }).data)
+    if (name.length > MAX_NAME_CHARS) return undefined
     const txt: string[] = []
+    let looked = 0
     for (const a of all) {
       if (a.type !== 'TXT') continue
       const data = (a as { data: string | Buffer | Array<string | Buffer> }).data
-      for (const d of Array.isArray(data) ? data : [data]) txt.push(d.toString())
+      for (const d of Array.isArray(data) ? data : [data]) {
+        if (++looked > MAX_TXT_STRINGS || txt.length >= MAX_ADDRS) return { name, txt }
+        // a TXT string is at most 255 bytes on the wire; one longer did not come from a DNS packet
+        if (d.length > 255) continue
+        const s = d.toString()
+        if (s.startsWith('dnsaddr=')) txt.push(s)
+      }
     }
-    return { name: String((ptr as { data: unknown }).data), txt }
+    return { name, txt }
   }
 
   /** the same records from the same instance, passed on less than REPEAT_AFTER_MS ago: nothing to learn */
   private isRepeat ({ name, txt }: { name: string, txt: string[] }): boolean {
-    const records = [...txt].sort().join('\n')
+    // a digest, not the text: what one remembered answer costs is fixed, whatever the answer carried
+    const digest = createHash('sha256').update([...txt].sort().join('\n')).digest('base64')
     const now = Date.now()
     const last = this.heard.get(name)
-    if (last != null && last.records === records && now - last.at < REPEAT_AFTER_MS) return true
+    if (last != null && last.digest === digest && now - last.at < REPEAT_AFTER_MS) return true
     if (last == null && this.heard.size >= MAX_REMEMBERED_ANSWERS) this.heard.clear()
-    this.heard.set(name, { records, at: now })
+    this.heard.set(name, { digest, at: now })
     return false
   }
 
