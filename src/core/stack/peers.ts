@@ -7,9 +7,19 @@
 // little later).
 // A discovered peer whose connection drops (keep-alive closed it during a partition, or it restarted) is
 // redialed too: libp2p announces a peer by mDNS only the first time, so without this it would stay apart.
+// Anyone on the LAN can announce peers, so discovery is kept honest-peer-first whatever is announced (a
+// device answering every query at once with made-up peers whose addresses accept TCP and never speak kept
+// two honest nodes apart for good: each such dial held one of the 8 dial slots for libp2p's 10 s, and an
+// honest peer announced meanwhile was dropped):
+// - a discovered peer is dialed with a deadline of DISCOVERED_DIAL_TIMEOUT_MS, handshake included;
+// - discovered peers not yet connected stay candidates (at most MAX_CANDIDATES, most recently announced
+//   first) and are dialed as slots free up, those that answered us before first and those that failed
+//   last, a failed one again after a backoff; one evicted that never answered is dropped from the peer
+//   store too (so libp2p announces it afresh if it is heard again);
+// - dials in flight to one host (IP address), under however many peer ids, are capped (MAX_DIALS_PER_HOST).
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, PeerInfo } from '@libp2p/interface'
 import { DEFAULT_CONNECTIONS, type ConnectionBounds, type SwarmHost } from './libp2p.js'
 import { TOPIC_TAG_PREFIX } from './peer-tags.js'
 import { connectedPeers } from './connected-peers.js'
@@ -23,8 +33,15 @@ const DIAL_TIMEOUT_MS = 2_000
 const TIE_BREAK_DELAY_MS = 1_500
 /** the larger id's own dial waits this long more at random: a loaded machine can take seconds to finish a handshake, and a dial crossing one in progress makes a duplicate connection */
 const TIE_BREAK_JITTER_MS = 4_000
-/** how long a discovered peer is left to the tie-break before topUp may dial it */
-const DISCOVERY_GRACE_MS = 10_000
+/** a discovered (LAN) peer must connect, Noise and yamux handshakes included, within this; libp2p's default is 10 s */
+const DISCOVERED_DIAL_TIMEOUT_MS = 3_000
+/** discovered peers kept as candidates until connected, most recently announced first */
+const MAX_CANDIDATES = 256
+/** a candidate whose dial failed is tried again after this, doubling per failure up to CANDIDATE_RETRY_MAX_MS */
+const CANDIDATE_RETRY_MIN_MS = 5_000
+const CANDIDATE_RETRY_MAX_MS = 5 * 60_000
+/** dials in flight to one IP address, whatever peer ids it was announced under */
+const MAX_DIALS_PER_HOST = 2
 /** how often the node tops up to the low mark from its peer store */
 const TOP_UP_MS = 1_000
 /** how often a node with all the peers it wants still looks (a dropped peer also wakes it at once) */
@@ -45,6 +62,19 @@ const FLAP_BACKOFF_MIN_MS = 2_000
 
 interface StaticPeer { addr: Multiaddr, peerId?: PeerId, nextDial: number, backoff: number, dialing: boolean }
 interface LostPeer { peer: PeerId, since: number, nextDial: number, backoff: number, dialing: boolean }
+/** a discovered peer not connected (yet): hosts are the IP addresses it was announced at */
+interface Candidate { peer: PeerId, hosts: string[], seen: number, notBefore: number, failures: number, answered: boolean }
+
+/** the IP addresses of some multiaddrs (at most 8) */
+function hostsOf (addrs: Multiaddr[]): string[] {
+  const hosts = new Set<string>()
+  for (const a of addrs) {
+    const ip = a.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+    if (ip != null) hosts.add(ip)
+    if (hosts.size >= 8) break
+  }
+  return [...hosts]
+}
 
 export class PeerKeeper {
   private readonly statics: StaticPeer[]
@@ -55,8 +85,10 @@ export class PeerKeeper {
   private readonly dialing = new Set<string>()
   private readonly failedUntil = new Map<string, number>()
   private lastTopUp = 0
-  /** peers just announced by discovery are onDiscovery's to dial (with its tie-break), not topUp's */
-  private readonly discoveredAt = new Map<string, number>()
+  /** discovered peers are dialCandidates'; topUp leaves them alone. Map order: least recently announced first */
+  private readonly candidates = new Map<string, Candidate>()
+  /** dials in flight per IP address */
+  private readonly hostDials = new Map<string, number>()
   /** when each peer's current connection opened, and the redial pause for peers whose connections keep closing at once */
   private readonly connectedAt = new Map<string, number>()
   private readonly flapBackoff = new Map<string, number>()
@@ -109,44 +141,132 @@ export class PeerKeeper {
     return this.bounds.low - connectedPeers(this.host).length - this.dialing.size
   }
 
-  private dial (peer: PeerId, why: string): void {
+  /** one of the hosts already has MAX_DIALS_PER_HOST dials in flight */
+  private hostBusy (hosts: string[]): boolean {
+    return hosts.some(h => (this.hostDials.get(h) ?? 0) >= MAX_DIALS_PER_HOST)
+  }
+
+  /** dial a discovered or remembered peer, with a deadline for the whole connection (handshakes included) */
+  private dial (peer: PeerId, why: string, hosts: string[]): void {
     const id = peer.toString()
-    if (this.stopped || this.dialing.has(id) || this.connected(peer)) return
+    if (this.stopped || this.dialing.has(id) || this.connected(peer) || this.hostBusy(hosts)) return
     this.dialing.add(id)
-    this.host.dial(peer).then(() => this.failedUntil.delete(id), err => {
-      this.failedUntil.set(id, Date.now() + FAILED_PEER_PAUSE_MS)
+    for (const h of hosts) this.hostDials.set(h, (this.hostDials.get(h) ?? 0) + 1)
+    this.host.dial(peer, { signal: AbortSignal.timeout(DISCOVERED_DIAL_TIMEOUT_MS) }).then(() => {
+      this.failedUntil.delete(id)
+      const c = this.candidates.get(id)
+      if (c != null) { c.answered = true; c.failures = 0 }
+    }, err => {
+      const now = Date.now()
+      const c = this.candidates.get(id)
+      if (c != null) {
+        c.failures++
+        c.notBefore = now + Math.min(CANDIDATE_RETRY_MIN_MS * 2 ** (c.failures - 1), CANDIDATE_RETRY_MAX_MS)
+      } else this.failedUntil.set(id, now + FAILED_PEER_PAUSE_MS)
       this.log(`${why} peer not reachable`, { peer: id, err: (err as Error).message })
-    }).finally(() => this.dialing.delete(id))
+    }).finally(() => {
+      this.dialing.delete(id)
+      for (const h of hosts) {
+        const n = (this.hostDials.get(h) ?? 1) - 1
+        if (n > 0) this.hostDials.set(h, n)
+        else this.hostDials.delete(h)
+      }
+      // a slot is free: the next candidate need not wait for the tick
+      this.dialCandidates()
+    })
   }
 
-  private readonly onDiscovery = (evt: CustomEvent<{ id: PeerId }>): void => {
-    const peer = evt.detail.id
-    this.discoveredAt.set(peer.toString(), Date.now())
-    if (this.stopped || peer.equals(this.host.peerId) || this.connected(peer) || this.wanted() <= 0) return
-    if (this.host.peerId.toString() < peer.toString()) this.dial(peer, 'discovered')
-    else setTimeout(() => { if (this.wanted() > 0) this.dial(peer, 'discovered') }, TIE_BREAK_DELAY_MS + Math.random() * TIE_BREAK_JITTER_MS).unref()
+  private readonly onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
+    const { id: peer, multiaddrs } = evt.detail
+    if (this.stopped || peer.equals(this.host.peerId)) return
+    const id = peer.toString()
+    const now = Date.now()
+    const hosts = hostsOf(multiaddrs ?? [])
+    let c = this.candidates.get(id)
+    if (c != null) {
+      // announced again (its addresses changed, or the peer store had let it go): most recent, and worth a try now
+      this.candidates.delete(id)
+      c.seen++
+      if (hosts.length > 0) c.hosts = hosts
+      if (c.failures > 0) c.notBefore = now
+    } else {
+      // when two nodes discover each other at once only the smaller id dials at once; the other a little
+      // later, if still unconnected (a dial crossing one in progress makes a duplicate connection)
+      const wait = this.host.peerId.toString() < id ? 0 : TIE_BREAK_DELAY_MS + Math.random() * TIE_BREAK_JITTER_MS
+      c = { peer, hosts, seen: 1, notBefore: now + wait, failures: 0, answered: false }
+      if (wait > 0) this.schedule(wait)
+    }
+    this.candidates.set(id, c)
+    if (this.candidates.size > MAX_CANDIDATES) this.evictCandidate()
+    this.dialCandidates()
   }
 
-  /** below the low mark: dial remembered peers, those known to share our topics first, the rest at random */
+  /** drop one candidate: the least recently announced that failed, else that is not being dialed; never one that answered us unless all did */
+  private evictCandidate (): void {
+    let victim: Candidate | undefined
+    for (const c of this.candidates.values()) {
+      if (c.answered || this.dialing.has(c.peer.toString())) continue
+      if (c.failures > 0) { victim = c; break }
+      victim ??= c
+    }
+    victim ??= this.candidates.values().next().value!
+    const id = victim.peer.toString()
+    this.candidates.delete(id)
+    // libp2p keeps every peer it hears of; one that never answered us is let go there too, so the peer
+    // store does not fill up with made-up peers (and libp2p announces the peer again if it is heard again)
+    if (!victim.answered && !this.connected(victim.peer) && !this.dialing.has(id)) {
+      this.host.peerStore.delete(victim.peer).catch(err => this.log('peer store delete failed', { err: (err as Error).message }))
+    }
+  }
+
+  /** below the low mark: dial due candidates, those that answered us before first, then those that never failed, most recently announced first */
+  private dialCandidates (): void {
+    let free = this.wanted()
+    if (this.stopped || free <= 0 || this.candidates.size === 0) return
+    const now = Date.now()
+    const due: Array<{ c: Candidate, order: number }> = []
+    for (const c of this.candidates.values()) {
+      const id = c.peer.toString()
+      // (a lost peer is redialLost's, a static one tick's; one that dropped us at once waits out its flap pause)
+      if (c.notBefore > now || this.dialing.has(id) || this.lost.has(id) || (this.failedUntil.get(id) ?? 0) > now || this.isStatic(c.peer)) continue
+      if (this.connected(c.peer)) { c.answered = true; continue }
+      due.push({ c, order: due.length })
+    }
+    due.sort((a, b) => Number(b.c.answered) - Number(a.c.answered) || a.c.failures - b.c.failures || b.order - a.order)
+    for (const { c } of due) {
+      if (free <= 0) break
+      if (this.hostBusy(c.hosts)) continue
+      this.dial(c.peer, 'discovered', c.hosts)
+      free--
+    }
+  }
+
+  /** below the low mark: dial remembered peers (not candidates), those known to share our topics first, the rest at random */
   private topUp (): void {
     const now = Date.now()
     // (ticks land on whole seconds: one that fired a little late must not make the next skip its top-up)
     if (now - this.lastTopUp < TOP_UP_MS - 250 || this.wanted() <= 0) return
     this.lastTopUp = now
+    if (this.failedUntil.size > MAX_CANDIDATES) for (const [id, until] of this.failedUntil) if (until < now) this.failedUntil.delete(id)
     this.host.peerStore.all().then(peers => {
-      const candidates = peers
+      const remembered = peers
         .filter(p => !p.id.equals(this.host.peerId) && p.addresses.length > 0 && !this.connected(p.id) &&
           !this.dialing.has(p.id.toString()) && (this.failedUntil.get(p.id.toString()) ?? 0) < now &&
-          now - (this.discoveredAt.get(p.id.toString()) ?? 0) > DISCOVERY_GRACE_MS)
-        .map(p => ({ id: p.id, rank: [...p.tags.keys()].some(k => k.startsWith(TOPIC_TAG_PREFIX)) ? 1 + Math.random() : Math.random() }))
+          !this.candidates.has(p.id.toString()))
+        .map(p => ({ id: p.id, hosts: hostsOf(p.addresses.map(a => a.multiaddr)), rank: [...p.tags.keys()].some(k => k.startsWith(TOPIC_TAG_PREFIX)) ? 1 + Math.random() : Math.random() }))
         .sort((a, b) => b.rank - a.rank)
-      for (const c of candidates.slice(0, Math.max(0, this.wanted()))) this.dial(c.id, 'remembered')
+      for (const c of remembered) {
+        if (this.wanted() <= 0) break
+        this.dial(c.id, 'remembered', c.hosts)
+      }
     }).catch(err => this.log('peer store read failed', { err: (err as Error).message }))
   }
 
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     this.lost.delete(evt.detail.toString())
     this.connectedAt.set(evt.detail.toString(), Date.now())
+    const c = this.candidates.get(evt.detail.toString())
+    if (c != null) { c.answered = true; c.failures = 0 }
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
@@ -191,6 +311,7 @@ export class PeerKeeper {
    */
   private tick (): void {
     if (this.stopped) return
+    this.dialCandidates()
     this.topUp()
     const now = Date.now()
     this.redialLost(now)
