@@ -152,17 +152,18 @@ export class Progress {
   }
 
   /**
-   * one batch received; `floors`: how many new floors it carried (a server with many to report sends frames
-   * of only those); `stored`: how many of its messages were new to us. Only new messages and new floors
-   * count as progress: a server resending what we hold, or the same floors, cannot keep a pull (and one of
-   * the few pull slots) busy for the whole deadline.
+   * one batch received. `floors`: how many floors it carried for the topics asked about (a server with many
+   * to report sends frames of only those: such a frame is not empty); `newFloors`: how many of them were new
+   * in this pull, which alone count as progress, so a server repeating floors cannot keep a pull (and one
+   * of the few pull slots) busy past the progress window. Messages count whether or not we already held
+   * them: an honest server's batches are duplicates when another pull got there first.
    */
-  batch (msgs: unknown[], more: boolean, floors = 0, stored = msgs.length): void {
+  batch (msgs: unknown[], more: boolean, floors = 0, newFloors = floors): void {
     this.empty = msgs.length === 0 && floors === 0 && more ? this.empty + 1 : 0
     if (this.empty >= this.emptyBatches) throw new SyncStallError(`sync: ${this.empty} empty batches in a row`)
-    this.windowBytes += floors * 32
+    this.windowBytes += newFloors * 32
     // entries that are not bytes are malformed (the acceptor rejects them) and weigh nothing
-    if (stored > 0) for (const m of msgs) if (m instanceof Uint8Array) this.windowBytes += m.byteLength
+    for (const m of msgs) if (m instanceof Uint8Array) this.windowBytes += m.byteLength
     const now = Date.now()
     if (now - this.windowStart >= this.windowMs) {
       if (this.windowBytes < this.minBytes && more) throw new SyncStallError(`sync: ${this.windowBytes} bytes in ${now - this.windowStart} ms`)
@@ -222,8 +223,10 @@ export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[
 /** the puller's side of the batches, acks and floors, from the first batch to the last */
 async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept: AcceptBatch, progress: Progress, want: TopicWant[], signal?: AbortSignal): Promise<void> {
   // a floor matters only for an origin we listed (holes.ts): others are dropped, and each listed one is kept
-  // once (the highest), so a server repeating floors cannot grow this pull's memory
+  // once (the highest), so a server repeating floors cannot grow this pull's memory. An honest server also
+  // sends floors of origins we did not list (its own low marks): they still make a frame not empty
   const listed = new Set<string>()
+  const asked = new Set(want.map(w => w.topic))
   for (const w of want) for (const o of w.origins) listed.add(`${w.topic}\u0000${o.origin}`)
   const kept = new Map<string, number>()
   for (;;) {
@@ -232,9 +235,11 @@ async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept
     if (frame == null || !Array.isArray(frame.msgs)) throw new Error('sync: malformed batch from server')
     stats.batches++
     stats.received += frame.msgs.length
+    let floorsAsked = 0
     let newFloors = 0
     for (const f of Array.isArray(frame.floors) ? frame.floors : []) {
-      if (!isFloor(f)) continue
+      if (!isFloor(f) || !asked.has(f[0])) continue
+      floorsAsked++
       const key = `${f[0]}\u0000${f[1]}`
       if (!listed.has(key)) continue
       const at = kept.get(key)
@@ -246,9 +251,8 @@ async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept
         stats.floors[at] = f
       }
     }
-    const stored = await accept(frame.msgs, peer)
-    stats.stored += stored
-    progress.batch(frame.msgs, frame.more === true, newFloors, stored)
+    stats.stored += await accept(frame.msgs, peer)
+    progress.batch(frame.msgs, frame.more === true, floorsAsked, newFloors)
     if (frame.more !== true) break
     await writeFrame(s, 'pull', { next: true }, signal)
   }
