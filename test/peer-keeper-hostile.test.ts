@@ -39,7 +39,9 @@ afterEach(async () => { for (const s of stops.splice(0).reverse()) await s() })
  * A host whose dials to `honest` connect after 20 ms and whose dials to anyone else hang until aborted (a
  * tarpit), with the peer store libp2p would keep (every announced peer).
  */
-function fakeHost (self: PeerId, honest: PeerId): { host: SwarmHost, announce: (id: PeerId, addr: string) => void, dialed: string[], store: Map<string, unknown> } {
+function fakeHost (self: PeerId, honestPeers: PeerId | PeerId[], handshakeMs = 20): { host: SwarmHost, announce: (id: PeerId, addr: string | string[]) => void, dialed: string[], store: Map<string, unknown>, open: Set<string>, inFlight: { now: number, max: number } } {
+  const honest = Array.isArray(honestPeers) ? honestPeers : [honestPeers]
+  const inFlight = { now: 0, max: 0 }
   const listeners = new Map<string, Set<(e: CustomEvent) => void>>()
   const open = new Set<string>()
   const store = new Map<string, { id: PeerId, addresses: Array<{ multiaddr: ReturnType<typeof multiaddr> }>, tags: Map<string, unknown> }>()
@@ -52,8 +54,16 @@ function fakeHost (self: PeerId, honest: PeerId): { host: SwarmHost, announce: (
     getConnections: (peer?: PeerId) => [...open].filter(id => peer == null || peer.toString() === id).map(id => ({ status: 'open', remotePeer: store.get(id)!.id })),
     dial: async (peer: PeerId, opts: { signal?: AbortSignal } = {}) => {
       dialed.push(peer.toString())
-      if (peer.equals(honest)) {
-        await new Promise(resolve => setTimeout(resolve, 20))
+      if (honest.some(h => h.equals(peer))) {
+        inFlight.now++
+        inFlight.max = Math.max(inFlight.max, inFlight.now)
+        try {
+          // an honest peer's handshake takes handshakeMs; a dial aborted before that fails
+          await new Promise((resolve, reject) => {
+            const t = setTimeout(resolve, handshakeMs)
+            opts.signal?.addEventListener('abort', () => { clearTimeout(t); reject(new Error('dial aborted')) })
+          })
+        } finally { inFlight.now-- }
         open.add(peer.toString())
         emit('peer:connect', peer)
         return {}
@@ -67,14 +77,14 @@ function fakeHost (self: PeerId, honest: PeerId): { host: SwarmHost, announce: (
       delete: async (peer: PeerId) => { store.delete(peer.toString()) },
     },
   } as unknown as SwarmHost
-  const announce = (id: PeerId, addr: string): void => {
-    const ma = multiaddr(addr)
+  const announce = (id: PeerId, addr: string | string[]): void => {
+    const mas = (Array.isArray(addr) ? addr : [addr]).map(a => multiaddr(a))
     if (store.has(id.toString())) return
-    store.set(id.toString(), { id, addresses: [{ multiaddr: ma }], tags: new Map() })
+    store.set(id.toString(), { id, addresses: mas.map(ma => ({ multiaddr: ma })), tags: new Map() })
     // libp2p announces a peer new to its peer store
-    emit('peer:discovery', { id, multiaddrs: [ma] })
+    emit('peer:discovery', { id, multiaddrs: mas })
   }
-  return { host, announce, dialed, store }
+  return { host, announce, dialed, store, open, inFlight }
 }
 
 it('dials an honest peer within seconds while a device announces 10 tarpit peers per query and 2 a second', async () => {
@@ -117,6 +127,30 @@ it('an honest peer announced while every slot is taken by tarpits spread over ma
   expect(Date.now() - t0).toBeLessThan(5_000)
   expect(store.size).toBe(31)
 }, 20_000)
+
+it('honest peers that also announce 127.0.0.1 (a daemon listening on 0.0.0.0 does) are dialed all at once, not two at a time', async () => {
+  const self = await smallestId(20)
+  const peers = await idsAfter(self, 8)
+  const { host, announce, open, inFlight } = fakeHost(self, peers, 1_500)
+  const keeper = new PeerKeeper(host, [])
+  keeper.start()
+  stops.push(() => keeper.stop())
+  peers.forEach((id, i) => announce(id, ['/ip4/127.0.0.1/tcp/7421', `/ip4/192.168.1.${i + 10}/tcp/7421`]))
+  await waitFor('all eight connected', () => open.size === 8, 10_000)
+  expect(inFlight.max).toBe(8)
+})
+
+it('honest peers whose handshake takes longer than the first dial deadline still connect', async () => {
+  const self = await smallestId(20)
+  const peers = await idsAfter(self, 4)
+  const { host, announce, open } = fakeHost(self, peers, 3_200)
+  const keeper = new PeerKeeper(host, [])
+  keeper.start()
+  stops.push(() => keeper.stop())
+  peers.forEach((id, i) => announce(id, `/ip4/192.168.1.${i + 10}/tcp/7421`))
+  // 3 s: fails; 5 s later a 6 s deadline: connects
+  await waitFor('all four connected', () => open.size === 4, 16_000)
+}, 25_000)
 
 it('forgets made-up peers past its bound of candidates, in its own memory and in the peer store', async () => {
   const self = await smallestId(20)

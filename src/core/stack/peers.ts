@@ -11,7 +11,9 @@
 // device answering every query at once with made-up peers whose addresses accept TCP and never speak kept
 // two honest nodes apart for good: each such dial held one of the 8 dial slots for libp2p's 10 s, and an
 // honest peer announced meanwhile was dropped):
-// - a discovered peer is dialed with a deadline of DISCOVERED_DIAL_TIMEOUT_MS, handshake included;
+// - a discovered peer is dialed with a deadline of DISCOVERED_DIAL_TIMEOUT_MS, handshake included, doubled
+//   on each retry after a failure (a slow honest peer gets there; a fake's retries are spread out by the
+//   backoff below);
 // - discovered peers not yet connected stay candidates (at most MAX_CANDIDATES, most recently announced
 //   first) and are dialed as slots free up, those that answered us before first and those that failed
 //   last, a failed one again after a backoff; one evicted that never answered is dropped from the peer
@@ -35,11 +37,13 @@ const TIE_BREAK_DELAY_MS = 1_500
 const TIE_BREAK_JITTER_MS = 4_000
 /** a discovered (LAN) peer must connect, Noise and yamux handshakes included, within this; libp2p's default is 10 s */
 const DISCOVERED_DIAL_TIMEOUT_MS = 3_000
+/** a candidate that timed out gets twice the time on its next dial, up to this (a loaded host's handshake can take seconds) */
+const DISCOVERED_DIAL_TIMEOUT_MAX_MS = 24_000
 /** discovered peers kept as candidates until connected, most recently announced first */
 const MAX_CANDIDATES = 256
 /** a candidate whose dial failed is tried again after this, doubling per failure up to CANDIDATE_RETRY_MAX_MS */
 const CANDIDATE_RETRY_MIN_MS = 5_000
-const CANDIDATE_RETRY_MAX_MS = 5 * 60_000
+const CANDIDATE_RETRY_MAX_MS = 60_000
 /** dials in flight to one IP address, whatever peer ids it was announced under */
 const MAX_DIALS_PER_HOST = 2
 /** how often the node tops up to the low mark from its peer store */
@@ -70,7 +74,9 @@ function hostsOf (addrs: Multiaddr[]): string[] {
   const hosts = new Set<string>()
   for (const a of addrs) {
     const ip = a.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
-    if (ip != null) hosts.add(ip)
+    // loopback is every daemon's own machine (a daemon on 0.0.0.0 announces 127.0.0.1 too; many nodes of a
+    // test or bench share it): it says nothing about which device a peer is on, as in gate.ts
+    if (ip != null && ip !== '::1' && !ip.startsWith('127.')) hosts.add(ip)
     if (hosts.size >= 8) break
   }
   return [...hosts]
@@ -152,7 +158,9 @@ export class PeerKeeper {
     if (this.stopped || this.dialing.has(id) || this.connected(peer) || this.hostBusy(hosts)) return
     this.dialing.add(id)
     for (const h of hosts) this.hostDials.set(h, (this.hostDials.get(h) ?? 0) + 1)
-    this.host.dial(peer, { signal: AbortSignal.timeout(DISCOVERED_DIAL_TIMEOUT_MS) }).then(() => {
+    const failures = this.candidates.get(id)?.failures ?? 0
+    const deadline = Math.min(DISCOVERED_DIAL_TIMEOUT_MS * 2 ** failures, DISCOVERED_DIAL_TIMEOUT_MAX_MS)
+    this.host.dial(peer, { signal: AbortSignal.timeout(deadline) }).then(() => {
       this.failedUntil.delete(id)
       const c = this.candidates.get(id)
       if (c != null) { c.answered = true; c.failures = 0 }
