@@ -112,3 +112,18 @@ describe('gossip on topics a node does not keep', () => {
     await waitFor('a joined topic still delivers', () => got.length === 1, 10_000)
   })
 })
+
+describe('nodes with different payload limits', () => {
+  it('a node with a smaller maxPayloadBytes refuses larger messages, counts them, and does not ban the honest peer that has them', async () => {
+    const a = await startNode({ topics: ['t'] })
+    nodes = [a]
+    for (let i = 0; i < 60; i++) await a.publish('t', new Uint8Array(2048).fill(i))
+    const b = await startNode({ topics: ['t'], peers: [addrOf(a)], maxPayloadBytes: 1024 })
+    nodes.push(b)
+    await waitFor('refused and counted', () => b.status().rejected >= 60, 10_000)
+    await a.publish('t', 'small enough')
+    await waitFor('a small message still arrives', () => b.history('t').some(m => m.payload.byteLength < 100), 10_000)
+    expect(b.isDenied(a.peerId)).toBe(false)
+    expect(b.penalties.get(a.peerId)).toBe(0)
+  })
+})

@@ -20,7 +20,8 @@ const MAX_GOSSIP_INFLIGHT = 4_000
 /** queued store writes past which inbound gossip is left to sync */
 const SHED_PENDING_WRITES = 5_000
 
-export type Acceptance = 'stored' | 'duplicate' | 'rejected' | 'shed'
+/** refused: valid as far as we know, but larger than this node accepts (not the sender's fault) */
+export type Acceptance = 'stored' | 'duplicate' | 'rejected' | 'shed' | 'refused'
 export type DropInbound = (e: Envelope, from: PeerId, source: MessageSource) => boolean
 export type TopicValidator = GossipSub['topicValidators'] extends Map<string, infer V> ? V : never
 
@@ -141,6 +142,14 @@ export class Inbound {
       this.p.syncSoon(250)
       return 'shed'
     }
+    if (env.payload.byteLength > this.p.maxPayloadBytes) {
+      // over this node's limit: counted and refused before any signature work, but no penalty and no
+      // Reject to gossipsub: nodes of one swarm may run with different limits, and an honest relay or sync
+      // server holding such a message is not misbehaving
+      this.p.stats.rejected++
+      this.p.emit('rejected', { peer: from.toString(), reason: `payload larger than this node accepts (maxPayloadBytes ${this.p.maxPayloadBytes})`, id })
+      return 'refused'
+    }
     const load = source === 'gossip' ? this.peerLoad(from.toString()) : undefined
     if (load != null && load.verifying >= (this.p.maxVerifyingPerPeer ?? 2_000)) {
       this.p.stats.shed++
@@ -158,7 +167,7 @@ export class Inbound {
     }
     let valid = false
     try {
-      valid = env.payload.byteLength <= this.p.maxPayloadBytes && await verify()
+      valid = await verify()
     } finally {
       if (load != null) load.verifying--
       settle(valid)
@@ -167,7 +176,7 @@ export class Inbound {
     if (!valid) {
       this.p.stats.rejected++
       this.p.penalise?.(from, 'invalid envelope')
-      this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature or oversized payload', id })
+      this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature', id })
       // at debug: the 'rejected' event is what the daemon logs, rate-limited (a peer chooses how many it sends)
       this.p.log('debug', 'rejected envelope', { peer: from.toString(), id })
       return 'rejected'
