@@ -423,6 +423,8 @@ export class Store {
     // must be the last to close (it folds the WAL in and removes it)
     this.checkpointer?.close()
     this.wal.close()
+    // everything is committed and synced: the next open need not skip offsets (offsets.ts)
+    try { this.offsets.closing() } catch { /* e.g. a full disk: the next open skips a block instead */ }
     this.db.close()
     this.lockDb.close()
   }
