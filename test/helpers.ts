@@ -10,6 +10,8 @@ import { encodeEnvelope, envelopeCodec } from '../src/core/envelope.js'
 import { Store } from '../src/store/store.js'
 import Database from 'better-sqlite3'
 import type { NewMessage, StoredMessage } from '../src/store/store.js'
+import { lpStream } from '@libp2p/utils'
+import type { Stream } from '@libp2p/interface'
 
 const dirs: string[] = []
 
@@ -132,4 +134,22 @@ export async function dataDirWithBadRow (bad: Uint8Array): Promise<string> {
   db.prepare('UPDATE messages SET raw = ? WHERE seq = 2').run(bad)
   db.close()
   return dir
+}
+
+/** a length-prefixed sync stream, as a test server reads and writes frames on it */
+export type SyncFrames = ReturnType<typeof lpStream>
+
+/**
+ * Make `node` a sync server of the test's own: it stops answering 1.2.0 (pullers then fall back) and answers
+ * every 1.1.0 and 1.0.0 pull with `session`, which reads the request itself. The protocol ids are spelled
+ * out so the tests also run against older code. A session that throws (the puller went away) aborts its stream.
+ */
+export async function serveSyncWith (node: GossipNode, session: (s: SyncFrames, stream: Stream) => Promise<void>, opts: { maxDataLength?: number } = {}): Promise<void> {
+  const host = node.libp2p
+  for (const id of ['/gossipd/sync/1.2.0', '/gossipd/sync/1.1.0', '/gossipd/sync/1.0.0']) await host.unhandle(id).catch(() => {})
+  for (const id of ['/gossipd/sync/1.1.0', '/gossipd/sync/1.0.0']) {
+    await host.handle(id, (stream: Stream) => {
+      void session(lpStream(stream, opts), stream).catch(() => stream.abort(new Error('test sync server done')))
+    })
+  }
 }

@@ -4,64 +4,42 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { multiaddr } from '@multiformats/multiaddr'
-import { lpStream } from '@libp2p/utils'
 import { Encoder } from 'cbor-x'
-import type { Stream } from '@libp2p/interface'
 import type { GossipNode } from '../src/core/node.js'
 import { GossipdMetrics } from '../src/daemon/observe/metrics.js'
-import { startNode, waitFor, addrOf, stopAll, collect } from './helpers.js'
+import { startNode, waitFor, addrOf, stopAll, collect, serveSyncWith } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
 
-/** both versions of the sync protocol, spelled out so that this file also runs against older code */
-const SYNC_IDS = ['/gossipd/sync/1.1.0', '/gossipd/sync/1.0.0']
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
 
 /** make `node` answer every pull with empty batches that promise more, one every `everyMs`, forever */
 async function stallInstead (node: GossipNode, everyMs: number): Promise<{ requests: number }> {
-  const host = node.libp2p
-  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
   const seen = { requests: 0 }
-  // a staller of the versions before 1.2.0: pullers fall back to them
-  await host.unhandle('/gossipd/sync/1.2.0').catch(() => {})
-  for (const id of SYNC_IDS) {
-    await host.unhandle(id).catch(() => {})
-    await host.handle(id, (stream: Stream) => {
-      void (async () => {
-        const s = lpStream(stream)
-        await s.read()
-        seen.requests++
-        while (stream.status === 'open') {
-          await s.write(cbor.encode({ msgs: [], more: true }))
-          await sleep(everyMs)
-        }
-      })().catch(() => stream.abort(new Error('staller done')))
-    })
-  }
+  await serveSyncWith(node, async (s, stream) => {
+    await s.read()
+    seen.requests++
+    while (stream.status === 'open') {
+      await s.write(cbor.encode({ msgs: [], more: true }))
+      await sleep(everyMs)
+    }
+  })
   return seen
 }
 
 /** make `node` answer every pull with batches of `perBatch` one-byte "envelopes", one after every ack, forever */
 async function garbageInstead (node: GossipNode, perBatch: number): Promise<{ batches: number }> {
-  const host = node.libp2p
-  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
   const sent = { batches: 0 }
   const frame = cbor.encode({ msgs: Array.from({ length: perBatch }, () => new Uint8Array([0x01])), more: true })
-  await host.unhandle('/gossipd/sync/1.2.0').catch(() => {})
-  for (const id of SYNC_IDS) {
-    await host.unhandle(id).catch(() => {})
-    await host.handle(id, (stream: Stream) => {
-      void (async () => {
-        const s = lpStream(stream)
-        await s.read()
-        for (;;) {
-          await s.write(frame)
-          sent.batches++
-          await s.read() // the puller's ack
-        }
-      })().catch(() => stream.abort(new Error('garbage done')))
-    })
-  }
+  await serveSyncWith(node, async s => {
+    await s.read()
+    for (;;) {
+      await s.write(frame)
+      sent.batches++
+      await s.read() // the puller's ack
+    }
+  })
   return sent
 }
 

@@ -8,11 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { Encoder } from 'cbor-x'
-import type { Stream } from '@libp2p/interface'
 import type { GossipNode } from '../src/core/node.js'
 import { assertPlainCbor, NotPlainCborError } from '../src/core/sync/plain-cbor.js'
 import { Progress, SyncStallError } from '../src/core/sync/protocol.js'
-import { startNode, waitFor, addrOf, stopAll } from './helpers.js'
+import { startNode, waitFor, addrOf, stopAll, serveSyncWith } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -131,18 +130,14 @@ describe('a puller facing a hostile server', () => {
     const floors = Array.from({ length: 5_000 }, (_, i) => ['zz', 'O' + i.toString(36).padStart(50, 'x'), 7])
     const frame = cbor.encode({ msgs: [], more: true, floors })
     let frames = 0
-    for (const id of ['/gossipd/sync/1.2.0', SYNC_1_1, '/gossipd/sync/1.0.0']) await evil.libp2p.unhandle(id).catch(() => {})
-    await evil.libp2p.handle(SYNC_1_1, (stream: Stream) => {
-      void (async () => {
-        const s = lpStream(stream, { maxDataLength: 1e7 })
-        await s.read()
-        while (stream.status === 'open') {
-          await s.write(frame)
-          frames++
-          await s.read({ signal: AbortSignal.timeout(10_000) })
-        }
-      })().catch(() => stream.abort(new Error('flooder done')))
-    })
+    await serveSyncWith(evil, async (s, stream) => {
+      await s.read()
+      while (stream.status === 'open') {
+        await s.write(frame)
+        frames++
+        await s.read({ signal: AbortSignal.timeout(10_000) })
+      }
+    }, { maxDataLength: 1e7 })
     const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
     nodes.push(c)
     // the old puller kept every floor (memory without bound) and counted each as progress: no stall for 20 s

@@ -3,14 +3,12 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PrivateKey, Stream } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
+import type { PrivateKey } from '@libp2p/interface'
 import { Encoder } from 'cbor-x'
 import { sealEnvelope, encodeEnvelope, decodeEnvelope, verifyEnvelope, bodyHash, type Envelope } from '../src/core/envelope.js'
 import { verifyBatch } from '../src/core/sync/verify-batch.js'
-import { SYNC_PROTOCOL, SYNC_PROTOCOL_1_2 } from '../src/core/sync/protocol.js'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, waitFor, addrOf, stopAll, text } from './helpers.js'
+import { startNode, waitFor, addrOf, stopAll, text, serveSyncWith } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -176,17 +174,10 @@ describe('batch verification along the hash chain', () => {
 
 /** make `node` answer every sync pull with exactly these envelopes (a peer that lies) */
 async function serveInstead (node: GossipNode, raws: Uint8Array[]): Promise<void> {
-  const host = node.libp2p
   const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
-  // a liar of 1.1.0: pullers fall back to it when 1.2.0 is not answered
-  await host.unhandle(SYNC_PROTOCOL_1_2)
-  await host.unhandle(SYNC_PROTOCOL)
-  await host.handle(SYNC_PROTOCOL, (stream: Stream) => {
-    void (async () => {
-      const s = lpStream(stream)
-      await s.read()
-      await s.write(cbor.encode({ msgs: raws, more: false }))
-      await stream.close()
-    })().catch(err => stream.abort(err))
+  await serveSyncWith(node, async (s, stream) => {
+    await s.read()
+    await s.write(cbor.encode({ msgs: raws, more: false }))
+    await stream.close()
   })
 }
