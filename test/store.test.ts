@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import Database from 'better-sqlite3'
 import { Store, StoreError } from '../src/store/store.js'
+import { Offsets } from '../src/store/offsets.js'
+import { SCHEMA } from '../src/store/schema.js'
 import { tempDir, removeTempDirs, storeRow, describeAsRoot, withTmpfs } from './helpers.js'
 
 afterEach(() => removeTempDirs())
@@ -156,7 +158,6 @@ describe('Store', () => {
     // their offsets were delivered; the reservation was written by an earlier, synced commit
     const raw = new Database(join(dir, 'queue.sqlite'))
     raw.prepare('DELETE FROM messages WHERE id >= 2').run()
-    raw.prepare("DELETE FROM meta WHERE key = 'offset_high'").run()
     raw.close()
     ;(s as unknown as { db: { close: () => void } }).db.close()
     ;(s as unknown as { lockDb: { close: () => void } }).lockDb.close()
@@ -168,6 +169,19 @@ describe('Store', () => {
     const third = new Store(dir, { codec: envelopeCodec })
     expect((await third.insert(storeRow('t', 'o', 3)))!.offset).toBe(next + 1)
     third.close()
+  })
+
+  it('a failed commit does not leave the offsets it reserved unrecorded', () => {
+    const db = new Database(':memory:')
+    db.exec(SCHEMA)
+    const offsets = new Offsets(db)
+    const reserved = (): number => Number((db.prepare("SELECT value FROM meta WHERE key = 'offset_reserved'").get() as { value: string } | undefined)?.value ?? 0)
+    // the first offset reserves a block, in a transaction that then fails (a full disk)
+    expect(() => db.transaction(() => { offsets.used(); throw new Error('disk full') })()).toThrow('disk full')
+    offsets.rolledBack()
+    db.transaction(() => { offsets.used() })()
+    expect(reserved()).toBeGreaterThan(offsets.peek())
+    db.close()
   })
 
   it('refuses a second opener of the same data dir with a clear error', () => {

@@ -2,17 +2,14 @@
 // retention, a purge or quarantine removed the newest rows it handed their offsets out again, and a reader
 // resuming after an offset (history --after, an SSE Last-Event-ID) silently skipped the new messages. So the
 // store gives each row its offset itself, from a counter that starts past every offset this data dir has
-// used: the newest row's, and the highest deleted one's, which a trigger (schema.ts) keeps in meta as rows
-// are deleted. Offsets may have gaps (a failed commit's, deleted rows'); they are never reused.
-// A power loss can take the last commits before their fsync, and with them rows whose offsets readers may
-// already have seen (received messages are delivered at commit). So offsets are also reserved ahead in meta,
-// RESERVE_BLOCK at a time and RESERVE_BLOCK / 2 before they are needed (many commits, and fsyncs, earlier),
-// and a store reopened after a crash starts past the reservation (at most one block of offsets skipped);
-// a clean close sets the reservation to the next offset, so a restart skips none.
+// handed out: offsets are reserved ahead in meta, in the transaction of the row that needs it, RESERVE_BLOCK
+// at a time and RESERVE_BLOCK / 2 before they are needed, and an open starts past the reservation. That
+// covers rows deleted since (retention, a purge, quarantine) and rows a power loss took before their fsync
+// after readers had seen their offsets (received messages are delivered at commit, and the reservation was
+// written many commits, and fsyncs, earlier). An open after a crash skips at most one block; a clean close
+// sets the reservation to the next offset, so a restart skips none. Offsets may have gaps; never repeats.
 import type Database from 'better-sqlite3'
 
-/** meta key of the highest offset ever deleted from messages (schema.ts's trigger writes it) */
-export const OFFSET_HIGH_KEY = 'offset_high'
 /** meta key of the offset below which offsets are reserved (handed out, or about to be) */
 export const OFFSET_RESERVED_KEY = 'offset_reserved'
 const RESERVE_BLOCK = 10_000
@@ -26,10 +23,9 @@ export class Offsets {
     const n = (sql: string): number => Number((db.prepare(sql).get() as { n: number | bigint | string | null }).n ?? 0)
     this.next = 1 + Math.max(
       n('SELECT coalesce(max(id), 0) AS n FROM messages'),
-      n(`SELECT coalesce(max(CAST(value AS INTEGER)), 0) AS n FROM meta WHERE key = '${OFFSET_HIGH_KEY}'`),
-      // everything below the reservation may have been handed out before a power loss took its rows
+      // everything below the reservation may have been handed out, its rows deleted or lost since
       n(`SELECT coalesce(max(CAST(value AS INTEGER)), 1) - 1 AS n FROM meta WHERE key = '${OFFSET_RESERVED_KEY}'`),
-      // data dirs from before the trigger: the best record left of offsets whose rows are gone
+      // data dirs from before the reservation: the best record left of offsets whose rows are gone
       n('SELECT coalesce(max(id), 0) AS n FROM quarantine'),
       n('SELECT coalesce(max(offset), 0) AS n FROM publish_ids'),
     )
@@ -42,6 +38,9 @@ export class Offsets {
 
   /** a clean close: everything committed is on disk, so the next open may start right at the next offset */
   closing (): void { this.reserve.run(String(this.next)) }
+
+  /** the transaction that called used() failed: its reservation write, if any, is gone, so write one next time */
+  rolledBack (): void { this.reserved = 0 }
 
   /** the row got peek()'s offset: the next one gets a new one. Call inside the row's transaction (it may write the reservation) */
   used (): void {

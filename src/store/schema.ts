@@ -83,13 +83,6 @@ CREATE TABLE IF NOT EXISTS cursors (
   seq      INTEGER NOT NULL,
   PRIMARY KEY (consumer, topic, origin)
 ) WITHOUT ROWID;
-
--- the highest offset ever deleted (retention, purge, quarantine), so no offset is handed out twice (offsets.ts)
-CREATE TRIGGER IF NOT EXISTS messages_offset_high AFTER DELETE ON messages
-WHEN old.id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'offset_high'), 0)
-BEGIN
-  INSERT OR REPLACE INTO meta (key, value) VALUES ('offset_high', old.id);
-END;
 `
 
 /** Bring a data dir written by an older gossipd up to this schema. */

@@ -327,7 +327,7 @@ export class Store {
     const stored: Array<StoredMessage | null> = []
     const counts = new Map<string, { n: number, bytes: number }>()
     const recv = Date.now()
-    this.db.transaction(() => {
+    const commit = this.db.transaction(() => {
       for (const msg of batch) {
         if (!this.topicTable.has(msg.topic)) { stored.push(null); continue }
         const size = msg.raw.byteLength
@@ -343,7 +343,8 @@ export class Store {
         if (msg.own?.msgId != null) this.msgIds.write({ topic: msg.topic, msgId: msg.own.msgId, origin: msg.origin, seq: msg.seq, ts: msg.ts, offset }, recv)
       }
       for (const [topic, c] of counts) this.topicTable.writeCounts(topic, c.n, c.bytes)
-    })()
+    })
+    try { commit() } catch (err) { this.offsets.rolledBack(); throw err }
     for (const row of stored) if (row != null) this.held.add(row.topic, row.origin, row.seq)
     for (const [topic, c] of counts) {
       const s = this.topicTable.get(topic)
