@@ -67,7 +67,7 @@ const FLAP_BACKOFF_MIN_MS = 2_000
 interface StaticPeer { addr: Multiaddr, peerId?: PeerId, nextDial: number, backoff: number, dialing: boolean }
 interface LostPeer { peer: PeerId, since: number, nextDial: number, backoff: number, dialing: boolean }
 /** a discovered peer not connected (yet): hosts are the IP addresses it was announced at */
-interface Candidate { peer: PeerId, hosts: string[], seen: number, notBefore: number, failures: number, answered: boolean }
+interface Candidate { peer: PeerId, hosts: string[], notBefore: number, failures: number, answered: boolean }
 
 /** the IP addresses of some multiaddrs (at most 8) */
 function hostsOf (addrs: Multiaddr[]): string[] {
@@ -194,14 +194,13 @@ export class PeerKeeper {
     if (c != null) {
       // announced again (its addresses changed, or the peer store had let it go): most recent, and worth a try now
       this.candidates.delete(id)
-      c.seen++
       if (hosts.length > 0) c.hosts = hosts
       if (c.failures > 0) c.notBefore = now
     } else {
       // when two nodes discover each other at once only the smaller id dials at once; the other a little
       // later, if still unconnected (a dial crossing one in progress makes a duplicate connection)
       const wait = this.host.peerId.toString() < id ? 0 : TIE_BREAK_DELAY_MS + Math.random() * TIE_BREAK_JITTER_MS
-      c = { peer, hosts, seen: 1, notBefore: now + wait, failures: 0, answered: false }
+      c = { peer, hosts, notBefore: now + wait, failures: 0, answered: false }
       if (wait > 0) this.schedule(wait)
     }
     this.candidates.set(id, c)
