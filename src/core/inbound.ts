@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js'
 import type { PublisherPolicy } from './publishers.js'
 import { PeerBuckets, type Rate } from './rate.js'
 import type { Emit, LogFn, MessageSource, NodeStats, Sources } from './events.js'
+import { sameBytes } from './bytes.js'
 
 /** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
 const MAX_GOSSIP_INFLIGHT = 4_000
@@ -53,10 +54,6 @@ export interface InboundParts {
 
 /** a copy of an envelope being verified: other copies of the same (topic, origin, seq) wait for its outcome */
 interface Verifying { raw: Uint8Array, outcome: Promise<boolean> }
-
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
-}
 
 /** what one relaying peer is costing us: its signature checks in flight */
 interface PeerLoad { verifying: number }

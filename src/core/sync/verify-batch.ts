@@ -4,6 +4,7 @@
 // which pins the body below it, and so on down. Ed25519 verification is the dominant cost of catch-up, and
 // this turns 1,000 verifications per batch into one plus 1,000 SHA-256 hashes.
 import { bodyHash, verifyEnvelope, type Envelope } from '../envelope.js'
+import { sameBytes } from '../bytes.js'
 
 export type VerifyOne = (e: Envelope) => Promise<boolean>
 
@@ -53,9 +54,6 @@ export async function verifyBatch (envs: Envelope[], needed?: boolean[], verify:
   }))
   return envs.map((_, i) => versionOf[i] >= 0 && ok[versionOf[i]])
 }
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 
 /**
  * Per id, the indices of its distinct versions (first copy of each, at most MAX_VERSIONS_PER_ID), and for
