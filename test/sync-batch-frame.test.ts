@@ -106,7 +106,7 @@ describe('a puller given hostile batch frames', () => {
     void (async () => { await s.read(); await s.write(frame) })().catch(() => {})
     const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
     let accepted = 0
-    return await pullFrom(out, peer, [{ topic: 't', origins: [] }], async raws => { accepted += raws.length; return raws.length })
+    return await pullFrom(out, peer, [{ topic: 't', origins: [] }], async raws => { accepted += raws.length; return { stored: raws.length, asked: raws.length, askedBytes: 0 } })
       .then(stats => `ok ${stats.received} ${accepted}`, (err: Error) => `error: ${err.message}`)
   }
 

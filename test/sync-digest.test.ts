@@ -13,7 +13,7 @@ import { Store } from '../src/store/store.js'
 import { envelopeCodec, decodeEnvelope } from '../src/core/envelope.js'
 import {
   SYNC_PROTOCOL_1_2, pullFrom, pullDigest, serveSync, serveDigest, requestPages, syncMeter,
-  type Floor, type SyncStats, type TopicWant,
+  type Floor, type SyncStats, type TopicWant, type AcceptBatch,
 } from '../src/core/sync/protocol.js'
 import { DigestCache, DIGEST_BUCKETS, bucketOf, topicDigest } from '../src/core/sync/digest.js'
 import type { GossipNode } from '../src/core/node.js'
@@ -45,14 +45,14 @@ async function fill (store: Store, origins: string[], seqs: number[]): Promise<v
 }
 
 /** what a node does with a sync batch, minus signature checks (the rows carry none) */
-function acceptInto (store: Store): (raws: Uint8Array[]) => Promise<number> {
+function acceptInto (store: Store): AcceptBatch {
   return async raws => {
     const rows = await Promise.all(raws.map(async raw => {
       const e = decodeEnvelope(raw)
       return await store.insert({ topic: e.topic, origin: e.origin, seq: e.seq, ts: e.ts, payload: e.payload, raw })
     }))
     await store.whenFlushed()
-    return rows.filter(r => r != null).length
+    return { stored: rows.filter(r => r != null).length, asked: raws.length, askedBytes: raws.reduce((n, r) => n + r.byteLength, 0) }
   }
 }
 

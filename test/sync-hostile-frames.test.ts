@@ -11,6 +11,7 @@ import { Encoder } from 'cbor-x'
 import type { GossipNode } from '../src/core/node.js'
 import { assertPlainCbor, NotPlainCborError } from '../src/core/sync/plain-cbor.js'
 import { Progress, SyncStallError } from '../src/core/sync/protocol.js'
+import { askedBy } from '../src/core/sync/asked.js'
 import { startNode, waitFor, addrOf, stopAll, serveSyncWith } from './helpers.js'
 
 let nodes: GossipNode[] = []
@@ -60,19 +61,33 @@ describe('plain CBOR check (plain-cbor.ts)', () => {
 })
 
 describe('pull progress (Progress)', () => {
-  it('entries that are not bytes, and floors seen before, are not progress; messages are, held or not', async () => {
+  it('messages asked for are progress, held or not; messages listed as held, malformed entries and floors seen before are not', async () => {
     const stalls = async (batch: (p: Progress) => void): Promise<boolean> => {
       const p = new Progress({ minBytes: 1024, progressWindowMs: 20 })
       batch(p)
       await sleep(30)
       try { batch(p); return false } catch (err) { return err instanceof SyncStallError }
     }
-    expect(await stalls(p => p.batch([0, 'x', { a: 1 }], true))).toBe(true)
+    // entries that are not envelopes, or envelopes the request listed as held (asked.ts): nothing asked for
+    expect(await stalls(p => p.batch(0, 0, true))).toBe(true)
     // a frame of floors only, all seen before: not empty (no empty-batch stall), but no progress either
-    expect(await stalls(p => p.batch([], true, 5_000, 0))).toBe(true)
-    expect(await stalls(p => p.batch([], true, 5_000, 100))).toBe(false)
+    expect(await stalls(p => p.batch(0, 0, true, 5_000, 0))).toBe(true)
+    expect(await stalls(p => p.batch(0, 0, true, 5_000, 100))).toBe(false)
     // an honest server's batch of messages another pull stored first
-    expect(await stalls(p => p.batch([new Uint8Array(4096)], true))).toBe(false)
+    expect(await stalls(p => p.batch(1, 4096, true))).toBe(false)
+    // three batches in a row with nothing asked for end the pull at once
+    const p = new Progress()
+    p.batch(0, 0, true); p.batch(0, 0, true)
+    expect(() => p.batch(0, 0, true)).toThrow(SyncStallError)
+  })
+})
+
+describe('what a server answering a pull had reason to send (askedBy)', () => {
+  it('a topic asked about, and a seq not listed as held', () => {
+    const asked = askedBy([{ topic: 't', origins: [{ origin: 'a', low: 5, ranges: [[8, 9], [12, 12]] }] }])
+    expect([4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map(seq => asked('t', 'a', seq))).toEqual([false, false, true, true, false, false, true, true, false, true])
+    expect(asked('t', 'b', 1), 'an origin not listed (a truncated request)').toBe(true)
+    expect(asked('u', 'a', 6), 'a topic not asked about').toBe(false)
   })
 })
 
@@ -142,6 +157,32 @@ describe('a puller facing a hostile server', () => {
     nodes.push(c)
     // the old puller kept every floor (memory without bound) and counted each as progress: no stall for 20 s
     await waitFor('the floods pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 8_000)
+    expect(frames).toBeLessThan(10)
+  })
+})
+
+describe('a puller facing a server that resends what we hold', () => {
+  it('batches of messages the request listed as held are not progress: the pull ends as a stall, not at the 120 s deadline', async () => {
+    const evil = await startNode({ topics: ['t'] })
+    nodes = [evil]
+    for (let i = 0; i < 3; i++) await evil.publish('t', `m${i}`)
+    const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
+    nodes.push(c)
+    await waitFor('the three messages pulled', () => c.history('t').length === 3, 10_000)
+    const store = (evil as unknown as { run: { store: { readRawRange: (t: string, o: string, a: number, b: number, n: number) => Array<{ raw: Uint8Array }> } } }).run.store
+    const frame = cbor.encode({ msgs: store.readRawRange('t', evil.peerId, 1, 3, 10).map(r => r.raw), more: true })
+    let frames = 0
+    await serveSyncWith(evil, async (s, stream) => {
+      await s.read()
+      while (stream.status === 'open') {
+        await s.write(frame)
+        frames++
+        await s.read({ signal: AbortSignal.timeout(10_000) })
+      }
+    })
+    c.requestSync(evil.peerId)
+    // the old puller counted every message as progress, held or not: the pull ran on to its 120 s deadline
+    await waitFor('the resending pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 10_000)
     expect(frames).toBeLessThan(10)
   })
 })

@@ -30,7 +30,7 @@ describe('sync request rate per peer', () => {
     const one = async (): Promise<void> => {
       try {
         const stream = await flooder.libp2p.dialProtocol(serverId, SYNC_PROTOCOL)
-        await pullFrom(stream, serverId, [{ topic: 't', origins: [] }], async () => 0)
+        await pullFrom(stream, serverId, [{ topic: 't', origins: [] }], async () => ({ stored: 0, asked: 0, askedBytes: 0 }))
         served++
       } catch { refused++ }
     }

@@ -27,7 +27,7 @@ export interface BatchParts {
 }
 
 export function batchAcceptor (p: BatchParts): AcceptBatch {
-  return async (raws, from) => {
+  return async (raws, from, asked) => {
     // authenticate the whole batch at once (one signature per linked run). Every message then waits on
     // the same promise, so all of the batch's inserts are queued in one tick and committed in one
     // transaction, without holding back commits of gossip arriving meanwhile
@@ -47,12 +47,18 @@ export function batchAcceptor (p: BatchParts): AcceptBatch {
       p.emit('rejected', { peer: from.toString(), reason: 'malformed envelope in sync', count: malformed, detail: `${malformed} of ${raws.length} in one batch, first: ${why.slice(0, 200)}` })
       p.penalise(from, Math.min(malformed, MALFORMED_POINTS_PER_BATCH))
     }
+    // the pull's progress (protocol.ts): well-formed envelopes the server had reason to send
+    let askedCount = 0
+    let askedBytes = 0
+    for (const { env, raw } of decoded) {
+      if (asked == null || asked(env.topic, env.origin, env.seq)) { askedCount++; askedBytes += raw.byteLength }
+    }
     const envs = decoded.map(d => d.env)
     const needed = envs.map(e => p.isJoined(e.topic) && !p.store.has(e.topic, e.origin, e.seq))
     const authentic = verifyBatch(envs, needed, async e => await p.inbound.checkSignature(e))
     const results = await Promise.all(decoded.map(async ({ env, raw }, i) =>
       await p.inbound.acceptEnvelope(env, raw, from, 'sync', false, async () => (await authentic)[i])))
     await p.store.whenFlushed()
-    return results.filter(r => r === 'stored').length
+    return { stored: results.filter(r => r === 'stored').length, asked: askedCount, askedBytes }
   }
 }

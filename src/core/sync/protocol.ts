@@ -17,6 +17,7 @@ import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../limits.js'
 import { MAX_ORIGIN_CHARS } from '../envelope.js'
 import { decodePlainBatch } from './batch-frame.js'
 import { assertPlainCbor } from './plain-cbor.js'
+import { askedBy, type Asked } from './asked.js'
 import { DIGEST_BUCKETS, bucketOf, diffMask, inMask, parseDigestAnswer, parseDigestRequest, type DigestAnswer, type DigestCache, type DigestRequest } from './digest.js'
 
 /** digest-first (see digest.ts); pullers fall back to the older versions for peers without it */
@@ -68,15 +69,18 @@ export class SyncStallError extends Error {
 export interface PullLimits {
   /** a whole pull (all pages) ends after this long (default 120 s) */
   deadlineMs?: number
-  /** this many batches in a row without messages, yet `more`, end the pull (default 3) */
+  /** this many batches in a row with no message asked for (asked.ts) and no floor, yet `more`, end the pull (default 3) */
   emptyBatches?: number
   /** less than minBytes received within any progressWindowMs ends the pull (default 16 KiB per 20 s) */
   minBytes?: number
   progressWindowMs?: number
 }
 
-/** How the puller hands a batch of received envelopes to the node: resolves with how many were stored, once on disk. */
-export type AcceptBatch = (raws: Uint8Array[], from: PeerId) => Promise<number>
+/** What a batch brought: envelopes stored (once on disk), and the count and bytes of the well-formed ones
+ * the server had reason to send (`asked`, see asked.ts), held or not: what counts as the pull's progress */
+export interface Accepted { stored: number, asked: number, askedBytes: number }
+/** How the puller hands a batch of received envelopes to the node. */
+export type AcceptBatch = (raws: Uint8Array[], from: PeerId, asked?: Asked) => Promise<Accepted>
 
 /** a frame holds up to BATCH_MAX_BYTES, or one message of up to the largest payload this swarm allows */
 function lp (stream: Stream, maxPayloadBytes: number) {
@@ -152,18 +156,17 @@ export class Progress {
   }
 
   /**
-   * one batch received. `floors`: how many floors it carried for the topics asked about (a server with many
-   * to report sends frames of only those: such a frame is not empty); `newFloors`: how many of them were new
-   * in this pull, which alone count as progress, so a server repeating floors cannot keep a pull (and one
-   * of the few pull slots) busy past the progress window. Messages count whether or not we already held
-   * them: an honest server's batches are duplicates when another pull got there first.
+   * one batch received: `asked` and `askedBytes`, its messages the server had reason to send (asked.ts),
+   * held or not (an honest server's batches are duplicates when another pull got there first), while a
+   * message we listed as held is no progress: a server resending those cannot keep a pull (and one of the
+   * few pull slots) busy. `floors`: how many floors it carried for the topics asked about (a server with
+   * many to report sends frames of only those: such a frame is not empty); `newFloors`: how many of them
+   * were new in this pull, which alone count as progress, for the same reason.
    */
-  batch (msgs: unknown[], more: boolean, floors = 0, newFloors = floors): void {
-    this.empty = msgs.length === 0 && floors === 0 && more ? this.empty + 1 : 0
-    if (this.empty >= this.emptyBatches) throw new SyncStallError(`sync: ${this.empty} empty batches in a row`)
-    this.windowBytes += newFloors * 32
-    // entries that are not bytes are malformed (the acceptor rejects them) and weigh nothing
-    for (const m of msgs) if (m instanceof Uint8Array) this.windowBytes += m.byteLength
+  batch (asked: number, askedBytes: number, more: boolean, floors = 0, newFloors = floors): void {
+    this.empty = asked === 0 && floors === 0 && more ? this.empty + 1 : 0
+    if (this.empty >= this.emptyBatches) throw new SyncStallError(`sync: ${this.empty} empty batches in a row (nothing asked for)`)
+    this.windowBytes += newFloors * 32 + askedBytes
     const now = Date.now()
     if (now - this.windowStart >= this.windowMs) {
       if (this.windowBytes < this.minBytes && more) throw new SyncStallError(`sync: ${this.windowBytes} bytes in ${now - this.windowStart} ms`)
@@ -229,6 +232,7 @@ async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept
   const asked = new Set(want.map(w => w.topic))
   for (const w of want) for (const o of w.origins) listed.add(`${w.topic}\u0000${o.origin}`)
   const kept = new Map<string, number>()
+  const asks = askedBy(want)
   for (;;) {
     // batch frames without joining their chunks (batch-frame.ts)
     const frame = await readFrame(s, signal, decodePlainBatch) as SyncBatch
@@ -251,8 +255,9 @@ async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept
         stats.floors[at] = f
       }
     }
-    stats.stored += await accept(frame.msgs, peer)
-    progress.batch(frame.msgs, frame.more === true, floorsAsked, newFloors)
+    const got = await accept(frame.msgs, peer, asks)
+    stats.stored += got.stored
+    progress.batch(got.asked, got.askedBytes, frame.more === true, floorsAsked, newFloors)
     if (frame.more !== true) break
     await writeFrame(s, 'pull', { next: true }, signal)
   }

@@ -1,0 +1,23 @@
+// What a server answering a pull had reason to send: messages of a topic we asked about that our request
+// did not list as held. An honest server diffs against that list, so it never sends a message we listed;
+// one that does is resending what we told it we have, which keeps a pull (one of a few slots) busy and is
+// not progress (protocol.ts, Progress).
+import { RangeSet, type Range } from '../../store/ranges.js'
+import type { TopicWant } from './protocol.js'
+
+export type Asked = (topic: string, origin: string, seq: number) => boolean
+
+export function askedBy (want: TopicWant[]): Asked {
+  const listed = new Map<string, Map<string, { low: number, ranges: Range[], set?: RangeSet }>>()
+  for (const w of want) listed.set(w.topic, new Map(w.origins.map(o => [o.origin, { low: o.low, ranges: o.ranges }])))
+  return (topic, origin, seq) => {
+    const origins = listed.get(topic)
+    if (origins == null) return false
+    const o = origins.get(origin)
+    if (o == null) return true
+    if (seq <= o.low) return false
+    // built once per listed origin that a batch names, not for every origin of the request
+    o.set ??= RangeSet.from(o.ranges)
+    return !o.set.has(seq)
+  }
+}
