@@ -29,7 +29,7 @@ import { enforceRetention } from './retention-timer.js'
 import { peerInfos, type NodeStatus, type PeerInfo } from './status.js'
 import { SyncScheduler } from './sync/scheduler.js'
 import { batchAcceptor } from './sync/accept-batch.js'
-import type { SyncStats } from './sync/protocol.js'
+import type { SyncStats, PullLimits } from './sync/protocol.js'
 import type { Consumer, ConsumerOptions } from './consumer.js'
 import { PublisherPolicy } from './publishers.js'
 import { PeerPenalties } from './penalties.js'
@@ -93,6 +93,8 @@ export interface NodeOptions {
   gapTimeoutMs?: number
   /** period of the background catch-up with one random connected peer (default 5 s) */
   syncIntervalMs?: number
+  /** when a pull from one peer ends as a stall (its deadline, minimum progress, waits on the peer; see sync/protocol.ts) */
+  syncPullLimits?: PullLimits
   maxPayloadBytes?: number
   /** publish() waits while this many writes are queued (default 10,000) */
   maxPendingWrites?: number
@@ -304,7 +306,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       canForwardBundle: (t, from) => bundles.everySubscriber(t, from),
     })
     const scheduler: SyncScheduler = new SyncScheduler({
-      host, store, isRunning, syncIntervalMs: o.syncIntervalMs, maxPayloadBytes, emit, log,
+      host, store, isRunning, syncIntervalMs: o.syncIntervalMs, pullLimits: o.syncPullLimits, maxPayloadBytes, emit, log,
       topics: () => topics.list(),
       accept: batchAcceptor({
         store, inbound, isJoined: (t: string): boolean => topics.has(t), emit, stats: this.stats,

@@ -18,6 +18,7 @@ import { MAX_ORIGIN_CHARS } from '../envelope.js'
 import { decodePlainBatch } from './batch-frame.js'
 import { assertPlainCbor } from './plain-cbor.js'
 import { askedBy, type Asked } from './asked.js'
+import { withDeadline } from '../deadline.js'
 import { DIGEST_BUCKETS, bucketOf, diffMask, inMask, parseDigestAnswer, parseDigestRequest, type DigestAnswer, type DigestCache, type DigestRequest } from './digest.js'
 
 /** digest-first (see digest.ts); pullers fall back to the older versions for peers without it */
@@ -74,6 +75,10 @@ export interface PullLimits {
   /** less than minBytes received within any progressWindowMs ends the pull (default 16 KiB per 20 s) */
   minBytes?: number
   progressWindowMs?: number
+  /** the server sends nothing for this long while the puller waits on it: the pull ends as a stall (default 30 s) */
+  frameTimeoutMs?: number
+  /** the peer does not open a sync stream within this: the pull ends as a stall (default 10 s) */
+  dialTimeoutMs?: number
 }
 
 /** What a batch brought: envelopes stored (once on disk), and the count and bytes of the well-formed ones
@@ -93,19 +98,21 @@ const FRAME_TIMEOUT_MS = 30_000
 /** a frame that cannot be written for this long (the other side stopped reading) ends the stream */
 const WRITE_TIMEOUT_MS = 30_000
 
-function within (ms: number, signal?: AbortSignal): AbortSignal {
-  const timeout = AbortSignal.timeout(ms)
-  return signal != null ? AbortSignal.any([signal, timeout]) : timeout
-}
-
 /** Sees every frame written, by side, with its size on the wire (tests and measurements); unset, it costs nothing. */
 export const syncMeter: { frame?: (side: 'pull' | 'serve', bytes: number, frame: unknown) => void } = {}
 
 type Framed = ReturnType<typeof lp>
 
-/** one frame; `fast` may decode a common shape from the chunks as they came (undefined: the generic decoder) */
-async function readFrame (s: Framed, signal?: AbortSignal, fast?: (chunks: Iterable<Uint8Array>) => unknown): Promise<unknown> {
-  const list = await s.read({ signal: within(FRAME_TIMEOUT_MS, signal) })
+/**
+ * one frame; `fast` may decode a common shape from the chunks as they came (undefined: the generic decoder).
+ * A peer that sends nothing within `timeoutMs` is stalling (a SyncStallError): a puller backs it off as long
+ * as one that sends nothing useful, not for the seconds of a dropped connection, so silent peers cannot
+ * keep the few pull slots taken, one frame timeout after another.
+ */
+async function readFrame (s: Framed, signal?: AbortSignal, fast?: (chunks: Iterable<Uint8Array>) => unknown, timeoutMs = FRAME_TIMEOUT_MS): Promise<unknown> {
+  const list = await withDeadline(timeoutMs, signal, async d => await s.read({ signal: d.signal }).catch((err: Error) => {
+    throw d.expired ? new SyncStallError(`sync: nothing from the peer for ${timeoutMs} ms`) : err
+  }))
   // nothing a peer sends may decode into more than it sent (plain-cbor.ts)
   return fast?.(list) ?? cbor.decode(assertPlainCbor(list.subarray()))
 }
@@ -113,7 +120,7 @@ async function readFrame (s: Framed, signal?: AbortSignal, fast?: (chunks: Itera
 async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, signal?: AbortSignal): Promise<void> {
   const bytes = encodeCbor(cbor, frame)
   syncMeter.frame?.(side, bytes.byteLength, frame)
-  await s.write(bytes, { signal: within(WRITE_TIMEOUT_MS, signal) })
+  await withDeadline(WRITE_TIMEOUT_MS, signal, async d => { await s.write(bytes, { signal: d.signal }) })
 }
 
 /**
@@ -148,8 +155,11 @@ export class Progress {
   private readonly emptyBatches: number
   private readonly minBytes: number
   private readonly windowMs: number
+  /** how long the puller waits for any one frame of the server's */
+  readonly frameTimeoutMs: number
 
   constructor (limits: PullLimits = {}) {
+    this.frameTimeoutMs = limits.frameTimeoutMs ?? FRAME_TIMEOUT_MS
     this.emptyBatches = limits.emptyBatches ?? 3
     this.minBytes = limits.minBytes ?? 16 * 1024
     this.windowMs = limits.progressWindowMs ?? 20_000
@@ -201,7 +211,7 @@ async function pullSession (stream: Stream, maxPayloadBytes: number, signal: Abo
 export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[], digestOf: (topic: string) => Uint8Array, accept: AcceptBatch, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, progress = new Progress()): Promise<SyncStats> {
   return await pullSession(stream, maxPayloadBytes, signal, async (s, stats) => {
     await writeFrame(s, 'pull', { b: DIGEST_BUCKETS, d: page.map(w => [w.topic, digestOf(w.topic)]) } satisfies DigestRequest, signal)
-    const masks = parseDigestAnswer(await readFrame(s, signal), new Set(page.map(w => w.topic)), DIGEST_BUCKETS)
+    const masks = parseDigestAnswer(await readFrame(s, signal, undefined, progress.frameTimeoutMs), new Set(page.map(w => w.topic)), DIGEST_BUCKETS)
     // the answer is the pull's first (empty) batch, as a 1.1.0 server's answer to a peer holding the same is
     stats.batches++
     const want: TopicWant[] = []
@@ -235,7 +245,7 @@ async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept
   const asks = askedBy(want)
   for (;;) {
     // batch frames without joining their chunks (batch-frame.ts)
-    const frame = await readFrame(s, signal, decodePlainBatch) as SyncBatch
+    const frame = await readFrame(s, signal, decodePlainBatch, progress.frameTimeoutMs) as SyncBatch
     if (frame == null || !Array.isArray(frame.msgs)) throw new Error('sync: malformed batch from server')
     stats.batches++
     stats.received += frame.msgs.length

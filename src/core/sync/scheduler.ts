@@ -12,6 +12,7 @@ import { HoleRepair } from './holes.js'
 import type { NodeHost } from '../host.js'
 import { PeerBuckets, type Rate } from '../rate.js'
 import { toWholeTick } from '../tick.js'
+import { deadline, withDeadline } from '../deadline.js'
 import type { Store } from '../../store/store.js'
 import type { Emit, LogFn } from '../events.js'
 
@@ -213,7 +214,8 @@ export class SyncScheduler {
     const topics = this.p.topics()
     if (topics.length === 0) return null
     const limits = this.p.pullLimits ?? {}
-    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(limits.deadlineMs ?? 120_000)])
+    const pullDeadline = deadline(limits.deadlineMs ?? 120_000, this.stopController.signal)
+    const signal = pullDeadline.signal
     setMaxListeners(Infinity, signal)
     const progress = new Progress(limits)
     const total: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0, floors: [] }
@@ -232,13 +234,15 @@ export class SyncScheduler {
         total.floors.push(...stats.floors)
       }
     } catch (err) {
-      const e = signal.aborted && !this.stopController.signal.aborted ? new SyncStallError('sync: pull deadline passed') : err as Error
+      const e = pullDeadline.expired ? new SyncStallError('sync: pull deadline passed') : err as Error
       if (this.p.isRunning()) {
         this.health.failed(peer, e, e instanceof SyncStallError)
         this.p.log('warn', 'sync pull failed', { peer, err: e.message, retryInMs: this.health.backoffOf(peer) })
         this.p.emit('sync:failed', { peer, error: e.message })
       }
       throw e
+    } finally {
+      pullDeadline.clear()
     }
     total.ms = Date.now() - started
     this.health.succeeded(peer)
@@ -252,18 +256,22 @@ export class SyncScheduler {
   /** A sync stream to a peer: the newest version it speaks (1.2.0, else 1.1.0, else 1.0.0), remembered. */
   private async dial (peer: PeerId, signal: AbortSignal): Promise<{ stream: Stream, protocol: string }> {
     const key = peer.toString()
-    const opts = { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) }
+    // a peer that leaves the stream unanswered is stalling, as one that sends nothing (protocol.ts readFrame)
+    const ms = this.p.pullLimits?.dialTimeoutMs ?? 10_000
     const known = this.peerVersion.get(key)
     const versions = known != null ? PROTOCOLS.slice(PROTOCOLS.indexOf(known)) : PROTOCOLS
-    for (let i = 0; ; i++) {
-      try {
-        const stream = await this.p.host.dialProtocol(peer, versions[i], opts)
-        this.peerVersion.set(key, versions[i])
-        return { stream, protocol: versions[i] }
-      } catch (err) {
-        if ((err as Error).name !== 'UnsupportedProtocolError' || i === versions.length - 1) throw err
+    return await withDeadline(ms, signal, async wait => {
+      for (let i = 0; ; i++) {
+        try {
+          const stream = await this.p.host.dialProtocol(peer, versions[i], { signal: wait.signal })
+          this.peerVersion.set(key, versions[i])
+          return { stream, protocol: versions[i] }
+        } catch (err) {
+          if (wait.expired) throw new SyncStallError(`sync: the peer opened no sync stream within ${ms} ms`)
+          if ((err as Error).name !== 'UnsupportedProtocolError' || i === versions.length - 1) throw err
+        }
       }
-    }
+    })
   }
 
   /** Start queued pulls while fewer than MAX_CONCURRENT_PULLS run; a peer already being pulled waits its turn. */

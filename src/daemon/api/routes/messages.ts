@@ -5,6 +5,7 @@ import { msgIdOf, payloadOf, publishBodySchema } from '../body.js'
 import { requireTopic, topicOf, topicParams, type ApiContext } from '../context.js'
 import { messageJson, publishJson } from '../to-wire.js'
 import type { ApiApp } from '../context.js'
+import { withDeadline } from '../../../core/deadline.js'
 
 export function messageRoutes (app: ApiApp, ctx: ApiContext): void {
   const { node } = ctx
@@ -16,7 +17,7 @@ export function messageRoutes (app: ApiApp, ctx: ApiContext): void {
     const msgId = msgIdOf(req.headers, req.body)
     // backpressure: the node's publish waits while the store is behind; past a bounded wait (or when the
     // API closes) it fails with BUSY, which the error handler answers with 503 and retry-after
-    const r = await node.publish(topic, bytes, { msgId, signal: AbortSignal.any([AbortSignal.timeout(ctx.publishWaitMs), ctx.closed]) })
+    const r = await withDeadline(ctx.publishWaitMs, ctx.closed, async d => await node.publish(topic, bytes, { msgId, signal: d.signal }))
     // a duplicate published nothing now (200, as JetStream's duplicate PubAck); durable: false is still
     // published (201): an error would invite a retry that publishes it twice
     if (r.durable === false) ctx.logger?.error({ topic, seq: r.seq, warning: r.warning }, 'published, but the fsync failed')
