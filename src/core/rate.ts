@@ -1,5 +1,6 @@
 // Per-peer token buckets: a peer may spend `burst` tokens at once, then `perSecond`. One kind of bucket
 // for every per-peer rate: inbound gossip (inbound.ts) and the sync requests this node serves (sync/scheduler.ts).
+import { monotonicNow } from './monotonic.js'
 
 export interface Rate { perSecond: number, burst: number }
 
@@ -10,7 +11,7 @@ export class PeerBuckets {
 
   /** spend n of the peer's tokens (all or none); false when it has fewer left */
   take (peer: string, n = 1): boolean {
-    const now = Date.now()
+    const now = monotonicNow()
     let b = this.buckets.get(peer)
     if (b == null) {
       // many one-off peer ids cannot grow this without bound; a cleared peer only gets a fresh burst

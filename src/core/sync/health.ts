@@ -1,6 +1,9 @@
 // Per-peer pull bookkeeping: counts and times for status, and the backoff of peers whose pulls fail or
 // stall. A stalling peer (it keeps a pull open without sending anything useful) backs off much longer
 // than one that merely dropped, and a new connection clears only the backoff of plain failures.
+// Backoffs run on the monotonic clock, so a wall clock stepped back cannot stretch them; the times shown are wall-clock.
+import { monotonicNow } from '../monotonic.js'
+
 export interface PeerSyncHealth {
   peer: string
   pulls: number
@@ -84,7 +87,7 @@ export class PeerHealth {
     e.stalled = e.stalled || stalled
     const [min, max] = e.stalled ? [STALL_BACKOFF_MIN_MS, STALL_BACKOFF_MAX_MS] : [FAIL_BACKOFF_MIN_MS, FAIL_BACKOFF_MAX_MS]
     e.backoff = Math.min(Math.max(e.backoff * 2, min), max)
-    e.retryAt = Date.now() + e.backoff
+    e.retryAt = monotonicNow() + e.backoff
   }
 
   /** a new connection: a peer that only dropped is pulled at once again; a staller keeps its backoff */
@@ -94,17 +97,17 @@ export class PeerHealth {
   }
 
   backingOff (peer: string): boolean {
-    return (this.peers.get(peer)?.retryAt ?? 0) > Date.now()
+    return (this.peers.get(peer)?.retryAt ?? 0) > monotonicNow()
   }
 
   backoffOf (peer: string): number {
-    return Math.max(0, (this.peers.get(peer)?.retryAt ?? 0) - Date.now())
+    return Math.max(0, (this.peers.get(peer)?.retryAt ?? 0) - monotonicNow())
   }
 
   /** If the peer is backing off, run `retry` once when the backoff ends and return true. */
   deferred (peer: string, retry: () => void): boolean {
     const e = this.peers.get(peer)
-    const wait = (e?.retryAt ?? 0) - Date.now()
+    const wait = (e?.retryAt ?? 0) - monotonicNow()
     if (e == null || wait <= 0) return false
     if (e.timer == null) {
       e.timer = setTimeout(() => { e.timer = undefined; retry() }, wait)
@@ -118,7 +121,7 @@ export class PeerHealth {
   }
 
   report (now: Omit<SyncHealth, 'pulls' | 'failures' | 'stalls' | 'peers'>): SyncHealth {
-    const t = Date.now()
+    const t = monotonicNow()
     const peers = [...this.peers.values()].map(e => ({
       peer: e.peer, pulls: e.pulls, failures: e.failures, stalls: e.stalls, lastPull: e.lastPull, lastSuccess: e.lastSuccess,
       lastErrorAt: e.lastErrorAt, ...(e.lastError != null ? { lastError: e.lastError } : {}), backoffMs: Math.max(0, e.retryAt - t),
