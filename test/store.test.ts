@@ -203,6 +203,36 @@ describe('Store', () => {
     expect((err as StoreError).code).toBe('STORE_CORRUPT')
     expect((err as Error).message).toMatch(/corrupt/)
   })
+
+  it('refuses at open a data dir whose offsets are past what it can hand out, instead of failing every write later', async () => {
+    // a damaged or hand-edited meta row (or a row id) near 2^53: before, the store opened and then every
+    // commit failed (a repeated offset, or a datatype mismatch) for as long as the daemon ran
+    for (const [table, value] of [['meta', String(2 ** 53)], ['meta', '9223372036854775807'], ['messages', 2 ** 53 - 2]] as const) {
+      const dir = tempDir()
+      let s = new Store(dir, { codec: envelopeCodec })
+      s.addTopic('t')
+      await s.insert(storeRow('t', 'o', 1))
+      s.close()
+      const db = new Database(join(dir, 'queue.sqlite'))
+      if (table === 'meta') db.prepare("UPDATE meta SET value = ? WHERE key = 'offset_reserved'").run(value)
+      else db.prepare('UPDATE messages SET id = ?').run(value)
+      db.close()
+      let err: unknown
+      try {
+        s = new Store(dir, { codec: envelopeCodec })
+        for (let seq = 2; seq < 5; seq++) await s.insert(storeRow('t', 'o', seq))
+        s.close()
+      } catch (e) { err = e }
+      expect(err).toBeInstanceOf(StoreError)
+      expect((err as StoreError).code).toBe('STORE_CORRUPT')
+      expect((err as Error).message).toMatch(/offset/)
+      // nothing was changed, and the failed open left the data dir free
+      const check = new Database(join(dir, 'queue.sqlite'))
+      expect(check.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 1 })
+      check.close()
+      expect(() => new Store(dir, { codec: envelopeCodec })).toThrow(/offset/)
+    }
+  })
 })
 
 describeAsRoot('Store on a full disk (needs root for a small tmpfs)', 'mount a tmpfs to fill', () => {

@@ -9,6 +9,7 @@
 // written many commits, and fsyncs, earlier). An open after a crash skips at most one block; a clean close
 // sets the reservation to the next offset, so a restart skips none. Offsets may have gaps; never repeats.
 import type Database from 'better-sqlite3'
+import { StoreError } from './db.js'
 
 /** meta key of the offset below which offsets are reserved (handed out, or about to be) */
 export const OFFSET_RESERVED_KEY = 'offset_reserved'
@@ -29,6 +30,12 @@ export class Offsets {
       n('SELECT coalesce(max(id), 0) AS n FROM quarantine'),
       n('SELECT coalesce(max(offset), 0) AS n FROM publish_ids'),
     )
+    // only a damaged or hand-edited data dir gets near 2^53 (a crash skips one block): refuse it now, since
+    // every commit would fail on a repeated or unrepresentable offset for as long as the node ran
+    if (!Number.isSafeInteger(this.next + 2 * RESERVE_BLOCK)) {
+      throw new StoreError(`store is damaged: its next log offset ${this.next} is past the largest this gossipd can hand out ` +
+        `(meta ${OFFSET_RESERVED_KEY} or a row id near 2^53); move it aside to start empty`, 'STORE_CORRUPT')
+    }
     this.reserved = this.next
     this.reserve = db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('${OFFSET_RESERVED_KEY}', ?)`)
   }

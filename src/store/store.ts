@@ -94,6 +94,7 @@ export class Store {
     this.lockDb = lock
     try {
       if (opts.origin != null) this.bindOrigin(dataDir, opts.origin)
+      this.offsets = new Offsets(db)
     } catch (err) {
       db.close()
       lock.close()
@@ -116,7 +117,6 @@ export class Store {
     this.cursorTable = new Cursors(db)
     this.msgIds = new MsgIds(db, { ...DEFAULT_MSG_ID_LIMITS, ...opts.msgIds })
     this.pruner = new Pruner(db, this.topicTable, this.held, r => { try { this.onPrune(r) } catch { /* a listener's bug is not retention's */ } })
-    this.offsets = new Offsets(db)
     // a row already held is skipped; any other conflict (an offset in use) fails the commit loudly
     this.insertRow = db.prepare('INSERT INTO messages (id, topic, origin, seq, ts, size, raw, recv) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (topic, origin, seq) DO NOTHING')
     this.quarantineRow = db.prepare('INSERT OR REPLACE INTO quarantine (id, topic, origin, seq, ts, raw, reason, at) SELECT id, topic, origin, seq, ts, raw, ?, ? FROM messages WHERE id = ?')
