@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect, afterEach, vi } from 'vitest'
 import { Store } from '../src/store/store.js'
 import { Consumer, type GapInfo } from '../src/core/consumer.js'
 import { envelopeCodec } from '../src/core/envelope.js'
@@ -48,6 +48,29 @@ describe('Consumer gap handling', () => {
     await put(s, c, 5)
     await waitFor('5 delivered', () => got.includes(5))
     expect(got).toEqual([1, 4, 5])
+    c.close(); s.close()
+  })
+})
+
+describe('Consumer from a time', () => {
+  it('delivers what arrives after the time even from a publisher whose clock is days behind', async () => {
+    const s = new Store(tempDir(), { codec: envelopeCodec })
+    s.addTopic('t')
+    const now = Date.now()
+    const day = 24 * 3600 * 1000
+    // received an hour ago, from a publisher with a correct clock: before the start
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now - 3600_000)
+    try { await s.insert(storeRow('t', 'early', 1, 'early', now - 3600_000)) } finally { clock.mockRestore() }
+    const c = new Consumer(s, 't', { from: { time: now - 60_000 } })
+    const got: string[] = []
+    c.on('message', m => got.push(`${m.origin}#${m.seq}`)).start()
+    // arriving now: one publisher's clock is right, another's is 8 days behind (its ts is before the start)
+    await s.insert(storeRow('t', 'right', 1, 'r1', now))
+    await s.insert(storeRow('t', 'behind', 1, 'b1', now - 8 * day))
+    await s.insert(storeRow('t', 'behind', 2, 'b2', now - 8 * day + 1))
+    c.notify(['right', 'behind'])
+    await waitFor('the live messages', () => got.length >= 3, 2_000).catch(() => {})
+    expect(got.sort()).toEqual(['behind#1', 'behind#2', 'right#1'])
     c.close(); s.close()
   })
 })

@@ -46,6 +46,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   private readonly acked = new Map<string, number>()
   private readonly gapTimers = new Map<string, NodeJS.Timeout>()
   private readonly minTs: number
+  /** from a time: messages received from this offset on are delivered whatever their origin's timestamp */
+  private readonly arrivedFrom: number
   private readonly minOffset: number
   private readonly startAt: 'beginning' | 'now'
   private readonly autoAck: boolean
@@ -77,6 +79,9 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     this.highWaterBytes = opts.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES
     this.repairing = opts.repairing ?? (() => false)
     this.minTs = typeof from === 'object' && 'time' in from ? from.time : 0
+    // a publisher whose clock is behind stamps live messages before the time: judged by its clock alone, they
+    // were skipped for as long as the clock was off. Received since the time (this node's clock) counts too
+    this.arrivedFrom = typeof from === 'object' && 'time' in from ? store.offsetReceivedSince(topic, from.time) : 0
     // 'now' is judged by local arrival (offsets), never by remote clocks, which may be skewed
     this.minOffset = typeof from === 'object' && 'offset' in from ? from.offset : from === 'now' ? store.lastOffset() + 1 : 0
     this.startAt = from === 'now' ? 'now' : 'beginning'
@@ -141,7 +146,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   private handOn (origin: string, row: StoredMessage): boolean {
     this.clearGap(origin)
     this.next.set(origin, row.seq + 1)
-    if (row.ts >= this.minTs && row.offset >= this.minOffset) this.deliver(row)
+    if ((row.ts >= this.minTs || row.offset >= this.arrivedFrom) && row.offset >= this.minOffset) this.deliver(row)
     return this.paused() || this.closed
   }
 

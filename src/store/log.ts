@@ -10,6 +10,7 @@ export class LogReader {
   private readonly after: Database.Statement
   private readonly newest: Database.Statement
   private readonly maxId: Database.Statement
+  private readonly firstRecv: Database.Statement
 
   constructor (db: Database.Database, private readonly codec: RowCodec, private readonly bad: (row: MessageRow, err: unknown) => void) {
     this.byOrigin = db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND origin = ? AND seq > ? ORDER BY seq LIMIT ?')
@@ -17,6 +18,7 @@ export class LogReader {
     this.after = db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND id > ? ORDER BY id LIMIT ?')
     this.newest = db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? ORDER BY id DESC LIMIT ?')
     this.maxId = db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages')
+    this.firstRecv = db.prepare('SELECT min(id) AS id FROM messages WHERE topic = ? AND recv >= ?')
   }
 
   private messages (rows: unknown[]): StoredMessage[] {
@@ -39,6 +41,11 @@ export class LogReader {
   /** offset of the newest stored message (0 when empty) */
   lastOffset (): number {
     return (this.maxId.get() as { id: number }).id
+  }
+
+  /** offset of the topic's first message received (committed) at or after `time`, or undefined if none */
+  firstReceivedSince (topic: string, time: number): number | undefined {
+    return (this.firstRecv.get(topic, time) as { id: number | null }).id ?? undefined
   }
 
   /** Local log of a topic: after a given offset (oldest first), or the last `limit` messages. */

@@ -388,6 +388,11 @@ export class Store {
   /** offset of the newest stored message (0 when empty) */
   lastOffset (): number { return this.log.lastOffset() }
 
+  /** offset of the first message of a topic received at or after `time` (by this node's clock); later ones get higher offsets */
+  offsetReceivedSince (topic: string, time: number): number {
+    return this.log.firstReceivedSince(topic, time) ?? this.offsets.peek()
+  }
+
   /** Local log of a topic: after a given offset (oldest first), or the last `limit` messages. */
   history (topic: string, opts: { afterOffset?: number, limit?: number } = {}): StoredMessage[] {
     return this.log.history(topic, opts)
