@@ -11,7 +11,8 @@ import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { Store, StoreError, type PruneReport } from '../src/store/store.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import { startDaemon, writePrivate, DaemonStartError } from '../src/daemon/daemon.js'
-import { tempDir, removeTempDirs, storeRow, describeAsRoot, withTmpfs, dataDirWithBadRow } from './helpers.js'
+import { tempDir, removeTempDirs, storeRow, describeAsRoot, withTmpfs, dataDirWithBadRow, waitFor } from './helpers.js'
+import { enforceRetention } from '../src/core/retention-timer.js'
 
 afterEach(() => removeTempDirs())
 
@@ -82,6 +83,31 @@ describe('store: retention bookkeeping (item 5)', () => {
     // 8 days after they were received, both go
     expect(s.enforceAllLimits(Date.now() + 8 * DAY)).toBe(2)
     expect(reports).toEqual([{ topic: 't', removed: 2, byCount: 0, byBytes: 0, byAge: 2 }])
+    s.close()
+  })
+
+  it('one retention call deletes a bounded number of rows (it holds the event loop); the retention timer goes on at once with the rest', async () => {
+    const s = new Store(tempDir(), { codec: envelopeCodec, synchronous: 'NORMAL' })
+    const fill = async (topic: string): Promise<void> => {
+      for (let i = 0; i < 25_000; i++) void s.insert(storeRow(topic, `o${i % 100}`, 1 + Math.floor(i / 100), 'x'))
+      await s.whenFlushed()
+    }
+    // many tiny messages expiring at once (a burst a week ago, or a node that was down)
+    s.addTopic('aged', { maxAgeMs: 0 })
+    await fill('aged')
+    s.addTopic('aged', { maxAgeMs: 1 })
+    expect(s.enforceAllLimits(Date.now() + 1_000)).toBeLessThanOrEqual(10_000)
+    // a tightened count limit (rejoining with a smaller maxMessages prunes in the call)
+    s.addTopic('counted')
+    await fill('counted')
+    s.addTopic('counted', { maxMessages: 10 })
+    expect(s.topics().find(t => t.topic === 'counted')?.messages).toBeGreaterThanOrEqual(15_000)
+    // the node's retention timer finishes both without waiting for its 30 s period
+    const stop = enforceRetention(s, () => {})
+    try {
+      await waitFor('retention done', () => s.topics().every(t => t.messages === (t.topic === 'counted' ? 10 : 0)), 20_000)
+    } finally { stop() }
+    expect(s.history('counted', { limit: 100 }).length).toBe(10)
     s.close()
   })
 

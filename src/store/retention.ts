@@ -20,6 +20,14 @@ export const DEFAULT_RETENTION: Retention = {
   maxAgeMs: 7 * 24 * 3600 * 1000,
 }
 
+/**
+ * Rows one retention call deletes at most: a synchronous transaction on the event loop, ~12-23 µs a tiny row,
+ * so 0.1-0.2 s. Unbounded, a day of tiny messages expiring at once (or a tightened limit) held the loop for
+ * seconds per 300,000 rows (keep-alive, gossip and the API all waiting). The rest waits for the next call:
+ * the retention timer calls again at once while a call used its whole budget (retention-timer.ts).
+ */
+export const PRUNE_PASS_ROWS = 10_000
+
 type Pruned = Array<{ origin: string, seq: number, size: number }>
 
 /** What one retention pass removed from a topic, by the limit that removed it. */
@@ -44,8 +52,11 @@ export class Pruner {
     }
   }
 
-  /** Delete the oldest messages of a topic while it is over its count or byte limit, or older than max age. */
-  enforce (topic: string, now = Date.now()): number {
+  /**
+   * Delete the oldest messages of a topic while it is over its count or byte limit, or older than max age,
+   * at most `budget` of them (PRUNE_PASS_ROWS): a return of `budget` means there may be more.
+   */
+  enforce (topic: string, now = Date.now(), budget = PRUNE_PASS_ROWS): number {
     const s = this.topics.get(topic)
     if (s == null) return 0
     let pruned = 0
@@ -64,16 +75,16 @@ export class Pruner {
       pruned += rows.length
     }
     this.db.transaction(() => {
-      const over = s.messages - s.retention.maxMessages
+      const over = Math.min(s.messages - s.retention.maxMessages, budget)
       if (over > 0) apply(this.pruneOldest.all(topic, over) as Pruned, 'byCount')
-      while (s.bytes > s.retention.maxBytes && s.messages > 0) {
-        const rows = this.pruneOldest.all(topic, Math.max(1, Math.ceil(s.messages / 100))) as Pruned
+      while (s.bytes > s.retention.maxBytes && s.messages > 0 && pruned < budget) {
+        const rows = this.pruneOldest.all(topic, Math.min(Math.max(1, Math.ceil(s.messages / 100)), budget - pruned)) as Pruned
         if (rows.length === 0) break
         apply(rows, 'byBytes')
       }
       if (s.retention.maxAgeMs > 0) {
-        for (;;) {
-          const rows = this.pruneOlderThan.all(topic, now - s.retention.maxAgeMs, 10_000) as Pruned
+        while (pruned < budget) {
+          const rows = this.pruneOlderThan.all(topic, now - s.retention.maxAgeMs, budget - pruned) as Pruned
           if (rows.length === 0) break
           apply(rows, 'byAge')
         }
@@ -83,9 +94,13 @@ export class Pruner {
     return pruned
   }
 
-  enforceAll (now = Date.now()): number {
+  /** enforce() on every topic, sharing one budget: a return of `budget` means there may be more */
+  enforceAll (now = Date.now(), budget = PRUNE_PASS_ROWS): number {
     let n = 0
-    for (const topic of this.topics.names()) n += this.enforce(topic, now)
+    for (const topic of this.topics.names()) {
+      if (n >= budget) break
+      n += this.enforce(topic, now, budget - n)
+    }
     return n
   }
 }

@@ -17,11 +17,11 @@ import { DEFAULT_MSG_ID_LIMITS, MsgIds, type MsgIdLimits, type PublishedRecord }
 import { LogReader } from './log.js'
 import { Cursors } from './cursors.js'
 import { Offsets } from './offsets.js'
-import { DEFAULT_RETENTION, Pruner, type PruneReport, type Retention } from './retention.js'
+import { DEFAULT_RETENTION, PRUNE_PASS_ROWS, Pruner, type PruneReport, type Retention } from './retention.js'
 import type { RangeSet } from './ranges.js'
 import type { MessageRow, NewMessage, RowCodec, StoredMessage } from './rows.js'
 
-export { StoreError, CommittedNotDurableError }
+export { StoreError, CommittedNotDurableError, PRUNE_PASS_ROWS }
 export type { FsyncFn, MsgIdLimits, PublishedRecord, CheckpointMode, CheckpointStats }
 export type { NewMessage, OriginState, PruneReport, RowCodec, StoredMessage, TopicInfo }
 
@@ -415,9 +415,10 @@ export class Store {
 
   // ---- retention ----
 
-  /** Delete the oldest messages of a topic while it is over its count or byte limit, or older than max age. */
+  /** Delete the oldest messages of a topic while it is over its count or byte limit, or older than max age; at most PRUNE_PASS_ROWS a call. */
   enforceLimits (topic: string, now = Date.now()): number { return this.guard(() => this.pruner.enforce(topic, now)) }
 
+  /** enforceLimits on every topic, at most PRUNE_PASS_ROWS in all: a return of PRUNE_PASS_ROWS means there may be more */
   enforceAllLimits (now = Date.now()): number { return this.guard(() => this.pruner.enforceAll(now)) }
 
   // ---- lifecycle ----
