@@ -163,6 +163,27 @@ describeAsRoot('daemon: api.json on a full volume (item 12)', 'mount a tmpfs to 
 })
 
 describeAsRoot('store on a full disk: surfacing and recovery (items 12, 13; needs root for a small tmpfs)', 'mount a tmpfs to fill', () => {
+  it('a retention pass that fails for space leaves the counts and low marks in memory as they are on disk', async () => {
+    await withTmpfs('8m', async mnt => {
+      const data = join(mnt, 'data')
+      const s = new Store(data, { codec: envelopeCodec, reserveBytes: 0, maintenanceMs: 0 })
+      s.addTopic('t')
+      // commits of 100 rows, so the rows (not the WAL's pages per commit) fill the disk
+      let stored = 0
+      for (let failed = false; !failed; stored += failed ? 0 : 100) {
+        const batch = Array.from({ length: 100 }, async (_, i) => await s.insert(storeRow('t', 'o', stored + 1 + i, 'x'.repeat(1000))))
+        for (const r of await Promise.allSettled(batch)) if (r.status === 'rejected') { failed = true; expect((r.reason as StoreError).code).toBe('DISK_FULL') }
+      }
+      expect(stored).toBeGreaterThan(1_000)
+      // a week later, everything is due; the delete cannot be committed
+      const later = Date.now() + 8 * DAY
+      expect(() => s.enforceAllLimits(later)).toThrow(/disk full/)
+      expect(s.topics()[0].messages).toBe(stored)
+      expect(s.summary('t')).toEqual([{ origin: 'o', low: 0, ranges: [[1, stored]] }])
+      s.close()
+    })
+  })
+
   it('gives up the reserve and truncates the WAL when full, so acks are still written; writes resume once space is freed', async () => {
     await withTmpfs('2m', async mnt => {
       const data = join(mnt, 'data')

@@ -91,12 +91,22 @@ export class HeldIndex {
 
   /** Raise the low mark (persisted): the node gives up on seqs <= low of this origin (gap timeout or retention). */
   raiseLow (topic: string, origin: string, low: number): void {
+    if (low <= (this.state(topic, origin)?.low ?? 0)) return
+    // disk first: a write that fails leaves memory as the disk is
+    this.writeLow(topic, origin, low)
+    this.lowCommitted(topic, origin, low)
+  }
+
+  /** Write a raised low mark inside the caller's transaction; call lowCommitted() once it has committed. */
+  writeLow (topic: string, origin: string, low: number): void { this.setLow.run(topic, origin, low) }
+
+  /** a low mark written with writeLow() is committed: memory follows */
+  lowCommitted (topic: string, origin: string, low: number): void {
     const h = this.heldOf(topic, origin)
     if (low <= h.low) return
     h.low = low
     h.set.removeUpTo(low)
     this.changed(topic)
-    this.setLow.run(topic, origin, low)
   }
 
   /** forget a purged topic */

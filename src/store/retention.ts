@@ -61,24 +61,32 @@ export class Pruner {
     if (s == null) return 0
     let pruned = 0
     const by = { byCount: 0, byBytes: 0, byAge: 0 }
+    // the totals and low marks in memory change only once the transaction has committed: a delete that
+    // fails (a full disk) is rolled back, and memory must still say what the disk holds
+    let messages = s.messages
+    let bytes = s.bytes
+    const lows = new Map<string, number>()
     const apply = (rows: Pruned, reason: keyof typeof by): void => {
       by[reason] += rows.length
-      const lows = new Map<string, number>()
-      let bytes = 0
+      const raised = new Map<string, number>()
+      let size = 0
       for (const r of rows) {
-        lows.set(r.origin, Math.max(lows.get(r.origin) ?? 0, r.seq))
-        bytes += r.size
+        raised.set(r.origin, Math.max(raised.get(r.origin) ?? 0, r.seq))
+        size += r.size
       }
-      for (const [origin, low] of lows) this.held.raiseLow(topic, origin, low)
-      this.topics.writeCounts(topic, -rows.length, -bytes)
-      s.messages -= rows.length; s.bytes -= bytes
+      for (const [origin, low] of raised) {
+        this.held.writeLow(topic, origin, low)
+        lows.set(origin, Math.max(lows.get(origin) ?? 0, low))
+      }
+      this.topics.writeCounts(topic, -rows.length, -size)
+      messages -= rows.length; bytes -= size
       pruned += rows.length
     }
     this.db.transaction(() => {
-      const over = Math.min(s.messages - s.retention.maxMessages, budget)
+      const over = Math.min(messages - s.retention.maxMessages, budget)
       if (over > 0) apply(this.pruneOldest.all(topic, over) as Pruned, 'byCount')
-      while (s.bytes > s.retention.maxBytes && s.messages > 0 && pruned < budget) {
-        const rows = this.pruneOldest.all(topic, Math.min(Math.max(1, Math.ceil(s.messages / 100)), budget - pruned)) as Pruned
+      while (bytes > s.retention.maxBytes && messages > 0 && pruned < budget) {
+        const rows = this.pruneOldest.all(topic, Math.min(Math.max(1, Math.ceil(messages / 100)), budget - pruned)) as Pruned
         if (rows.length === 0) break
         apply(rows, 'byBytes')
       }
@@ -90,6 +98,8 @@ export class Pruner {
         }
       }
     })()
+    s.messages = messages; s.bytes = bytes
+    for (const [origin, low] of lows) this.held.lowCommitted(topic, origin, low)
     if (pruned > 0) this.report({ topic, removed: pruned, ...by })
     return pruned
   }
