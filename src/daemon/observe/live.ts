@@ -15,11 +15,23 @@ export type Snapshot = SwarmSnapshot
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** where to cut `bytes` at about `max`: not inside a UTF-8 character (a cut one made valid text read as binary) */
+function utf8Cut (bytes: Uint8Array, max: number): number {
+  let end = Math.min(max, bytes.byteLength)
+  // back over continuation bytes (10xxxxxx) to the start of the character the cut falls in
+  if (end < bytes.byteLength) for (let i = 0; i < 3 && end > 0 && (bytes[end] & 0xc0) === 0x80; i++) end--
+  return end
+}
+
 export function tailMessage (m: ReceivedMessage): TailMessage {
   let preview: string
   let binary = false
-  try { preview = utf8.decode(m.payload.subarray(0, PREVIEW_CHARS * 4)) } catch { preview = Buffer.from(m.payload.subarray(0, PREVIEW_CHARS)).toString('base64'); binary = true }
-  if (preview.length > PREVIEW_CHARS) preview = preview.slice(0, PREVIEW_CHARS) + '…'
+  try { preview = utf8.decode(m.payload.subarray(0, utf8Cut(m.payload, PREVIEW_CHARS * 4))) } catch { preview = Buffer.from(m.payload.subarray(0, PREVIEW_CHARS)).toString('base64'); binary = true }
+  if (preview.length > PREVIEW_CHARS) {
+    // nor between the two halves of a surrogate pair (an emoji)
+    const cut = /[\uD800-\uDBFF]/.test(preview[PREVIEW_CHARS - 1]) ? PREVIEW_CHARS - 1 : PREVIEW_CHARS
+    preview = preview.slice(0, cut) + '…'
+  }
   return { topic: m.topic, origin: m.origin, seq: m.seq, ts: m.ts, source: m.source, offset: m.offset, size: m.payload.byteLength, preview, binary }
 }
 
