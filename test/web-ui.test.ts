@@ -91,6 +91,23 @@ describe.skipIf(!haveBrowser)('the swarm page in headless Chromium', () => {
     await again.screenshot({ path: join(SHOTS, 'login-link-spent.png') })
   })
 
+  it('shows a payload\'s newlines, control characters and bidi overrides escaped: one message stays one line', async () => {
+    const page = await browser!.newPage()
+    const errors: string[] = []
+    page.on('pageerror', e => errors.push(e.message))
+    await page.goto(await loginUrl(b))
+    await page.locator('#conn.live').waitFor()
+    // a peer's payload that would draw a second tail row, as if from another origin, and reverse its own text
+    const forged = `hi ${Date.now()}\n12:00:00 PM chat …AAAAAAAA#9 gossip forged\u202eevil\u001b[31m`
+    await new GossipClient({ url: a.url, token: a.token }).publish('chat', forged)
+    const li = page.locator('#tail li', { hasText: forged.slice(0, 16) })
+    await li.waitFor({ timeout: 15_000 })
+    expect(await li.locator('.payload').textContent()).toBe(`${forged.slice(0, 16)}\\x0a12:00:00 PM chat …AAAAAAAA#9 gossip forged\\u202eevil\\x1b[31m`)
+    // drawn on one line, like any short message
+    expect(await li.locator('.payload').evaluate(e => e.getClientRects().length)).toBe(1)
+    expect(errors).toEqual([])
+  })
+
   it('refuses a browser without a session, a forged cookie and a wrong token', async () => {
     // plain requests carry no cookie
     expect((await fetch(`${a.url}/ui/`)).status).toBe(401)

@@ -5,6 +5,15 @@ const $ = (sel) => document.querySelector(sel)
 const SVG = 'http://www.w3.org/2000/svg'
 const TAIL_MAX = 200
 
+// C0 and C1 controls, DEL and the bidi controls in a payload are shown as \xNN or \uNNNN, as the CLI shows them
+// (src/wire/format.ts): a newline would draw a second tail row that looks like another origin's message, and
+// an override would reverse the text
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+const visible = (s) => String(s).replace(UNSAFE, c => {
+  const n = c.charCodeAt(0)
+  return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`
+})
 const short = (id) => id == null ? '?' : id.length > 14 ? `…${id.slice(-8)}` : id
 const el = (tag, attrs = {}, ...children) => {
   const e = tag.startsWith('svg:') ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag)
@@ -119,7 +128,7 @@ function addTail (m) {
   const li = el('li', { 'data-topic': m.topic },
     el('span', { class: 'meta', text: `${time(m.ts)} ` }), el('span', { class: 'topic', text: m.topic }),
     el('span', { class: 'meta', text: ` ${short(m.origin)}#${m.seq} ${m.source} ` }),
-    el('span', { class: 'payload', text: m.binary ? `(base64) ${m.preview}` : m.preview }))
+    el('span', { class: 'payload', text: m.binary ? `(base64) ${m.preview}` : visible(m.preview) }))
   if (filter !== '' && filter !== m.topic) li.hidden = true
   const list = $('#tail')
   list.prepend(li)
