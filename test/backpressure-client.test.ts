@@ -3,7 +3,8 @@
 // a bounded number of streams; and no promise waits forever (stream ready) or is lost unseen (daemon's
 // unhandled rejections are logged and counted).
 import { describe, it, expect, afterEach } from 'vitest'
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { connect } from 'node:net'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import type { GossipNode } from '../src/core/node.js'
@@ -163,6 +164,29 @@ describe('daemon limits', () => {
     await expect(client.stream('t')).rejects.toMatchObject({ status: 503, code: 'TOO_MANY_STREAMS' })
     page!.close()
     await waitFor('a slot is free for a topic stream', async () => await client.stream('t').then(s => { s.close(); return true }, () => false), 5_000)
+  })
+
+  it('a swarm page that stops reading does not grow the daemon\'s memory: /ui/events skips snapshots while earlier ones wait unsent', async () => {
+    const node = await startNode()
+    nodes.push(node)
+    // 1,000 topics with their 60-second series make a snapshot of about 0.8 MB, so a few fill the socket buffers
+    for (let i = 0; i < 1000; i++) node.join(`t${i}`)
+    const observe = new Observability({ version: 'test', expectPeers: false })
+    observe.attach(node)
+    const api = await createApi({ node, token, observe })
+    closers.push(async () => { await api.close(); await observe.close() })
+    let res: ServerResponse | undefined
+    api.app.server.on('request', (req: IncomingMessage, r: ServerResponse) => { if (req.url === '/ui/events') res = r })
+    const { hostname, port } = new URL(api.url)
+    const sock = connect(Number(port), hostname)
+    closers.push(() => { sock.destroy() })
+    sock.write(`GET /ui/events HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${token}\r\n\r\n`)
+    // the page's reader hangs (a frozen tab, a stopped process): nothing is read from here on
+    sock.pause()
+    await waitFor('the socket buffers are full: writes queue in the daemon', () => (res?.writableLength ?? 0) > 0)
+    // then a snapshot a second for several seconds (4 MB more before the fix)
+    await new Promise(resolve => setTimeout(resolve, 5_000))
+    expect(res!.writableLength).toBeLessThan(2 * 1024 * 1024)
   })
 
   it('logs unhandled rejections at error and counts them in status', async () => {

@@ -22,6 +22,9 @@ const PAGE_HEADERS = {
 }
 /** tail messages per second sent to one page; more are counted, not sent */
 const TAIL_PER_SECOND = 50
+/** bytes queued for a page past which nothing more is written to it: a page that stops reading (a frozen tab)
+ * must not grow the daemon's memory */
+const PAGE_BUFFER_BYTES = 256 * 1024
 
 export interface UiDeps {
   sessions: Sessions
@@ -109,7 +112,8 @@ export function uiRoutes (app: ApiApp, deps: UiDeps): void {
     // onEnd runs on a later event (the socket closing), when the timer exists
     const s = deps.streams.start(reply, { heartbeatMs: 15_000, onEnd: () => { unsubscribe(); clearInterval(timer); release() } })
     s.send('snapshot', live.snapshot())
-    const timer = setInterval(() => { try { s.send('snapshot', live.snapshot()) } catch { s.end() } }, 1000)
+    // a snapshot is the whole state: one skipped while earlier ones wait unsent loses nothing
+    const timer = setInterval(() => { try { if (reply.raw.writableLength <= PAGE_BUFFER_BYTES) s.send('snapshot', live.snapshot()) } catch { s.end() } }, 1000)
     let second = 0; let sent = 0; let dropped = 0
     unsubscribe = live.onMessage(m => {
       const now = Math.floor(Date.now() / 1000)
@@ -117,7 +121,7 @@ export function uiRoutes (app: ApiApp, deps: UiDeps): void {
         if (dropped > 0) s.send('dropped', { messages: dropped, second })
         second = now; sent = 0; dropped = 0
       }
-      if (sent >= TAIL_PER_SECOND || reply.raw.writableLength > 256 * 1024) { dropped++; return }
+      if (sent >= TAIL_PER_SECOND || reply.raw.writableLength > PAGE_BUFFER_BYTES) { dropped++; return }
       sent++
       s.send('message', m)
     })
