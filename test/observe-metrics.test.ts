@@ -6,6 +6,7 @@ import { startDaemon, cleanup, tmp, type Daemon } from './daemon-util.js'
 import { waitFor, startNode, stopAll, tempDir } from './helpers.js'
 import { request } from 'node:http'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { GossipClient } from '../src/client/client.js'
 import { createApi } from '../src/daemon/api.js'
 import { Observability } from '../src/daemon/observe/index.js'
@@ -95,6 +96,36 @@ describe('GET /metrics', () => {
     expect(m.get('gossipd_consumers{topic="m"}')).toBe(1)
     expect(m.has('gossipd_consumer_lag_messages{topic="m",consumer="reader"}')).toBe(true)
     stream.close()
+  })
+
+  it('the Grafana dashboard queries families a real scrape has, with their labels, and has panels for sync by peer, bans and unjoined drops', async () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../configs/grafana-dashboard.json', import.meta.url), 'utf8')) as { panels: Array<{ title: string, targets: Array<{ expr: string, legendFormat?: string }> }> }
+    const text = await (await fetch(`${b.url}/metrics`)).text()
+    // families by their # TYPE lines (a labelled family with no series yet has those only); histograms as their series
+    const families = new Set<string>()
+    for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+      if (type === 'histogram') for (const x of ['_bucket', '_sum', '_count']) families.add(name + x)
+      else families.add(name)
+    }
+    const labelsOf = (name: string): Set<string> => new Set([...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\}`, 'gm'))].flatMap(m => [...m[1].matchAll(/(\w+)="/g)].map(l => l[1])))
+    const queried = new Set<string>()
+    for (const panel of dashboard.panels) {
+      for (const t of panel.targets) {
+        const names = [...t.expr.matchAll(/\b((?:gossipd|gossipsub|libp2p|process|nodejs)_\w+)/g)].map(m => m[1])
+        expect(names.length, `${panel.title}: ${t.expr}`).toBeGreaterThan(0)
+        for (const n of names) {
+          queried.add(n)
+          expect(families.has(n), `${panel.title}: ${n} is not in /metrics`).toBe(true)
+          // labels it groups by or names in the legend, where the family has series to tell
+          const labels = labelsOf(n)
+          const used = [...(t.expr.match(/by \(([^)]*)\)/)?.[1].split(',') ?? []), ...[...(t.legendFormat ?? '').matchAll(/\{\{(\w+)\}\}/g)].map(m => m[1])].map(l => l.trim()).filter(l => l !== '' && l !== 'le' && l !== 'instance')
+          if (labels.size > 0) for (const l of used) expect(labels.has(l), `${panel.title}: ${n} has no label ${l}`).toBe(true)
+        }
+      }
+    }
+    for (const f of ['gossipd_sync_peer_pulls_total', 'gossipd_sync_peer_messages_total', 'gossipd_peer_bans_total', 'gossipd_gossip_dropped_unjoined_total']) {
+      expect(queried.has(f), `no panel queries ${f}`).toBe(true)
+    }
   })
 
   it('the metrics option opens a listener for a remote Prometheus', async () => {
