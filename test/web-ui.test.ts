@@ -50,6 +50,10 @@ describe.skipIf(!haveBrowser)('the swarm page in headless Chromium', () => {
 
   it('logs in by a one-time link, shows 2 peers, and a message published in A\'s page appears in B\'s', async () => {
     const pageA = await browser!.newPage()
+    // nothing the page does may end in the browser console as an error (a failed request included)
+    const consoleErrors: string[] = []
+    pageA.on('console', m => { if (m.type() === 'error') consoleErrors.push(`${m.text()} ${m.location().url}`) })
+    pageA.on('pageerror', e => consoleErrors.push(e.message))
     const linkA = await loginUrl(a, true)
     const resp = await pageA.goto(linkA)
     expect(resp?.status()).toBe(200)
@@ -70,6 +74,12 @@ describe.skipIf(!haveBrowser)('the swarm page in headless Chromium', () => {
     await pageB.goto(await loginUrl(b))
     await pageB.locator('#conn.live').waitFor()
 
+    // the publish box checks the topic with the daemon's rule before sending
+    await pageA.fill('#pub-topic', '/not-a-topic')
+    expect(await pageA.locator('#pub-topic').evaluate(e => (e as unknown as { validity: { patternMismatch: boolean, valid: boolean } }).validity.patternMismatch)).toBe(true)
+    await pageA.fill('#pub-topic', 'a/b.c-d_e')
+    expect(await pageA.locator('#pub-topic').evaluate(e => (e as unknown as { validity: { patternMismatch: boolean, valid: boolean } }).validity.valid)).toBe(true)
+
     const text = `hello from the browser ${Date.now()}`
     await pageA.fill('#pub-topic', 'chat')
     await pageA.fill('#pub-message', text)
@@ -82,6 +92,7 @@ describe.skipIf(!haveBrowser)('the swarm page in headless Chromium', () => {
     // the topic row of B's page counts what arrived, and its mesh holds peers
     await waitFor('chat held by B\'s page', async () => /^1 /.test((await pageB.locator('#topics tbody tr td').nth(1).textContent()) ?? ''), 10_000)
     await pageA.screenshot({ path: join(SHOTS, 'swarm-page-node-a.png'), fullPage: true })
+    expect(consoleErrors).toEqual([])
     await pageB.screenshot({ path: join(SHOTS, 'swarm-page-node-b.png'), fullPage: true })
 
     // the spent link does not log anyone in again
