@@ -111,16 +111,25 @@ export function uiRoutes (app: ApiApp, deps: UiDeps): void {
     let unsubscribe = (): void => {}
     // onEnd runs on a later event (the socket closing), when the timer exists
     const s = deps.streams.start(reply, { heartbeatMs: 15_000, onEnd: () => { unsubscribe(); clearInterval(timer); release() } })
+    let second = 0; let sent = 0; let dropped = 0
+    // a second's count of messages not sent goes out once the second is over: with the next message, or at
+    // the next tick when none comes (the end of a burst was never reported)
+    const nextSecond = (): void => {
+      const now = Math.floor(Date.now() / 1000)
+      if (now === second) return
+      if (dropped > 0) s.send('dropped', { messages: dropped, second })
+      second = now; sent = 0; dropped = 0
+    }
     s.send('snapshot', live.snapshot())
     // a snapshot is the whole state: one skipped while earlier ones wait unsent loses nothing
-    const timer = setInterval(() => { try { if (reply.raw.writableLength <= PAGE_BUFFER_BYTES) s.send('snapshot', live.snapshot()) } catch { s.end() } }, 1000)
-    let second = 0; let sent = 0; let dropped = 0
+    const timer = setInterval(() => {
+      try {
+        nextSecond()
+        if (reply.raw.writableLength <= PAGE_BUFFER_BYTES) s.send('snapshot', live.snapshot())
+      } catch { s.end() }
+    }, 1000)
     unsubscribe = live.onMessage(m => {
-      const now = Math.floor(Date.now() / 1000)
-      if (now !== second) {
-        if (dropped > 0) s.send('dropped', { messages: dropped, second })
-        second = now; sent = 0; dropped = 0
-      }
+      nextSecond()
       if (sent >= TAIL_PER_SECOND || reply.raw.writableLength > PAGE_BUFFER_BYTES) { dropped++; return }
       sent++
       s.send('message', m)
