@@ -132,6 +132,33 @@ describe('mDNS answers from a hostile device', () => {
   })
 })
 
+describe('mDNS answers from one LAN address', () => {
+  it('one sender introduces at most 16 new peer ids, then one per 15 s; other senders and its own machine are not held back', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] })
+    const { mdns, heard } = await service()
+    const hear = (mdns as unknown as { onResponse: (r: ResponsePacket, from: { address: string }) => void }).onResponse
+    const ids = await Promise.all(Array.from({ length: 40 }, async () => await newPeerId()))
+    // a device answering with 40 made-up peers: each would cost a dial slot (peers.ts)
+    ids.forEach((id, i) => hear(answer(`fake${i}`, id, [7421]), { address: '10.0.0.9' }))
+    expect(heard.length).toBe(16)
+    expect(mdns.stats.refusedNewPeers).toBe(24)
+    // a peer it already introduced is still heard (a changed answer), and an honest host is not held back
+    hear(answer('fake0', ids[0], [7422]), { address: '10.0.0.9' })
+    const honest = await newPeerId()
+    hear(answer('honest', honest, [7421]), { address: '10.0.0.2' })
+    expect(heard.map(String).slice(16)).toEqual([ids[0].toString(), honest.toString()])
+    // 15 s later the device may introduce one more; the answer refused before is looked at again
+    vi.advanceTimersByTime(15_000)
+    hear(answer('fake16', ids[16], [7421]), { address: '10.0.0.9' })
+    hear(answer('fake17', ids[17], [7421]), { address: '10.0.0.9' })
+    expect(heard.map(String).slice(18)).toEqual([ids[16].toString()])
+    // many daemons of one machine (tests, the bench) announce from loopback
+    const local = await Promise.all(Array.from({ length: 30 }, async () => await newPeerId()))
+    local.forEach((id, i) => hear(answer(`local${i}`, id, [7421]), { address: '127.0.0.1' }))
+    expect(heard.length).toBe(19 + 30)
+  })
+})
+
 describe('mDNS queries', () => {
   it('the periodic query goes out only while the node has fewer connections than its low mark', async () => {
     let connections = 3

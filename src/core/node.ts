@@ -7,6 +7,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createSwarm, type ConnectionBounds, type SwarmHost, type SwarmOptions } from './stack/libp2p.js'
+import type { MdnsStats } from './stack/mdns.js'
 import { PeerTags } from './stack/peer-tags.js'
 import { GossipStreamRepair } from './stack/gossip-streams.js'
 import { UnjoinedTopicFilter } from './stack/topic-filter.js'
@@ -169,6 +170,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private run?: Run
   /** counters for status and metrics */
   readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0 }
+  /** what mDNS discovery counts, across restarts of the node (mdns.ts) */
+  private readonly mdnsStats: MdnsStats = { refusedNewPeers: 0 }
   private readonly publishers: PublisherPolicy
   /** misbehaviour of peers (invalid envelopes they relayed), read by gossipsub's peer score */
   readonly penalties = new PeerPenalties()
@@ -391,6 +394,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       swarmKey: o.swarmKey,
       connectionGater: this.gate.gater(),
       mdnsMaxIntervalMs: o.mdnsMaxIntervalMs,
+      mdnsStats: this.mdnsStats,
       connections: o.connections,
       staticPeers: o.peers,
       gossip: { ...gossipOptions(this.maxPayloadBytes), ...scoringOptions(peer => this.penalties.get(peer)), ...o.metrics?.gossipsub },
@@ -541,6 +545,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       inboundShed: this.stats.shed,
       gossipStreamsReopened: run.streamRepair?.reopened ?? 0,
       gossipDroppedUnjoined: run.topicFilter?.dropped ?? 0,
+      mdnsRefusedNewPeers: this.mdnsStats.refusedNewPeers,
       rejected: this.stats.rejected,
       unauthorized: this.stats.unauthorized ?? 0,
       signatureChecks: this.stats.signatureChecks,

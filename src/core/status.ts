@@ -36,6 +36,8 @@ export interface NodeStatus {
   gossipStreamsReopened: number
   /** gossip messages dropped unread because this node does not keep their topic (topic-filter.ts) */
   gossipDroppedUnjoined: number
+  /** mDNS answers not passed on: a new peer id from a LAN address that already introduced its share (mdns.ts) */
+  mdnsRefusedNewPeers: number
   /** envelopes rejected (bad signature, malformed, oversized) */
   rejected: number
   /** of those, envelopes from an origin not allowed to publish on the topic */

@@ -104,6 +104,7 @@ export interface Status extends StatusExtra {
   inboundShed?: number
   gossipStreamsReopened?: number
   gossipDroppedUnjoined?: number
+  mdnsRefusedNewPeers?: number
   rejected?: number
   unauthorized?: number
   signatureChecks?: number

@@ -8,7 +8,7 @@ import { halfWindowYamux } from './yamux-window.js'
 import { corkTcpWrites } from './tcp-cork.js'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { scalingMdns } from './mdns.js'
+import { scalingMdns, type MdnsStats } from './mdns.js'
 import { gossipsub, type GossipsubOpts, type GossipSub } from '@libp2p/gossipsub'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { swarmMdnsTag, swarmProtector } from './swarm-key.js'
@@ -44,6 +44,8 @@ export interface SwarmOptions {
   connectionMonitor?: boolean
   /** TCP keep-alive probes from TCP_KEEPALIVE_IDLE_MS of idle (default true): what notices a silent partition on an idle connection (keepalive.ts) */
   kernelKeepAlive?: boolean
+  /** what mDNS discovery counts (mdns.ts) */
+  mdnsStats?: MdnsStats
   /** a libp2p metrics implementation (the daemon passes @libp2p/prometheus-metrics) */
   metrics?: NonNullable<Parameters<typeof createLibp2p>[0]>['metrics']
 }
@@ -65,7 +67,7 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
   const bounds = opts.connections ?? DEFAULT_CONNECTIONS
   if (!(bounds.low >= 1 && bounds.high >= bounds.low)) throw new Error(`connection bounds must be 1 <= low <= high, got ${bounds.low}/${bounds.high}`)
   const peerDiscovery = opts.mdns
-    ? [scalingMdns({ serviceTag: tag, minIntervalMs: opts.mdnsIntervalMs, maxIntervalMs: opts.mdnsMaxIntervalMs, wantPeers: bounds.low })]
+    ? [scalingMdns({ serviceTag: tag, minIntervalMs: opts.mdnsIntervalMs, maxIntervalMs: opts.mdnsMaxIntervalMs, wantPeers: bounds.low, stats: opts.mdnsStats })]
     : []
   const node = await createLibp2p({
     privateKey: opts.privateKey,

@@ -24,6 +24,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { isPrivate } from '@libp2p/utils'
 import { multiaddr, CODE_P2P, type Multiaddr } from '@multiformats/multiaddr'
 import { createHash, randomBytes } from 'node:crypto'
+import { PeerBuckets, type Rate } from '../rate.js'
 
 export interface ScalingMdnsInit {
   serviceTag?: string
@@ -33,6 +34,13 @@ export interface ScalingMdnsInit {
   maxIntervalMs?: number
   /** below this many connected peers a lost peer makes queries fast again (the connection low mark) */
   wantPeers?: number
+  /** counts the node reports (status); the service's own object if not given */
+  stats?: MdnsStats
+}
+
+export interface MdnsStats {
+  /** answers not passed on: a new peer id from a sender past its budget (NEW_PEERS_PER_SENDER) */
+  refusedNewPeers: number
 }
 
 interface Components {
@@ -58,6 +66,14 @@ const MAX_ADDRS = 16
 const MAX_NAME_CHARS = 255
 /** peers we heard of, most recent last: one new to this set makes queries fast again; the oldest is forgotten past this */
 const MAX_KNOWN_PEERS = 1_024
+/**
+ * peer ids one LAN address (an answer's sender) may introduce: a host runs one daemon, a test machine a few.
+ * A device answering with made-up peers costs each node a dial slot per fake (peers.ts); from one address it
+ * now gets 16, then one per 15 s. (A device that forges its source address is not stopped by this.)
+ */
+const NEW_PEERS_PER_SENDER: Rate = { perSecond: 1 / 15, burst: 16 }
+/** senders whose budgets are kept (past this all start afresh) */
+const MAX_SENDERS = 1_024
 
 export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery {
   readonly [peerDiscoverySymbol] = this
@@ -84,6 +100,8 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   private readonly heard = new Map<string, { digest: string, at: number }>()
   /** packets this node sent, for tests and the bench */
   readonly sent = { queries: 0, answers: 0 }
+  readonly stats: MdnsStats
+  private readonly newPeerBudget = new PeerBuckets(NEW_PEERS_PER_SENDER, MAX_SENDERS)
 
   constructor (private readonly components: Components, init: ScalingMdnsInit = {}) {
     super()
@@ -93,6 +111,7 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     this.max = Math.max(this.min, init.maxIntervalMs ?? 30_000)
     this.wantPeers = init.wantPeers ?? 8
     this.interval = this.min
+    this.stats = init.stats ?? { refusedNewPeers: 0 }
   }
 
   isStarted (): boolean { return this.mdns != null }
@@ -192,12 +211,19 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     this.mdns.respond(answers)
   }
 
-  private readonly onResponse = (r: ResponsePacket): void => {
+  private readonly onResponse = (r: ResponsePacket, from?: { address?: string }): void => {
     const rec = this.records(r)
     if (rec == null || rec.name.startsWith(this.peerName) || this.isRepeat(rec)) return
     const peer = this.parse(rec.txt)
     if (peer == null || peer.id.equals(this.components.peerId)) return
     const id = peer.id.toString()
+    if (!this.known.has(id) && !this.mayIntroduce(from?.address)) {
+      // forgotten, so the same answer is looked at again once the sender has budget
+      this.heard.delete(rec.name)
+      this.stats.refusedNewPeers++
+      this.log('sender %s is past its budget of new peers; answer for %s not passed on', from?.address, id)
+      return
+    }
     if (!this.known.delete(id)) {
       this.foundThisRound = true
       // someone new: keep asking fast until the set settles
@@ -206,6 +232,12 @@ export class ScalingMdns extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     }
     this.known.add(id)
     this.dispatchEvent(new CustomEvent<PeerInfo>('peer', { detail: peer }))
+  }
+
+  /** whether the sender of an answer may introduce one more peer id (its own machine always may) */
+  private mayIntroduce (address: string | undefined): boolean {
+    if (address == null || address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')) return true
+    return this.newPeerBudget.take(address)
   }
 
   /**
