@@ -7,17 +7,10 @@ import { it, expect, afterEach } from 'vitest'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { AbortOptions, Stream } from '@libp2p/interface'
 import { deadline } from '../src/core/deadline.js'
-import { SyncScheduler } from '../src/core/sync/scheduler.js'
 import { SyncStallError } from '../src/core/sync/protocol.js'
-import type { NodeHost } from '../src/core/host.js'
-import { Store } from '../src/store/store.js'
-import { envelopeCodec } from '../src/core/envelope.js'
 import { createApi } from '../src/daemon/api.js'
-import { startNode, tempDir, removeTempDirs } from './helpers.js'
+import { startNode, removeTempDirs, schedulerWithMutePeer } from './helpers.js'
 
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
@@ -63,30 +56,9 @@ it('deadline(): fires through garbage collections, follows its parent, and clear
 
 it('a pull whose peer never answers ends at its deadline, garbage collections or not', async () => {
   collecting()
-  const store = new Store(tempDir(), { codec: envelopeCodec })
-  cleanups.push(() => store.close())
-  store.addTopic('t')
-  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-  const host = {
-    peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
-    events: { addEventListener: () => {}, removeEventListener: () => {} },
-    getPeers: () => [peer],
-    getConnections: () => [],
-    getMultiaddrs: () => [],
-    // a stream that never opens: only the signal ends the wait
-    dialProtocol: async (_p: unknown, _proto: string, opts: AbortOptions) => await new Promise<Stream>((_resolve, reject) => {
-      opts.signal?.addEventListener('abort', () => reject(opts.signal?.reason))
-    }),
-    handle: async () => {},
-    unhandle: async () => {},
-  } as unknown as NodeHost
-  const scheduler = new SyncScheduler({
-    host, store, topics: () => ['t'], isRunning: () => true, maxPayloadBytes: 1024 * 1024, emit: () => true, log: () => {},
-    accept: async () => ({ stored: 0, asked: 0, askedBytes: 0 }),
-    pullLimits: { deadlineMs: 300 },
-  })
-  cleanups.push(() => scheduler.stop())
-  const outcome = await within(3_000, scheduler.syncWith(peer.toString()))
+  const { scheduler, peer, close } = await schedulerWithMutePeer({ deadlineMs: 300 })
+  cleanups.push(close)
+  const outcome = await within(3_000, scheduler.syncWith(peer))
   expect(outcome).toBeInstanceOf(SyncStallError)
   expect((outcome as Error).message).toMatch(/deadline/)
 })

@@ -11,7 +11,12 @@ import { Store } from '../src/store/store.js'
 import Database from 'better-sqlite3'
 import type { NewMessage, StoredMessage } from '../src/store/store.js'
 import { lpStream } from '@libp2p/utils'
-import type { Stream } from '@libp2p/interface'
+import type { AbortOptions, Stream } from '@libp2p/interface'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { SyncScheduler } from '../src/core/sync/scheduler.js'
+import type { PullLimits } from '../src/core/sync/protocol.js'
+import type { NodeHost } from '../src/core/host.js'
 
 const dirs: string[] = []
 
@@ -152,4 +157,46 @@ export async function serveSyncWith (node: GossipNode, session: (s: SyncFrames, 
       void session(lpStream(stream, opts), stream).catch(() => stream.abort(new Error('test sync server done')))
     })
   }
+}
+
+/** serveSyncWith a server that answers every request and every ack with the same `frame`; counts frames sent */
+export async function serveSameFrame (node: GossipNode, frame: Uint8Array, opts: { maxDataLength?: number } = {}): Promise<{ frames: number }> {
+  const sent = { frames: 0 }
+  await serveSyncWith(node, async (s, stream) => {
+    await s.read()
+    while (stream.status === 'open') {
+      await s.write(frame)
+      sent.frames++
+      await s.read({ signal: AbortSignal.timeout(10_000) })
+    }
+  }, opts)
+  return sent
+}
+
+/**
+ * A sync scheduler over a store of its own (topic 't') whose one connected peer never opens a sync stream
+ * (protocol negotiation that never completes): only a deadline ends a pull from it. `close` stops both.
+ */
+export async function schedulerWithMutePeer (pullLimits: PullLimits): Promise<{ scheduler: SyncScheduler, peer: string, close: () => void }> {
+  const store = new Store(tempDir(), { codec: envelopeCodec })
+  store.addTopic('t')
+  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  const host = {
+    peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
+    events: { addEventListener: () => {}, removeEventListener: () => {} },
+    getPeers: () => [peer],
+    getConnections: () => [],
+    getMultiaddrs: () => [],
+    dialProtocol: async (_p: unknown, _proto: string, opts: AbortOptions) => await new Promise<Stream>((_resolve, reject) => {
+      opts.signal?.addEventListener('abort', () => reject(opts.signal?.reason))
+    }),
+    handle: async () => {},
+    unhandle: async () => {},
+  } as unknown as NodeHost
+  const scheduler = new SyncScheduler({
+    host, store, topics: () => ['t'], isRunning: () => true, maxPayloadBytes: 1024 * 1024, emit: () => true, log: () => {},
+    accept: async () => ({ stored: 0, asked: 0, askedBytes: 0 }),
+    pullLimits,
+  })
+  return { scheduler, peer: peer.toString(), close: () => { scheduler.stop(); store.close() } }
 }

@@ -12,7 +12,7 @@ import type { GossipNode } from '../src/core/node.js'
 import { assertPlainCbor, NotPlainCborError } from '../src/core/sync/plain-cbor.js'
 import { Progress, SyncStallError } from '../src/core/sync/protocol.js'
 import { askedBy } from '../src/core/sync/asked.js'
-import { startNode, waitFor, addrOf, stopAll, serveSyncWith } from './helpers.js'
+import { startNode, waitFor, addrOf, stopAll, serveSameFrame } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -144,20 +144,12 @@ describe('a puller facing a hostile server', () => {
     nodes = [evil]
     const floors = Array.from({ length: 5_000 }, (_, i) => ['zz', 'O' + i.toString(36).padStart(50, 'x'), 7])
     const frame = cbor.encode({ msgs: [], more: true, floors })
-    let frames = 0
-    await serveSyncWith(evil, async (s, stream) => {
-      await s.read()
-      while (stream.status === 'open') {
-        await s.write(frame)
-        frames++
-        await s.read({ signal: AbortSignal.timeout(10_000) })
-      }
-    }, { maxDataLength: 1e7 })
+    const sent = await serveSameFrame(evil, frame, { maxDataLength: 1e7 })
     const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
     nodes.push(c)
     // the old puller kept every floor (memory without bound) and counted each as progress: no stall for 20 s
     await waitFor('the floods pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 8_000)
-    expect(frames).toBeLessThan(10)
+    expect(sent.frames).toBeLessThan(10)
   })
 })
 
@@ -171,19 +163,11 @@ describe('a puller facing a server that resends what we hold', () => {
     await waitFor('the three messages pulled', () => c.history('t').length === 3, 10_000)
     const store = (evil as unknown as { run: { store: { readRawRange: (t: string, o: string, a: number, b: number, n: number) => Array<{ raw: Uint8Array }> } } }).run.store
     const frame = cbor.encode({ msgs: store.readRawRange('t', evil.peerId, 1, 3, 10).map(r => r.raw), more: true })
-    let frames = 0
-    await serveSyncWith(evil, async (s, stream) => {
-      await s.read()
-      while (stream.status === 'open') {
-        await s.write(frame)
-        frames++
-        await s.read({ signal: AbortSignal.timeout(10_000) })
-      }
-    })
+    const sent = await serveSameFrame(evil, frame)
     c.requestSync(evil.peerId)
     // the old puller counted every message as progress, held or not: the pull ran on to its 120 s deadline
     await waitFor('the resending pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 10_000)
-    expect(frames).toBeLessThan(10)
+    expect(sent.frames).toBeLessThan(10)
   })
 })
 

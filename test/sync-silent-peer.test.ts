@@ -4,16 +4,9 @@
 // again. Now it is a stall, backed off 10 s doubling to 2 min, like a peer that sends nothing useful.
 import { it, expect, afterEach } from 'vitest'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { AbortOptions, Stream } from '@libp2p/interface'
-import { SyncScheduler } from '../src/core/sync/scheduler.js'
 import { SyncStallError } from '../src/core/sync/protocol.js'
-import type { NodeHost } from '../src/core/host.js'
-import { Store } from '../src/store/store.js'
-import { envelopeCodec } from '../src/core/envelope.js'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, stopAll, waitFor, addrOf, tempDir, serveSyncWith } from './helpers.js'
+import { startNode, stopAll, waitFor, addrOf, serveSyncWith, schedulerWithMutePeer } from './helpers.js'
 
 let nodes: GossipNode[] = []
 const closers: Array<() => void> = []
@@ -42,31 +35,10 @@ it('a server that reads the request and never answers: the pull ends as a stall 
 })
 
 it('a peer that never opens the sync stream: the pull ends as a stall, not a plain failure', async () => {
-  const store = new Store(tempDir(), { codec: envelopeCodec })
-  closers.push(() => store.close())
-  store.addTopic('t')
-  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-  const host = {
-    peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
-    events: { addEventListener: () => {}, removeEventListener: () => {} },
-    getPeers: () => [peer],
-    getConnections: () => [],
-    getMultiaddrs: () => [],
-    // protocol negotiation that never completes (a peer whose muxer takes streams and never answers)
-    dialProtocol: async (_p: unknown, _proto: string, opts: AbortOptions) => await new Promise<Stream>((_resolve, reject) => {
-      opts.signal?.addEventListener('abort', () => reject(opts.signal?.reason))
-    }),
-    handle: async () => {},
-    unhandle: async () => {},
-  } as unknown as NodeHost
-  const scheduler = new SyncScheduler({
-    host, store, topics: () => ['t'], isRunning: () => true, maxPayloadBytes: 1024 * 1024, emit: () => true, log: () => {},
-    accept: async () => ({ stored: 0, asked: 0, askedBytes: 0 }),
-    pullLimits: { dialTimeoutMs: 300 },
-  })
-  closers.push(() => scheduler.stop())
+  const { scheduler, peer, close } = await schedulerWithMutePeer({ dialTimeoutMs: 300 })
+  closers.push(close)
   const outcome = await Promise.race([
-    scheduler.syncWith(peer.toString()).then(() => 'pulled', (err: Error) => err),
+    scheduler.syncWith(peer).then(() => 'pulled', (err: Error) => err),
     sleep(3_000).then(() => 'still waiting after 3 s'),
   ])
   expect(outcome).toBeInstanceOf(SyncStallError)
