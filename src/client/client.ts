@@ -51,9 +51,16 @@ export interface StreamOptions {
    * the response body is not read, so the daemon's writes wait (backpressure) instead of memory growing
    */
   maxBufferBytes?: number
+  /**
+   * the stream ends with an error (TIMEOUT) when the daemon sends nothing, not even its heartbeat (every
+   * 15 s), for this long while we read: a frozen daemon or a connection that died without a word (default 45 s)
+   */
+  idleTimeoutMs?: number
 }
 
 export const DEFAULT_STREAM_BUFFER_BYTES = 8 * 1024 * 1024
+/** three of the daemon's 15 s heartbeats */
+export const DEFAULT_STREAM_IDLE_MS = 45_000
 
 export function fromParam (from: From): string {
   if (from === 'beginning' || from === 'now') return from
@@ -220,7 +227,7 @@ export class GossipClient {
       await this.parse(res)
       throw new ApiRequestError(res.status, 'BAD_RESPONSE', 'stream has no body')
     }
-    const s = new MessageStream(res.body, ctrl, opts.onGap, () => opts.signal?.removeEventListener('abort', onAbort), opts.maxBufferBytes)
+    const s = new MessageStream(res.body, ctrl, opts.onGap, () => opts.signal?.removeEventListener('abort', onAbort), opts.maxBufferBytes, opts.idleTimeoutMs)
     const readyMs = opts.readyTimeoutMs ?? 10_000
     let timer: NodeJS.Timeout | undefined
     try {
@@ -253,7 +260,7 @@ export class MessageStream implements AsyncIterable<MessageJson> {
   /** offset of the last message received (for Last-Event-ID resumption) */
   lastEventId?: number
 
-  constructor (body: ReadableStream<Uint8Array>, private readonly ctrl: AbortController, private readonly onGap?: (g: GapEvent) => void, private readonly cleanup: () => void = () => {}, private readonly maxBufferBytes = DEFAULT_STREAM_BUFFER_BYTES) {
+  constructor (body: ReadableStream<Uint8Array>, private readonly ctrl: AbortController, private readonly onGap?: (g: GapEvent) => void, private readonly cleanup: () => void = () => {}, private readonly maxBufferBytes = DEFAULT_STREAM_BUFFER_BYTES, private readonly idleTimeoutMs = DEFAULT_STREAM_IDLE_MS) {
     this.ready = new Promise((resolve, reject) => { this.readyResolve = resolve; this.readyReject = reject })
     this.ready.catch(() => {})
     void this.pump(body)
@@ -262,6 +269,7 @@ export class MessageStream implements AsyncIterable<MessageJson> {
   private async pump (body: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder()
     let buf = ''
+    let idle: NodeJS.Timeout | undefined
     try {
       const reader = body.getReader()
       for (;;) {
@@ -270,7 +278,13 @@ export class MessageStream implements AsyncIterable<MessageJson> {
           await new Promise<void>(resolve => { this.resumeReader = resolve })
           this.resumeReader = undefined
         }
+        // silence counts only while we read (not while our own full buffer holds the daemon back)
+        idle = setTimeout(() => {
+          this.error = new ApiRequestError(504, 'TIMEOUT', `the daemon sent nothing on the stream, not even a heartbeat, for ${this.idleTimeoutMs} ms`)
+          reader.cancel().catch(() => {})
+        }, this.idleTimeoutMs)
         const { value, done } = await reader.read()
+        clearTimeout(idle)
         if (done) break
         buf += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n')
         let i: number
@@ -294,8 +308,9 @@ export class MessageStream implements AsyncIterable<MessageJson> {
         }
       }
     } catch (err) {
-      if (!this.ctrl.signal.aborted) this.error = isConnectionError(err) ? new Error('the daemon closed the stream') : err as Error
+      if (!this.ctrl.signal.aborted) this.error ??= isConnectionError(err) ? new Error('the daemon closed the stream') : err as Error
     } finally {
+      clearTimeout(idle)
       this.done = true
       this.cleanup()
       this.readyReject(this.error ?? new Error('stream ended before it was ready'))

@@ -1,0 +1,49 @@
+// A stream from a daemon that stops sending, not even its 15 s heartbeat (frozen, or its host gone without
+// closing the connection): the client ends the stream with TIMEOUT instead of waiting forever, and
+// heartbeats alone keep a quiet stream open. A fake daemon on 127.0.0.1 plays both.
+import { it, expect, afterEach } from 'vitest'
+import { createServer, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { GossipClient, ApiRequestError } from '../src/client/client.js'
+
+const servers: Server[] = []
+afterEach(async () => {
+  for (const s of servers.splice(0)) { s.closeAllConnections(); await new Promise(resolve => s.close(resolve)) }
+})
+
+/** a daemon's stream endpoint that confirms the stream, then does `then` with the response */
+async function fakeDaemon (then: (res: ServerResponse) => void): Promise<GossipClient> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write('event: ready\ndata: {}\n\n')
+    then(res)
+  })
+  servers.push(server)
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return new GossipClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 't' })
+}
+
+async function firstOutcome (stream: AsyncIterable<unknown>, ms: number): Promise<unknown> {
+  const it = stream[Symbol.asyncIterator]()
+  return await Promise.race([it.next().then(r => r, (err: Error) => err), sleep(ms).then(() => 'still waiting')])
+}
+
+it('a daemon that goes silent: the stream ends with TIMEOUT', async () => {
+  const client = await fakeDaemon(() => { /* nothing more, connection left open */ })
+  const stream = await client.stream('t', { idleTimeoutMs: 300 })
+  const outcome = await firstOutcome(stream, 3_000)
+  expect(outcome).toBeInstanceOf(ApiRequestError)
+  expect((outcome as ApiRequestError).code).toBe('TIMEOUT')
+  expect(stream.endedByServer).toBe(true)
+})
+
+it('heartbeats keep a quiet stream open', async () => {
+  const client = await fakeDaemon(res => {
+    const t = setInterval(() => res.write(': ping\n\n'), 100)
+    res.on('close', () => clearInterval(t))
+  })
+  const stream = await client.stream('t', { idleTimeoutMs: 300 })
+  expect(await firstOutcome(stream, 1_500)).toBe('still waiting')
+  stream.close()
+})
