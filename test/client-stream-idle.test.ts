@@ -5,7 +5,8 @@ import { it, expect, afterEach } from 'vitest'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { GossipClient, ApiRequestError } from '../src/client/client.js'
+import { GossipClient, ApiRequestError, DaemonUnreachableError } from '../src/client/client.js'
+import { followLogs } from '../src/client/observe.js'
 
 const servers: Server[] = []
 afterEach(async () => {
@@ -46,4 +47,14 @@ it('heartbeats keep a quiet stream open', async () => {
   const stream = await client.stream('t', { idleTimeoutMs: 300 })
   expect(await firstOutcome(stream, 1_500)).toBe('still waiting')
   stream.close()
+})
+
+it('the log stream (gossipd monitor) of a daemon that goes silent ends as a daemon that went away', async () => {
+  const client = await fakeDaemon(() => {})
+  const outcome = await Promise.race([
+    followLogs(client, 'info', () => {}, { idleTimeoutMs: 300 }).then(() => 'ended without error', (err: Error) => err),
+    sleep(3_000).then(() => 'still waiting'),
+  ])
+  expect(outcome).toBeInstanceOf(DaemonUnreachableError)
+  expect((outcome as Error).message).toMatch(/went away during the log stream/)
 })

@@ -7,6 +7,7 @@ import { ERROR_CODES, type ErrorBody } from '../wire/errors.js'
 import type { MessageJson, PayloadEncoding } from '../wire/message.js'
 import { topicProblem } from '../wire/topic.js'
 import { consumerNameProblem } from '../wire/consumer-name.js'
+import { idleReads, DEFAULT_STREAM_IDLE_MS } from './idle-reads.js'
 import type { GapEvent, HistoryResult, PeerInfo, PeersResult, PublishResult, Status, TopicInfo, TopicsResult } from '../wire/results.js'
 
 export interface ClientOptions {
@@ -59,8 +60,6 @@ export interface StreamOptions {
 }
 
 export const DEFAULT_STREAM_BUFFER_BYTES = 8 * 1024 * 1024
-/** three of the daemon's 15 s heartbeats */
-export const DEFAULT_STREAM_IDLE_MS = 45_000
 
 export function fromParam (from: From): string {
   if (from === 'beginning' || from === 'now') return from
@@ -246,6 +245,11 @@ export class GossipClient {
 
 interface SseEvent { event: string, data: string, id?: string }
 
+/** a stream on which the daemon said nothing, not even its heartbeat, for `ms` (idle-reads.ts) */
+export function streamIdle (ms: number): ApiRequestError {
+  return new ApiRequestError(504, 'TIMEOUT', `the daemon sent nothing on the stream, not even a heartbeat, for ${ms} ms`)
+}
+
 export class MessageStream implements AsyncIterable<MessageJson> {
   readonly ready: Promise<void>
   private readyResolve!: () => void
@@ -269,23 +273,8 @@ export class MessageStream implements AsyncIterable<MessageJson> {
   private async pump (body: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder()
     let buf = ''
-    let idle: NodeJS.Timeout | undefined
     try {
-      const reader = body.getReader()
-      for (;;) {
-        // full: stop reading the body until the iterator made room; TCP backpressure reaches the daemon
-        while (this.queuedBytes >= this.maxBufferBytes && !this.ctrl.signal.aborted) {
-          await new Promise<void>(resolve => { this.resumeReader = resolve })
-          this.resumeReader = undefined
-        }
-        // silence counts only while we read (not while our own full buffer holds the daemon back)
-        idle = setTimeout(() => {
-          this.error = new ApiRequestError(504, 'TIMEOUT', `the daemon sent nothing on the stream, not even a heartbeat, for ${this.idleTimeoutMs} ms`)
-          reader.cancel().catch(() => {})
-        }, this.idleTimeoutMs)
-        const { value, done } = await reader.read()
-        clearTimeout(idle)
-        if (done) break
+      for await (const value of idleReads(body, this.idleTimeoutMs, () => streamIdle(this.idleTimeoutMs))) {
         buf += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n')
         let i: number
         while ((i = buf.indexOf('\n\n')) >= 0) {
@@ -306,11 +295,15 @@ export class MessageStream implements AsyncIterable<MessageJson> {
           ev.data = data.join('\n')
           this.dispatch(ev, block.length)
         }
+        // full: stop reading the body until the iterator made room; TCP backpressure reaches the daemon
+        while (this.queuedBytes >= this.maxBufferBytes && !this.ctrl.signal.aborted) {
+          await new Promise<void>(resolve => { this.resumeReader = resolve })
+          this.resumeReader = undefined
+        }
       }
     } catch (err) {
-      if (!this.ctrl.signal.aborted) this.error ??= isConnectionError(err) ? new Error('the daemon closed the stream') : err as Error
+      if (!this.ctrl.signal.aborted) this.error = isConnectionError(err) ? new Error('the daemon closed the stream') : err as Error
     } finally {
-      clearTimeout(idle)
       this.done = true
       this.cleanup()
       this.readyReject(this.error ?? new Error('stream ended before it was ready'))

@@ -1,6 +1,7 @@
 // Client calls for the observability routes: a login link for the swarm page, the live snapshot
 // (`gossipd top`) and the log feed (`gossipd monitor`).
-import { ApiRequestError, DaemonUnreachableError, type GossipClient } from './client.js'
+import { ApiRequestError, DaemonUnreachableError, streamIdle, type GossipClient } from './client.js'
+import { idleReads, DEFAULT_STREAM_IDLE_MS } from './idle-reads.js'
 import type { LoginLink, SwarmSnapshot } from '../wire/observe.js'
 
 export type { LoginLink, SwarmSnapshot } from '../wire/observe.js'
@@ -34,12 +35,15 @@ export async function swarmSnapshot (client: GossipClient): Promise<SwarmSnapsho
  * Follow the daemon's log lines (JSON, as pino writes them) at `level` and above until `signal` aborts or
  * the daemon ends the stream. `onDropped` hears how many lines a slow reader missed.
  */
-export async function followLogs (client: GossipClient, level: string, onLine: (line: string) => void, opts: { signal?: AbortSignal, onDropped?: (n: number) => void } = {}): Promise<void> {
+export async function followLogs (client: GossipClient, level: string, onLine: (line: string) => void, opts: { signal?: AbortSignal, onDropped?: (n: number) => void, idleTimeoutMs?: number } = {}): Promise<void> {
   const res = await call(client, 'GET', `/v1/logs?level=${encodeURIComponent(level)}`, opts.signal ?? new AbortController().signal)
   const decoder = new TextDecoder()
   let buf = ''
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const idleMs = opts.idleTimeoutMs ?? DEFAULT_STREAM_IDLE_MS
+    // a silent daemon is one that went away, as a closed connection is for `monitor` (exit 3)
+    const gone = (): Error => new DaemonUnreachableError(client.url, undefined, `the daemon at ${client.url} went away during the log stream (${streamIdle(idleMs).message})`)
+    for await (const chunk of idleReads(res.body as ReadableStream<Uint8Array>, idleMs, gone)) {
       buf += decoder.decode(chunk, { stream: true })
       let i: number
       while ((i = buf.indexOf('\n\n')) >= 0) {

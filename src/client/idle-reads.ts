@@ -1,0 +1,24 @@
+// Reading a daemon's stream (SSE) with a deadline per read. The daemon writes a heartbeat every 15 s on
+// every stream, so a read that waits much longer means a frozen daemon or a connection that died without
+// a word (its host lost power): without a deadline `sub`, `monitor` and library streams waited forever.
+
+/** three of the daemon's 15 s heartbeats */
+export const DEFAULT_STREAM_IDLE_MS = 45_000
+
+/**
+ * The body's chunks. A read that waits more than `idleMs` cancels the body and throws `onIdle()`. The
+ * deadline runs only while a read waits, not while the caller holds the next read back (its own
+ * backpressure is not the daemon's silence).
+ */
+export async function * idleReads (body: ReadableStream<Uint8Array>, idleMs: number, onIdle: () => Error): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader()
+  for (;;) {
+    let idle = false
+    const timer = setTimeout(() => { idle = true; reader.cancel().catch(() => {}) }, idleMs)
+    let r: Awaited<ReturnType<typeof reader.read>>
+    try { r = await reader.read() } finally { clearTimeout(timer) }
+    if (idle) throw onIdle()
+    if (r.done) return
+    yield r.value
+  }
+}
