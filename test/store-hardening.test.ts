@@ -229,6 +229,40 @@ describeAsRoot('store on a full disk: surfacing and recovery (items 12, 13; need
     })
   })
 
+  it('keeps the WAL small on a small volume, so a full disk is recovered from by itself: the checkpoint fits in the reserve, and writes, publishes and retention resume once space is freed', async () => {
+    await withTmpfs('8m', async mnt => {
+      const data = join(mnt, 'data')
+      const filler = join(mnt, 'filler')
+      execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1k', 'count=3000'], { stdio: 'ignore' })
+      // the defaults (auto checkpoints, a 256 KiB reserve), no periodic maintenance: nothing but the writes themselves
+      const s = new Store(data, { codec: envelopeCodec, maintenanceMs: 0 })
+      s.addTopic('t')
+      const walSize = (): number => statSync(join(data, 'queue.sqlite-wal')).size
+      // single-row commits, unthrottled (bulk for auto mode), until the disk is full
+      let seq = 0
+      let maxWal = 0
+      let failure: StoreError | undefined
+      while (failure == null && seq < 5_000) {
+        try { await s.insert(storeRow('t', 'peer', seq + 1, 'x'.repeat(3500))); seq++ } catch (err) { failure = err as StoreError }
+        maxWal = Math.max(maxWal, walSize())
+      }
+      expect(failure?.code).toBe('DISK_FULL')
+      // the reserve absorbed the checkpoint: a message from a peer is still stored
+      expect(await s.insert(storeRow('t', 'peer', seq + 1, 'from a peer'))).toMatchObject({ seq: seq + 1 })
+      seq++
+      // space is freed: no maintenance call, the next writes see it
+      execFileSync('rm', [filler])
+      const own = s.reservePublish('t', 'me')
+      expect(await s.insert({ ...storeRow('t', 'me', own.seq, 'mine'), own: { prev: own.prev, hash: fakeHash(own.seq) } })).toMatchObject({ seq: own.seq })
+      expect(s.lowOnSpace).toBe(false)
+      for (let i = 0; i < 200; i++) { await s.insert(storeRow('t', 'peer', seq + 1, 'y'.repeat(3500))); seq++; maxWal = Math.max(maxWal, walSize()) }
+      // retention can delete: the WAL did not take the freed space
+      expect(s.enforceAllLimits(Date.now() + 8 * DAY)).toBeGreaterThan(1_000)
+      expect(maxWal).toBeLessThan(1024 * 1024)
+      s.close()
+    })
+  })
+
   it('every synchronous write path surfaces DISK_FULL as a StoreError (no reserve)', async () => {
     await withTmpfs('1m', async mnt => {
       const s = new Store(join(mnt, 'data'), { codec: envelopeCodec, reserveBytes: 0 })

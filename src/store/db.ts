@@ -19,6 +19,14 @@ export type CheckpointMode = 'auto' | 'background' | 'inline'
 export const INLINE_CHECKPOINT_PAGES = 1000
 /** ... and while the worker checkpoints (16 MiB): only a backstop, if the worker falls behind or fails */
 export const BACKSTOP_CHECKPOINT_PAGES = 4_096
+/**
+ * ... and while the volume is short of space (space.ts), whatever the mode: a checkpoint grows the database
+ * by up to the WAL's size, and 128 KiB leaves it room in the disk reserve (256 KiB) when the disk is full
+ */
+export const TIGHT_CHECKPOINT_PAGES = 32
+/** the size a WAL is cut back to when it restarts after a checkpoint, normally and while short of space */
+export const WAL_SIZE_LIMIT = 1024 * 1024
+export const TIGHT_WAL_SIZE_LIMIT = 128 * 1024
 
 export interface OpenedDatabase {
   db: Database.Database
@@ -56,7 +64,7 @@ export function openDatabase (path: string, synchronous: 'FULL' | 'NORMAL', chec
       }
       // after a checkpoint the WAL shrinks back to this instead of keeping its high-water size: on a small
       // volume a WAL left at ~4 MiB is what kept the disk full after space was freed
-      db.pragma('journal_size_limit = 1048576')
+      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`)
       db.exec(SCHEMA)
       migrate(db)
       const check = db.pragma('quick_check', { simple: true })

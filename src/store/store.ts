@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
-import { openDatabase, StoreError, translateWriteError, INLINE_CHECKPOINT_PAGES, BACKSTOP_CHECKPOINT_PAGES, type CheckpointMode } from './db.js'
+import { openDatabase, StoreError, translateWriteError, INLINE_CHECKPOINT_PAGES, BACKSTOP_CHECKPOINT_PAGES, TIGHT_CHECKPOINT_PAGES, WAL_SIZE_LIMIT, TIGHT_WAL_SIZE_LIMIT, type CheckpointMode } from './db.js'
 import { BackgroundCheckpointer, type CheckpointStats } from './checkpointer.js'
 import { SpaceKeeper } from './space.js'
 import { HeldIndex, type OriginState } from './held.js'
@@ -78,6 +78,8 @@ export class Store {
   private readonly quarantineRow: Database.Statement
   private readonly deleteRow: Database.Statement
   private quarantineCount: number
+  /** SQLite's checkpoint threshold while the volume has room (pages) */
+  private checkpointPages: number
   private maintenanceTimer?: NodeJS.Timeout
   /** told what each retention pass removed, per topic */
   onPrune: (r: PruneReport) => void = () => {}
@@ -100,15 +102,13 @@ export class Store {
       lock.close()
       throw err
     }
+    this.checkpointPages = checkpoints === 'background' ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES
     if (checkpoints !== 'inline') {
-      const threshold = (pages: number): void => {
-        if (!this.wal.closed) { try { db.pragma(`wal_autocheckpoint = ${pages}`) } catch { /* closing */ } }
-      }
       this.checkpointer = new BackgroundCheckpointer(this.path, err => {
         // SQLite's own checkpoints again, on this thread: slower commits, but the WAL stays bounded
-        threshold(INLINE_CHECKPOINT_PAGES)
+        this.setCheckpointPages(INLINE_CHECKPOINT_PAGES)
         opts.onCheckpointerFailed?.(err)
-      }, checkpoints === 'auto' ? { onBulk: bulk => { threshold(bulk ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES) } } : {})
+      }, checkpoints === 'auto' ? { onBulk: bulk => { this.setCheckpointPages(bulk ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES) } } : {})
     }
     this.topicTable = new Topics(db, defaults)
     this.held = new HeldIndex(db)
@@ -122,7 +122,7 @@ export class Store {
     this.quarantineRow = db.prepare('INSERT OR REPLACE INTO quarantine (id, topic, origin, seq, ts, raw, reason, at) SELECT id, topic, origin, seq, ts, raw, ?, ? FROM messages WHERE id = ?')
     this.deleteRow = db.prepare('DELETE FROM messages WHERE id = ? RETURNING size')
     this.quarantineCount = (db.prepare('SELECT count(*) AS n FROM quarantine').get() as { n: number }).n
-    this.space = new SpaceKeeper(dataDir, opts.reserveBytes ?? 256 * 1024, () => this.checkpoint(250))
+    this.space = new SpaceKeeper(dataDir, opts.reserveBytes ?? 256 * 1024, () => this.checkpoint(250), () => this.applyWalLimits())
     this.wal = new GroupCommit(this.path, durable, {
       write: batch => this.writeBatch(batch),
       failed: (batch, err) => {
@@ -134,11 +134,31 @@ export class Store {
         try { this.pruner.afterCommit(new Set(rows.map(r => r.topic))) } catch (err) { this.translate(err) }
       },
     }, opts.fsync)
+    this.applyWalLimits()
     const every = opts.maintenanceMs ?? 60_000
     if (every > 0) {
       this.maintenanceTimer = setInterval(() => this.maintain(), every)
       this.maintenanceTimer.unref()
     }
+  }
+
+  /** SQLite's checkpoint threshold for the mode (and bulk state): kept while the volume has room */
+  private setCheckpointPages (pages: number): void {
+    this.checkpointPages = pages
+    this.applyWalLimits()
+  }
+
+  /**
+   * Short of space (space.ts), the WAL is checkpointed every few pages and cut back to a little when it
+   * restarts, whatever the mode, so a checkpoint on a full disk fits in the reserve; otherwise as the mode says.
+   */
+  private applyWalLimits (): void {
+    if (this.wal.closed) return
+    const tight = this.space.tight
+    try {
+      this.db.pragma(`wal_autocheckpoint = ${tight ? TIGHT_CHECKPOINT_PAGES : this.checkpointPages}`)
+      this.db.pragma(`journal_size_limit = ${tight ? TIGHT_WAL_SIZE_LIMIT : WAL_SIZE_LIMIT}`)
+    } catch { /* closing */ }
   }
 
   /** Refuse a data dir written under another origin; a data dir from before binding adopts this one. */
@@ -354,6 +374,7 @@ export class Store {
     for (const c of counts.values()) bytes += c.bytes
     // committed: nothing after this may turn the batch into a reported failure (a retry would store it twice)
     try { this.checkpointer?.wrote(bytes) } catch { /* a checkpoint is only due later */ }
+    try { this.space.wrote(bytes) } catch { /* looked at again after the next commit */ }
     return stored
   }
 
