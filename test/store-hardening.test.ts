@@ -263,6 +263,34 @@ describeAsRoot('store on a full disk: surfacing and recovery (items 12, 13; need
     })
   })
 
+  it('a quarantine that fails for space leaves the topic totals in memory as they are on disk', async () => {
+    const bad = await dataDirWithBadRow(Buffer.from('not an envelope'))
+    await withTmpfs('2m', async mnt => {
+      const data = join(mnt, 'data')
+      execFileSync('cp', ['-r', bad, data])
+      const s = new Store(data, { codec: envelopeCodec, reserveBytes: 0, maintenanceMs: 0 })
+      // an empty WAL and a full disk: the quarantine's commit has nowhere to go
+      expect(s.checkpoint()).toBe(true)
+      try { execFileSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=4k', 'count=1000'], { stdio: 'ignore' }) } catch { /* full: as intended */ }
+      const quarantined: number[] = []
+      s.onQuarantine = q => quarantined.push(q.seq)
+      expect(s.history('t').map(m => m.seq)).toEqual([1, 3])
+      expect(quarantined).toEqual([])
+      expect(s.quarantined).toBe(0)
+      // all three rows are still on disk, and counted
+      expect(s.topics()[0]).toMatchObject({ messages: 3 })
+      // once there is room the row is quarantined, and counted once
+      execFileSync('rm', [join(mnt, 'filler')])
+      expect(s.history('t').map(m => m.seq)).toEqual([1, 3])
+      expect(quarantined).toEqual([2])
+      expect(s.topics()[0]).toMatchObject({ messages: 2 })
+      s.close()
+      const db = new Database(join(data, 'queue.sqlite'), { readonly: true })
+      expect(db.prepare("SELECT messages FROM topics WHERE topic = 't'").get()).toEqual({ messages: 2 })
+      db.close()
+    })
+  })
+
   it('every synchronous write path surfaces DISK_FULL as a StoreError (no reserve)', async () => {
     await withTmpfs('1m', async mnt => {
       const s = new Store(join(mnt, 'data'), { codec: envelopeCodec, reserveBytes: 0 })

@@ -198,20 +198,20 @@ export class Store {
    */
   private quarantine (row: MessageRow, err: unknown): void {
     const reason = (err as Error)?.message ?? String(err)
+    let gone: { size: number } | undefined
     try {
       this.db.transaction(() => {
         this.quarantineRow.run(reason, Date.now(), row.id)
-        const gone = this.deleteRow.get(row.id) as { size: number } | undefined
-        if (gone != null) {
-          this.topicTable.writeCounts(row.topic, -1, -gone.size)
-          const s = this.topicTable.get(row.topic)
-          if (s != null) { s.messages--; s.bytes -= gone.size }
-        }
+        gone = this.deleteRow.get(row.id) as { size: number } | undefined
+        if (gone != null) this.topicTable.writeCounts(row.topic, -1, -gone.size)
       })()
     } catch (e) {
       this.translate(e)
       return
     }
+    // memory follows only once committed: a commit that fails (a full disk) is rolled back
+    const s = this.topicTable.get(row.topic)
+    if (gone != null && s != null) { s.messages--; s.bytes -= gone.size }
     this.quarantineCount++
     this.held.remove(row.topic, row.origin, row.seq)
     try { this.onQuarantine({ topic: row.topic, origin: row.origin, seq: row.seq, offset: row.id, reason }) } catch { /* listener's bug */ }
