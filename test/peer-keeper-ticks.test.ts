@@ -18,14 +18,16 @@ it('an idle node below its low mark ticks on whole seconds, and tops up on each'
     dial: async () => { throw new Error('no dialing in this test') },
     peerStore: { all: async () => { reads++; return [] } },
   } as unknown as SwarmHost
-  vi.useFakeTimers({ now: 1_000_300 })
+  // the keeper measures elapsed time on the monotonic clock (performance) and puts its ticks on whole seconds of the wall clock (Date)
+  vi.useFakeTimers({ now: 1_000_300, toFake: ['Date', 'performance', 'setTimeout', 'clearTimeout'] })
   try {
     const k = new PeerKeeper(host, [])
     const ticks: number[] = []
     const tick = (k as unknown as { tick: () => void }).tick.bind(k)
     ;(k as unknown as { tick: () => void }).tick = () => {
       ticks.push(Date.now())
-      // the tick at 1_002_000 runs 10 ms late: the next, 990 ms after it, must still top up
+      // the tick at 1_002_000 finds the wall clock 10 ms on (as a late tick would): the next, on the next whole
+      // second, is 990 ms after it, and must still top up
       if (ticks.length === 3) vi.setSystemTime(Date.now() + 10)
       tick()
     }

@@ -3,6 +3,7 @@
 // replaced while running (the daemon does so on SIGHUP); the node then closes connections now denied.
 // The peer-id checks run once the connection is encrypted (Noise has proven the id), before any stream.
 import type { ConnectionGater, Connection, MultiaddrConnection, PeerId } from '@libp2p/interface'
+import { monotonicNow } from '../monotonic.js'
 
 export interface PeerAccess {
   /** only these peer ids may connect (undefined: everyone not denied) */
@@ -14,6 +15,7 @@ export interface PeerAccess {
 export class PeerGate {
   private allow?: Set<string>
   private deny = new Set<string>()
+  /** when each ban ends, on the monotonic clock: a step of the wall clock must not lengthen or end it */
   private readonly banned = new Map<string, number>()
   /** live connections, once libp2p exists (the gater is built before it) */
   connections: () => Connection[] = () => []
@@ -26,15 +28,15 @@ export class PeerGate {
   }
 
   /** refuse a misbehaving peer for a while */
-  ban (peer: string, ms: number): void { this.banned.set(peer, Date.now() + ms) }
+  ban (peer: string, ms: number): void { this.banned.set(peer, monotonicNow() + ms) }
 
   /** true while a ban of this peer runs */
-  isBanned (peer: string): boolean { return (this.banned.get(peer) ?? 0) > Date.now() }
+  isBanned (peer: string): boolean { return (this.banned.get(peer) ?? 0) > monotonicNow() }
 
   denies (peer: string): boolean {
     const until = this.banned.get(peer)
     if (until != null) {
-      if (until > Date.now()) return true
+      if (until > monotonicNow()) return true
       this.banned.delete(peer)
     }
     return this.deny.has(peer) || (this.allow != null && !this.allow.has(peer))

@@ -19,6 +19,8 @@
 //   last, a failed one again after a backoff; one evicted that never answered is dropped from the peer
 //   store too (so libp2p announces it afresh if it is heard again);
 // - dials in flight to one host (IP address), under however many peer ids, are capped (MAX_DIALS_PER_HOST).
+// Every due time and age here is on the monotonic clock (a step of the wall clock delayed redials by the
+// step, or made them all due at once); only the phase of the periodic tick follows the wall clock (tick.ts).
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
@@ -26,6 +28,7 @@ import { DEFAULT_CONNECTIONS, type ConnectionBounds, type SwarmHost } from './li
 import { TOPIC_TAG_PREFIX } from './peer-tags.js'
 import { connectedPeers } from './connected-peers.js'
 import { toWholeTick } from '../tick.js'
+import { monotonicNow } from '../monotonic.js'
 
 const BACKOFF_MIN_MS = 500
 /** a static peer is redialed at least this often, so it reconnects within moments of a partition healing */
@@ -90,7 +93,7 @@ export class PeerKeeper {
   private stopped = false
   private readonly dialing = new Set<string>()
   private readonly failedUntil = new Map<string, number>()
-  private lastTopUp = 0
+  private lastTopUp = -Infinity
   /** discovered peers are dialCandidates'; topUp leaves them alone. Map order: least recently announced first */
   private readonly candidates = new Map<string, Candidate>()
   /** dials in flight per IP address */
@@ -117,7 +120,7 @@ export class PeerKeeper {
   /** run tick() after ms, or sooner if already due sooner */
   private schedule (ms: number): void {
     if (this.stopped) return
-    const at = Date.now() + ms
+    const at = monotonicNow() + ms
     if (this.timer != null && this.timerAt <= at) return
     clearTimeout(this.timer)
     this.timerAt = at
@@ -165,7 +168,7 @@ export class PeerKeeper {
       const c = this.candidates.get(id)
       if (c != null) { c.answered = true; c.failures = 0 }
     }, err => {
-      const now = Date.now()
+      const now = monotonicNow()
       const c = this.candidates.get(id)
       if (c != null) {
         c.failures++
@@ -188,7 +191,7 @@ export class PeerKeeper {
     const { id: peer, multiaddrs } = evt.detail
     if (this.stopped || peer.equals(this.host.peerId)) return
     const id = peer.toString()
-    const now = Date.now()
+    const now = monotonicNow()
     const hosts = hostsOf(multiaddrs ?? [])
     let c = this.candidates.get(id)
     if (c != null) {
@@ -230,7 +233,7 @@ export class PeerKeeper {
   private dialCandidates (): void {
     let free = this.wanted()
     if (this.stopped || free <= 0 || this.candidates.size === 0) return
-    const now = Date.now()
+    const now = monotonicNow()
     const due: Array<{ c: Candidate, order: number }> = []
     for (const c of this.candidates.values()) {
       const id = c.peer.toString()
@@ -250,7 +253,7 @@ export class PeerKeeper {
 
   /** below the low mark: dial remembered peers (not candidates), those known to share our topics first, the rest at random */
   private topUp (): void {
-    const now = Date.now()
+    const now = monotonicNow()
     // (ticks land on whole seconds: one that fired a little late must not make the next skip its top-up)
     if (now - this.lastTopUp < TOP_UP_MS - 250 || this.wanted() <= 0) return
     this.lastTopUp = now
@@ -271,7 +274,7 @@ export class PeerKeeper {
 
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     this.lost.delete(evt.detail.toString())
-    this.connectedAt.set(evt.detail.toString(), Date.now())
+    this.connectedAt.set(evt.detail.toString(), monotonicNow())
     const c = this.candidates.get(evt.detail.toString())
     if (c != null) { c.answered = true; c.failures = 0 }
   }
@@ -279,9 +282,10 @@ export class PeerKeeper {
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const peer = evt.detail
     const id = peer.toString()
-    const now = Date.now()
+    const now = monotonicNow()
     // a peer that drops us right after every handshake (it denies us) must not be redialed every second forever
-    const lived = now - (this.connectedAt.get(id) ?? 0)
+    const opened = this.connectedAt.get(id)
+    const lived = opened == null ? Infinity : now - opened
     this.connectedAt.delete(id)
     const flap = lived < FLAP_MS ? Math.min((this.flapBackoff.get(id) ?? FLAP_BACKOFF_MIN_MS / 2) * 2, LOST_SLOW_MAX_MS) : 0
     if (flap > 0) {
@@ -303,9 +307,9 @@ export class PeerKeeper {
       if (p.dialing || now < p.nextDial) continue
       p.dialing = true
       this.host.dial(p.peer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(() => { this.lost.delete(key) }, err => {
-        p.nextDial = Date.now() + p.backoff
+        p.nextDial = monotonicNow() + p.backoff
         this.log('lost peer redial failed', { peer: key, retryInMs: p.backoff, err: (err as Error).message })
-        p.backoff = Math.min(p.backoff * 2, Date.now() - p.since < LOST_FAST_MS ? LOST_FAST_EVERY_MS : LOST_SLOW_MAX_MS)
+        p.backoff = Math.min(p.backoff * 2, monotonicNow() - p.since < LOST_FAST_MS ? LOST_FAST_EVERY_MS : LOST_SLOW_MAX_MS)
       }).finally(() => { p.dialing = false })
     }
   }
@@ -320,7 +324,7 @@ export class PeerKeeper {
     if (this.stopped) return
     this.dialCandidates()
     this.topUp()
-    const now = Date.now()
+    const now = monotonicNow()
     this.redialLost(now)
     let pending = this.lost.size > 0
     for (const p of this.statics) {
@@ -333,7 +337,7 @@ export class PeerKeeper {
         p.peerId ??= conn.remotePeer
         p.backoff = BACKOFF_MIN_MS
       }, err => {
-        p.nextDial = Date.now() + p.backoff
+        p.nextDial = monotonicNow() + p.backoff
         this.log('static peer dial failed', { addr: p.addr.toString(), retryInMs: p.backoff, err: (err as Error).message })
         p.backoff = Math.min(p.backoff * 2, BACKOFF_MAX_MS)
       }).finally(() => { p.dialing = false })

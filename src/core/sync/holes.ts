@@ -7,6 +7,7 @@
 // a peer that is down for a moment (a restart) may be the one that holds it.
 import type { Store } from '../../store/store.js'
 import type { Floor } from './protocol.js'
+import { monotonicNow } from '../monotonic.js'
 
 const FIRST_RETRY_MS = 1_000
 const MAX_RETRY_MS = 30_000
@@ -15,6 +16,7 @@ const MAX_HOLES = 10_000
 /** a bottom hole is given up without the origin's word only after being open this long */
 const HOLE_GIVE_UP_MS = 120_000
 
+/** since and nextAt are on the monotonic clock: a step of the wall clock must not delay asks or give holes up early */
 interface Hole { topic: string, origin: string, since: number, delay: number, nextAt: number, floors: Map<string, number> }
 
 const keyOf = (topic: string, origin: string): string => `${topic}\u0000${origin}`
@@ -39,7 +41,7 @@ export class HoleRepair {
   /** The holes among these that are due for a pull now; each one's next ask backs off. */
   due (holes: Array<{ topic: string, origin: string }>): Array<{ topic: string, origin: string }> {
     this.forgetFilled()
-    const now = Date.now()
+    const now = monotonicNow()
     const out: Array<{ topic: string, origin: string }> = []
     for (const { topic, origin } of holes) {
       const key = keyOf(topic, origin)
@@ -80,7 +82,7 @@ export class HoleRepair {
   private giveUpUnreachable (): void {
     const peers = this.connected()
     if (peers.length === 0) return
-    const now = Date.now()
+    const now = monotonicNow()
     for (const h of this.holes.values()) {
       if (!this.bottomHole(h.topic, h.origin)) continue
       if (!peers.includes(h.origin) && now - h.since < HOLE_GIVE_UP_MS) continue
