@@ -15,6 +15,6 @@ export default tseslint.config(
   {
     // the swarm page's script runs in the browser (served as is from dist/web)
     files: ['src/web/**/*.js'],
-    languageOptions: { globals: { document: 'readonly', Node: 'readonly', EventSource: 'readonly', setTimeout: 'readonly', fetch: 'readonly' } },
+    languageOptions: { globals: { document: 'readonly', Node: 'readonly', EventSource: 'readonly', setTimeout: 'readonly', fetch: 'readonly', AbortController: 'readonly' } },
   },
 )

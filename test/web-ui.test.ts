@@ -119,6 +119,30 @@ describe.skipIf(!haveBrowser)('the swarm page in headless Chromium', () => {
     expect(errors).toEqual([])
   })
 
+  it('the live tail\'s note of messages not shown in a burst goes away once the burst is over', async () => {
+    const page = await browser!.newPage()
+    await page.goto(await loginUrl(b))
+    await page.locator('#conn.live').waitFor()
+    // 300 at once: more than the tail's 50 a second
+    const client = new GossipClient({ url: a.url, token: a.token })
+    await Promise.all(Array.from({ length: 300 }, async (_, i) => await client.publish('chat', `burst ${i}`)))
+    await waitFor('the note of messages not shown', async () => /not shown in the last second/.test((await page.locator('#tail-dropped').textContent()) ?? ''), 15_000)
+    await waitFor('the note cleared after the burst', async () => (await page.locator('#tail-dropped').textContent()) === '', 15_000)
+  })
+
+  it('a page refused for too many open streams says so, not that it is logged out, and gets in once one closes', async () => {
+    const d = await startDaemon(tmp(), ['--topic', 'chat', '--max-streams', '1'])
+    const first = await browser!.newPage()
+    await first.goto(await loginUrl(d))
+    await first.locator('#conn.live').waitFor()
+    const second = await browser!.newPage()
+    await second.goto(await loginUrl(d))
+    await waitFor('the second page says why it has no feed', async () => /too many/.test((await second.locator('#conn').textContent()) ?? ''), 15_000)
+    expect(await second.locator('#conn').textContent()).not.toMatch(/logged out/)
+    await first.close()
+    await second.locator('#conn.live').waitFor({ timeout: 15_000 })
+  })
+
   it('refuses a browser without a session, a forged cookie and a wrong token', async () => {
     // plain requests carry no cookie
     expect((await fetch(`${a.url}/ui/`)).status).toBe(401)

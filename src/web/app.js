@@ -135,20 +135,53 @@ function addTail (m) {
   while (list.children.length > TAIL_MAX) list.lastElementChild.remove()
 }
 
+/**
+ * Why /ui/events refused the page. EventSource gives up on any answer but a stream without saying which,
+ * so the page asks once more: a 401 is a lost session (daemon restarted?), a 503 a daemon that already
+ * serves as many streams as it may (TOO_MANY_STREAMS) or whose node is not running.
+ */
+async function whyRefused () {
+  const ac = new AbortController()
+  try {
+    const res = await fetch('/ui/events', { signal: ac.signal })
+    if (res.status === 401) return 'logged out: run gossipd ui'
+    if (res.ok) return 'disconnected, retrying'
+    const body = await res.json().catch(() => ({}))
+    if (body.error?.code === 'TOO_MANY_STREAMS') return 'too many pages or streams open on this daemon: close one (retrying)'
+    return `refused: ${body.error?.message ?? res.status} (retrying)`
+  } catch {
+    return 'disconnected, retrying'
+  } finally {
+    // an answer that was a stream after all holds one of the daemon's stream slots until closed
+    ac.abort()
+  }
+}
+
 function connect () {
   const es = new EventSource('/ui/events')
+  // a 'dropped' event arrived since the last snapshot (sent once a second, after any count of the second before)
+  let droppedSince = false
   es.addEventListener('open', () => { $('#conn').textContent = 'live'; $('#conn').className = 'badge live' })
   es.addEventListener('error', () => {
     $('#conn').textContent = 'disconnected, retrying'; $('#conn').className = 'badge down'
-    // a 401 ends the stream for good: the session is gone (daemon restarted?)
-    if (es.readyState === EventSource.CLOSED) { $('#conn').textContent = 'logged out: run gossipd ui'; setTimeout(connect, 5000) }
+    // a refusal (401, 503) ends the stream for good: say why, and try again later
+    if (es.readyState === EventSource.CLOSED) {
+      whyRefused().then(why => { if ($('#conn').className === 'badge down') $('#conn').textContent = why })
+      setTimeout(connect, 5000)
+    }
   })
   es.addEventListener('snapshot', (e) => {
     last = JSON.parse(e.data)
     drawSelf(last); drawPeers(last); drawGraph(last); drawTopics(last); drawSync(last); drawConsumers(last)
+    // a second went by with every message shown: the note about the last burst is stale
+    if (!droppedSince) $('#tail-dropped').textContent = ''
+    droppedSince = false
   })
   es.addEventListener('message', (e) => addTail(JSON.parse(e.data)))
-  es.addEventListener('dropped', (e) => { $('#tail-dropped').textContent = `(${JSON.parse(e.data).messages} not shown in the last second)` })
+  es.addEventListener('dropped', (e) => {
+    droppedSince = true
+    $('#tail-dropped').textContent = `(${JSON.parse(e.data).messages} not shown in the last second)`
+  })
 }
 
 $('#graph-topic').addEventListener('change', () => { if (last != null) drawGraph(last) })
