@@ -12,7 +12,8 @@ import type { GossipNode } from '../src/core/node.js'
 import { assertPlainCbor, NotPlainCborError } from '../src/core/sync/plain-cbor.js'
 import { Progress, SyncStallError } from '../src/core/sync/protocol.js'
 import { askedBy } from '../src/core/sync/asked.js'
-import { startNode, waitFor, addrOf, stopAll, serveSameFrame } from './helpers.js'
+import { bucketOf, DIGEST_BUCKETS } from '../src/core/sync/digest.js'
+import { startNode, waitFor, addrOf, stopAll, serveSyncWith, serveSameFrame } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -88,6 +89,8 @@ describe('what a server answering a pull had reason to send (askedBy)', () => {
     expect([4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map(seq => asked('t', 'a', seq))).toEqual([false, false, true, true, false, false, true, true, false, true])
     expect(asked('t', 'b', 1), 'an origin not listed (a truncated request)').toBe(true)
     expect(asked('u', 'a', 6), 'a topic not asked about').toBe(false)
+    const digest = askedBy([{ topic: 't', origins: [] }], (t, o) => o === 'b')
+    expect([digest('t', 'b', 1), digest('t', 'c', 1)], 'unlisted origins: only those the server answers for (1.2.0: differing buckets)').toEqual([true, false])
   })
 })
 
@@ -168,6 +171,42 @@ describe('a puller facing a server that resends what we hold', () => {
     // the old puller counted every message as progress, held or not: the pull ran on to its 120 s deadline
     await waitFor('the resending pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 10_000)
     expect(sent.frames).toBeLessThan(10)
+  })
+})
+
+describe('a puller facing a 1.2.0 server that resends what we hold of origins it did not ask about', () => {
+  it('messages of an origin in a bucket the server said agrees are not progress: the pull ends as a stall', async () => {
+    const evil = await startNode({ topics: ['t'] })
+    nodes = [evil]
+    for (let i = 0; i < 3; i++) await evil.publish('t', `m${i}`)
+    const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
+    nodes.push(c)
+    await waitFor('the three messages pulled', () => c.history('t').length === 3, 10_000)
+    const store = (evil as unknown as { run: { store: { readRawRange: (t: string, o: string, a: number, b: number, n: number) => Array<{ raw: Uint8Array }> } } }).run.store
+    const frame = cbor.encode({ msgs: store.readRawRange('t', evil.peerId, 1, 3, 10).map(r => r.raw), more: true })
+    // the server says only a bucket holding none of our origins differs: we list no origin, and it then
+    // sends what we hold of an origin of a bucket it said agrees (an honest server never does)
+    const other = (bucketOf(evil.peerId, DIGEST_BUCKETS) + 1) % DIGEST_BUCKETS
+    const mask = new Uint8Array(DIGEST_BUCKETS / 8)
+    mask[other >> 3] |= 1 << (other & 7)
+    let frames = 0
+    for (const id of ['/gossipd/sync/1.2.0', '/gossipd/sync/1.1.0', '/gossipd/sync/1.0.0']) await evil.libp2p.unhandle(id)
+    await evil.libp2p.handle('/gossipd/sync/1.2.0', (stream) => {
+      const s = lpStream(stream)
+      void (async () => {
+        await s.read()
+        await s.write(cbor.encode({ diff: [['t', mask]] }))
+        await s.read()
+        while (stream.status === 'open') {
+          await s.write(frame)
+          frames++
+          await s.read({ signal: AbortSignal.timeout(10_000) })
+        }
+      })().catch(() => stream.abort(new Error('test sync server done')))
+    })
+    c.requestSync(evil.peerId)
+    await waitFor('the resending pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 10_000)
+    expect(frames).toBeLessThan(10)
   })
 })
 

@@ -7,14 +7,20 @@ import type { TopicWant } from './protocol.js'
 
 export type Asked = (topic: string, origin: string, seq: number) => boolean
 
-export function askedBy (want: TopicWant[]): Asked {
+/**
+ * `unlisted`: whether the server had reason to send an origin of an asked topic that the request did not
+ * list (one we hold nothing of, or past a truncated list). In 1.2.0, origins of buckets the server's own
+ * digest answer said agree are not listed, and an honest server does not answer for them (serveDigest):
+ * counted, a server resending what we hold of them kept a pull busy to its deadline.
+ */
+export function askedBy (want: TopicWant[], unlisted: (topic: string, origin: string) => boolean = () => true): Asked {
   const listed = new Map<string, Map<string, { low: number, ranges: Range[], set?: RangeSet }>>()
   for (const w of want) listed.set(w.topic, new Map(w.origins.map(o => [o.origin, { low: o.low, ranges: o.ranges }])))
   return (topic, origin, seq) => {
     const origins = listed.get(topic)
     if (origins == null) return false
     const o = origins.get(origin)
-    if (o == null) return true
+    if (o == null) return unlisted(topic, origin)
     if (seq <= o.low) return false
     // built once per listed origin that a batch names, not for every origin of the request
     o.set ??= RangeSet.from(o.ranges)

@@ -228,13 +228,18 @@ export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[
     }
     if (want.length > 0) {
       await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
-      await receiveBatches(s, peer, stats, accept, progress, want, signal)
+      // only the differing buckets are answered for: an origin of another is nothing the server had reason to send
+      const differing = (topic: string, origin: string): boolean => {
+        const mask = masks.get(topic)
+        return mask != null && inMask(mask, bucketOf(origin, DIGEST_BUCKETS))
+      }
+      await receiveBatches(s, peer, stats, accept, progress, want, signal, differing)
     }
   })
 }
 
 /** the puller's side of the batches, acks and floors, from the first batch to the last */
-async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept: AcceptBatch, progress: Progress, want: TopicWant[], signal?: AbortSignal): Promise<void> {
+async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept: AcceptBatch, progress: Progress, want: TopicWant[], signal?: AbortSignal, unlisted?: (topic: string, origin: string) => boolean): Promise<void> {
   // a floor matters only for an origin we listed (holes.ts): others are dropped, and each listed one is kept
   // once (the highest), so a server repeating floors cannot grow this pull's memory. An honest server also
   // sends floors of origins we did not list (its own low marks): they still make a frame not empty
@@ -242,7 +247,7 @@ async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept
   const asked = new Set(want.map(w => w.topic))
   for (const w of want) for (const o of w.origins) listed.add(`${w.topic}\u0000${o.origin}`)
   const kept = new Map<string, number>()
-  const asks = askedBy(want)
+  const asks = askedBy(want, unlisted)
   for (;;) {
     // batch frames without joining their chunks (batch-frame.ts)
     const frame = await readFrame(s, signal, decodePlainBatch, progress.frameTimeoutMs) as SyncBatch
