@@ -15,6 +15,8 @@ import type { SwarmHost } from '../src/core/stack/libp2p.js'
 import type { Store } from '../src/store/store.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { Progress, SyncStallError } from '../src/core/sync/protocol.js'
+import { RangeSet } from '../src/store/ranges.js'
 
 const HOUR = 3_600_000
 
@@ -159,4 +161,41 @@ it('a lost peer is redialed after its backoff whatever the wall clock does', asy
     await vi.advanceTimersByTimeAsync(3_000)
     expect(dials()).toBeGreaterThan(before)
   } finally { k.stop() }
+})
+
+it('a wall clock stepped forward or back does not end an honest pull early nor keep a stalling one past its window', () => {
+  fakeClocks()
+  // an honest server's first frames: floors of origins it pruned (not kept, no bytes of progress), more to come
+  const honest = new Progress({ progressWindowMs: 20_000 })
+  honest.batch(0, 0, true, 5_000, 0)
+  vi.setSystemTime(Date.now() + HOUR)
+  vi.advanceTimersByTime(10)
+  // 10 ms into the pull, not a 20 s window with nothing: its next frame of floors is no stall
+  expect(() => honest.batch(0, 0, true, 5_000, 0)).not.toThrow()
+  // a server that sends nothing of use is still a staller 20 s on, the wall clock stepped back meanwhile
+  const stalling = new Progress({ progressWindowMs: 20_000 })
+  stalling.batch(0, 0, true, 5_000, 0)
+  vi.setSystemTime(Date.now() - HOUR)
+  vi.advanceTimersByTime(21_000)
+  expect(() => stalling.batch(0, 0, true, 5_000, 0)).toThrow(SyncStallError)
+})
+
+it('a wall clock stepped forward does not give up a bottom hole before it was open for 2 minutes', () => {
+  fakeClocks()
+  // we hold seqs 5-6 of O: 1-4 are a hole at the bottom; the one connected peer, A, holds nothing below 10
+  const set = RangeSet.from([[5, 6]])
+  const raised: number[] = []
+  const store = { heldState: () => ({ low: 0, set }), raiseLow: (_t: string, _o: string, low: number) => raised.push(low) } as unknown as Store
+  const holes = new HoleRepair(store, () => ['A'])
+  expect(holes.due([{ topic: 't', origin: 'O' }])).toHaveLength(1)
+  holes.pulled('A', ['t'], [['t', 'O', 10]], false)
+  expect(raised).toEqual([])
+  // O itself (or another peer back from a restart) may still hold 1-4: an hour's step is not two minutes open
+  vi.setSystemTime(Date.now() + HOUR)
+  vi.advanceTimersByTime(10)
+  holes.pulled('A', ['t'], [['t', 'O', 10]], false)
+  expect(raised).toEqual([])
+  vi.advanceTimersByTime(120_000)
+  holes.pulled('A', ['t'], [['t', 'O', 10]], false)
+  expect(raised).toEqual([4])
 })

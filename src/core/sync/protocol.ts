@@ -19,6 +19,7 @@ import { decodePlainBatch } from './batch-frame.js'
 import { assertPlainCbor } from './plain-cbor.js'
 import { askedBy, type Asked } from './asked.js'
 import { withDeadline } from '../deadline.js'
+import { monotonicNow } from '../monotonic.js'
 import { DIGEST_BUCKETS, bucketOf, diffMask, inMask, parseDigestAnswer, parseDigestRequest, type DigestAnswer, type DigestCache, type DigestRequest } from './digest.js'
 
 /** digest-first (see digest.ts); pullers fall back to the older versions for peers without it */
@@ -150,7 +151,8 @@ export function requestPages (store: Store, topics: string[]): TopicWant[][] {
 /** Tracks whether a pull still makes progress; throws SyncStallError when it does not. */
 export class Progress {
   private empty = 0
-  private windowStart = Date.now()
+  // elapsed time (monotonic.ts): a wall clock stepped forward ended honest pulls at once, one stepped back kept a staller to the deadline
+  private windowStart = monotonicNow()
   private windowBytes = 0
   private readonly emptyBatches: number
   private readonly minBytes: number
@@ -177,7 +179,7 @@ export class Progress {
     this.empty = asked === 0 && floors === 0 && more ? this.empty + 1 : 0
     if (this.empty >= this.emptyBatches) throw new SyncStallError(`sync: ${this.empty} empty batches in a row (nothing asked for)`)
     this.windowBytes += newFloors * 32 + askedBytes
-    const now = Date.now()
+    const now = monotonicNow()
     if (now - this.windowStart >= this.windowMs) {
       if (this.windowBytes < this.minBytes && more) throw new SyncStallError(`sync: ${this.windowBytes} bytes in ${now - this.windowStart} ms`)
       this.windowStart = now; this.windowBytes = 0
