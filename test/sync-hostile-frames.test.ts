@@ -89,6 +89,7 @@ describe('what a server answering a pull had reason to send (askedBy)', () => {
     expect([4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map(seq => asked('t', 'a', seq))).toEqual([false, false, true, true, false, false, true, true, false, true])
     expect(asked('t', 'b', 1), 'an origin not listed (a truncated request)').toBe(true)
     expect(asked('u', 'a', 6), 'a topic not asked about').toBe(false)
+    expect([asked('t', 'a', 6), asked('t', 'b', 1)], 'sent again in the same pull').toEqual([false, false])
     const digest = askedBy([{ topic: 't', origins: [] }], (t, o) => o === 'b')
     expect([digest('t', 'b', 1), digest('t', 'c', 1)], 'unlisted origins: only those the server answers for (1.2.0: differing buckets)').toEqual([true, false])
   })
@@ -206,6 +207,34 @@ describe('a puller facing a 1.2.0 server that resends what we hold of origins it
     })
     c.requestSync(evil.peerId)
     await waitFor('the resending pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 10_000)
+    expect(frames).toBeLessThan(10)
+  })
+})
+
+describe('a puller facing a server that resends what it already sent in the same pull', () => {
+  it('a message counts as progress once per pull: a server resending an origin we did not list ends as a stall', async () => {
+    const x = await startNode({ topics: ['t'] })
+    nodes = [x]
+    for (let i = 0; i < 3; i++) await x.publish('t', `x${i}`)
+    const evil = await startNode({ topics: ['t'], peers: [addrOf(x)] })
+    nodes.push(evil)
+    await waitFor('evil holds x\'s messages', () => evil.history('t').length === 3, 10_000)
+    const store = (evil as unknown as { run: { store: { readRawRange: (t: string, o: string, a: number, b: number, n: number) => Array<{ raw: Uint8Array }> } } }).run.store
+    // x's messages, which the puller holds nothing of: the first batch is new, every later one the same again
+    const frame = cbor.encode({ msgs: store.readRawRange('t', x.peerId, 1, 3, 10).map(r => r.raw), more: true })
+    let frames = 0
+    await serveSyncWith(evil, async (s, stream) => {
+      await s.read()
+      while (stream.status === 'open') {
+        await s.write(frame)
+        frames++
+        await s.read({ signal: AbortSignal.timeout(10_000) })
+      }
+    })
+    const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
+    nodes.push(c)
+    await waitFor('the resending pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 10_000)
+    expect(c.history('t').length).toBe(3)
     expect(frames).toBeLessThan(10)
   })
 })

@@ -1,7 +1,7 @@
 // What a server answering a pull had reason to send: messages of a topic we asked about that our request
 // did not list as held. An honest server diffs against that list, so it never sends a message we listed;
 // one that does is resending what we told it we have, which keeps a pull (one of a few slots) busy and is
-// not progress (protocol.ts, Progress).
+// not progress (protocol.ts, Progress). Nor is a message it already sent in this pull.
 import { RangeSet, type Range } from '../../store/ranges.js'
 import type { TopicWant } from './protocol.js'
 
@@ -19,11 +19,19 @@ export function askedBy (want: TopicWant[], unlisted: (topic: string, origin: st
   return (topic, origin, seq) => {
     const origins = listed.get(topic)
     if (origins == null) return false
-    const o = origins.get(origin)
-    if (o == null) return unlisted(topic, origin)
+    let o = origins.get(origin)
+    if (o == null) {
+      if (!unlisted(topic, origin)) return false
+      o = { low: 0, ranges: [] }
+      origins.set(origin, o)
+    }
     if (seq <= o.low) return false
     // built once per listed origin that a batch names, not for every origin of the request
     o.set ??= RangeSet.from(o.ranges)
-    return !o.set.has(seq)
+    if (o.set.has(seq)) return false
+    // once per pull: an honest server sends each message once, and one resending what it already sent
+    // (an origin we listed nothing of, first stored by this very pull) kept the pull busy to its deadline
+    o.set.add(seq)
+    return true
   }
 }
