@@ -77,3 +77,23 @@ it('a publish through the API waits for a behind store no longer than publishWai
   expect(res).toBeInstanceOf(Response)
   expect((res as Response).status).toBe(503)
 })
+
+it('many publishes waiting at once on the API are no listener leak warning', async () => {
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => { if (w.name === 'MaxListenersExceededWarning') warnings.push(w.message) }
+  process.on('warning', onWarning)
+  cleanups.push(() => process.off('warning', onWarning))
+  // a write queue limit of 0: every publish waits, each with a deadline that follows the API's closed signal
+  const stuck = await startNode({ maxPendingWrites: 0 })
+  const api = await createApi({ node: stuck, token: 't0ken', publishWaitMs: 300 })
+  cleanups.push(async () => { await api.close(); await stuck.stop() })
+  const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${api.url}/v1/topics/held/messages`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer t0ken', 'content-type': 'application/json' },
+    body: JSON.stringify({ payload: 'x' }),
+  })).status))
+  expect(statuses.every(s => s === 503)).toBe(true)
+  // warnings are emitted on the next tick
+  await sleep(50)
+  expect(warnings).toEqual([])
+})

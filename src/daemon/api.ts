@@ -1,6 +1,7 @@
 // The control API: HTTP/JSON for local clients (the CLI, the REPL, scripts). Loopback only by default,
 // a bearer token on every call, and Host/Origin checks against DNS rebinding. This file puts the parts
 // in src/daemon/api/ together: auth, error mapping, request bodies, the route groups, SSE.
+import { setMaxListeners } from 'node:events'
 import Fastify from 'fastify'
 import type { Logger } from 'pino'
 import type { GossipNode } from '../core/node.js'
@@ -46,6 +47,8 @@ export interface Api { app: ApiApp, url: string, close: () => Promise<void> }
 export async function createApi (opts: ApiOptions): Promise<Api> {
   const maxPayload = opts.maxPayloadBytes ?? MAX_PAYLOAD_BYTES
   const closed = new AbortController()
+  // every publish waiting for a behind store listens on it (core/deadline.ts): many at once is normal, not a leak
+  setMaxListeners(Infinity, closed.signal)
   const ctx: ApiContext = {
     node: opts.node,
     logger: opts.logger,
