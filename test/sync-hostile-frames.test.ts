@@ -13,7 +13,7 @@ import { assertPlainCbor, NotPlainCborError } from '../src/core/sync/plain-cbor.
 import { Progress, SyncStallError } from '../src/core/sync/protocol.js'
 import { askedBy } from '../src/core/sync/asked.js'
 import { bucketOf, DIGEST_BUCKETS } from '../src/core/sync/digest.js'
-import { startNode, waitFor, addrOf, stopAll, serveSyncWith, serveSameFrame } from './helpers.js'
+import { startNode, waitFor, addrOf, stopAll, serveSameFrame } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -142,6 +142,23 @@ describe('a sync server facing hostile requests', () => {
   })
 })
 
+/** `from`'s stored messages 1-3 of `origin` on 't', as one batch frame with more to come */
+function frameOf (from: GossipNode, origin: string): Uint8Array {
+  const store = (from as unknown as { run: { store: { readRawRange: (t: string, o: string, a: number, b: number, n: number) => Array<{ raw: Uint8Array }> } } }).run.store
+  return cbor.encode({ msgs: store.readRawRange('t', origin, 1, 3, 10).map(r => r.raw), more: true })
+}
+
+/** a node with 3 messages on 't' (to become a hostile server) and a puller that already pulled them */
+async function serverAndPuller (): Promise<{ evil: GossipNode, c: GossipNode }> {
+  const evil = await startNode({ topics: ['t'] })
+  nodes = [evil]
+  for (let i = 0; i < 3; i++) await evil.publish('t', `m${i}`)
+  const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
+  nodes.push(c)
+  await waitFor('the three messages pulled', () => c.history('t').length === 3, 10_000)
+  return { evil, c }
+}
+
 describe('a puller facing a hostile server', () => {
   it('a server sending floors without end (for a topic we never asked about) has its pull ended as a stall', async () => {
     const evil = await startNode({ topics: ['t'] })
@@ -159,14 +176,8 @@ describe('a puller facing a hostile server', () => {
 
 describe('a puller facing a server that resends what we hold', () => {
   it('batches of messages the request listed as held are not progress: the pull ends as a stall, not at the 120 s deadline', async () => {
-    const evil = await startNode({ topics: ['t'] })
-    nodes = [evil]
-    for (let i = 0; i < 3; i++) await evil.publish('t', `m${i}`)
-    const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
-    nodes.push(c)
-    await waitFor('the three messages pulled', () => c.history('t').length === 3, 10_000)
-    const store = (evil as unknown as { run: { store: { readRawRange: (t: string, o: string, a: number, b: number, n: number) => Array<{ raw: Uint8Array }> } } }).run.store
-    const frame = cbor.encode({ msgs: store.readRawRange('t', evil.peerId, 1, 3, 10).map(r => r.raw), more: true })
+    const { evil, c } = await serverAndPuller()
+    const frame = frameOf(evil, evil.peerId)
     const sent = await serveSameFrame(evil, frame)
     c.requestSync(evil.peerId)
     // the old puller counted every message as progress, held or not: the pull ran on to its 120 s deadline
@@ -177,14 +188,8 @@ describe('a puller facing a server that resends what we hold', () => {
 
 describe('a puller facing a 1.2.0 server that resends what we hold of origins it did not ask about', () => {
   it('messages of an origin in a bucket the server said agrees are not progress: the pull ends as a stall', async () => {
-    const evil = await startNode({ topics: ['t'] })
-    nodes = [evil]
-    for (let i = 0; i < 3; i++) await evil.publish('t', `m${i}`)
-    const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
-    nodes.push(c)
-    await waitFor('the three messages pulled', () => c.history('t').length === 3, 10_000)
-    const store = (evil as unknown as { run: { store: { readRawRange: (t: string, o: string, a: number, b: number, n: number) => Array<{ raw: Uint8Array }> } } }).run.store
-    const frame = cbor.encode({ msgs: store.readRawRange('t', evil.peerId, 1, 3, 10).map(r => r.raw), more: true })
+    const { evil, c } = await serverAndPuller()
+    const frame = frameOf(evil, evil.peerId)
     // the server says only a bucket holding none of our origins differs: we list no origin, and it then
     // sends what we hold of an origin of a bucket it said agrees (an honest server never does)
     const other = (bucketOf(evil.peerId, DIGEST_BUCKETS) + 1) % DIGEST_BUCKETS
@@ -219,24 +224,14 @@ describe('a puller facing a server that resends what it already sent in the same
     const evil = await startNode({ topics: ['t'], peers: [addrOf(x)] })
     nodes.push(evil)
     await waitFor('evil holds x\'s messages', () => evil.history('t').length === 3, 10_000)
-    const store = (evil as unknown as { run: { store: { readRawRange: (t: string, o: string, a: number, b: number, n: number) => Array<{ raw: Uint8Array }> } } }).run.store
     // x's messages, which the puller holds nothing of: the first batch is new, every later one the same again
-    const frame = cbor.encode({ msgs: store.readRawRange('t', x.peerId, 1, 3, 10).map(r => r.raw), more: true })
-    let frames = 0
-    await serveSyncWith(evil, async (s, stream) => {
-      await s.read()
-      while (stream.status === 'open') {
-        await s.write(frame)
-        frames++
-        await s.read({ signal: AbortSignal.timeout(10_000) })
-      }
-    })
+    const sent = await serveSameFrame(evil, frameOf(evil, x.peerId))
     const c = await startNode({ topics: ['t'], peers: [addrOf(evil)] })
     nodes.push(c)
     await waitFor('the resending pull ended as a stall', () => (c.status().sync.stalls ?? 0) >= 1, 10_000)
     expect(c.history('t').length).toBe(3)
     // one pull stalls within 4 frames; a request queued while it ran may start one more at once (thousands before)
-    expect(frames).toBeLessThan(100)
+    expect(sent.frames).toBeLessThan(100)
   })
 })
 
