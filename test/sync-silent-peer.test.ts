@@ -46,3 +46,15 @@ it('a peer that never opens the sync stream: the pull ends as a stall, not a pla
   expect(health.stalls).toBe(1)
   expect(health.backoffMs).toBeGreaterThan(FAILURE_BACKOFF_MAX_MS)
 })
+
+it('a pull asked for while the last one ran waits out the backoff that one earned', async () => {
+  const { scheduler, peer, close } = await schedulerWithMutePeer({ dialTimeoutMs: 200 })
+  closers.push(close)
+  scheduler.requestSync(peer)
+  // asked again while the first runs (a new hole, a connection): queued behind it
+  scheduler.requestSync(peer)
+  await waitFor('the first pull ended as a stall', () => scheduler.status().peers[0]?.stalls === 1, 3_000)
+  await sleep(1_000)
+  // the queued pull did not start at once after the stall: it waits for the stall's 10 s backoff
+  expect(scheduler.status().peers[0].pulls).toBe(1)
+})

@@ -280,6 +280,8 @@ export class SyncScheduler {
       if (this.active.size >= MAX_CONCURRENT_PULLS || !this.p.isRunning()) return
       if (this.active.has(peer)) continue
       this.queue.delete(peer)
+      // asked for while its last pull ran, which then failed or stalled: its backoff holds this one too
+      if (this.health.deferred(peer, () => this.requestSync(peer))) continue
       this.active.add(peer)
       this.syncWith(peer).catch(() => { /* counted and logged in syncWith */ }).finally(() => {
         this.active.delete(peer)
