@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GossipClient, ApiRequestError, DaemonUnreachableError } from '../src/client/client.js'
 import { followLogs } from '../src/client/observe.js'
+import { waitFor } from './helpers.js'
 
 const servers: Server[] = []
 afterEach(async () => {
@@ -57,4 +58,16 @@ it('the log stream (gossipd monitor) of a daemon that goes silent ends as a daem
   ])
   expect(outcome).toBeInstanceOf(DaemonUnreachableError)
   expect((outcome as Error).message).toMatch(/went away during the log stream/)
+})
+
+it('a log stream left by its reader (onLine threw) is closed, not kept open holding a daemon stream slot', async () => {
+  let closed = false
+  const client = await fakeDaemon(res => {
+    res.on('close', () => { closed = true })
+    const t = setInterval(() => res.write('event: log\ndata: {"msg":"x"}\n\n'), 50)
+    res.on('close', () => clearInterval(t))
+  })
+  const outcome = await followLogs(client, 'info', () => { throw new Error('reader broke') }, { idleTimeoutMs: 60_000 }).then(() => 'ended', (err: Error) => err.message)
+  expect(outcome).toBe('reader broke')
+  await waitFor('the daemon saw the log stream closed', () => closed, 5_000)
 })

@@ -12,13 +12,20 @@ export const DEFAULT_STREAM_IDLE_MS = 45_000
  */
 export async function * idleReads (body: ReadableStream<Uint8Array>, idleMs: number, onIdle: () => Error): AsyncGenerator<Uint8Array> {
   const reader = body.getReader()
-  for (;;) {
-    let idle = false
-    const timer = setTimeout(() => { idle = true; reader.cancel().catch(() => {}) }, idleMs)
-    let r: Awaited<ReturnType<typeof reader.read>>
-    try { r = await reader.read() } finally { clearTimeout(timer) }
-    if (idle) throw onIdle()
-    if (r.done) return
-    yield r.value
+  let ended = false
+  try {
+    for (;;) {
+      let idle = false
+      const timer = setTimeout(() => { idle = true; reader.cancel().catch(() => {}) }, idleMs)
+      let r: Awaited<ReturnType<typeof reader.read>>
+      try { r = await reader.read() } finally { clearTimeout(timer) }
+      if (idle) throw onIdle()
+      if (r.done) { ended = true; return }
+      yield r.value
+    }
+  } finally {
+    // left early (the caller threw or broke out): close the connection, as a body's own iterator does,
+    // or the daemon keeps the stream (one of its maxStreams slots) open for as long as this process runs
+    if (!ended) reader.cancel().catch(() => {})
   }
 }
