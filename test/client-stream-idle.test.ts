@@ -71,3 +71,12 @@ it('a log stream left by its reader (onLine threw) is closed, not kept open hold
   expect(outcome).toBe('reader broke')
   await waitFor('the daemon saw the log stream closed', () => closed, 5_000)
 })
+
+it('idleTimeoutMs: Infinity (or past setTimeout\'s 24.8 days) means no deadline, not one of 1 ms', async () => {
+  const client = await fakeDaemon(() => { /* quiet, connection left open */ })
+  for (const idleTimeoutMs of [Infinity, 2 ** 31]) {
+    const stream = await client.stream('t', { idleTimeoutMs })
+    expect(await firstOutcome(stream, 300)).toBe('still waiting')
+    stream.close()
+  }
+})

@@ -54,7 +54,7 @@ export interface StreamOptions {
   maxBufferBytes?: number
   /**
    * the stream ends with an error (TIMEOUT) when the daemon sends nothing, not even its heartbeat (every
-   * 15 s), for this long while we read: a frozen daemon or a connection that died without a word (default 45 s)
+   * 15 s), for this long while we read: a frozen daemon or a connection that died without a word (default 45 s; Infinity: none)
    */
   idleTimeoutMs?: number
 }

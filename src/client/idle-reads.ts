@@ -4,11 +4,13 @@
 
 /** three of the daemon's 15 s heartbeats */
 export const DEFAULT_STREAM_IDLE_MS = 45_000
+/** the longest delay setTimeout takes (2^31 - 1 ms) */
+const MAX_TIMER_MS = 2 ** 31
 
 /**
  * The body's chunks. A read that waits more than `idleMs` cancels the body and throws `onIdle()`. The
  * deadline runs only while a read waits, not while the caller holds the next read back (its own
- * backpressure is not the daemon's silence).
+ * backpressure is not the daemon's silence). An idleMs past setTimeout's range (Infinity) is no deadline.
  */
 export async function * idleReads (body: ReadableStream<Uint8Array>, idleMs: number, onIdle: () => Error): AsyncGenerator<Uint8Array> {
   const reader = body.getReader()
@@ -16,7 +18,8 @@ export async function * idleReads (body: ReadableStream<Uint8Array>, idleMs: num
   try {
     for (;;) {
       let idle = false
-      const timer = setTimeout(() => { idle = true; reader.cancel().catch(() => {}) }, idleMs)
+      // past setTimeout's range (Infinity, or over 24.8 days) Node fires after 1 ms: that is no deadline at all
+      const timer = idleMs < MAX_TIMER_MS ? setTimeout(() => { idle = true; reader.cancel().catch(() => {}) }, idleMs) : undefined
       let r: Awaited<ReturnType<typeof reader.read>>
       try { r = await reader.read() } finally { clearTimeout(timer) }
       if (idle) throw onIdle()
