@@ -16,6 +16,8 @@ export const TIGHT_BELOW_BYTES = 64 * 1024 * 1024
 export const TIGHT_UNTIL_BYTES = 2 * TIGHT_BELOW_BYTES
 /** what one commit adds to the WAL besides its rows: a few index and table pages (measured ~5 of 4 KiB) */
 const COMMIT_WAL_BYTES = 32 * 1024
+/** free space is looked at after a commit at least this often: other processes fill disks too */
+const LOOK_EVERY_MS = 1_000
 
 export class SpaceKeeper {
   private readonly path: string
@@ -24,6 +26,8 @@ export class SpaceKeeper {
   /** estimated WAL bytes written since free space was last looked at, and how many may be before the next look */
   private written = 0
   private nextLook = 0
+  /** when free space was last looked at (monotonic ms) */
+  private lookedAt = 0
 
   /**
    * checkpoint folds the WAL into the database and truncates it; onTight is told when the WAL must be
@@ -44,11 +48,12 @@ export class SpaceKeeper {
 
   /**
    * After a commit of `bytes` of rows. Free space is looked at (statfs, ~2 µs) once a quarter of the room
-   * above TIGHT_BELOW_BYTES may have been written, so on a roomy volume almost never; when tight, every commit.
+   * above TIGHT_BELOW_BYTES may have been written by us, or a second after the last look, whichever comes
+   * first (another process may be filling the volume); when tight, every commit.
    */
   wrote (bytes: number): void {
     this.written += bytes + COMMIT_WAL_BYTES
-    if (this.written >= this.nextLook) this.look()
+    if (this.written >= this.nextLook || performance.now() - this.lookedAt >= LOOK_EVERY_MS) this.look()
   }
 
   /** A write failed for space: give up the reserve and shrink the WAL. */
@@ -73,6 +78,7 @@ export class SpaceKeeper {
 
   private look (notify = true): void {
     this.written = 0
+    this.lookedAt = performance.now()
     const free = this.free()
     if (free == null) { this.nextLook = TIGHT_BELOW_BYTES / 4; return }
     this.setTight(free < (this.isTight ? TIGHT_UNTIL_BYTES : TIGHT_BELOW_BYTES), notify)
