@@ -108,4 +108,25 @@ describe('a GossipNode given its libp2p node', () => {
       await swarm.stop()
     }
   })
+
+  it('hands its gossipsub\'s peer-score upkeep back when the node stops (scores keep decaying)', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const swarm = await createSwarm({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, gossip: gossipOptions() })
+    try {
+      const score = (swarm.services.pubsub as unknown as { score: { background: () => void } }).score
+      let refreshes = 0
+      const background = score.background.bind(score)
+      score.background = () => { refreshes++; background() }
+      for (let i = 0; i < 2; i++) {
+        const node = await new GossipNode({ dataDir: tempDir(), privateKey: key, synchronous: 'NORMAL' }, { libp2p: swarm }).start()
+        await node.stop()
+      }
+      // the node ran the refresh from heartbeats in place of gossipsub's timer; without the node, the
+      // caller's gossipsub must refresh on its own again (decay of penalties, score cache)
+      refreshes = 0
+      await waitFor('peer-score refreshed after the node stopped', () => refreshes >= 2, 5_000)
+    } finally {
+      await swarm.stop()
+    }
+  })
 })

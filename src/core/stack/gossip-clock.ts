@@ -22,9 +22,17 @@ export function alignGossipClock (pubsub: GossipSub): () => void {
   if (g.score._backgroundInterval == null || g.score.params.decayInterval !== period) return () => {}
   clearInterval(g.score._backgroundInterval)
   // a timer that never fires stands in for the interval, so gossipsub's own stop() still finds one to clear
-  g.score._backgroundInterval = setTimeout(() => {}, 2 ** 31 - 1)
-  g.score._backgroundInterval.unref()
+  const standIn = setTimeout(() => {}, 2 ** 31 - 1)
+  standIn.unref()
+  g.score._backgroundInterval = standIn
   const refresh = (): void => { g.score.background() }
   pubsub.addEventListener('gossipsub:heartbeat', refresh)
-  return () => { pubsub.removeEventListener('gossipsub:heartbeat', refresh) }
+  return () => {
+    pubsub.removeEventListener('gossipsub:heartbeat', refresh)
+    // a libp2p node that outlives the gossipd node (given to it) gets its own score timer back; if
+    // gossipsub stopped meanwhile, its stop() already cleared the stand-in and there is nothing to restore
+    if (g.score._backgroundInterval !== standIn) return
+    clearTimeout(standIn)
+    g.score._backgroundInterval = setInterval(() => { g.score.background() }, g.score.params.decayInterval)
+  }
 }
