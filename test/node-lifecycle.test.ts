@@ -52,6 +52,20 @@ describe('node lifecycle', () => {
     expect(good.isRunning).toBe(true)
   })
 
+  it('a second node on a data dir in use in this process is refused, and the message says it may be in this process', async () => {
+    const dataDir = tempDir()
+    const first = await startNode({ dataDir })
+    nodes.push(first)
+    const second = new GossipNode({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, synchronous: 'NORMAL' })
+    // "another gossipd process" alone sends a library user (many nodes in one process) looking for a process that is not there
+    await expect(second.start()).rejects.toMatchObject({ code: 'DATA_DIR_LOCKED', message: expect.stringMatching(/another node in this process/) })
+    expect(second.isRunning).toBe(false)
+    await first.stop()
+    // the lock went with the first node: the second starts on the same data dir at once, with its identity
+    nodes.push(await second.start())
+    expect(second.peerId).toBe(first.peerId)
+  })
+
   it('start and stop are idempotent, also when called concurrently', async () => {
     const dataDir = tempDir()
     const node = new GossipNode({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, synchronous: 'NORMAL', topics: ['t'] })

@@ -106,7 +106,8 @@ function translateOpenError (err: unknown, path: string): Error {
   if (err instanceof StoreError) return err
   const code = sqliteCode(err)
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new StoreError(`data dir is in use: ${path} is locked by another gossipd process`, 'DATA_DIR_LOCKED', { cause: err })
+    // the lock cannot tell who holds it: a library user runs many nodes in one process, so say both
+    return new StoreError(`data dir is in use: ${path} is locked by another gossipd (another process, or another node in this process)`, 'DATA_DIR_LOCKED', { cause: err })
   }
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
     return new StoreError(`store ${path} is corrupt or not a gossipd database (${(err as Error).message}); move it aside to start empty`, 'STORE_CORRUPT', { cause: err })
