@@ -17,6 +17,7 @@ import type { ReceivedMessage } from '../src/core/events.js'
 import { GossipNode } from '../src/core/node.js'
 import { createSwarm } from '../src/core/stack/libp2p.js'
 import { SYNC_PROTOCOL } from '../src/core/sync/protocol.js'
+import { TOPIC_TAG_PREFIX } from '../src/core/stack/peer-tags.js'
 
 type Host = Libp2p<{ identify: unknown, pubsub: GossipSub, gossipd: GossipdService }>
 
@@ -105,6 +106,24 @@ describe('a GossipNode given its libp2p node', () => {
       expect(swarm.getProtocols()).not.toContain(SYNC_PROTOCOL)
       expect(swarm.services.pubsub.getTopics()).not.toContain('t')
     } finally {
+      await swarm.stop()
+    }
+  })
+
+  it('takes its peer-store tags off the libp2p node when it stops', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const swarm = await createSwarm({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, gossip: gossipOptions() })
+    const other = await new GossipNode({ dataDir: tempDir(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, synchronous: 'NORMAL', topics: ['t'] }).start()
+    try {
+      const node = await new GossipNode({ dataDir: tempDir(), privateKey: key, synchronous: 'NORMAL', topics: ['t'] }, { libp2p: swarm }).start()
+      await swarm.dial(other.libp2p.getMultiaddrs()[0])
+      const tags = async (): Promise<string[]> => [...(await swarm.peerStore.get(other.libp2p.peerId)).tags.keys()].filter(t => t.startsWith(TOPIC_TAG_PREFIX))
+      await waitFor('the shared topic tagged', async () => (await tags()).length === 1)
+      await node.stop()
+      // the connection manager of the caller's node would go on valuing the peer for a topic nobody keeps
+      await waitFor('gossipd\'s tags gone', async () => (await tags()).length === 0, 3_000)
+    } finally {
+      await other.stop()
       await swarm.stop()
     }
   })

@@ -19,7 +19,8 @@ const REFRESH_MS = 5_000
 interface SubscriptionChange { peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }
 
 export class PeerTags {
-  private readonly tagged = new Set<string>()
+  /** the tags this node set, to take off at stop: a libp2p node given to gossipd outlives it */
+  private readonly tagged = new Map<string, { peer: PeerId, name: string }>()
   private stopTicks?: () => void
 
   constructor (private readonly host: SwarmHost, private readonly isStatic: (peer: PeerId) => boolean, private readonly log: (msg: string, extra?: object) => void = () => {}) {}
@@ -36,12 +37,13 @@ export class PeerTags {
     this.host.removeEventListener('peer:connect', this.onConnect)
     this.host.removeEventListener('connection:prune', this.onPrune)
     this.stopTicks?.()
+    for (const { peer, name } of [...this.tagged.values()]) this.tag(peer, name, undefined)
   }
 
   private tag (peer: PeerId, name: string, value: number | undefined): void {
     const key = `${peer.toString()} ${name}`
     if ((value != null) === this.tagged.has(key)) return
-    if (value != null) this.tagged.add(key)
+    if (value != null) this.tagged.set(key, { peer, name })
     else this.tagged.delete(key)
     this.host.peerStore.merge(peer, { tags: { [name]: value != null ? { value } : undefined } })
       .catch(err => this.log('peer tag failed', { peer: peer.toString(), tag: name, err: (err as Error).message }))
