@@ -5,6 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { Encoder } from 'cbor-x'
+import { multiaddr } from '@multiformats/multiaddr'
 import { sealEnvelope, encodeEnvelope, decodeEnvelope, verifyEnvelope, bodyHash, type Envelope } from '../src/core/envelope.js'
 import { verifyBatch } from '../src/core/sync/verify-batch.js'
 import type { GossipNode } from '../src/core/node.js'
@@ -169,6 +170,33 @@ describe('batch verification along the hash chain', () => {
     await waitFor('nine stored, one rejected', () => b.topics()[0].messages === 9 && rejected.length >= 1)
     expect(rejected[0]).toBe(`${envs[4].origin}:t:5`)
     expect(b.history('t').map(text)).not.toContain('altered')
+  })
+})
+
+describe('a signature swapped by a relay under a message the chain vouches for', () => {
+  it('an honest node that stored it still serves that message to a peer holding the one above it', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const envs = chain(key, 't', 10)
+    // seq 5 with its genuine body and a signature of garbage: seq 6's prev still pins that body
+    const swapped = { ...envs[4], sig: new Uint8Array(64).fill(7) }
+    const liar = await startNode({ topics: ['t'] })
+    nodes = [liar]
+    await serveInstead(liar, envs.map((e, i) => encodeEnvelope(i === 4 ? swapped : e)))
+    const b = await startNode({ topics: ['t'], peers: [addrOf(liar)] })
+    nodes.push(b)
+    await waitFor('b holds all ten', () => b.topics()[0].messages === 10)
+    // c got every message but seq 5 elsewhere; b (honest, misled) is the only one that holds it
+    const other = await startNode({ topics: ['t'] })
+    nodes.push(other)
+    await serveInstead(other, envs.filter(e => e.seq !== 5).map(e => encodeEnvelope(e)))
+    const c = await startNode({ topics: ['t'], peers: [addrOf(other)] })
+    nodes.push(c)
+    await waitFor('c holds nine', () => c.topics()[0].messages === 9)
+    const rejected: string[] = []
+    c.on('rejected', r => rejected.push(`${r.reason}`))
+    await c.libp2p.dial(multiaddr(addrOf(b)))
+    await waitFor('c holds seq 5 from b', () => c.topics()[0].messages === 10 || rejected.length >= 2, 15_000)
+    expect({ rejected, seqs: c.history('t').map(m => m.seq).sort((x, y) => x - y) }).toEqual({ rejected: [], seqs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] })
   })
 })
 

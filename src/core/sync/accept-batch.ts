@@ -1,7 +1,7 @@
 // Batch acceptance for the puller: a sync batch is authenticated as a whole (one signature per linked
 // run, see verify-batch.ts), then every envelope goes through the same inbound pipeline as gossip.
 import { decodeEnvelope, type Envelope } from '../envelope.js'
-import { verifyBatch } from './verify-batch.js'
+import { verifyBatch, type HeldPrev } from './verify-batch.js'
 import type { AcceptBatch } from './protocol.js'
 import type { Inbound } from '../inbound.js'
 import type { Store } from '../../store/store.js'
@@ -55,10 +55,19 @@ export function batchAcceptor (p: BatchParts): AcceptBatch {
     }
     const envs = decoded.map(d => d.env)
     const needed = envs.map(e => p.isJoined(e.topic) && !p.store.has(e.topic, e.origin, e.seq))
-    const authentic = verifyBatch(envs, needed, async e => await p.inbound.checkSignature(e))
+    const authentic = verifyBatch(envs, needed, async e => await p.inbound.checkSignature(e), heldPrevOf(p.store))
     const results = await Promise.all(decoded.map(async ({ env, raw }, i) =>
       await p.inbound.acceptEnvelope(env, raw, from, 'sync', false, async () => (await authentic)[i])))
     await p.store.whenFlushed()
     return { stored: results.filter(r => r === 'stored').length, asked: askedCount, askedBytes }
+  }
+}
+
+/** the prev of a held message (verify-batch.ts): a run linking up to it needs no signature check */
+export function heldPrevOf (store: Store): HeldPrev {
+  return (topic, origin, seq) => {
+    const row = store.readRawRange(topic, origin, seq, seq, 1)[0]
+    if (row == null) return undefined
+    try { return decodeEnvelope(row.raw).prev } catch { return undefined }
   }
 }
