@@ -21,10 +21,20 @@ interface Hole { topic: string, origin: string, since: number, delay: number, ne
 
 const keyOf = (topic: string, origin: string): string => `${topic}\u0000${origin}`
 
+/** seqs from..to of an origin given up for the whole node, and the floors (peer → floor) that decided it */
+export interface GivenUp { topic: string, origin: string, from: number, to: number, floors: Record<string, number> }
+
 export class HoleRepair {
   private readonly holes = new Map<string, Hole>()
+  /** holes given up since start (for status) */
+  givenUp = 0
 
-  constructor (private readonly store: Store, private readonly connected: () => string[]) {}
+  /**
+   * `gaveUp` hears of every range given up: it is lost on this node for good (a late copy is dropped), and
+   * the word of the connected peers decided it, so it must be seen (before, no consumer saw a gap, nothing
+   * was counted or logged: a peer lying about its floors made messages vanish without a trace)
+   */
+  constructor (private readonly store: Store, private readonly connected: () => string[], private readonly gaveUp: (g: GivenUp) => void = () => {}) {}
 
   get size (): number { return this.holes.size }
 
@@ -92,7 +102,13 @@ export class HoleRepair {
       const held = this.store.heldState(h.topic, h.origin)
       if (held == null || floor === 0) continue
       const low = Math.min(floor, held.set.min - 1)
-      if (low > held.low) this.store.raiseLow(h.topic, h.origin, low)
+      if (low <= held.low) continue
+      const from = held.low + 1 // held is the store's live state: raiseLow moves its low
+      this.store.raiseLow(h.topic, h.origin, low)
+      this.givenUp++
+      const floors: Record<string, number> = {}
+      for (const p of peers) floors[p] = h.floors.get(p) ?? 0
+      this.gaveUp({ topic: h.topic, origin: h.origin, from, to: low, floors })
     }
   }
 

@@ -77,7 +77,10 @@ export class SyncScheduler {
     // every concurrent sync stream listens on it; many at once is normal, not a leak
     setMaxListeners(Infinity, this.stopController.signal)
     if (p.serveRate != null) this.serveBuckets = new PeerBuckets(p.serveRate)
-    this.holes = new HoleRepair(p.store, () => p.host.getPeers().map(x => x.toString()))
+    this.holes = new HoleRepair(p.store, () => p.host.getPeers().map(x => x.toString()), ({ floors, ...gap }) => {
+      p.log('warn', 'gap: giving up on messages no connected peer holds', { ...gap, floors })
+      p.emit('gap', gap)
+    })
     this.digests = new DigestCache(p.store)
   }
 
@@ -293,6 +296,6 @@ export class SyncScheduler {
   /** sync health for status */
   status (): SyncHealth {
     const gaps = this.p.gaps?.() ?? { waiting: 0, givenUp: 0 }
-    return this.health.report({ active: this.active.size, queued: this.queue.size, holes: this.holes.size, gapsWaiting: gaps.waiting, gapsGivenUp: gaps.givenUp, refused: this.refusedCount, intervalMs: this.intervalMs })
+    return this.health.report({ active: this.active.size, queued: this.queue.size, holes: this.holes.size, gapsWaiting: gaps.waiting, gapsGivenUp: gaps.givenUp + this.holes.givenUp, refused: this.refusedCount, intervalMs: this.intervalMs })
   }
 }

@@ -81,7 +81,7 @@ export class GossipdMetrics {
     this.peers.track(this.syncPeerMessages, [{ kind: 'received' }, { kind: 'stored' }])
     this.peers.track(this.syncPeerBatches)
     this.syncSeconds = new Histogram({ name: 'gossipd_sync_pull_seconds', help: 'duration of successful sync pulls', buckets: LATENCY_BUCKETS, ...reg })
-    this.gaps = new Counter({ name: 'gossipd_gaps_total', help: 'holes a consumer gave up waiting for', labelNames: ['topic'], ...reg })
+    this.gaps = new Counter({ name: 'gossipd_gaps_total', help: 'ranges of messages given up: by a consumer after its gap timeout, or by sync when no connected peer holds them', labelNames: ['topic'], ...reg })
     this.gapMessages = new Counter({ name: 'gossipd_gap_messages_total', help: 'messages in the holes given up', labelNames: ['topic'], ...reg })
     this.joins = new Counter({ name: 'gossipd_peer_joins_total', help: 'peer connections opened', ...reg })
     this.leaves = new Counter({ name: 'gossipd_peer_leaves_total', help: 'peer connections closed', ...reg })
