@@ -7,7 +7,8 @@ import type { GossipNode } from '../src/core/node.js'
 import { sealEnvelope, decodeEnvelope } from '../src/core/envelope.js'
 import { toMessageJson } from '../src/wire/message.js'
 import { formatMessage, messageLine } from '../src/wire/format.js'
-import { startNode, waitFor, addrOf, stopAll, collect, text } from './helpers.js'
+import { Encoder } from 'cbor-x'
+import { startNode, waitFor, addrOf, stopAll, collect, text, serveSyncWith } from './helpers.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -50,5 +51,36 @@ describe('poison pill: envelope fields are validated at decode', () => {
     await waitFor('genuine delivered', () => got.length === 1)
     expect(b.history('p').map(text)).toEqual(['after'])
     expect(() => b.history('p').map(m => toMessageJson(m, 'x'))).not.toThrow()
+  })
+})
+
+describe('a relay re-wrapping envelopes', () => {
+  it('an envelope wrapped in 2,000 self-describe tags by a relay is stored and served in gossipd\'s own bytes', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const origin = peerIdFromPrivateKey(key).toString()
+    const { bytes } = sealEnvelope(key, origin, 't', 1, Date.now(), enc('hi'))
+    // tag 55799 (self-describe) is transparent to the decoder and the signature covers only the body: 6 KB of
+    // padding on a 162-byte message, kept on disk (and counted against retention) by every node it reaches
+    const padded = new Uint8Array(3 * 2_000 + bytes.byteLength)
+    for (let i = 0; i < 2_000; i++) padded.set([0xd9, 0xd9, 0xf7], 3 * i)
+    padded.set(bytes, 3 * 2_000)
+    expect(decodeEnvelope(padded).seq).toBe(1)
+    const relay = await startNode({ topics: ['t'] })
+    nodes = [relay]
+    const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+    await serveSyncWith(relay, async (s, stream) => {
+      await s.read()
+      await s.write(cbor.encode({ msgs: [padded], more: false }))
+      await stream.close()
+    })
+    const b = await startNode({ topics: ['t'], peers: [addrOf(relay)] })
+    nodes.push(b)
+    await waitFor('b stored it', () => b.topics()[0].messages === 1)
+    // and b passes on the origin's bytes, not the relay's
+    const c = await startNode({ topics: ['t'], peers: [addrOf(b)] })
+    nodes.push(c)
+    await waitFor('c stored it', () => c.topics()[0].messages === 1)
+    expect([b.topics()[0].bytes, c.topics()[0].bytes]).toEqual([bytes.byteLength, bytes.byteLength])
+    expect(b.history('t').map(text)).toEqual(['hi'])
   })
 })

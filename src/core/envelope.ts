@@ -118,6 +118,26 @@ function byteString (bytes: Uint8Array, at: number): { value: Uint8Array, end: n
   return { value: bytes.subarray(start, start + length), end: start + length }
 }
 
+/**
+ * The envelope's bytes in gossipd's own (shortest) layout: `raw` itself when it already is, else rebuilt
+ * from body and sig. Other layouts decode (tags such as self-describe 55799 wrapped any number of times,
+ * longer headers) and the signature covers only the body, so a relay could pad a message it passes on by
+ * kilobytes; what is stored and served onward is the origin's content, not the relay's wrapping.
+ */
+export function ownBytes (e: Pick<Envelope, 'body' | 'sig'>, raw: Uint8Array): Uint8Array {
+  if (splitOuter(raw) != null) return raw
+  return Buffer.concat([Buffer.from([0x83, ENVELOPE_VERSION]), bstrHead(e.body.byteLength), e.body, bstrHead(e.sig.byteLength), e.sig])
+}
+
+/** the shortest CBOR header of a byte string of `n` bytes */
+function bstrHead (n: number): Uint8Array {
+  if (n < 24) return Buffer.from([0x40 | n])
+  if (n < 0x100) return Buffer.from([0x58, n])
+  if (n < 0x10000) return Buffer.from([0x59, n >> 8, n & 0xff])
+  const h = Buffer.alloc(5); h[0] = 0x5a; h.writeUInt32BE(n, 1)
+  return h
+}
+
 type EnvelopeFields = Omit<Envelope, 'body' | 'prev'> & { prev?: Uint8Array | null }
 
 function encodeBody (e: Omit<EnvelopeFields, 'sig'>): Uint8Array {

@@ -6,7 +6,7 @@
 // invalid in it is Rejected (not forwarded, the relaying peer penalised), so it never travels further.
 import type { PeerId } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
-import { verifyEnvelope, verifyEnvelopeNow, envelopeId, type Envelope } from './envelope.js'
+import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, type Envelope } from './envelope.js'
 import { InlineBudget } from './inline-budget.js'
 import { decodeGossipData } from './stack/gossip.js'
 import { verifyBatch } from './sync/verify-batch.js'
@@ -116,6 +116,8 @@ export class Inbound {
     if (!this.p.isRunning()) return 'duplicate'
     if (!this.p.isJoined(env.topic)) return 'duplicate'
     if (store.has(env.topic, env.origin, env.seq)) return 'duplicate'
+    // stored and served onward in our own layout: a relay's wrapping (padding) stops here
+    raw = ownBytes(env, raw)
     const id = envelopeId(env)
     if (this.p.publishers != null && !this.p.publishers.allows(env.topic, env.origin)) {
       // cheap, so before any signature check: the relaying peer is penalised and the envelope dropped
