@@ -4,7 +4,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { GossipNode } from '../src/core/node.js'
-import { sealEnvelope, decodeEnvelope } from '../src/core/envelope.js'
+import { sealEnvelope, decodeEnvelope, encodeEnvelope } from '../src/core/envelope.js'
 import { toMessageJson } from '../src/wire/message.js'
 import { formatMessage, messageLine } from '../src/wire/format.js'
 import { Encoder } from 'cbor-x'
@@ -82,5 +82,28 @@ describe('a relay re-wrapping envelopes', () => {
     await waitFor('c stored it', () => c.topics()[0].messages === 1)
     expect([b.topics()[0].bytes, c.topics()[0].bytes]).toEqual([bytes.byteLength, bytes.byteLength])
     expect(b.history('t').map(text)).toEqual(['hi'])
+  })
+
+  it('a signature a relay swapped for 60 KB of padding under a genuine message is not stored or served', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const origin = peerIdFromPrivateKey(key).toString()
+    const first = sealEnvelope(key, origin, 't', 1, Date.now(), enc('hi'))
+    const second = sealEnvelope(key, origin, 't', 2, Date.now(), enc('there'), first.hash)
+    // seq 2's prev pins seq 1's body, not its signature: without a limit the chain vouched for any bytes there
+    const padded = encodeEnvelope({ ...first.envelope, sig: new Uint8Array(60_000) })
+    expect(decodeEnvelope(padded).seq).toBe(1)
+    const relay = await startNode({ topics: ['t'] })
+    nodes = [relay]
+    const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+    await serveSyncWith(relay, async (s, stream) => {
+      await s.read()
+      await s.write(cbor.encode({ msgs: [padded, second.bytes], more: false }))
+      await stream.close()
+    })
+    const b = await startNode({ topics: ['t'], peers: [addrOf(relay)] })
+    nodes.push(b)
+    // one batch, one commit: seq 2 stored means seq 1 was judged too
+    await waitFor('b stored seq 2', () => b.history('t').some(m => m.seq === 2))
+    expect(b.topics()[0].bytes).toBeLessThanOrEqual(first.bytes.byteLength + second.bytes.byteLength)
   })
 })

@@ -57,6 +57,8 @@ function signingKey (key: PrivateKey): KeyObject {
 }
 
 export const HASH_BYTES = 32
+/** an Ed25519 signature: every genuine envelope's sig is this long */
+export const SIG_BYTES = 64
 /** envelope timestamps must fall in years 2000..2200 (ms since the epoch): anything else is a forgery or a broken clock */
 export const MIN_TS = Date.UTC(2000, 0, 1)
 export const MAX_TS = Date.UTC(2200, 0, 1)
@@ -218,7 +220,7 @@ function originKey (origin: string): KeyObject | null {
 
 /** the origin's key, or null when the envelope cannot be a valid signature (not Ed25519, not 64 bytes) */
 function verifyingKey (e: Envelope): KeyObject | null {
-  return e.sig.byteLength === 64 ? originKey(e.origin) : null
+  return e.sig.byteLength === SIG_BYTES ? originKey(e.origin) : null
 }
 
 /**

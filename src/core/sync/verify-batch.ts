@@ -3,7 +3,7 @@
 // of the one before is vouched for by the newest message's signature alone: that signature covers its prev,
 // which pins the body below it, and so on down. Ed25519 verification is the dominant cost of catch-up, and
 // this turns 1,000 verifications per batch into one plus 1,000 SHA-256 hashes.
-import { bodyHash, verifyEnvelope, type Envelope } from '../envelope.js'
+import { bodyHash, verifyEnvelope, SIG_BYTES, type Envelope } from '../envelope.js'
 import { sameBytes } from '../bytes.js'
 
 export type VerifyOne = (e: Envelope) => Promise<boolean>
@@ -63,7 +63,9 @@ export async function verifyBatch (envs: Envelope[], needed?: boolean[], verify:
       if (await verify(envs[i])) { ok[i] = true; return }
     }
   }))
-  return envs.map((_, i) => versionOf[i] >= 0 && ok[versionOf[i]])
+  // the chain pins bodies, not signatures: a sig no origin could have made (not 64 bytes) is a relay's
+  // padding, which would be stored and served onward as the message's bytes
+  return envs.map((e, i) => versionOf[i] >= 0 && ok[versionOf[i]] && e.sig.byteLength === SIG_BYTES)
 }
 
 /**
