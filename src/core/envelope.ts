@@ -126,8 +126,13 @@ function byteString (bytes: Uint8Array, at: number): { value: Uint8Array, end: n
  * longer headers) and the signature covers only the body, so a relay could pad a message it passes on by
  * kilobytes; what is stored and served onward is the origin's content, not the relay's wrapping.
  */
+/** whether `raw` is in gossipd's own (shortest) layout, as every gossipd writes it */
+export function isOwnLayout (raw: Uint8Array): boolean {
+  return splitOuter(raw) != null
+}
+
 export function ownBytes (e: Pick<Envelope, 'body' | 'sig'>, raw: Uint8Array): Uint8Array {
-  if (splitOuter(raw) != null) return raw
+  if (isOwnLayout(raw)) return raw
   return Buffer.concat([Buffer.from([0x83, ENVELOPE_VERSION]), bstrHead(e.body.byteLength), e.body, bstrHead(e.sig.byteLength), e.sig])
 }
 

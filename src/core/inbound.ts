@@ -6,7 +6,7 @@
 // invalid in it is Rejected (not forwarded, the relaying peer penalised), so it never travels further.
 import type { PeerId } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
-import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, type Envelope } from './envelope.js'
+import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, isOwnLayout, type Envelope } from './envelope.js'
 import { InlineBudget } from './inline-budget.js'
 import { decodeGossipData } from './stack/gossip.js'
 import { verifyBatch } from './sync/verify-batch.js'
@@ -82,6 +82,9 @@ export class Inbound {
       return TopicValidatorResult.Reject
     }
     const { envelopes, raws } = data
+    // gossipsub forwards the bytes as received: a relay's padding would cross the whole mesh. Kept in our
+    // layout but not forwarded (no gossipd writes another): the mesh gets it by sync, in gossipd's bytes
+    const forward = raws.every(isOwnLayout) ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
     if (!this.takeTokens(from.toString(), envelopes.length)) {
       // over its rate: not forwarded, not penalised (an honest relay may be passing on someone's burst);
       // sync fetches whatever we lack at the pace we choose
@@ -92,7 +95,7 @@ export class Inbound {
     }
     if (!data.bundle) {
       const result = await this.acceptEnvelope(envelopes[0], raws[0], from, 'gossip', false)
-      return result === 'stored' ? TopicValidatorResult.Accept : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+      return result === 'stored' ? forward : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
     }
     // one signature per linked run (one, for a publisher's bundle), checked once for all the envelopes
     const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq))
@@ -102,7 +105,7 @@ export class Inbound {
     if (results.includes('rejected')) return TopicValidatorResult.Reject
     if (!results.includes('stored')) return TopicValidatorResult.Ignore
     // a peer of an earlier version would reject a bundle and penalise us: it gets these by sync instead
-    return this.p.canForwardBundle?.(msg.topic, from.toString()) === true ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
+    return this.p.canForwardBundle?.(msg.topic, from.toString()) === true ? forward : TopicValidatorResult.Ignore
   }
 
   /**
