@@ -128,6 +128,33 @@ describe('a GossipNode given its libp2p node', () => {
     }
   })
 
+  it('a node restarted on the same libp2p node tags its still-connected static peer again', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const swarm = await createSwarm({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, gossip: gossipOptions() })
+    const other = await new GossipNode({ dataDir: tempDir(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, synchronous: 'NORMAL', topics: ['t'] }).start()
+    const opts = { privateKey: key, synchronous: 'NORMAL' as const, topics: ['t'], peers: [other.libp2p.getMultiaddrs()[0].toString()] }
+    const tags = async (): Promise<string[]> => {
+      try { return [...(await swarm.peerStore.get(other.libp2p.peerId)).tags.keys()].filter(t => t.startsWith('gossipd-')) } catch { return [] }
+    }
+    try {
+      const first = await new GossipNode({ ...opts, dataDir: tempDir() }, { libp2p: swarm }).start()
+      await waitFor('static peer tagged', async () => (await tags()).includes('gossipd-static'))
+      await first.stop()
+      await waitFor('tags gone', async () => (await tags()).length === 0, 3_000)
+      // the connection outlived the node: no new peer:connect, yet it is still a static peer to protect
+      const second = await new GossipNode({ ...opts, dataDir: tempDir() }, { libp2p: swarm }).start()
+      try {
+        expect(swarm.getConnections(other.libp2p.peerId).length).toBeGreaterThan(0)
+        await waitFor('static peer tagged again', async () => (await tags()).includes('gossipd-static'), 8_000)
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      await other.stop()
+      await swarm.stop()
+    }
+  }, 20_000)
+
   it('hands its gossipsub\'s peer-score upkeep back when the node stops (scores keep decaying)', async () => {
     const key = await generateKeyPair('Ed25519')
     const swarm = await createSwarm({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, gossip: gossipOptions() })

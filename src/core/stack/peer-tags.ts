@@ -30,6 +30,8 @@ export class PeerTags {
     this.host.addEventListener('peer:connect', this.onConnect)
     this.host.addEventListener('connection:prune', this.onPrune)
     this.stopTicks = onWholeTicks(REFRESH_MS, () => this.refresh())
+    // a libp2p node given to gossipd keeps its connections across our restarts: no peer:connect for those
+    this.refresh()
   }
 
   stop (): void {
@@ -61,8 +63,10 @@ export class PeerTags {
     }
   }
 
-  /** topics we joined after the peer announced its own */
+  /** topics we joined after the peer announced its own, and static peers connected before we started
+   * (or known by id only once dialed) */
   private refresh (): void {
+    for (const peer of this.host.getPeers()) if (this.isStatic(peer)) this.tag(peer, STATIC_TAG, STATIC_VALUE)
     const pubsub = this.host.services.pubsub
     for (const topic of pubsub.getTopics()) {
       for (const peer of pubsub.getSubscribers(topic)) this.tag(peer, TOPIC_TAG_PREFIX + topic, TOPIC_VALUE)
