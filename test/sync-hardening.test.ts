@@ -104,11 +104,12 @@ describe('sync hardening', () => {
     await a.publish('t0', 'first topic')
     const b = await startNode({ topics, peers: [addrOf(a)] })
     nodes.push(b)
-    // joining 1,100 topics on both nodes takes most of this (10 s alone, 13-16 s in the parallel suite)
-    await waitFor('the message of t1099 arrived by sync', () => b.history('t1099').length === 1, 30_000)
+    // joining 1,100 topics on both nodes takes most of this (about 14 s alone; past 30 s once in the parallel
+    // suite with other work on the machine)
+    await waitFor('the message of t1099 arrived by sync', () => b.history('t1099').length === 1, 60_000)
     expect(b.history('t0').length).toBe(1)
     expect(b.status().sync.failures).toBe(0)
-  }, 45_000)
+  }, 90_000)
 
   it('a hole no peer can fill (pruned) does not cause a pull storm: pulls stay at the anti-entropy rate', async () => {
     const a = await startNode({ topics: [] })

@@ -39,7 +39,26 @@ export class PeerTags {
     this.host.removeEventListener('peer:connect', this.onConnect)
     this.host.removeEventListener('connection:prune', this.onPrune)
     this.stopTicks?.()
-    for (const { peer, name } of [...this.tagged.values()]) this.tag(peer, name, undefined)
+    this.untagAll()
+  }
+
+  /**
+   * One peer-store write per peer, not per tag: each write is a datastore round trip, and one per tag made
+   * stopping a node of 1,100 topics take 9 s
+   */
+  private untagAll (): void {
+    const byPeer = new Map<string, { peer: PeerId, tags: Record<string, undefined> }>()
+    for (const { peer, name } of this.tagged.values()) {
+      const key = peer.toString()
+      let e = byPeer.get(key)
+      if (e == null) { e = { peer, tags: {} }; byPeer.set(key, e) }
+      e.tags[name] = undefined
+    }
+    this.tagged.clear()
+    for (const { peer, tags } of byPeer.values()) {
+      this.host.peerStore.merge(peer, { tags })
+        .catch(err => this.log('peer untag failed', { peer: peer.toString(), err: (err as Error).message }))
+    }
   }
 
   private tag (peer: PeerId, name: string, value: number | undefined): void {
