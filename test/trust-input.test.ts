@@ -133,3 +133,30 @@ describe('a relay re-wrapping envelopes by gossip', () => {
     expect({ gossiped, bytes: c.topics()[0].bytes }).toEqual({ gossiped: [], bytes: bytes.byteLength })
   }, 30_000)
 })
+
+describe('a relay padding a genuine message it gets somewhere first', () => {
+  it('does not stop the genuine copy\'s gossip there: the first copy in gossipd\'s own layout is forwarded', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const origin = peerIdFromPrivateKey(key).toString()
+    const { bytes } = sealEnvelope(key, origin, 'g', 1, Date.now(), enc('hi'))
+    const padded = new Uint8Array(3 + bytes.byteLength)
+    padded.set([0xd9, 0xd9, 0xf7])
+    padded.set(bytes, 3)
+    // relay -- b -- c: c hears gossip only through b, and never syncs in this test
+    const relay = await startNode({ topics: ['g'], syncIntervalMs: 600_000 })
+    const b = await startNode({ topics: ['g'], peers: [addrOf(relay)], syncIntervalMs: 600_000 })
+    nodes = [relay, b]
+    const c = await startNode({ topics: ['g'], peers: [addrOf(b)], syncIntervalMs: 600_000 })
+    nodes.push(c)
+    await waitFor('meshed', () => b.topics()[0].peers === 2 && c.topics()[0].peers === 1)
+    await new Promise(resolve => setTimeout(resolve, 500))
+    const gossiped: number[] = []
+    c.libp2p.services.pubsub.addEventListener('message', e => { gossiped.push(e.detail.data.byteLength) })
+    // the padded copy reaches b first (stored, Ignored); then the origin's own bytes arrive
+    await relay.libp2p.services.pubsub.publish('g', padded)
+    await waitFor('b stored it', () => b.topics()[0].messages === 1)
+    await relay.libp2p.services.pubsub.publish('g', bytes)
+    await waitFor('c got the genuine copy by gossip', () => c.topics()[0].messages === 1, 10_000)
+    expect(gossiped).toEqual([bytes.byteLength])
+  }, 30_000)
+})

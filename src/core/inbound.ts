@@ -6,7 +6,7 @@
 // invalid in it is Rejected (not forwarded, the relaying peer penalised), so it never travels further.
 import type { PeerId } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
-import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, isOwnLayout, type Envelope } from './envelope.js'
+import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, isOwnLayout, sha256, type Envelope } from './envelope.js'
 import { InlineBudget } from './inline-budget.js'
 import { decodeGossipData } from './stack/gossip.js'
 import { verifyBatch } from './sync/verify-batch.js'
@@ -20,6 +20,9 @@ import { sameBytes } from './bytes.js'
 const MAX_GOSSIP_INFLIGHT = 4_000
 /** queued store writes past which inbound gossip is left to sync */
 const SHED_PENDING_WRITES = 5_000
+
+/** envelopes remembered as stored from gossip but not forwarded (their message was in another layout) */
+const MAX_UNFORWARDED = 10_000
 
 /** refused: valid as far as we know, but larger than this node accepts (not the sender's fault) */
 export type Acceptance = 'stored' | 'duplicate' | 'rejected' | 'shed' | 'refused'
@@ -63,6 +66,13 @@ export class Inbound {
   private readonly load = new Map<string, PeerLoad>()
   private readonly buckets?: PeerBuckets
   private gossipInflight = 0
+  /**
+   * Envelopes stored from a gossip message in another layout, so Ignored (not forwarded): id -> SHA-256 of
+   * our bytes. Without this a relay that pads a genuine message (or bundles it with a padded one) and gets it
+   * here first stopped its gossip at this node for free: every later, genuine copy was a duplicate, Ignored.
+   * The first copy in our layout, byte for byte the one we verified and stored, is forwarded instead.
+   */
+  private readonly unforwarded = new Map<string, Buffer>()
   /** signature checks done on the main thread instead of the pool (inline-budget.ts) */
   private readonly inline: InlineBudget
 
@@ -95,7 +105,9 @@ export class Inbound {
     }
     if (!data.bundle) {
       const result = await this.acceptEnvelope(envelopes[0], raws[0], from, 'gossip', false)
-      return result === 'stored' ? forward : result === 'rejected' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+      if (result === 'rejected') return TopicValidatorResult.Reject
+      const fresh = this.notYetForwarded(envelopes, raws, [result], forward)
+      return fresh ? forward : TopicValidatorResult.Ignore
     }
     // one signature per linked run (one, for a publisher's bundle), checked once for all the envelopes
     const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq))
@@ -103,9 +115,32 @@ export class Inbound {
     const results = await Promise.all(envelopes.map(async (env, i) =>
       await this.acceptEnvelope(env, raws[i], from, 'gossip', false, async () => (await authentic)[i])))
     if (results.includes('rejected')) return TopicValidatorResult.Reject
-    if (!results.includes('stored')) return TopicValidatorResult.Ignore
     // a peer of an earlier version would reject a bundle and penalise us: it gets these by sync instead
-    return this.p.canForwardBundle?.(msg.topic, from.toString()) === true ? forward : TopicValidatorResult.Ignore
+    const canForward = this.p.canForwardBundle?.(msg.topic, from.toString()) === true
+    if (!this.notYetForwarded(envelopes, raws, results, canForward ? forward : undefined)) return TopicValidatorResult.Ignore
+    return canForward ? forward : TopicValidatorResult.Ignore
+  }
+
+  /**
+   * Whether the gossip message carries something this node has not forwarded yet: an envelope it just
+   * stored, or one stored from a copy in another layout (`unforwarded`) that this copy, in our layout,
+   * matches byte for byte. `answer` is what the message will get (undefined: Ignore, for other reasons):
+   * stored envelopes of an Ignored message are remembered, those of an Accepted one forgotten.
+   */
+  private notYetForwarded (envelopes: Envelope[], raws: Uint8Array[], results: Acceptance[], answer: TopicValidatorResult | undefined): boolean {
+    const ids = envelopes.map(envelopeId)
+    const fresh = results.map((r, i) => r === 'stored' ||
+      (r === 'duplicate' && answer === TopicValidatorResult.Accept && this.unforwarded.get(ids[i])?.equals(sha256(raws[i])) === true))
+    if (answer === TopicValidatorResult.Accept) {
+      ids.forEach((id, i) => { if (fresh[i]) this.unforwarded.delete(id) })
+    } else if (answer === TopicValidatorResult.Ignore) {
+      results.forEach((r, i) => {
+        if (r !== 'stored') return
+        if (this.unforwarded.size >= MAX_UNFORWARDED) this.unforwarded.delete(this.unforwarded.keys().next().value as string)
+        this.unforwarded.set(ids[i], sha256(ownBytes(envelopes[i], raws[i])))
+      })
+    }
+    return fresh.includes(true)
   }
 
   /**
