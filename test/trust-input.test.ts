@@ -54,6 +54,21 @@ describe('poison pill: envelope fields are validated at decode', () => {
   })
 })
 
+/** a node that pulls one batch of `msgs` from a relay (a hand-written sync server), and nothing else from it */
+async function pullOneBatchFromRelay (msgs: Uint8Array[]): Promise<GossipNode> {
+  const relay = await startNode({ topics: ['t'] })
+  nodes = [relay]
+  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+  await serveSyncWith(relay, async (s, stream) => {
+    await s.read()
+    await s.write(cbor.encode({ msgs, more: false }))
+    await stream.close()
+  })
+  const b = await startNode({ topics: ['t'], peers: [addrOf(relay)] })
+  nodes.push(b)
+  return b
+}
+
 describe('a relay re-wrapping envelopes', () => {
   it('an envelope wrapped in 2,000 self-describe tags by a relay is stored and served in gossipd\'s own bytes', async () => {
     const key = await generateKeyPair('Ed25519')
@@ -65,16 +80,7 @@ describe('a relay re-wrapping envelopes', () => {
     for (let i = 0; i < 2_000; i++) padded.set([0xd9, 0xd9, 0xf7], 3 * i)
     padded.set(bytes, 3 * 2_000)
     expect(decodeEnvelope(padded).seq).toBe(1)
-    const relay = await startNode({ topics: ['t'] })
-    nodes = [relay]
-    const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
-    await serveSyncWith(relay, async (s, stream) => {
-      await s.read()
-      await s.write(cbor.encode({ msgs: [padded], more: false }))
-      await stream.close()
-    })
-    const b = await startNode({ topics: ['t'], peers: [addrOf(relay)] })
-    nodes.push(b)
+    const b = await pullOneBatchFromRelay([padded])
     await waitFor('b stored it', () => b.topics()[0].messages === 1)
     // and b passes on the origin's bytes, not the relay's
     const c = await startNode({ topics: ['t'], peers: [addrOf(b)] })
@@ -92,40 +98,40 @@ describe('a relay re-wrapping envelopes', () => {
     // seq 2's prev pins seq 1's body, not its signature: without a limit the chain vouched for any bytes there
     const padded = encodeEnvelope({ ...first.envelope, sig: new Uint8Array(60_000) })
     expect(decodeEnvelope(padded).seq).toBe(1)
-    const relay = await startNode({ topics: ['t'] })
-    nodes = [relay]
-    const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
-    await serveSyncWith(relay, async (s, stream) => {
-      await s.read()
-      await s.write(cbor.encode({ msgs: [padded, second.bytes], more: false }))
-      await stream.close()
-    })
-    const b = await startNode({ topics: ['t'], peers: [addrOf(relay)] })
-    nodes.push(b)
+    const b = await pullOneBatchFromRelay([padded, second.bytes])
     // one batch, one commit: seq 2 stored means seq 1 was judged too
     await waitFor('b stored seq 2', () => b.history('t').some(m => m.seq === 2))
     expect(b.topics()[0].bytes).toBeLessThanOrEqual(first.bytes.byteLength + second.bytes.byteLength)
   })
 })
 
+/**
+ * A message of a fresh origin on 'g', in gossipd's bytes and wrapped in `tags` self-describe CBOR tags, and
+ * three nodes relay -- b -- c (c hears gossip only through b; it syncs every `cSyncMs`), meshed; `gossiped`
+ * lists the sizes of the gossip messages c receives from now on.
+ */
+async function paddingRelay (tags: number, cSyncMs: number): Promise<{ bytes: Uint8Array, padded: Uint8Array, relay: GossipNode, b: GossipNode, c: GossipNode, gossiped: number[] }> {
+  const key = await generateKeyPair('Ed25519')
+  const origin = peerIdFromPrivateKey(key).toString()
+  const { bytes } = sealEnvelope(key, origin, 'g', 1, Date.now(), enc('hi'))
+  const padded = new Uint8Array(3 * tags + bytes.byteLength)
+  for (let i = 0; i < tags; i++) padded.set([0xd9, 0xd9, 0xf7], 3 * i)
+  padded.set(bytes, 3 * tags)
+  const relay = await startNode({ topics: ['g'], syncIntervalMs: 600_000 })
+  const b = await startNode({ topics: ['g'], peers: [addrOf(relay)], syncIntervalMs: 600_000 })
+  nodes = [relay, b]
+  const c = await startNode({ topics: ['g'], peers: [addrOf(b)], syncIntervalMs: cSyncMs })
+  nodes.push(c)
+  await waitFor('meshed', () => b.topics()[0].peers === 2 && c.topics()[0].peers === 1)
+  await new Promise(resolve => setTimeout(resolve, 500))
+  const gossiped: number[] = []
+  c.libp2p.services.pubsub.addEventListener('message', e => { gossiped.push(e.detail.data.byteLength) })
+  return { bytes, padded, relay, b, c, gossiped }
+}
+
 describe('a relay re-wrapping envelopes by gossip', () => {
   it('an envelope a relay padded is stored in gossipd\'s own bytes and not forwarded padded to the mesh', async () => {
-    const key = await generateKeyPair('Ed25519')
-    const origin = peerIdFromPrivateKey(key).toString()
-    const { bytes } = sealEnvelope(key, origin, 'g', 1, Date.now(), enc('hi'))
-    const padded = new Uint8Array(3 * 2_000 + bytes.byteLength)
-    for (let i = 0; i < 2_000; i++) padded.set([0xd9, 0xd9, 0xf7], 3 * i)
-    padded.set(bytes, 3 * 2_000)
-    // relay -- b -- c: c hears the message only through b
-    const relay = await startNode({ topics: ['g'], syncIntervalMs: 600_000 })
-    const b = await startNode({ topics: ['g'], peers: [addrOf(relay)], syncIntervalMs: 600_000 })
-    nodes = [relay, b]
-    const c = await startNode({ topics: ['g'], peers: [addrOf(b)], syncIntervalMs: 1_000 })
-    nodes.push(c)
-    await waitFor('meshed', () => b.topics()[0].peers === 2 && c.topics()[0].peers === 1)
-    await new Promise(resolve => setTimeout(resolve, 500))
-    const gossiped: number[] = []
-    c.libp2p.services.pubsub.addEventListener('message', e => { gossiped.push(e.detail.data.byteLength) })
+    const { bytes, padded, relay, b, c, gossiped } = await paddingRelay(2_000, 1_000)
     await relay.libp2p.services.pubsub.publish('g', padded)
     await waitFor('b stored it', () => b.topics()[0].messages === 1)
     // by gossip before, by sync now: either way c ends up holding it, in gossipd's bytes
@@ -136,22 +142,8 @@ describe('a relay re-wrapping envelopes by gossip', () => {
 
 describe('a relay padding a genuine message it gets somewhere first', () => {
   it('does not stop the genuine copy\'s gossip there: the first copy in gossipd\'s own layout is forwarded', async () => {
-    const key = await generateKeyPair('Ed25519')
-    const origin = peerIdFromPrivateKey(key).toString()
-    const { bytes } = sealEnvelope(key, origin, 'g', 1, Date.now(), enc('hi'))
-    const padded = new Uint8Array(3 + bytes.byteLength)
-    padded.set([0xd9, 0xd9, 0xf7])
-    padded.set(bytes, 3)
-    // relay -- b -- c: c hears gossip only through b, and never syncs in this test
-    const relay = await startNode({ topics: ['g'], syncIntervalMs: 600_000 })
-    const b = await startNode({ topics: ['g'], peers: [addrOf(relay)], syncIntervalMs: 600_000 })
-    nodes = [relay, b]
-    const c = await startNode({ topics: ['g'], peers: [addrOf(b)], syncIntervalMs: 600_000 })
-    nodes.push(c)
-    await waitFor('meshed', () => b.topics()[0].peers === 2 && c.topics()[0].peers === 1)
-    await new Promise(resolve => setTimeout(resolve, 500))
-    const gossiped: number[] = []
-    c.libp2p.services.pubsub.addEventListener('message', e => { gossiped.push(e.detail.data.byteLength) })
+    // c never syncs in this test: it gets the message by gossip or not at all
+    const { bytes, padded, relay, b, c, gossiped } = await paddingRelay(1, 600_000)
     // the padded copy reaches b first (stored, Ignored); then the origin's own bytes arrive
     await relay.libp2p.services.pubsub.publish('g', padded)
     await waitFor('b stored it', () => b.topics()[0].messages === 1)
