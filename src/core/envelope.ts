@@ -120,17 +120,17 @@ function byteString (bytes: Uint8Array, at: number): { value: Uint8Array, end: n
   return { value: bytes.subarray(start, start + length), end: start + length }
 }
 
+/** whether `raw` is in gossipd's own (shortest) layout, as every gossipd writes it */
+export function isOwnLayout (raw: Uint8Array): boolean {
+  return splitOuter(raw) != null
+}
+
 /**
  * The envelope's bytes in gossipd's own (shortest) layout: `raw` itself when it already is, else rebuilt
  * from body and sig. Other layouts decode (tags such as self-describe 55799 wrapped any number of times,
  * longer headers) and the signature covers only the body, so a relay could pad a message it passes on by
  * kilobytes; what is stored and served onward is the origin's content, not the relay's wrapping.
  */
-/** whether `raw` is in gossipd's own (shortest) layout, as every gossipd writes it */
-export function isOwnLayout (raw: Uint8Array): boolean {
-  return splitOuter(raw) != null
-}
-
 export function ownBytes (e: Pick<Envelope, 'body' | 'sig'>, raw: Uint8Array): Uint8Array {
   if (isOwnLayout(raw)) return raw
   return Buffer.concat([Buffer.from([0x83, ENVELOPE_VERSION]), bstrHead(e.body.byteLength), e.body, bstrHead(e.sig.byteLength), e.sig])

@@ -128,6 +128,8 @@ export class Inbound {
    * stored envelopes of an Ignored message are remembered, those of an Accepted one forgotten.
    */
   private notYetForwarded (envelopes: Envelope[], raws: Uint8Array[], results: Acceptance[], answer: TopicValidatorResult | undefined): boolean {
+    // the usual case, on every gossip message: nothing remembered and nothing to remember
+    if (answer !== TopicValidatorResult.Ignore && this.unforwarded.size === 0) return results.includes('stored')
     const ids = envelopes.map(envelopeId)
     const fresh = results.map((r, i) => r === 'stored' ||
       (r === 'duplicate' && answer === TopicValidatorResult.Accept && this.unforwarded.get(ids[i])?.equals(sha256(raws[i])) === true))
