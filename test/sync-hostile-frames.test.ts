@@ -11,7 +11,7 @@ import { Encoder } from 'cbor-x'
 import type { GossipNode } from '../src/core/node.js'
 import { assertPlainCbor, NotPlainCborError } from '../src/core/sync/plain-cbor.js'
 import { Progress, SyncStallError } from '../src/core/sync/protocol.js'
-import { askedBy } from '../src/core/sync/asked.js'
+import { RequestIndex } from '../src/core/sync/asked.js'
 import { bucketOf, DIGEST_BUCKETS } from '../src/core/sync/digest.js'
 import { startNode, waitFor, addrOf, stopAll, serveSameFrame } from './helpers.js'
 
@@ -83,14 +83,14 @@ describe('pull progress (Progress)', () => {
   })
 })
 
-describe('what a server answering a pull had reason to send (askedBy)', () => {
+describe('what a server answering a pull had reason to send (RequestIndex)', () => {
   it('a topic asked about, and a seq not listed as held', () => {
-    const asked = askedBy([{ topic: 't', origins: [{ origin: 'a', low: 5, ranges: [[8, 9], [12, 12]] }] }])
+    const asked = new RequestIndex([{ topic: 't', origins: [{ origin: 'a', low: 5, ranges: [[8, 9], [12, 12]] }] }]).asked
     expect([4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map(seq => asked('t', 'a', seq))).toEqual([false, false, true, true, false, false, true, true, false, true])
     expect(asked('t', 'b', 1), 'an origin not listed (a truncated request)').toBe(true)
     expect(asked('u', 'a', 6), 'a topic not asked about').toBe(false)
     expect([asked('t', 'a', 6), asked('t', 'b', 1)], 'sent again in the same pull').toEqual([false, false])
-    const digest = askedBy([{ topic: 't', origins: [] }], (t, o) => o === 'b')
+    const digest = new RequestIndex([{ topic: 't', origins: [] }], (t, o) => o === 'b').asked
     expect([digest('t', 'b', 1), digest('t', 'c', 1)], 'unlisted origins: only those the server answers for (1.2.0: differing buckets)').toEqual([true, false])
   })
 })

@@ -8,21 +8,36 @@ import type { TopicWant } from './protocol.js'
 export type Asked = (topic: string, origin: string, seq: number) => boolean
 
 /**
- * `unlisted`: whether the server had reason to send an origin of an asked topic that the request did not
- * list (one we hold nothing of, or past a truncated list). In 1.2.0, origins of buckets the server's own
- * digest answer said agree are not listed, and an honest server does not answer for them (serveDigest):
- * counted, a server resending what we hold of them kept a pull busy to its deadline.
+ * What one request asked of a server, built once per pull from its `want`: the topics asked about, the
+ * origins listed under each (floors matter only for those, protocol.ts), and `asked`, whether a message is
+ * one the server had reason to send. `unlisted`: whether the server had reason to send an origin of an
+ * asked topic that the request did not list (one we hold nothing of, or past a truncated list). In 1.2.0,
+ * origins of buckets the server's own digest answer said agree are not listed, and an honest server does
+ * not answer for them (serveDigest): counted, a server resending what we hold of them kept a pull busy to
+ * its deadline.
  */
-export function askedBy (want: TopicWant[], unlisted: (topic: string, origin: string) => boolean = () => true): Asked {
-  const listed = new Map<string, Map<string, { low: number, ranges: Range[], set?: RangeSet }>>()
-  for (const w of want) listed.set(w.topic, new Map(w.origins.map(o => [o.origin, { low: o.low, ranges: o.ranges }])))
-  return (topic, origin, seq) => {
-    const origins = listed.get(topic)
+export class RequestIndex {
+  /** per asked topic, per origin: what the request listed as held (listed false: an origin it did not list,
+   * remembered only for what this pull already counted) */
+  private readonly topics = new Map<string, Map<string, { low: number, ranges: Range[], set?: RangeSet, listed: boolean }>>()
+
+  constructor (want: TopicWant[], private readonly unlisted: (topic: string, origin: string) => boolean = () => true) {
+    for (const w of want) this.topics.set(w.topic, new Map(w.origins.map(o => [o.origin, { low: o.low, ranges: o.ranges, listed: true }])))
+  }
+
+  /** a topic the request asked about */
+  asksTopic (topic: string): boolean { return this.topics.has(topic) }
+
+  /** an origin the request listed under its topic */
+  lists (topic: string, origin: string): boolean { return this.topics.get(topic)?.get(origin)?.listed === true }
+
+  readonly asked: Asked = (topic, origin, seq) => {
+    const origins = this.topics.get(topic)
     if (origins == null) return false
     let o = origins.get(origin)
     if (o == null) {
-      if (!unlisted(topic, origin)) return false
-      o = { low: 0, ranges: [] }
+      if (!this.unlisted(topic, origin)) return false
+      o = { low: 0, ranges: [], listed: false }
       origins.set(origin, o)
     }
     if (seq <= o.low) return false

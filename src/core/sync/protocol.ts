@@ -17,7 +17,7 @@ import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../limits.js'
 import { MAX_ORIGIN_CHARS } from '../envelope.js'
 import { decodePlainBatch } from './batch-frame.js'
 import { assertPlainCbor } from './plain-cbor.js'
-import { askedBy, type Asked } from './asked.js'
+import { RequestIndex, type Asked } from './asked.js'
 import { withDeadline } from '../deadline.js'
 import { monotonicNow } from '../monotonic.js'
 import { DIGEST_BUCKETS, bucketOf, diffMask, inMask, parseDigestAnswer, parseDigestRequest, type DigestAnswer, type DigestCache, type DigestRequest } from './digest.js'
@@ -245,11 +245,8 @@ async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept
   // a floor matters only for an origin we listed (holes.ts): others are dropped, and each listed one is kept
   // once (the highest), so a server repeating floors cannot grow this pull's memory. An honest server also
   // sends floors of origins we did not list (its own low marks): they still make a frame not empty
-  const listed = new Set<string>()
-  const asked = new Set(want.map(w => w.topic))
-  for (const w of want) for (const o of w.origins) listed.add(`${w.topic}\u0000${o.origin}`)
+  const request = new RequestIndex(want, unlisted)
   const kept = new Map<string, number>()
-  const asks = askedBy(want, unlisted)
   for (;;) {
     // batch frames without joining their chunks (batch-frame.ts)
     const frame = await readFrame(s, signal, decodePlainBatch, progress.frameTimeoutMs) as SyncBatch
@@ -259,10 +256,10 @@ async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept
     let floorsAsked = 0
     let newFloors = 0
     for (const f of Array.isArray(frame.floors) ? frame.floors : []) {
-      if (!isFloor(f) || !asked.has(f[0])) continue
+      if (!isFloor(f) || !request.asksTopic(f[0])) continue
       floorsAsked++
+      if (!request.lists(f[0], f[1])) continue
       const key = `${f[0]}\u0000${f[1]}`
-      if (!listed.has(key)) continue
       const at = kept.get(key)
       if (at == null) {
         kept.set(key, stats.floors.length)
@@ -272,7 +269,7 @@ async function receiveBatches (s: Framed, peer: PeerId, stats: SyncStats, accept
         stats.floors[at] = f
       }
     }
-    const got = await accept(frame.msgs, peer, asks)
+    const got = await accept(frame.msgs, peer, request.asked)
     stats.stored += got.stored
     progress.batch(got.asked, got.askedBytes, frame.more === true, floorsAsked, newFloors)
     if (frame.more !== true) break
