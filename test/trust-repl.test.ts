@@ -44,4 +44,31 @@ describe('repl after a daemon restart', () => {
     input.end()
     await done
   })
+
+  it('with nothing typed, reconnects and resubscribes by itself, and shows what was published meanwhile', async () => {
+    node ??= await startNode()
+    const first = await createApi({ node, token: 'idle-1' })
+    apis.push(first)
+    let current = { url: first.url, token: 'idle-1' }
+    const input = new PassThrough()
+    const output = new PassThrough()
+    let text = ''
+    output.on('data', d => { text += d })
+    const done = runRepl({ client: new GossipClient(current), input, output, terminal: false, reconnect: () => new GossipClient(current) })
+    input.write('sub quiet\n')
+    await waitFor('subscribed', () => text.includes('subscribed to quiet'))
+
+    await first.close()
+    await waitFor('stream lost', () => text.includes('[quiet] the daemon closed the stream') || text.includes('[quiet] stream failed'))
+    // published while the REPL has no stream: shown once it is back, from the offset it had reached
+    await node.publish('quiet', 'while away')
+    const second = await createApi({ node, token: 'idle-2' })
+    apis.push(second)
+    current = { url: second.url, token: 'idle-2' }
+    await waitFor('resubscribed without a command', () => text.includes('resubscribed to quiet') && text.includes(': while away'), 20_000)
+    await node.publish('quiet', 'live again')
+    await waitFor('live messages shown', () => text.includes(': live again'))
+    input.end()
+    await done
+  }, 30_000)
 })

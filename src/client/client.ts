@@ -315,7 +315,12 @@ export class MessageStream implements AsyncIterable<MessageJson> {
   get bufferedBytes (): number { return this.queuedBytes }
 
   private dispatch (ev: SseEvent, bytes: number): void {
-    if (ev.event === 'ready') { this.readyResolve(); return }
+    if (ev.event === 'ready') {
+      // the daemon's start position (an anonymous stream from now or an offset): resuming after it loses nothing
+      if (ev.id != null && /^\d+$/.test(ev.id)) this.lastEventId = Number(ev.id)
+      this.readyResolve()
+      return
+    }
     if (ev.event === 'gap') { this.onGap?.(JSON.parse(ev.data)); return }
     if (ev.event !== 'message') return
     const m = JSON.parse(ev.data) as MessageJson

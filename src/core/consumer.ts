@@ -49,6 +49,11 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   /** from a time: messages received from this offset on are delivered whatever their origin's timestamp */
   private readonly arrivedFrom: number
   private readonly minOffset: number
+  /**
+   * an anonymous consumer from now or from an offset: the offset it starts after, so that resuming after it
+   * (SSE Last-Event-ID) loses nothing even when the first stream ended before its first message
+   */
+  readonly startsAfter?: number
   private readonly startAt: 'beginning' | 'now'
   private readonly autoAck: boolean
   private readonly gapTimeoutMs: number
@@ -85,6 +90,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
     // 'now' is judged by local arrival (offsets), never by remote clocks, which may be skewed
     this.minOffset = typeof from === 'object' && 'offset' in from ? from.offset : from === 'now' ? store.lastOffset() + 1 : 0
     this.startAt = from === 'now' ? 'now' : 'beginning'
+    if (opts.name == null && (from === 'now' || (typeof from === 'object' && 'offset' in from)) && this.minOffset > 0) this.startsAfter = this.minOffset - 1
     if (opts.name != null) {
       for (const [origin, seq] of store.cursors(opts.name, topic)) {
         this.acked.set(origin, seq)

@@ -48,6 +48,9 @@ export class Repl {
   private readonly subs = new Map<string, MessageStream>()
   /** topics whose stream the daemon ended (it stopped): reopened after the offset seen once it is back */
   private readonly lost = new Map<string, number | undefined>()
+  /** the pending retry of lost streams, and how many retries have failed since the last success */
+  private retryTimer: NodeJS.Timeout | undefined
+  private retries = 0
   private readonly topics = new Set<string>()
   private history: string[] = []
   private queue: Promise<void> = Promise.resolve()
@@ -164,19 +167,56 @@ export class Repl {
     }
     this.client = fresh
     this.print(`reconnected to gossipd at ${fresh.url}`)
+    await this.resubscribe()
+    return true
+  }
+
+  /** Reopen every lost stream after the offset it had shown; false if one could not be reopened. */
+  private async resubscribe (): Promise<boolean> {
+    let all = true
     for (const [topic, last] of [...this.lost]) {
+      if (this.closed) return true
       this.lost.delete(topic)
       if (this.subs.has(topic)) continue
       try {
-        const stream = await fresh.stream(topic, { from: last != null ? { offset: last + 1 } : 'now', join: true, onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`) })
+        const stream = await this.client.stream(topic, { from: last != null ? { offset: last + 1 } : 'now', join: true, onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`) })
+        if (this.closed) { stream.close(); return true }
         this.subs.set(topic, stream)
         void this.follow(topic, stream)
         this.print(`resubscribed to ${topic}`)
       } catch (e) {
+        // kept for the next retry, unless the user subscribed again meanwhile
+        if (!this.subs.has(topic)) this.lost.set(topic, last)
         this.print(`[${topic}] could not resubscribe: ${(e as Error).message}`)
+        all = false
       }
     }
-    return true
+    return all
+  }
+
+  /**
+   * A stream that ended (the daemon stopped, froze past the idle deadline, or dropped it) is retried on its
+   * own, as NATS clients do, 1 s after the loss and then backing off to 30 s; a command that finds the
+   * daemon gone still retries at once.
+   */
+  private scheduleRetry (): void {
+    if (this.closed || this.retryTimer != null || this.lost.size === 0) return
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.retries, 5))
+    this.retryTimer = setTimeout(() => { this.retryTimer = undefined; void this.retryLost() }, delay)
+    this.retryTimer.unref()
+  }
+
+  private async retryLost (): Promise<void> {
+    if (this.closed || this.lost.size === 0) return
+    let ok = false
+    try {
+      await this.client.status()
+      ok = await this.resubscribe()
+    } catch (err) {
+      try { ok = await this.reconnect(err) && this.lost.size === 0 } catch { ok = false }
+    }
+    this.retries = ok ? 0 : this.retries + 1
+    this.scheduleRetry()
   }
 
   private async exec (cmd: string, name: string, rest: string, args: string[]): Promise<void> {
@@ -202,6 +242,7 @@ export class Repl {
           onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`),
         })
         this.subs.set(topic, stream)
+        this.lost.delete(topic)
         this.topics.add(topic)
         this.print(`subscribed to ${topic}`)
         void this.follow(topic, stream)
@@ -210,7 +251,8 @@ export class Repl {
       case 'unsub': {
         if (args.length !== 1) throw new UsageError('unsub TOPIC')
         const s = this.subs.get(args[0])
-        if (s == null) { this.print(`not showing ${args[0]}`); break }
+        // a lost stream is not retried once unsubscribed
+        if (s == null) { this.print(this.lost.delete(args[0]) ? `unsubscribed from ${args[0]}` : `not showing ${args[0]}`); break }
         this.subs.delete(args[0])
         s.close()
         this.print(`unsubscribed from ${args[0]}`)
@@ -269,11 +311,13 @@ export class Repl {
       if (stream.endedByServer && this.subs.get(topic) === stream) {
         this.print(`[${topic}] the daemon closed the stream`)
         this.lost.set(topic, stream.lastEventId)
+        this.scheduleRetry()
       }
     } catch (err) {
       if (this.subs.get(topic) === stream) {
         this.print(`[${topic}] stream failed: ${(err as Error).message}`)
         this.lost.set(topic, stream.lastEventId)
+        this.scheduleRetry()
       }
     } finally {
       if (this.subs.get(topic) === stream) this.subs.delete(topic)
@@ -288,6 +332,7 @@ export class Repl {
   private async shutdown (): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearTimeout(this.retryTimer)
     for (const s of this.subs.values()) s.close()
     this.subs.clear()
     if (this.opts.historyFile != null) {

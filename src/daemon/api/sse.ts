@@ -40,7 +40,7 @@ export function serveConsumer (res: ServerResponse, consumer: Consumer, opts: Ss
   res.on('close', end)
   res.on('error', end)
   consumer.on('gap', gap => { if (!ended) res.write(sseEvent('gap', gapJson(gap))) })
-  res.write(sseEvent('ready', opts.ready))
+  res.write(sseEvent('ready', opts.ready, consumer.startsAfter))
   consumer.start()
   void (async () => {
     try {
