@@ -1,6 +1,7 @@
 import { describe, it, expect, afterEach, vi } from 'vitest'
 import { Store } from '../src/store/store.js'
 import { Consumer, type GapInfo } from '../src/core/consumer.js'
+import { Consumers } from '../src/core/consumers.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import { tempDir, removeTempDirs, waitFor, storeRow } from './helpers.js'
 
@@ -48,6 +49,50 @@ describe('Consumer gap handling', () => {
     await put(s, c, 5)
     await waitFor('5 delivered', () => got.includes(5))
     expect(got).toEqual([1, 4, 5])
+    c.close(); s.close()
+  })
+})
+
+describe('Consumers: a hole given up is one loss, however many consumers wait on it', () => {
+  function setup (): { s: Store, cs: Consumers, emitted: unknown[], logged: string[] } {
+    const s = new Store(tempDir(), { codec: envelopeCodec })
+    s.addTopic('t')
+    const emitted: unknown[] = []
+    const logged: string[] = []
+    const cs = new Consumers({
+      store: s, sources: new Map(), gapTimeoutMs: 200, isJoined: () => true, join: () => {}, repairing: () => false, repair: () => {},
+      emit: ((event: string, g: unknown) => { if (event === 'gap') emitted.push(g); return true }) as never,
+      log: (_level, msg) => { logged.push(msg) },
+    })
+    return { s, cs, emitted, logged }
+  }
+
+  it('two consumers on one hole above held messages: each stream hears of it, the node counts it once', async () => {
+    const { s, cs, emitted, logged } = setup()
+    const heard: GapInfo[] = []
+    const a = cs.consume('t', { from: 'beginning' }).on('gap', g => heard.push(g)).start()
+    const b = cs.consume('t', { from: 'beginning' }).on('gap', g => heard.push(g)).start()
+    await s.insert(storeRow('t', 'o', 1))
+    await s.insert(storeRow('t', 'o', 4))
+    a.notify(['o']); b.notify(['o'])
+    await waitFor('both consumers gave up', () => heard.length === 2, 5_000)
+    expect(emitted).toEqual([{ topic: 't', origin: 'o', from: 2, to: 3, consumer: undefined }])
+    expect(cs.gapsGivenUp).toBe(1)
+    expect(logged.filter(m => m.startsWith('gap'))).toHaveLength(1)
+    a.close(); b.close(); s.close()
+  })
+
+  it('a hole sync already gave up (low mark raised) while a consumer waited on it is not counted again', async () => {
+    const { s, cs, emitted } = setup()
+    const heard: GapInfo[] = []
+    const c = cs.consume('t', { from: 'beginning' }).on('gap', g => heard.push(g)).start()
+    await s.insert(storeRow('t', 'o', 5))
+    c.notify(['o'])
+    // what HoleRepair does when no connected peer holds 1-4: raise the low mark (and count and report it itself)
+    s.raiseLow('t', 'o', 4)
+    await waitFor('the consumer moved past the hole', () => heard.length === 1, 5_000)
+    expect(emitted).toEqual([])
+    expect(cs.gapsGivenUp).toBe(0)
     c.close(); s.close()
   })
 })

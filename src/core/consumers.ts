@@ -21,10 +21,14 @@ export interface ConsumersParts {
   log: LogFn
 }
 
+const MAX_COUNTED = 4096
+
 export class Consumers {
   private readonly open = new Set<Consumer>()
   /** gaps given up since start (for status) */
   gapsGivenUp = 0
+  /** the last range counted per (topic, origin): a second consumer giving up the same hole is not a second loss */
+  private readonly counted = new Map<string, { from: number, to: number }>()
 
   constructor (private readonly p: ConsumersParts) {}
 
@@ -44,6 +48,8 @@ export class Consumers {
     if (!this.p.isJoined(topic)) this.p.join(topic)
     const c = new Consumer(this.p.store, topic, { gapTimeoutMs: this.p.gapTimeoutMs, repairing: this.p.repairing, ...opts }, c => this.open.delete(c))
     c.on('gap', gap => {
+      // the consumer's own stream still hears of it (its 'gap' event); the node counts and logs a loss once
+      if (this.alreadyGivenUp(gap)) return
       this.gapsGivenUp++
       this.p.log('warn', 'gap: giving up on missing messages', gap)
       this.persistGap(gap)
@@ -51,6 +57,23 @@ export class Consumers {
     })
     this.open.add(c)
     return c
+  }
+
+  /**
+   * A range given up node-wide already: at or below the low mark (sync gave it up on the peers' floors, or
+   * another consumer's bottom gap raised it), or inside the last range counted for the origin.
+   */
+  private alreadyGivenUp (gap: GapInfo): boolean {
+    const key = `${gap.topic}\u0000${gap.origin}`
+    const last = this.counted.get(key)
+    const seen = (this.p.store.heldState(gap.topic, gap.origin)?.low ?? 0) >= gap.to || (last != null && last.from <= gap.from && gap.to <= last.to)
+    if (!seen) {
+      this.counted.delete(key)
+      this.counted.set(key, { from: gap.from, to: gap.to })
+      // bounded: the oldest origin's range goes first
+      if (this.counted.size > MAX_COUNTED) this.counted.delete(this.counted.keys().next().value!)
+    }
+    return seen
   }
 
   /**
