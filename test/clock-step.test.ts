@@ -91,8 +91,8 @@ it('a hole is asked for again after its backoff, and a bottom hole is not given 
   const raised: number[] = []
   // origin O on topic t holds 5-9 (low 0): a hole at the bottom; peer P (not the origin) is connected
   const store = {
-    heldState: () => ({ low: 0, set: { ranges: [[5, 9]], min: 5 } }),
-    raiseLow: (_t: string, _o: string, low: number) => { raised.push(low) },
+    heldState: () => ({ low: 0, skip: 0, set: { ranges: [[5, 9]], min: 5 } }),
+    raiseSkip: (_t: string, _o: string, skip: number) => { raised.push(skip) },
   } as unknown as Store
   const holes = new HoleRepair(store, () => ['P'])
   const hole = [{ topic: 't', origin: 'O' }]
@@ -185,7 +185,7 @@ it('a wall clock stepped forward does not give up a bottom hole before it was op
   // we hold seqs 5-6 of O: 1-4 are a hole at the bottom; the one connected peer, A, holds nothing below 10
   const set = RangeSet.from([[5, 6]])
   const raised: number[] = []
-  const store = { heldState: () => ({ low: 0, set }), raiseLow: (_t: string, _o: string, low: number) => raised.push(low) } as unknown as Store
+  const store = { heldState: () => ({ low: 0, skip: 0, set }), raiseSkip: (_t: string, _o: string, skip: number) => raised.push(skip) } as unknown as Store
   const holes = new HoleRepair(store, () => ['A'])
   expect(holes.due([{ topic: 't', origin: 'O' }])).toHaveLength(1)
   holes.pulled('A', ['t'], [['t', 'O', 10]], false)

@@ -82,14 +82,14 @@ describe('Consumers: a hole given up is one loss, however many consumers wait on
     a.close(); b.close(); s.close()
   })
 
-  it('a hole sync already gave up (low mark raised) while a consumer waited on it is not counted again', async () => {
+  it('a hole sync already gave up (skip mark raised) while a consumer waited on it is not counted again', async () => {
     const { s, cs, emitted } = setup()
     const heard: GapInfo[] = []
     const c = cs.consume('t', { from: 'beginning' }).on('gap', g => heard.push(g)).start()
     await s.insert(storeRow('t', 'o', 5))
     c.notify(['o'])
-    // what HoleRepair does when no connected peer holds 1-4: raise the low mark (and count and report it itself)
-    s.raiseLow('t', 'o', 4)
+    // what HoleRepair does when no connected peer holds 1-4: raise the skip mark (and count and report it itself)
+    s.raiseSkip('t', 'o', 4)
     await waitFor('the consumer moved past the hole', () => heard.length === 1, 5_000)
     expect(emitted).toEqual([])
     expect(cs.gapsGivenUp).toBe(0)

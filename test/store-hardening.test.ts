@@ -126,6 +126,28 @@ describe('store: retention bookkeeping (item 5)', () => {
     expect(db.prepare('SELECT recv FROM messages').get()).toEqual({ recv: ts })
     db.close()
   })
+
+  it('keeps a given-up range (skip mark) across a restart, also in a data dir from before the mark, and still stores a late copy', async () => {
+    const dir = tempDir()
+    const old = new Database(join(dir, 'queue.sqlite'))
+    // the origins table as older versions made it: a low mark only
+    old.exec('CREATE TABLE origins (topic TEXT NOT NULL, origin TEXT NOT NULL, low INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (topic, origin)) WITHOUT ROWID')
+    old.prepare('INSERT INTO origins (topic, origin, low) VALUES (?, ?, ?)').run('t', 'pruned', 3)
+    old.close()
+    let s = new Store(dir, { codec: envelopeCodec })
+    s.addTopic('t')
+    await s.insert(storeRow('t', 'o', 5))
+    s.raiseSkip('t', 'o', 4)
+    s.close()
+    s = new Store(dir, { codec: envelopeCodec })
+    expect(s.heldState('t', 'pruned')).toMatchObject({ low: 3, skip: 0 })
+    expect(s.heldState('t', 'o')).toMatchObject({ low: 0, skip: 4 })
+    // given up is not held: sync's summary still asks for 1-4, and a copy that comes is stored
+    expect(s.has('t', 'o', 2)).toBe(false)
+    expect(s.summary('t').find(o => o.origin === 'o')).toEqual({ origin: 'o', low: 0, ranges: [[5, 5]] })
+    expect(await s.insert(storeRow('t', 'o', 2))).toMatchObject({ seq: 2 })
+    s.close()
+  })
 })
 
 describe('store: an undecodable row is quarantined (item 7)', () => {

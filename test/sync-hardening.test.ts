@@ -143,4 +143,30 @@ describe('sync hardening', () => {
     expect(b.status().sync.holes).toBe(0)
     expect(b.status().sync.gapsGivenUp).toBe(1)
   }, 30_000)
+
+  it('a range given up on the connected peers\' floors is still fetched when a peer that holds it connects later', async () => {
+    // floors are a peer's word: giving a range up on them must not make it lost for good on this node
+    const a = await startNode({ topics: [] })
+    nodes = [a]
+    a.join('p', { maxMessages: 10 })
+    const c = await startNode({ topics: ['p'], peers: [addrOf(a)] })
+    nodes.push(c)
+    await waitFor('meshed', () => a.topics()[0].peers === 1)
+    for (let i = 1; i <= 30; i++) await a.publish('p', `m${i}`)
+    await waitFor('c holds all 30', () => c.history('p').length === 30)
+    await waitFor('a pruned the start of its stream', () => a.history('p').length === 10)
+    // b knows only a, which holds 21-30: 1-20 are given up on a's floor (a is the origin: at once)
+    const b = await startNode({ topics: ['p'], peers: [addrOf(a)], syncIntervalMs: 1_000 })
+    nodes.push(b)
+    await waitFor('b gave 1-20 up', () => b.status().sync.gapsGivenUp === 1)
+    expect(b.history('p').length).toBe(10)
+    const got = collect(b, 'p', { from: 'beginning' })
+    await waitFor('a consumer from the beginning starts after the given-up range, without waiting', () => got.length === 10)
+    expect(got[0].seq).toBe(21)
+    // c, which holds everything, connects: b's pulls still ask for 1-20
+    await b.libp2p.dial(c.libp2p.getMultiaddrs()[0])
+    await waitFor('b fetched 1-20 from c', () => b.history('p').length === 30)
+    expect(b.history('p').map(m => m.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    expect(b.status().sync.gapsGivenUp).toBe(1)
+  }, 60_000)
 })

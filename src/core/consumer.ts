@@ -5,7 +5,7 @@
 // so whatever was delivered but not acked is delivered again. An ack resolves only once its cursor is
 // committed and fsynced (acks of one tick share one write and one fsync), so an answered ack survives kill -9.
 import { EventEmitter } from 'node:events'
-import type { Store, StoredMessage } from '../store/store.js'
+import { settledUpTo, type Store, type StoredMessage } from '../store/store.js'
 import { InvalidInputError } from './limits.js'
 
 export type StartFrom = 'beginning' | 'now' | { time: number } | { offset: number }
@@ -188,8 +188,9 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
         if (rows.length === 0) { this.clearGap(origin); return }
         for (const row of rows) {
           if (row.seq > next) {
-            // seqs at or below the low mark were pruned or given up: nothing to wait for
-            const low = this.store.heldState(this.topic, origin)?.low ?? 0
+            // seqs at or below the low mark were pruned, up to the skip mark given up: nothing to wait for
+            const held = this.store.heldState(this.topic, origin)
+            const low = held != null ? settledUpTo(held) : 0
             if (next <= low) next = low + 1
             if (row.seq > next) {
               this.next.set(origin, next)

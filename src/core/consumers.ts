@@ -4,7 +4,7 @@
 import { Consumer, type ConsumerOptions, type GapInfo } from './consumer.js'
 import { envelopeId } from './envelope.js'
 import { checkTopic, InvalidInputError } from './limits.js'
-import type { Store, StoredMessage } from '../store/store.js'
+import { settledUpTo, type Store, type StoredMessage } from '../store/store.js'
 import type { Emit, LogFn, Sources } from './events.js'
 
 export interface ConsumersParts {
@@ -66,7 +66,8 @@ export class Consumers {
   private alreadyGivenUp (gap: GapInfo): boolean {
     const key = `${gap.topic}\u0000${gap.origin}`
     const last = this.counted.get(key)
-    const seen = (this.p.store.heldState(gap.topic, gap.origin)?.low ?? 0) >= gap.to || (last != null && last.from <= gap.from && gap.to <= last.to)
+    const held = this.p.store.heldState(gap.topic, gap.origin)
+    const seen = (held != null && settledUpTo(held) >= gap.to) || (last != null && last.from <= gap.from && gap.to <= last.to)
     if (!seen) {
       this.counted.delete(key)
       this.counted.set(key, { from: gap.from, to: gap.to })
@@ -77,17 +78,16 @@ export class Consumers {
   }
 
   /**
-   * A gap at the bottom of an origin's stream (nothing held between the low mark and it) is given up for
-   * the whole node: the low mark is raised, so the next consumer does not wait the gap timeout again, and
-   * the node stops asking peers for it. A late copy of those seqs is then dropped as already done; every
-   * consumer that has not yet passed the gap skips it silently, as it would skip pruned messages. A gap
-   * above held messages is not persisted: raising the low mark over them would also stop this node from
-   * serving them to its peers.
+   * A gap at the bottom of an origin's stream (nothing held between the settled mark and it) is given up for
+   * the whole node: the skip mark is raised (persisted), so the next consumer does not wait the gap timeout
+   * again, and sync stops repairing it as a hole; every consumer that has not yet passed it skips it. It is
+   * still asked for in pulls, and a late copy is stored (history shows it). A gap above held messages is
+   * not recorded: the next consumer waits for it again, and sync keeps repairing it.
    */
   private persistGap (gap: GapInfo): void {
     const held = this.p.store.heldState(gap.topic, gap.origin)
-    if (held == null || gap.from > held.low + 1) return
-    try { this.p.store.raiseLow(gap.topic, gap.origin, gap.to) } catch (err) {
+    if (held == null || gap.from > settledUpTo(held) + 1) return
+    try { this.p.store.raiseSkip(gap.topic, gap.origin, gap.to) } catch (err) {
       this.p.log('warn', 'could not record a given-up gap', { ...gap, err: (err as Error).message })
     }
   }
@@ -109,7 +109,7 @@ export class Consumers {
       const committed = origins.get(row.origin)
       if (committed == null) origins.set(row.origin, [row]); else committed.push(row)
       const held = this.p.store.heldState(row.topic, row.origin)
-      if (held != null && (held.set.ranges.length > 1 || held.set.min > held.low + 1)) holes.set(`${row.topic}\u0000${row.origin}`, { topic: row.topic, origin: row.origin })
+      if (held != null && (held.set.ranges.length > 1 || held.set.min > settledUpTo(held) + 1)) holes.set(`${row.topic}\u0000${row.origin}`, { topic: row.topic, origin: row.origin })
     }
     // consumers first: each takes a copy of the payload before a 'message' listener could change it
     for (const c of this.open) {

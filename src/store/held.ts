@@ -1,5 +1,6 @@
 // The in-memory index of what this node holds: per topic and origin, a low mark (every seq <= low is
-// done: held, pruned, or given up) and the ranges of seqs held above it. Rebuilt from disk on open, so
+// done: held or pruned), the ranges of seqs held above it, and a skip mark (seqs up to it were given up:
+// nobody waits for them, but they are not held, so sync still asks peers for them and a copy is stored). Rebuilt from disk on open, so
 // dedup and the sync protocol's summaries never touch SQLite.
 import type Database from 'better-sqlite3'
 import { RangeSet, type Range } from './ranges.js'
@@ -11,7 +12,10 @@ export interface OriginState {
   ranges: Range[]
 }
 
-interface Held { low: number, set: RangeSet }
+export interface Held { low: number, set: RangeSet, skip: number }
+
+/** every seq up to this is held, pruned or given up: nothing below it is waited for */
+export function settledUpTo (h: Held): number { return Math.max(h.low, h.skip) }
 
 export class HeldIndex {
   private readonly topics = new Map<string, Map<string, Held>>()
@@ -19,11 +23,15 @@ export class HeldIndex {
   private readonly versions = new Map<string, number>()
   private tick = 0
   private readonly setLow: Database.Statement
+  private readonly setSkip: Database.Statement
 
   constructor (db: Database.Database) {
     this.setLow = db.prepare('INSERT INTO origins (topic, origin, low) VALUES (?, ?, ?) ON CONFLICT(topic, origin) DO UPDATE SET low = max(low, excluded.low)')
-    for (const row of db.prepare('SELECT topic, origin, low FROM origins').all() as Array<{ topic: string, origin: string, low: number }>) {
-      this.heldOf(row.topic, row.origin).low = row.low
+    this.setSkip = db.prepare('INSERT INTO origins (topic, origin, skip) VALUES (?, ?, ?) ON CONFLICT(topic, origin) DO UPDATE SET skip = max(skip, excluded.skip)')
+    for (const row of db.prepare('SELECT topic, origin, low, skip FROM origins').all() as Array<{ topic: string, origin: string, low: number, skip: number }>) {
+      const h = this.heldOf(row.topic, row.origin)
+      h.low = row.low
+      h.skip = Number.isSafeInteger(row.skip) && row.skip > 0 ? row.skip : 0
     }
     // gaps and islands: consecutive seqs share (seq - row_number)
     const islands = db.prepare(`
@@ -38,7 +46,7 @@ export class HeldIndex {
     let t = this.topics.get(topic)
     if (t == null) { t = new Map(); this.topics.set(topic, t) }
     let h = t.get(origin)
-    if (h == null) { h = { low: 0, set: new RangeSet() }; t.set(origin, h) }
+    if (h == null) { h = { low: 0, set: new RangeSet(), skip: 0 }; t.set(origin, h) }
     return h
   }
 
@@ -75,8 +83,8 @@ export class HeldIndex {
     return Math.max(h?.set.max ?? 0, h?.low ?? 0)
   }
 
-  /** low mark and held set of one origin in a topic (live objects: do not modify) */
-  state (topic: string, origin: string): { low: number, set: RangeSet } | undefined {
+  /** low mark, held set and skip mark of one origin in a topic (live objects: do not modify) */
+  state (topic: string, origin: string): Held | undefined {
     return this.topics.get(topic)?.get(origin)
   }
 
@@ -89,7 +97,19 @@ export class HeldIndex {
 
   origins (topic: string): string[] { return [...(this.topics.get(topic)?.keys() ?? [])] }
 
-  /** Raise the low mark (persisted): the node gives up on seqs <= low of this origin (gap timeout or retention). */
+  /**
+   * Give up on seqs <= skip of this origin (persisted): nobody waits for them any more, but they are not
+   * held, so sync still asks for them and a late copy is stored (a peer's word that nobody has them may be a lie).
+   */
+  raiseSkip (topic: string, origin: string, skip: number): void {
+    const h = this.state(topic, origin)
+    if (skip <= (h?.skip ?? 0)) return
+    this.setSkip.run(topic, origin, skip)
+    // not part of the summary: sync's digests do not change
+    this.heldOf(topic, origin).skip = skip
+  }
+
+  /** Raise the low mark (persisted): seqs <= low of this origin are done (retention pruned them). */
   raiseLow (topic: string, origin: string, low: number): void {
     if (low <= (this.state(topic, origin)?.low ?? 0)) return
     // disk first: a write that fails leaves memory as the disk is

@@ -17,11 +17,13 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_topic ON messages (topic, id);
 
--- per topic and origin: every seq <= low is done (held, pruned by retention, or given up after a gap)
+-- per topic and origin: every seq <= low is done (held or pruned by retention); seqs <= skip are given up
+-- (no peer had them, or a consumer's gap timeout): not waited for, but still stored if a copy comes
 CREATE TABLE IF NOT EXISTS origins (
   topic  TEXT    NOT NULL,
   origin TEXT    NOT NULL,
   low    INTEGER NOT NULL DEFAULT 0,
+  skip   INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (topic, origin)
 ) WITHOUT ROWID;
 
@@ -98,6 +100,9 @@ export function migrate (db: Database.Database): void {
       db.prepare('UPDATE messages SET recv = ts').run()
     })()
   }
+  const originCols = db.prepare('PRAGMA table_info(origins)').all() as Array<{ name: string }>
+  // before, a given-up range raised low itself (lost for good): those stay as they are
+  if (!originCols.some(c => c.name === 'skip')) db.prepare('ALTER TABLE origins ADD COLUMN skip INTEGER NOT NULL DEFAULT 0').run()
   db.prepare('DROP INDEX IF EXISTS messages_by_age').run()
   db.prepare('CREATE INDEX IF NOT EXISTS messages_by_recv ON messages (topic, recv)').run()
 }

@@ -9,7 +9,8 @@ import type Database from 'better-sqlite3'
 import { openDatabase, StoreError, translateWriteError, INLINE_CHECKPOINT_PAGES, BACKSTOP_CHECKPOINT_PAGES, TIGHT_CHECKPOINT_PAGES, WAL_SIZE_LIMIT, TIGHT_WAL_SIZE_LIMIT, type CheckpointMode } from './db.js'
 import { BackgroundCheckpointer, type CheckpointStats } from './checkpointer.js'
 import { SpaceKeeper } from './space.js'
-import { HeldIndex, type OriginState } from './held.js'
+import { HeldIndex, type Held, type OriginState } from './held.js'
+export { settledUpTo, type Held } from './held.js'
 import { Topics, type TopicInfo } from './topics.js'
 import { PublishHeads } from './publish.js'
 import { GroupCommit, CommittedNotDurableError, type FsyncFn } from './wal.js'
@@ -18,7 +19,6 @@ import { LogReader } from './log.js'
 import { Cursors } from './cursors.js'
 import { Offsets } from './offsets.js'
 import { DEFAULT_RETENTION, PRUNE_PASS_ROWS, Pruner, type PruneReport, type Retention } from './retention.js'
-import type { RangeSet } from './ranges.js'
 import type { MessageRow, NewMessage, RowCodec, StoredMessage } from './rows.js'
 
 export { StoreError, CommittedNotDurableError, PRUNE_PASS_ROWS }
@@ -390,12 +390,15 @@ export class Store {
   origins (topic: string): string[] { return this.held.origins(topic) }
 
   /** low mark and held set of one origin in a topic (live objects: do not modify) */
-  heldState (topic: string, origin: string): { low: number, set: RangeSet } | undefined {
+  heldState (topic: string, origin: string): Held | undefined {
     return this.held.state(topic, origin)
   }
 
-  /** Raise the low mark: the node gives up on seqs <= low of this origin (gap timeout or retention). */
+  /** Raise the low mark: seqs <= low of this origin are done, a copy is dropped (retention). */
   raiseLow (topic: string, origin: string, low: number): void { this.guard(() => this.held.raiseLow(topic, origin, low)) }
+
+  /** Give up on seqs <= skip of this origin: not waited for, still asked for and stored if a copy comes (HeldIndex.raiseSkip). */
+  raiseSkip (topic: string, origin: string, skip: number): void { this.guard(() => this.held.raiseSkip(topic, origin, skip)) }
 
   readOrigin (topic: string, origin: string, afterSeq: number, limit: number): StoredMessage[] {
     return this.log.readOrigin(topic, origin, afterSeq, limit)

@@ -2,10 +2,11 @@
 // A hole that stays open is asked for after 1 s, 2 s, 4 s ... at most every 30 s, not at every new
 // message (a late joiner whose peers pruned an origin's start used to pull every peer 200 ms after every
 // message, forever). A hole at the bottom of a stream that no connected peer can fill (each one's floor,
-// the seq below which it holds nothing, is at or above it) is given up for good (the low mark is raised)
-// when the origin itself is among those peers, or else once the hole has been open for HOLE_GIVE_UP_MS:
-// a peer that is down for a moment (a restart) may be the one that holds it.
-import type { Store } from '../../store/store.js'
+// the seq below which it holds nothing, is at or above it) is given up (the skip mark is raised) when the
+// origin itself is among those peers, or else once the hole has been open for HOLE_GIVE_UP_MS: a peer
+// that is down for a moment (a restart) may be the one that holds it. Given up is not lost: floors are a
+// peer's word, so the range is still asked for in every pull and stored when an honest peer has it.
+import { settledUpTo, type Store } from '../../store/store.js'
 import type { Floor } from './protocol.js'
 import { monotonicNow } from '../monotonic.js'
 
@@ -30,8 +31,8 @@ export class HoleRepair {
   givenUp = 0
 
   /**
-   * `gaveUp` hears of every range given up: it is lost on this node for good (a late copy is dropped), and
-   * the word of the connected peers decided it, so it must be seen (before, no consumer saw a gap, nothing
+   * `gaveUp` hears of every range given up: consumers move past it, and the word of the connected peers
+   * decided it, so it must be seen (before, no consumer saw a gap, nothing
    * was counted or logged: a peer lying about its floors made messages vanish without a trace)
    */
   constructor (private readonly store: Store, private readonly connected: () => string[], private readonly gaveUp: (g: GivenUp) => void = () => {}) {}
@@ -40,12 +41,12 @@ export class HoleRepair {
 
   private open (topic: string, origin: string): boolean {
     const h = this.store.heldState(topic, origin)
-    return h != null && (h.set.ranges.length > 1 || h.set.min > h.low + 1)
+    return h != null && (h.set.ranges.length > 1 || h.set.min > settledUpTo(h) + 1)
   }
 
   private bottomHole (topic: string, origin: string): boolean {
     const h = this.store.heldState(topic, origin)
-    return h != null && h.set.ranges.length > 0 && h.set.min > h.low + 1
+    return h != null && h.set.ranges.length > 0 && h.set.min > settledUpTo(h) + 1
   }
 
   /** The holes among these that are due for a pull now; each one's next ask backs off. */
@@ -73,7 +74,7 @@ export class HoleRepair {
    * A pull from `peer` of `topics` completed with these floors. A 1.1.0 peer that reported no floor for a
    * hole's origin holds everything of it above our low mark (it was just sent to us) or holds none of it
    * but said so: either way it is not where the missing seqs are. Then every bottom hole that no connected
-   * peer can fill is given up (low mark raised).
+   * peer can fill is given up (skip mark raised).
    */
   pulled (peer: string, topics: string[], floors: Floor[], oldProtocol: boolean): void {
     const reported = new Map<string, number>()
@@ -102,9 +103,10 @@ export class HoleRepair {
       const held = this.store.heldState(h.topic, h.origin)
       if (held == null || floor === 0) continue
       const low = Math.min(floor, held.set.min - 1)
-      if (low <= held.low) continue
-      const from = held.low + 1 // held is the store's live state: raiseLow moves its low
-      this.store.raiseLow(h.topic, h.origin, low)
+      const settled = settledUpTo(held)
+      if (low <= settled) continue
+      this.store.raiseSkip(h.topic, h.origin, low)
+      const from = settled + 1
       this.givenUp++
       const floors: Record<string, number> = {}
       for (const p of peers) floors[p] = h.floors.get(p) ?? 0
