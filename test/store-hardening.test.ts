@@ -8,11 +8,12 @@ import { execFileSync } from 'node:child_process'
 import Database from 'better-sqlite3'
 import pino from 'pino'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { Store, StoreError, type PruneReport } from '../src/store/store.js'
+import { firstHole, Store, StoreError, type PruneReport } from '../src/store/store.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import { startDaemon, writePrivate, DaemonStartError } from '../src/daemon/daemon.js'
 import { tempDir, removeTempDirs, storeRow, describeAsRoot, withTmpfs, dataDirWithBadRow, waitFor } from './helpers.js'
 import { enforceRetention } from '../src/core/retention-timer.js'
+import { HoleRepair } from '../src/core/sync/holes.js'
 
 afterEach(() => removeTempDirs())
 
@@ -146,6 +147,14 @@ describe('store: retention bookkeeping (item 5)', () => {
     expect(s.has('t', 'o', 2)).toBe(false)
     expect(s.summary('t').find(o => o.origin === 'o')).toEqual({ origin: 'o', low: 0, ranges: [[5, 5]] })
     expect(await s.insert(storeRow('t', 'o', 2))).toMatchObject({ seq: 2 })
+    // that late copy leaves no hole to repair below it: 1, 3 and 4 were given up
+    expect(firstHole(s.heldState('t', 'o')!)).toBeUndefined()
+    const holes = new HoleRepair(s, () => ['P'])
+    holes.due([{ topic: 't', origin: 'o' }])
+    holes.pulled('P', ['t'], [], false)
+    expect(holes.size).toBe(0)
+    await s.insert(storeRow('t', 'o', 7))
+    expect(firstHole(s.heldState('t', 'o')!)).toEqual([6, 6])
     s.close()
   })
 })

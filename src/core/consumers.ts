@@ -4,7 +4,7 @@
 import { Consumer, type ConsumerOptions, type GapInfo } from './consumer.js'
 import { envelopeId } from './envelope.js'
 import { checkTopic, InvalidInputError } from './limits.js'
-import { settledUpTo, type Store, type StoredMessage } from '../store/store.js'
+import { settledUpTo, firstHole, type Store, type StoredMessage } from '../store/store.js'
 import type { Emit, LogFn, Sources } from './events.js'
 
 export interface ConsumersParts {
@@ -109,7 +109,7 @@ export class Consumers {
       const committed = origins.get(row.origin)
       if (committed == null) origins.set(row.origin, [row]); else committed.push(row)
       const held = this.p.store.heldState(row.topic, row.origin)
-      if (held != null && (held.set.ranges.length > 1 || held.set.min > settledUpTo(held) + 1)) holes.set(`${row.topic}\u0000${row.origin}`, { topic: row.topic, origin: row.origin })
+      if (held != null && firstHole(held) != null) holes.set(`${row.topic}\u0000${row.origin}`, { topic: row.topic, origin: row.origin })
     }
     // consumers first: each takes a copy of the payload before a 'message' listener could change it
     for (const c of this.open) {

@@ -17,6 +17,20 @@ export interface Held { low: number, set: RangeSet, skip: number }
 /** every seq up to this is held, pruned or given up: nothing below it is waited for */
 export function settledUpTo (h: Held): number { return Math.max(h.low, h.skip) }
 
+/**
+ * The lowest hole waited for: seqs [from, to] missing above the settled mark, below a held one. A late copy
+ * stored under the skip mark leaves no hole below it: that range was given up.
+ */
+export function firstHole (h: Held): [number, number] | undefined {
+  let covered = settledUpTo(h)
+  for (const [a, b] of h.set.ranges) {
+    if (b <= covered) continue
+    if (a > covered + 1) return [covered + 1, a - 1]
+    covered = b
+  }
+  return undefined
+}
+
 export class HeldIndex {
   private readonly topics = new Map<string, Map<string, Held>>()
   /** per topic, a number that changes whenever what it holds changes (sync caches its digests on it) */

@@ -10,7 +10,7 @@ import { openDatabase, StoreError, translateWriteError, INLINE_CHECKPOINT_PAGES,
 import { BackgroundCheckpointer, type CheckpointStats } from './checkpointer.js'
 import { SpaceKeeper } from './space.js'
 import { HeldIndex, type Held, type OriginState } from './held.js'
-export { settledUpTo, type Held } from './held.js'
+export { settledUpTo, firstHole, type Held } from './held.js'
 import { Topics, type TopicInfo } from './topics.js'
 import { PublishHeads } from './publish.js'
 import { GroupCommit, CommittedNotDurableError, type FsyncFn } from './wal.js'

@@ -6,7 +6,7 @@
 // origin itself is among those peers, or else once the hole has been open for HOLE_GIVE_UP_MS: a peer
 // that is down for a moment (a restart) may be the one that holds it. Given up is not lost: floors are a
 // peer's word, so the range is still asked for in every pull and stored when an honest peer has it.
-import { settledUpTo, type Store } from '../../store/store.js'
+import { settledUpTo, firstHole, type Store } from '../../store/store.js'
 import type { Floor } from './protocol.js'
 import { monotonicNow } from '../monotonic.js'
 
@@ -41,12 +41,7 @@ export class HoleRepair {
 
   private open (topic: string, origin: string): boolean {
     const h = this.store.heldState(topic, origin)
-    return h != null && (h.set.ranges.length > 1 || h.set.min > settledUpTo(h) + 1)
-  }
-
-  private bottomHole (topic: string, origin: string): boolean {
-    const h = this.store.heldState(topic, origin)
-    return h != null && h.set.ranges.length > 0 && h.set.min > settledUpTo(h) + 1
+    return h != null && firstHole(h) != null
   }
 
   /** The holes among these that are due for a pull now; each one's next ask backs off. */
@@ -95,15 +90,17 @@ export class HoleRepair {
     if (peers.length === 0) return
     const now = monotonicNow()
     for (const h of this.holes.values()) {
-      if (!this.bottomHole(h.topic, h.origin)) continue
+      const held = this.store.heldState(h.topic, h.origin)
+      const hole = held != null ? firstHole(held) : undefined
+      // only a hole at the bottom: nothing held between the settled mark and it
+      if (held == null || hole == null || hole[0] !== settledUpTo(held) + 1) continue
       if (!peers.includes(h.origin) && now - h.since < HOLE_GIVE_UP_MS) continue
       // every connected peer must have answered: one that was not asked yet may hold the missing seqs
       let floor = Infinity
       for (const p of peers) floor = Math.min(floor, h.floors.get(p) ?? 0)
-      const held = this.store.heldState(h.topic, h.origin)
-      if (held == null || floor === 0) continue
-      const low = Math.min(floor, held.set.min - 1)
-      const settled = settledUpTo(held)
+      if (floor === 0) continue
+      const low = Math.min(floor, hole[1])
+      const settled = hole[0] - 1
       if (low <= settled) continue
       this.store.raiseSkip(h.topic, h.origin, low)
       const from = settled + 1
