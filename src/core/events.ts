@@ -3,6 +3,7 @@
 import type { EventEmitter } from 'node:events'
 import type { StoredMessage } from '../store/store.js'
 import type { GapInfo } from './consumer.js'
+import type { ForkInfo } from './forks.js'
 
 /** the path a message came by: published here, received by gossip, or pulled by sync */
 export type MessageSource = 'local' | 'gossip' | 'sync'
@@ -21,6 +22,8 @@ export interface NodeEvents {
    * event), each also counted in status.rejected; `banned` marks the peer being banned (no envelope, count 0)
    */
   rejected: [{ peer: string, reason: string, id?: string, count?: number, banned?: boolean, detail?: string }]
+  /** an origin signed two versions of one seq (forks.ts): once per stream (topic, origin), which is blocked from `seq` up */
+  fork: [ForkInfo]
   error: [Error]
 }
 
@@ -33,4 +36,14 @@ export type LogFn = (level: LogLevel, msg: string, extra?: object) => void
 export type Sources = Map<string, MessageSource>
 
 /** counters for status and metrics; they survive restarts of the node */
-export interface NodeStats { shed: number, rejected: number, signatureChecks: number, unauthorized?: number, throttled?: number }
+export interface NodeStats {
+  shed: number
+  rejected: number
+  signatureChecks: number
+  unauthorized?: number
+  throttled?: number
+  /** streams (topic, origin) found forked: their origin signed two versions of one seq (forks.ts) */
+  forks?: number
+  /** envelopes not stored because their stream forked at or below their seq */
+  forkRefused?: number
+}

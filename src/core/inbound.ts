@@ -6,7 +6,7 @@
 // invalid in it is Rejected (not forwarded, the relaying peer penalised), so it never travels further.
 import type { PeerId } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
-import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, isOwnLayout, sha256, type Envelope } from './envelope.js'
+import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, isOwnLayout, sha256, bodyHash, decodeEnvelope, type Envelope } from './envelope.js'
 import { InlineBudget } from './inline-budget.js'
 import { decodeGossipData } from './stack/gossip.js'
 import { verifyBatch } from './sync/verify-batch.js'
@@ -15,6 +15,7 @@ import type { PublisherPolicy } from './publishers.js'
 import { PeerBuckets, type Rate } from './rate.js'
 import type { Emit, LogFn, MessageSource, NodeStats, Sources } from './events.js'
 import { sameBytes } from './bytes.js'
+import type { Forks } from './forks.js'
 
 /** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
 const MAX_GOSSIP_INFLIGHT = 4_000
@@ -23,6 +24,8 @@ const SHED_PENDING_WRITES = 5_000
 
 /** envelopes remembered as stored from gossip but not forwarded (their message was in another layout) */
 const MAX_UNFORWARDED = 10_000
+/** streams whose newest accepted body hash is remembered, so the usual in-order message is chain-checked without a read */
+const MAX_TIPS = 10_000
 
 /** refused: valid as far as we know, but larger than this node accepts (not the sender's fault) */
 export type Acceptance = 'stored' | 'duplicate' | 'rejected' | 'shed' | 'refused'
@@ -51,6 +54,8 @@ export interface InboundParts {
   inlineChecks?: InlineBudget
   /** a relaying peer sent something invalid (penalties.ts): `points`, default 1 */
   penalise?: (peer: PeerId, reason: string, points?: number) => void
+  /** forked streams (forks.ts): found here, and refused from the fork up */
+  forks?: Forks
   emit: Emit
   log: LogFn
 }
@@ -75,6 +80,8 @@ export class Inbound {
   private readonly unforwarded = new Map<string, Buffer>()
   /** signature checks done on the main thread instead of the pool (inline-budget.ts) */
   private readonly inline: InlineBudget
+  /** per stream (topic, origin): the newest seq accepted here and its body hash, the next one's expected prev */
+  private readonly tips = new Map<string, { seq: number, hash: Buffer }>()
 
   constructor (private readonly p: InboundParts) {
     this.inline = p.inlineChecks ?? new InlineBudget()
@@ -151,11 +158,12 @@ export class Inbound {
    * `verify` is replaced for sync batches, which are authenticated together along the hash chain.
    */
   async acceptEnvelope (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource, waitForDisk = true,
-    verify = async (): Promise<boolean> => await this.checkSignature(env)): Promise<Acceptance> {
+    batchVerify?: () => Promise<boolean>): Promise<Acceptance> {
     const { store, sources } = this.p
     if (!this.p.isRunning()) return 'duplicate'
     if (!this.p.isJoined(env.topic)) return 'duplicate'
-    if (store.has(env.topic, env.origin, env.seq)) return 'duplicate'
+    if (store.has(env.topic, env.origin, env.seq)) return await this.heldCopy(env, raw, from, batchVerify)
+    const verify = batchVerify ?? (async (): Promise<boolean> => await this.checkSignature(env))
     // stored and served onward in our own layout: a relay's wrapping (padding) stops here
     raw = ownBytes(env, raw)
     const id = envelopeId(env)
@@ -174,6 +182,7 @@ export class Inbound {
       if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) return 'duplicate'
     }
     if (this.p.dropInbound?.(env, from, source) === true) return 'duplicate'
+    if (this.p.forks?.blocks(env.topic, env.origin, env.seq) === true) return this.forkRefused()
     if (source === 'gossip' && (this.gossipInflight >= MAX_GOSSIP_INFLIGHT || store.pendingWrites >= SHED_PENDING_WRITES)) {
       // overloaded: gossip is only the fast path. Drop it here and pull the message by sync, which
       // moves at the pace our disk allows instead of growing memory
@@ -221,6 +230,8 @@ export class Inbound {
       return 'rejected'
     }
     if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) { done(); return 'duplicate' }
+    if (this.contradictsChain(env, from)) { done(); return this.forkRefused() }
+    this.setTip(env)
     sources.set(id, source)
     const stored = store.insert({ topic: env.topic, origin: env.origin, seq: env.seq, ts: env.ts, payload: env.payload, raw })
       .then(row => row != null ? 'stored' as const : 'duplicate' as const, err => {
@@ -229,6 +240,88 @@ export class Inbound {
       })
       .finally(done)
     return waitForDisk ? await stored : 'stored'
+  }
+
+  /**
+   * A copy of a held (committed) id. Identical bytes cost one read; a different body with a valid signature
+   * (or vouched for by its sync batch's chain) is a fork proof. The stored version was authenticated when it
+   * was stored. A different body that is not authentic is the relay's forgery, penalised as one.
+   */
+  private async heldCopy (env: Envelope, raw: Uint8Array, from: PeerId, batchVerify?: () => Promise<boolean>): Promise<Acceptance> {
+    const forks = this.p.forks
+    // once a stream is known forked there is nothing more to learn from it
+    if (forks == null || forks.blockedFrom(env.topic, env.origin) != null) return 'duplicate'
+    const row = this.p.store.readRawRange(env.topic, env.origin, env.seq, env.seq, 1)[0]
+    if (row == null || sameBytes(row.raw, ownBytes(env, raw))) return 'duplicate'
+    let held: Envelope
+    try { held = decodeEnvelope(row.raw) } catch { return 'duplicate' }
+    // the same body under another layout or a relay's signature: not the origin's doing (ours stays)
+    if (sameBytes(held.body, env.body)) return 'duplicate'
+    const authentic = (batchVerify != null && await batchVerify()) || await this.checkSignature(env)
+    if (!authentic) {
+      this.p.stats.rejected++
+      this.p.penalise?.(from, 'invalid envelope')
+      this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature', id: envelopeId(env) })
+      return 'rejected'
+    }
+    forks.found({ topic: env.topic, origin: env.origin, seq: env.seq, held: bodyHash(held.body).toString('hex'), other: bodyHash(env.body).toString('hex'), peer: from.toString(), how: 'same seq' })
+    return 'duplicate'
+  }
+
+  /**
+   * Whether an authentic envelope's chain link contradicts what is held next to it: its prev is not the hash
+   * of the held seq - 1, or the held seq + 1's prev is not its hash. Either way the origin signed two bodies
+   * for one seq: reported (forks.ts), and the envelope not stored.
+   */
+  private contradictsChain (env: Envelope, from: PeerId): boolean {
+    const forks = this.p.forks
+    if (forks == null) return false
+    const { topic, origin, seq } = env
+    const report = (at: number, held: Uint8Array, other: Uint8Array): true => {
+      forks.found({ topic, origin, seq: at, held: Buffer.from(held).toString('hex'), other: Buffer.from(other).toString('hex'), peer: from.toString(), how: 'prev' })
+      return true
+    }
+    if (env.prev != null && seq > 1) {
+      const below = this.heldHash(topic, origin, seq - 1)
+      if (below != null && !below.equals(env.prev)) return report(seq - 1, below, env.prev)
+    }
+    if (this.p.store.heldState(topic, origin)?.set.has(seq + 1) === true) {
+      const above = this.readHeld(topic, origin, seq + 1)?.prev
+      const hash = bodyHash(env.body)
+      if (above != null && !hash.equals(above)) return report(seq, above, hash)
+    }
+    return false
+  }
+
+  /** body hash of the (committed) held seq: from the stream's tip when it is that seq, else read */
+  private heldHash (topic: string, origin: string, seq: number): Buffer | undefined {
+    const tip = this.tips.get(`${topic}\u0000${origin}`)
+    if (tip?.seq === seq) return tip.hash
+    if (this.p.store.heldState(topic, origin)?.set.has(seq) !== true) return undefined
+    const held = this.readHeld(topic, origin, seq)
+    return held == null ? undefined : bodyHash(held.body)
+  }
+
+  private readHeld (topic: string, origin: string, seq: number): Envelope | undefined {
+    const row = this.p.store.readRawRange(topic, origin, seq, seq, 1)[0]
+    if (row == null) return undefined
+    try { return decodeEnvelope(row.raw) } catch { return undefined }
+  }
+
+  /** an authentic envelope is about to be stored: it is its stream's tip if newest */
+  private setTip (env: Envelope): void {
+    if (this.p.forks == null) return
+    const key = `${env.topic}\u0000${env.origin}`
+    const tip = this.tips.get(key)
+    if (tip != null && tip.seq > env.seq) return
+    if (tip == null && this.tips.size >= MAX_TIPS) this.tips.clear()
+    this.tips.set(key, { seq: env.seq, hash: bodyHash(env.body) })
+  }
+
+  /** not stored: its stream forked at or below its seq. Counted, no penalty (the origin's fault, not the relay's) */
+  private forkRefused (): Acceptance {
+    this.p.stats.forkRefused = (this.p.stats.forkRefused ?? 0) + 1
+    return 'refused'
   }
 
   private peerLoad (peer: string): PeerLoad {

@@ -34,6 +34,7 @@ import type { SyncStats, PullLimits } from './sync/protocol.js'
 import type { Consumer, ConsumerOptions } from './consumer.js'
 import { PublisherPolicy } from './publishers.js'
 import { PeerPenalties } from './penalties.js'
+import { Forks } from './forks.js'
 import { PeerGate, type PeerAccess } from './stack/gate.js'
 import { scoreTopic, scoringOptions } from './stack/scoring.js'
 import { banGraylisted } from './contain.js'
@@ -169,7 +170,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private swarm?: SwarmHost
   private run?: Run
   /** counters for status and metrics */
-  readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0 }
+  readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0, forks: 0, forkRefused: 0 }
+  /** streams whose origin signed two versions of one seq, blocked from there up (forks.ts) */
+  private readonly forks = new Forks({ stats: this.stats, emit: this.emit.bind(this) })
   /** what mDNS discovery counts, across restarts of the node (mdns.ts) */
   private readonly mdnsStats: MdnsStats = { refusedNewPeers: 0 }
   private readonly publishers: PublisherPolicy
@@ -302,7 +305,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const bundles = new BundleSupport(host)
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
-      publishers: this.publishers, penalise: (peer, _reason, points) => this.penalise(peer.toString(), points),
+      publishers: this.publishers, penalise: (peer, _reason, points) => this.penalise(peer.toString(), points), forks: this.forks,
       peerRate: o.peerRate ?? { perSecond: 20_000, burst: 40_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
@@ -549,6 +552,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       rejected: this.stats.rejected,
       unauthorized: this.stats.unauthorized ?? 0,
       signatureChecks: this.stats.signatureChecks,
+      forks: this.stats.forks ?? 0,
+      forkRefused: this.stats.forkRefused ?? 0,
+      forked: this.forks.list().slice(0, 100).map(({ topic, origin, seq }) => ({ topic, origin, seq })),
       quarantined: run.store.quarantined,
       fsyncs: run.store.fsyncStats.count,
       fsyncSeconds: run.store.fsyncStats.seconds,

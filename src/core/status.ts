@@ -44,6 +44,12 @@ export interface NodeStatus {
   unauthorized: number
   /** Ed25519 signatures verified (sync batches need about one per batch thanks to the hash chain) */
   signatureChecks: number
+  /** streams (topic, origin) whose origin signed two different versions of one seq (a fork, forks.ts) */
+  forks: number
+  /** envelopes not stored because their stream is blocked from its fork up */
+  forkRefused: number
+  /** the forked streams and the seq each is blocked from (the first 100) */
+  forked: Array<{ topic: string, origin: string, seq: number }>
   /** stored rows found undecodable and moved to quarantine (fetched again from peers) */
   quarantined: number
   /** WAL fsyncs done, and the time they took */

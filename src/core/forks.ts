@@ -1,0 +1,61 @@
+// Forks (equivocation): an origin that signed two different bodies for one (topic, origin, seq). The store
+// keeps the first version it got, so without this, nodes that got different versions stayed diverged for
+// good and silently (their digests agree: they hold the same seqs). Two valid signatures over different
+// bodies are the proof; a fork is the origin's fault, never the relay's, so no peer is penalised for one.
+// Once a stream (topic, origin) is known forked, nothing of it from the fork's seq up is stored any more
+// (as Secure Scuttlebutt does): which branch is "right" cannot be decided, and mixing them is worse.
+import type { Emit, NodeStats } from './events.js'
+
+/** a fork proof, as reported: the two body hashes (hex) of one seq (`held`: the one this node stores) */
+export interface ForkInfo {
+  topic: string
+  origin: string
+  /** the seq signed twice; the stream is blocked from here up */
+  seq: number
+  held: string
+  other: string
+  /** the peer that delivered the other version (not at fault) */
+  peer: string
+  /** how it was seen: a second version of a held seq, or a message whose prev names another version */
+  how: 'same seq' | 'prev'
+}
+
+/** forked streams remembered (each blocked); past this, further forks are still counted and reported, not blocked */
+export const MAX_FORKS = 10_000
+
+export interface ForkParts {
+  stats: NodeStats
+  emit: Emit
+}
+
+export class Forks {
+  private readonly known = new Map<string, ForkInfo>()
+
+  constructor (private readonly p: ForkParts) {}
+
+  /** A proof was found: counted once per stream, reported once (the lower seq wins if a lower one shows up). */
+  found (f: ForkInfo): void {
+    const key = streamKey(f.topic, f.origin)
+    const seen = this.known.get(key)
+    if (seen != null && seen.seq <= f.seq) return
+    if (seen == null) this.p.stats.forks = (this.p.stats.forks ?? 0) + 1
+    if (seen != null || this.known.size < MAX_FORKS) this.known.set(key, f)
+    this.p.emit('fork', f)
+  }
+
+  /** the seq from which this stream is blocked (a fork was proved there), or undefined */
+  blockedFrom (topic: string, origin: string): number | undefined {
+    return this.known.size === 0 ? undefined : this.known.get(streamKey(topic, origin))?.seq
+  }
+
+  /** whether this envelope's seq is at or above its stream's fork */
+  blocks (topic: string, origin: string, seq: number): boolean {
+    const from = this.blockedFrom(topic, origin)
+    return from != null && seq >= from
+  }
+
+  /** every forked stream known, oldest report first */
+  list (): ForkInfo[] { return [...this.known.values()] }
+}
+
+function streamKey (topic: string, origin: string): string { return `${topic}\u0000${origin}` }

@@ -1,0 +1,117 @@
+// An origin that signs two versions of one seq (a fork): nodes that got different versions used to stay
+// diverged for good, silently (their sync digests agree). Now the second version, or a message linking to
+// it, is a proof: counted, reported once per stream as a 'fork' event, the relay not penalised (the fork is
+// the origin's fault), and nothing more of that stream stored from the fork's seq up.
+import { describe, it, expect, afterEach } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { Encoder } from 'cbor-x'
+import type { GossipNode } from '../src/core/node.js'
+import type { ForkInfo } from '../src/core/forks.js'
+import { sealEnvelope } from '../src/core/envelope.js'
+import { startNode, waitFor, addrOf, stopAll, serveSyncWith, text } from './helpers.js'
+
+let nodes: GossipNode[] = []
+afterEach(async () => { await stopAll(nodes.splice(0)) })
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+/** an origin's two branches from seq 1: A (1A, 2A linked) and B (1B, 2B linked), one key */
+async function forkingOrigin (topic: string): Promise<{ origin: string, a1: ReturnType<typeof sealEnvelope>, a2: ReturnType<typeof sealEnvelope>, b1: ReturnType<typeof sealEnvelope>, b2: ReturnType<typeof sealEnvelope> }> {
+  const key = await generateKeyPair('Ed25519')
+  const origin = peerIdFromPrivateKey(key).toString()
+  const ts = Date.now()
+  const a1 = sealEnvelope(key, origin, topic, 1, ts, enc('branch A'))
+  const b1 = sealEnvelope(key, origin, topic, 1, ts, enc('branch B'))
+  const a2 = sealEnvelope(key, origin, topic, 2, ts, enc('A two'), a1.hash)
+  const b2 = sealEnvelope(key, origin, topic, 2, ts, enc('B two'), b1.hash)
+  return { origin, a1, a2, b1, b2 }
+}
+
+/** relay -- b meshed on 'f'; b's fork events and rejections recorded */
+async function relayAndWatcher (): Promise<{ relay: GossipNode, b: GossipNode, forks: ForkInfo[], rejected: string[], gossip: (bytes: Uint8Array) => Promise<void> }> {
+  const relay = await startNode({ topics: ['f'], syncIntervalMs: 600_000 })
+  const b = await startNode({ topics: ['f'], peers: [addrOf(relay)], syncIntervalMs: 600_000 })
+  nodes = [relay, b]
+  await waitFor('meshed', () => relay.topics()[0].peers === 1 && b.topics()[0].peers === 1)
+  const forks: ForkInfo[] = []
+  const rejected: string[] = []
+  b.on('fork', f => forks.push(f))
+  b.on('rejected', r => rejected.push(r.reason))
+  // raw bytes on the relay's gossipsub: what a relay passes on, bypassing gossipd's publish path
+  const gossip = async (bytes: Uint8Array): Promise<void> => { await relay.libp2p.services.pubsub.publish('f', bytes) }
+  return { relay, b, forks, rejected, gossip }
+}
+
+describe('forks: an origin signing two versions of one seq', () => {
+  it('a second version of a held seq, by gossip, is reported once; the relay is not penalised; the stream is blocked from there up', async () => {
+    const { relay, b, forks, rejected, gossip } = await relayAndWatcher()
+    const f = await forkingOrigin('f')
+    await gossip(f.a1.bytes)
+    await waitFor('1A stored', () => b.topics()[0].messages === 1)
+    await gossip(f.b1.bytes)
+    await waitFor('fork reported', () => forks.length === 1)
+    expect(forks[0]).toMatchObject({ topic: 'f', origin: f.origin, seq: 1, held: hex(f.a1.hash), other: hex(f.b1.hash), peer: relay.peerId, how: 'same seq' })
+    // seq 2 of either branch is above the fork: not stored, counted
+    await gossip(f.a2.bytes)
+    await waitFor('2A refused', () => b.status().forkRefused === 1)
+    expect(b.history('f').map(text)).toEqual(['branch A'])
+    expect(b.status()).toMatchObject({ forks: 1, forked: [{ topic: 'f', origin: f.origin, seq: 1 }] })
+    expect(b.penalties.get(relay.peerId)).toBe(0)
+    expect(rejected).toEqual([])
+  })
+
+  it('a message below a held one that does not link to it, by gossip, is a fork proof and not stored', async () => {
+    const { relay, b, forks, gossip } = await relayAndWatcher()
+    const f = await forkingOrigin('f')
+    await gossip(f.a2.bytes)
+    await waitFor('2A stored', () => b.topics()[0].messages === 1)
+    // 2A's prev pins 1A: 1B, validly signed, is the origin's other version of seq 1
+    await gossip(f.b1.bytes)
+    await waitFor('fork reported', () => forks.length === 1)
+    expect(forks[0]).toMatchObject({ seq: 1, held: hex(f.a1.hash), other: hex(f.b1.hash), how: 'prev' })
+    expect(b.history('f').map(text)).toEqual(['A two'])
+    expect(b.penalties.get(relay.peerId)).toBe(0)
+  })
+
+  it('a sync server carrying the other branch is not penalised; the message whose prev names the other version is not stored', async () => {
+    const f = await forkingOrigin('t')
+    const server = await startNode({ topics: ['t'] })
+    nodes = [server]
+    const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+    // one batch: 1A, then 2B, whose prev is the hash of 1B
+    await serveSyncWith(server, async (s, stream) => {
+      await s.read()
+      await s.write(cbor.encode({ msgs: [f.a1.bytes, f.b2.bytes], more: false }))
+      await stream.close()
+    })
+    const b = await startNode({ topics: ['t'], peers: [addrOf(server)] })
+    nodes.push(b)
+    const forks: ForkInfo[] = []
+    const rejected: string[] = []
+    b.on('fork', x => forks.push(x))
+    b.on('rejected', r => rejected.push(r.reason))
+    await waitFor('fork reported', () => forks.length === 1)
+    expect(forks[0]).toMatchObject({ topic: 't', origin: f.origin, seq: 1, held: hex(f.a1.hash), other: hex(f.b1.hash), peer: server.peerId, how: 'prev' })
+    await waitFor('1A stored', () => b.topics()[0].messages === 1)
+    expect(b.history('t').map(text)).toEqual(['branch A'])
+    expect(b.status()).toMatchObject({ forks: 1, forkRefused: 1 })
+    expect(b.penalties.get(server.peerId)).toBe(0)
+    expect(rejected).toEqual([])
+  })
+
+  it('a different body under a forged signature for a held seq is the relay\'s forgery: rejected, not a fork', async () => {
+    const { relay, b, forks, rejected, gossip } = await relayAndWatcher()
+    const f = await forkingOrigin('f')
+    const attacker = await generateKeyPair('Ed25519')
+    await gossip(f.a1.bytes)
+    await waitFor('1A stored', () => b.topics()[0].messages === 1)
+    await gossip(sealEnvelope(attacker, f.origin, 'f', 1, Date.now(), enc('forged')).bytes)
+    await waitFor('forgery rejected', () => rejected.length === 1)
+    expect(rejected).toEqual(['bad signature'])
+    expect(b.penalties.get(relay.peerId)).toBeGreaterThan(0)
+    expect(forks).toEqual([])
+    expect(b.status().forks).toBe(0)
+  })
+})
