@@ -112,6 +112,8 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
   node.on('peer:join', ({ peer }) => log.info({ peer }, 'peer connected'))
   node.on('peer:leave', ({ peer }) => log.info({ peer }, 'peer disconnected'))
   node.on('gap', gap => log.warn(gap, 'gap: messages missing'))
+  // once per stream: the origin signed two versions of one seq; nodes may hold different ones for good
+  node.on('fork', f => log.error(f, 'fork: origin signed two versions of one seq; its stream is blocked from there up'))
   // rate-limited: a peer decides how many envelopes it gets rejected (reject-log.ts)
   const rejectLog = new RejectLog((obj, msg) => log.warn(obj, msg))
   node.on('rejected', r => rejectLog.rejected(r))
