@@ -101,6 +101,26 @@ describe('forks: an origin signing two versions of one seq', () => {
     expect(rejected).toEqual([])
   })
 
+  it('sync no longer asks for a forked stream from its fork up', async () => {
+    const f = await forkingOrigin('t')
+    const server = await startNode({ topics: ['t'] })
+    nodes = [server]
+    const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+    const requests: Array<{ want: Array<{ topic: string, origins: Array<{ origin: string, ranges: number[][] }> }> }> = []
+    await serveSyncWith(server, async (s, stream) => {
+      requests.push(cbor.decode((await s.read()).subarray()))
+      await s.write(cbor.encode({ msgs: requests.length === 1 ? [f.a1.bytes, f.b2.bytes] : [], more: false }))
+      await stream.close()
+    })
+    const b = await startNode({ topics: ['t'], peers: [addrOf(server)], syncIntervalMs: 600_000 })
+    nodes.push(b)
+    await waitFor('fork found', () => b.status().forks === 1)
+    await b.syncWith(server.peerId)
+    const listed = requests[requests.length - 1].want[0].origins.find(o => o.origin === f.origin)
+    // held: 1A; from the fork (seq 1) up, listed as held, so a server sends nothing of it that would be refused
+    expect(listed?.ranges).toEqual([[1, Number.MAX_SAFE_INTEGER]])
+  })
+
   it('a different body under a forged signature for a held seq is the relay\'s forgery: rejected, not a fork', async () => {
     const { relay, b, forks, rejected, gossip } = await relayAndWatcher()
     const f = await forkingOrigin('f')

@@ -5,6 +5,7 @@
 // Once a stream (topic, origin) is known forked, nothing of it from the fork's seq up is stored any more
 // (as Secure Scuttlebutt does): which branch is "right" cannot be decided, and mixing them is worse.
 import type { Emit, NodeStats } from './events.js'
+import type { OriginState } from '../store/store.js'
 
 /** a fork proof, as reported: the two body hashes (hex) of one seq (`held`: the one this node stores) */
 export interface ForkInfo {
@@ -56,6 +57,18 @@ export class Forks {
 
   /** every forked stream known, oldest report first */
   list (): ForkInfo[] { return [...this.known.values()] }
+}
+
+/** whether a stream is blocked, and from which seq (the sync puller reads it) */
+export type BlockedFrom = (topic: string, origin: string) => number | undefined
+
+/**
+ * What a sync request lists as held of a stream blocked from `from`: what we hold below it, and everything
+ * from it up, so servers send nothing there that would only be refused (and re-sent at every pull).
+ */
+export function claimBlocked (o: OriginState, from: number): OriginState {
+  const below = o.ranges.filter(r => r[0] < from).map(r => [r[0], Math.min(r[1], from - 1)] as [number, number])
+  return { ...o, ranges: [...below, [Math.max(from, o.low + 1), Number.MAX_SAFE_INTEGER]] }
 }
 
 function streamKey (topic: string, origin: string): string { return `${topic}\u0000${origin}` }

@@ -15,6 +15,7 @@ import { RangeSet, type Range } from '../../store/ranges.js'
 import type { Store, OriginState } from '../../store/store.js'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../limits.js'
 import { MAX_ORIGIN_CHARS } from '../envelope.js'
+import { claimBlocked, type BlockedFrom } from '../forks.js'
 import { decodePlainBatch } from './batch-frame.js'
 import { assertPlainCbor } from './plain-cbor.js'
 import { RequestIndex, type Asked } from './asked.js'
@@ -129,19 +130,24 @@ async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, si
  * takes lists only the first ones: the server then also sends what we hold of the others, dropped here by
  * id before any verification (as with truncated ranges).
  */
-export function requestPages (store: Store, topics: string[]): TopicWant[][] {
+export function requestPages (store: Store, topics: string[], blockedFrom?: BlockedFrom): TopicWant[][] {
   const pages: TopicWant[][] = []
   let page: TopicWant[] = []
   let origins = 0
   let bytes = 0
   for (const topic of topics) {
     const all = store.summary(topic)
-    const want: TopicWant = { topic, origins: all.slice(0, PAGE_ORIGINS).map(truncateRanges) }
+    // a forked stream is listed as held from its fork up (forks.ts), after truncating: the claim is kept
+    const claim = (o: OriginState): OriginState => {
+      const from = blockedFrom?.(topic, o.origin)
+      return from == null ? o : claimBlocked(o, from)
+    }
+    const want: TopicWant = { topic, origins: all.slice(0, PAGE_ORIGINS).map(truncateRanges).map(claim) }
     const size = encodeCbor(cbor, want).byteLength
     if (page.length > 0 && (page.length >= PAGE_TOPICS || origins + want.origins.length > PAGE_ORIGINS || bytes + size > PAGE_BYTES)) {
       pages.push(page); page = []; origins = 0; bytes = 0
     }
-    if (size > PAGE_BYTES) want.origins = want.origins.map(o => ({ ...o, ranges: o.ranges.slice(0, 16) }))
+    if (size > PAGE_BYTES) want.origins = want.origins.map(o => claim({ ...o, ranges: o.ranges.slice(0, 16) }))
     page.push(want); origins += want.origins.length; bytes += size
   }
   if (page.length > 0) pages.push(page)

@@ -15,6 +15,7 @@ import { toWholeTick } from '../tick.js'
 import { deadline, withDeadline } from '../deadline.js'
 import type { Store } from '../../store/store.js'
 import type { Emit, LogFn } from '../events.js'
+import type { BlockedFrom } from '../forks.js'
 
 export type { SyncHealth } from './health.js'
 
@@ -49,6 +50,8 @@ export interface SchedulerParts {
   serveRate?: Rate
   /** a peer's sync stream was refused: over its serveRate */
   refused?: (peer: string) => void
+  /** forked streams: not asked for from their fork up (forks.ts) */
+  blockedFrom?: BlockedFrom
   emit: Emit
   log: LogFn
 }
@@ -226,7 +229,7 @@ export class SyncScheduler {
     this.health.started(peer)
     try {
       // one pull per page of the request, each within what a server accepts
-      for (const page of requestPages(store, topics)) {
+      for (const page of requestPages(store, topics, this.p.blockedFrom)) {
         const { stream, protocol } = await this.dial(peerId, signal)
         const stats = protocol === SYNC_PROTOCOL_1_2
           ? await pullDigest(stream, peerId, page, topic => this.digests.digest(topic, DIGEST_BUCKETS), this.p.accept, signal, this.p.maxPayloadBytes, progress)
