@@ -99,6 +99,12 @@ describe('forks: an origin signing two versions of one seq', () => {
     expect(b.status()).toMatchObject({ forks: 1, forkRefused: 1 })
     expect(b.penalties.get(server.peerId)).toBe(0)
     expect(rejected).toEqual([])
+    // the block outlives a restart: the stream is still listed, and still refused from the fork up
+    const dataDir = b.dataDir
+    await b.stop()
+    const again = await startNode({ topics: ['t'], dataDir, syncIntervalMs: 600_000 })
+    nodes.push(again)
+    expect(again.status().forked).toEqual([{ topic: 't', origin: f.origin, seq: 1 }])
   })
 
   it('sync no longer asks for a forked stream from its fork up', async () => {

@@ -31,8 +31,19 @@ export interface ForkParts {
 
 export class Forks {
   private readonly known = new Map<string, ForkInfo>()
+  /** told of each stream found forked (or forked lower), so the block outlives a restart (the run's store) */
+  persist?: (f: ForkInfo) => void
 
   constructor (private readonly p: ForkParts) {}
+
+  /** Streams found forked before (persisted): blocked again, not reported or counted again. */
+  load (found: ForkInfo[]): void {
+    for (const f of found) {
+      const key = streamKey(f.topic, f.origin)
+      const seen = this.known.get(key)
+      if ((seen == null && this.known.size < MAX_FORKS) || (seen != null && f.seq < seen.seq)) this.known.set(key, f)
+    }
+  }
 
   /** A proof was found: counted once per stream, reported once (the lower seq wins if a lower one shows up). */
   found (f: ForkInfo): void {
@@ -41,6 +52,7 @@ export class Forks {
     if (seen != null && seen.seq <= f.seq) return
     if (seen == null) this.p.stats.forks = (this.p.stats.forks ?? 0) + 1
     if (seen != null || this.known.size < MAX_FORKS) this.known.set(key, f)
+    this.persist?.(f)
     this.p.emit('fork', f)
   }
 

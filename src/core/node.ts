@@ -303,6 +303,11 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const maxPayloadBytes = this.maxPayloadBytes
     const maxPendingWrites = o.maxPendingWrites ?? 10_000
     const bundles = new BundleSupport(host)
+    // forks found in earlier runs stay blocked; new ones are written down (a failed write only loses that)
+    this.forks.load(store.forks().map(f => ({ ...f, how: f.how === 'prev' ? 'prev' : 'same seq' })))
+    this.forks.persist = f => {
+      try { store.recordFork({ ...f, at: Date.now() }) } catch (err) { log('error', 'could not record a fork; it is blocked until restart only', { topic: f.topic, origin: f.origin, err: (err as Error).message }) }
+    }
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
       publishers: this.publishers, penalise: (peer, _reason, points) => this.penalise(peer.toString(), points), forks: this.forks,

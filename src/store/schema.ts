@@ -58,6 +58,19 @@ CREATE TABLE IF NOT EXISTS quarantine (
   at     INTEGER NOT NULL
 );
 
+-- streams whose origin signed two versions of one seq (core/forks.ts): blocked from seq up, across restarts
+CREATE TABLE IF NOT EXISTS forks (
+  topic  TEXT    NOT NULL,
+  origin TEXT    NOT NULL,
+  seq    INTEGER NOT NULL,
+  held   TEXT    NOT NULL,
+  other  TEXT    NOT NULL,
+  peer   TEXT    NOT NULL,
+  how    TEXT    NOT NULL,
+  at     INTEGER NOT NULL,
+  PRIMARY KEY (topic, origin)
+) WITHOUT ROWID;
+
 -- facts about the data dir itself, e.g. origin: the peer id whose stream publish_seq continues
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,

@@ -16,6 +16,7 @@ import { PublishHeads } from './publish.js'
 import { GroupCommit, CommittedNotDurableError, type FsyncFn } from './wal.js'
 import { DEFAULT_MSG_ID_LIMITS, MsgIds, type MsgIdLimits, type PublishedRecord } from './msg-ids.js'
 import { LogReader } from './log.js'
+import { ForkTable, type ForkRecord } from './forks.js'
 import { Cursors } from './cursors.js'
 import { Offsets } from './offsets.js'
 import { DEFAULT_RETENTION, PRUNE_PASS_ROWS, Pruner, type PruneReport, type Retention } from './retention.js'
@@ -23,7 +24,7 @@ import type { MessageRow, NewMessage, RowCodec, StoredMessage } from './rows.js'
 
 export { StoreError, CommittedNotDurableError, PRUNE_PASS_ROWS }
 export type { FsyncFn, MsgIdLimits, PublishedRecord, CheckpointMode, CheckpointStats }
-export type { NewMessage, OriginState, PruneReport, RowCodec, StoredMessage, TopicInfo }
+export type { NewMessage, OriginState, PruneReport, RowCodec, StoredMessage, TopicInfo, ForkRecord }
 
 /** A stored row that could not be decoded, moved to the quarantine table; its seq is a hole again. */
 export interface QuarantineReport { topic: string, origin: string, seq: number, offset: number, reason: string }
@@ -73,6 +74,7 @@ export class Store {
   private readonly wal: GroupCommit
   private readonly space: SpaceKeeper
   private readonly msgIds: MsgIds
+  private readonly forkTable: ForkTable
   private readonly insertRow: Database.Statement
   private readonly offsets: Offsets
   private readonly quarantineRow: Database.Statement
@@ -116,6 +118,7 @@ export class Store {
     this.log = new LogReader(db, opts.codec, (row, err) => this.quarantine(row, err))
     this.cursorTable = new Cursors(db)
     this.msgIds = new MsgIds(db, { ...DEFAULT_MSG_ID_LIMITS, ...opts.msgIds })
+    this.forkTable = new ForkTable(db)
     this.pruner = new Pruner(db, this.topicTable, this.held, r => { try { this.onPrune(r) } catch { /* a listener's bug is not retention's */ } })
     // a row already held is skipped; any other conflict (an offset in use) fails the commit loudly
     this.insertRow = db.prepare('INSERT INTO messages (id, topic, origin, seq, ts, size, raw, recv) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (topic, origin, seq) DO NOTHING')
@@ -421,6 +424,14 @@ export class Store {
   history (topic: string, opts: { afterOffset?: number, limit?: number } = {}): StoredMessage[] {
     return this.log.history(topic, opts)
   }
+
+  // ---- forks ----
+
+  /** Remember a forked stream (the lower seq wins). Throws StoreError. */
+  recordFork (f: ForkRecord): void { this.guard(() => this.forkTable.write(f)) }
+
+  /** every forked stream remembered */
+  forks (): ForkRecord[] { this.assertOpen(); return this.forkTable.list() }
 
   // ---- consumer cursors ----
 
