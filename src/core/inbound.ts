@@ -9,7 +9,7 @@ import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, isOwnLayout, sha256, bodyHash, decodeEnvelope, type Envelope } from './envelope.js'
 import { InlineBudget } from './inline-budget.js'
 import { decodeGossipData } from './stack/gossip.js'
-import { verifyBatch } from './sync/verify-batch.js'
+import { verifyBatch, MAX_VERSIONS_PER_ID } from './sync/verify-batch.js'
 import type { Store } from '../store/store.js'
 import type { PublisherPolicy } from './publishers.js'
 import { PeerBuckets, type Rate } from './rate.js'
@@ -26,6 +26,8 @@ const SHED_PENDING_WRITES = 5_000
 const MAX_UNFORWARDED = 10_000
 /** streams whose newest accepted body hash is remembered, so the usual in-order message is chain-checked without a read */
 const MAX_TIPS = 10_000
+/** held ids whose signature checks on other bodies are counted (forgers are bounded per id, not per process) */
+const MAX_HELD_CHECKED = 10_000
 
 /** refused: valid as far as we know, but larger than this node accepts (not the sender's fault) */
 export type Acceptance = 'stored' | 'duplicate' | 'rejected' | 'shed' | 'refused'
@@ -82,6 +84,8 @@ export class Inbound {
   private readonly inline: InlineBudget
   /** per stream (topic, origin): the newest seq accepted here and its body hash, the next one's expected prev */
   private readonly tips = new Map<string, { seq: number, hash: Buffer }>()
+  /** per held id: signature checks spent on other bodies for it (at most MAX_VERSIONS_PER_ID, as in a sync batch) */
+  private readonly heldChecks = new Map<string, number>()
 
   constructor (private readonly p: InboundParts) {
     this.inline = p.inlineChecks ?? new InlineBudget()
@@ -257,11 +261,17 @@ export class Inbound {
     try { held = decodeEnvelope(row.raw) } catch { return 'duplicate' }
     // the same body under another layout or a relay's signature: not the origin's doing (ours stays)
     if (sameBytes(held.body, env.body)) return 'duplicate'
+    // an honest fork needs one check; a forger sending many bodies for one held id gets no more than a batch allows
+    const id = envelopeId(env)
+    const checks = this.heldChecks.get(id) ?? 0
+    if (checks >= MAX_VERSIONS_PER_ID) return 'duplicate'
+    if (checks === 0 && this.heldChecks.size >= MAX_HELD_CHECKED) this.heldChecks.clear()
+    this.heldChecks.set(id, checks + 1)
     const authentic = (batchVerify != null && await batchVerify()) || await this.checkSignature(env)
     if (!authentic) {
       this.p.stats.rejected++
       this.p.penalise?.(from, 'invalid envelope')
-      this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature', id: envelopeId(env) })
+      this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature', id })
       return 'rejected'
     }
     forks.found({ topic: env.topic, origin: env.origin, seq: env.seq, held: bodyHash(held.body).toString('hex'), other: bodyHash(env.body).toString('hex'), peer: from.toString(), how: 'same seq' })
