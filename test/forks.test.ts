@@ -9,6 +9,7 @@ import { Encoder } from 'cbor-x'
 import type { GossipNode } from '../src/core/node.js'
 import type { ForkInfo } from '../src/core/forks.js'
 import { sealEnvelope } from '../src/core/envelope.js'
+import { GossipdMetrics } from '../src/daemon/observe/metrics.js'
 import { startNode, waitFor, addrOf, stopAll, serveSyncWith, text } from './helpers.js'
 
 let nodes: GossipNode[] = []
@@ -60,6 +61,12 @@ describe('forks: an origin signing two versions of one seq', () => {
     expect(b.status()).toMatchObject({ forks: 1, forked: [{ topic: 'f', origin: f.origin, seq: 1 }] })
     expect(b.penalties.get(relay.peerId)).toBe(0)
     expect(rejected).toEqual([])
+    // and the daemon's metrics carry both counts
+    const metrics = new GossipdMetrics({ version: 'test' })
+    metrics.attach(b)
+    const body = (await metrics.text()).body
+    expect(body).toMatch(/^gossipd_forks_total 1$/m)
+    expect(body).toMatch(/^gossipd_fork_refused_total 1$/m)
   })
 
   it('a message below a held one that does not link to it, by gossip, is a fork proof and not stored', async () => {
