@@ -22,7 +22,8 @@ export interface NodeEvents {
    * event), each also counted in status.rejected; `banned` marks the peer being banned (no envelope, count 0)
    */
   rejected: [{ peer: string, reason: string, id?: string, count?: number, banned?: boolean, detail?: string }]
-  /** an origin signed two versions of one seq (forks.ts): once per stream (topic, origin), which is blocked from `seq` up */
+  /** an origin signed two versions of one seq (forks.ts): once per stream (topic, origin), which is blocked from `seq` up
+   * (again only if a lower forked seq of it is found) */
   fork: [ForkInfo]
   error: [Error]
 }

@@ -29,7 +29,7 @@ const MAX_TIPS = 10_000
 /** held ids whose signature checks on other bodies are counted (forgers are bounded per id, not per process) */
 const MAX_HELD_CHECKED = 10_000
 
-/** refused: valid as far as we know, but larger than this node accepts (not the sender's fault) */
+/** refused: not the sender's fault, but not stored: larger than this node accepts, or of a stream blocked by its origin's fork */
 export type Acceptance = 'stored' | 'duplicate' | 'rejected' | 'shed' | 'refused'
 export type DropInbound = (e: Envelope, from: PeerId, source: MessageSource) => boolean
 export type TopicValidator = GossipSub['topicValidators'] extends Map<string, infer V> ? V : never
