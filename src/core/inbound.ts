@@ -16,6 +16,7 @@ import { PeerBuckets, type Rate } from './rate.js'
 import type { Emit, LogFn, MessageSource, NodeStats, Sources } from './events.js'
 import { sameBytes } from './bytes.js'
 import type { Forks } from './forks.js'
+import { RecentSigs } from './recent-sigs.js'
 
 /** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
 const MAX_GOSSIP_INFLIGHT = 4_000
@@ -86,6 +87,8 @@ export class Inbound {
   private readonly tips = new Map<string, { seq: number, hash: Buffer }>()
   /** per held id: signature checks spent on other bodies for it (at most MAX_VERSIONS_PER_ID, as in a sync batch) */
   private readonly heldChecks = new Map<string, number>()
+  /** signatures stored lately: a copy of a held id with the same one needs no read (recent-sigs.ts) */
+  private readonly recent = new RecentSigs()
 
   constructor (private readonly p: InboundParts) {
     this.inline = p.inlineChecks ?? new InlineBudget()
@@ -247,7 +250,7 @@ export class Inbound {
   }
 
   /**
-   * A copy of a held (committed) id. Identical bytes cost one read; a different body with a valid signature
+   * A copy of a held (committed) id. One stored lately with the same signature costs nothing, other identical bytes one read; a different body with a valid signature
    * (or vouched for by its sync batch's chain) is a fork proof. The stored version was authenticated when it
    * was stored. A different body that is not authentic is the relay's forgery, penalised as one.
    */
@@ -255,6 +258,8 @@ export class Inbound {
     const forks = this.p.forks
     // once a stream is known forked there is nothing more to learn from it
     if (forks == null || forks.blockedFrom(env.topic, env.origin) != null) return 'duplicate'
+    // the usual copy (a sync batch racing gossip): stored lately with this signature, so the same signed body
+    if (this.recent.sameAsStored(env.topic, env.origin, env.seq, env.sig)) return 'duplicate'
     const row = this.p.store.readRawRange(env.topic, env.origin, env.seq, env.seq, 1)[0]
     if (row == null || sameBytes(row.raw, ownBytes(env, raw))) return 'duplicate'
     let held: Envelope
@@ -321,6 +326,7 @@ export class Inbound {
   /** an authentic envelope is about to be stored: it is its stream's tip if newest */
   private setTip (env: Envelope): void {
     if (this.p.forks == null) return
+    this.recent.remember(env.topic, env.origin, env.seq, env.sig)
     const key = `${env.topic}\u0000${env.origin}`
     const tip = this.tips.get(key)
     if (tip != null && tip.seq > env.seq) return
