@@ -178,18 +178,28 @@ export async function serveSameFrame (node: GossipNode, frame: Uint8Array, opts:
  * (protocol negotiation that never completes): only a deadline ends a pull from it. `close` stops both.
  */
 export async function schedulerWithMutePeer (pullLimits: PullLimits): Promise<{ scheduler: SyncScheduler, peer: string, close: () => void }> {
+  const { scheduler, peers, close } = await schedulerWithMutePeers(1, pullLimits)
+  return { scheduler, peer: peers[0], close }
+}
+
+/** A scheduler on topic 't' connected to `count` peers that open no sync stream; `dialed` lists who was asked, in order. */
+export async function schedulerWithMutePeers (count: number, pullLimits: PullLimits = {}): Promise<{ scheduler: SyncScheduler, peers: string[], dialed: string[], close: () => void }> {
   const store = new Store(tempDir(), { codec: envelopeCodec })
   store.addTopic('t')
-  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  const peers = await Promise.all(Array.from({ length: count }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
+  const dialed: string[] = []
   const host = {
     peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
     events: { addEventListener: () => {}, removeEventListener: () => {} },
-    getPeers: () => [peer],
+    getPeers: () => peers,
     getConnections: () => [],
     getMultiaddrs: () => [],
-    dialProtocol: async (_p: unknown, _proto: string, opts: AbortOptions) => await new Promise<Stream>((_resolve, reject) => {
-      opts.signal?.addEventListener('abort', () => reject(opts.signal?.reason))
-    }),
+    dialProtocol: async (p: { toString: () => string }, _proto: string, opts: AbortOptions) => {
+      dialed.push(p.toString())
+      return await new Promise<Stream>((_resolve, reject) => {
+        opts.signal?.addEventListener('abort', () => reject(opts.signal?.reason))
+      })
+    },
     handle: async () => {},
     unhandle: async () => {},
   } as unknown as NodeHost
@@ -198,5 +208,5 @@ export async function schedulerWithMutePeer (pullLimits: PullLimits): Promise<{ 
     accept: async () => ({ stored: 0, asked: 0, askedBytes: 0 }),
     pullLimits,
   })
-  return { scheduler, peer: peer.toString(), close: () => { scheduler.stop(); store.close() } }
+  return { scheduler, peers: peers.map(p => p.toString()), dialed, close: () => { scheduler.stop(); store.close() } }
 }
