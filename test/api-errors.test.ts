@@ -10,6 +10,7 @@ import { GossipClient, ApiRequestError } from '../src/client/client.js'
 import { decodeBase64 } from '../src/wire/base64.js'
 import { TOPIC_PATTERN as WIRE_TOPIC_PATTERN, topicProblem } from '../src/wire/topic.js'
 import { TOPIC_PATTERN } from '../src/core/limits.js'
+import { ERROR_CODES } from '../src/wire/errors.js'
 import { startNode, removeTempDirs, waitFor } from './helpers.js'
 
 const MAX = 64 * 1024
@@ -256,6 +257,24 @@ describe('control API: bad requests get JSON errors with the right status', () =
     const garbage = await raw('NOT HTTP AT ALL\r\n\r\n')
     expect(garbage).toMatch(/^HTTP\/1.1 400/)
     expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } })
+    await expectHealthy()
+  })
+
+  it('every error body has a documented code: an empty JSON body, a malformed Content-Type, no Host header', async () => {
+    const known = new Set<string>(Object.values(ERROR_CODES))
+    const bodyOf = (res: string): any => JSON.parse(res.slice(res.indexOf('\r\n\r\n') + 4))
+    const empty = await call('/v1/topics/chat/messages', { method: 'POST', body: '', headers: { 'content-type': 'application/json' } })
+    expect(empty.status).toBe(400)
+    expect(empty.body.error.code).toBe('BAD_JSON')
+    for (const ct of ['', ';']) {
+      const res = await raw(`POST /v1/topics/chat/messages HTTP/1.1\r\nHost: 127.0.0.1:${new URL(api.url).port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: ${ct}\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc`)
+      expect(res, ct).toMatch(/^HTTP\/1.1 400/)
+      expect(known.has(bodyOf(res).error.code), res).toBe(true)
+    }
+    // HTTP/1.1 without Host: Node's own bare 400 had an empty body; the Host check answers in the documented shape
+    const noHost = await raw(`GET /v1/status HTTP/1.1\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`)
+    expect(noHost).toMatch(/^HTTP\/1.1 403/)
+    expect(bodyOf(noHost)).toEqual({ error: { code: 'FORBIDDEN_HOST', message: expect.any(String) } })
     await expectHealthy()
   })
 

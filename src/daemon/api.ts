@@ -78,6 +78,8 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
     return503OnClosing: true,
+    // Node would answer a request without Host with a bare 400 and no body; the Host check answers 403 FORBIDDEN_HOST
+    http: { requireHostHeader: false },
     // no type coercion: {"payload": 5} is a client bug, not the string "5" (query numbers are parsed in the routes)
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   })

@@ -28,9 +28,12 @@ function map (err: AnyError, limits: ErrorLimits, closing: boolean): Mapped | un
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { status: 413, code: ERROR_CODES.BODY_TOO_LARGE, message: `request body is larger than ${limits.bodyLimit} bytes (payload limit ${limits.maxPayload} bytes)` }
   }
+  // a Content-Type fastify cannot parse (empty, ";"): any content type is a raw payload, so this is a malformed request
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 400, code: ERROR_CODES.BAD_REQUEST, message: 'malformed Content-Type header' }
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? ERROR_CODES.BAD_JSON : String(err.code ?? ERROR_CODES.BAD_REQUEST).replace(/^FST_ERR_(CTP_)?/, '')
-    return { status: err.statusCode, code, message: err.message }
+    // clients branch on the code: only ERROR_CODES, never fastify's own (EMPTY_JSON_BODY was passed on)
+    const json = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError
+    return { status: err.statusCode, code: json ? ERROR_CODES.BAD_JSON : ERROR_CODES.BAD_REQUEST, message: err.message }
   }
   if (err.message === 'node is not running' || closing) return { status: 503, code: ERROR_CODES.SHUTTING_DOWN, message: 'the daemon is shutting down' }
   return undefined
