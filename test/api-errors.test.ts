@@ -206,6 +206,10 @@ describe('control API: bad requests get JSON errors with the right status', () =
       expect(body.error.code, name).toBe('BAD_REQUEST')
       await expect(client.ack('chat', name, { origin: 'x', seq: 1 }), name).rejects.toMatchObject({ status: 400 })
     }
+    // the client refuses a bad name before sending, with its own rule's message (README, Limits)
+    for (const name of ['.', '..', 'a b', 'x'.repeat(65)]) {
+      await expect(client.stream('chat', { consumer: name }), name).rejects.toMatchObject({ status: 400, code: 'BAD_REQUEST', message: expect.stringContaining('invalid consumer name') })
+    }
     // other names with dots stream and ack as usual
     const s = await client.stream('chat', { consumer: '...' })
     const acked = await call('/v1/topics/chat/consumers/.../ack', { method: 'POST', body: JSON.stringify({ origin: 'x', seq: 1 }), headers: { 'content-type': 'application/json' } })

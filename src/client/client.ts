@@ -204,6 +204,9 @@ export class GossipClient {
    */
   async stream (topic: string, opts: StreamOptions = {}): Promise<MessageStream> {
     const path = GossipClient.topicPath(topic)
+    // refused before sending, as ack does: a name the ack route cannot carry must not stream either
+    const problem = opts.consumer != null ? consumerNameProblem(opts.consumer) : undefined
+    if (problem != null) throw new ApiRequestError(400, ERROR_CODES.BAD_REQUEST, problem)
     const q = new URLSearchParams()
     if (opts.from != null) q.set('from', fromParam(opts.from))
     if (opts.consumer != null) q.set('consumer', opts.consumer)
