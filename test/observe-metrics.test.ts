@@ -177,6 +177,19 @@ describe('GET /metrics on the control API', () => {
       })
       expect(res.status).toBe(200)
       expect(res.body).toContain('gossipd_up 1')
+      // no token, as on loopback TCP (README: "no token; loopback and unix-socket clients only"); it was 401
+      for (const path of ['/metrics', '/healthz']) {
+        const bare = await new Promise<{ status: number, body: string }>((resolve, reject) => {
+          const req = request({ socketPath, path, headers: { host: 'anything' } }, r => {
+            let body = ''
+            r.on('data', d => { body += d })
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, body }))
+          })
+          req.on('error', reject)
+          req.end()
+        })
+        expect(bare.status, `${path}: ${bare.body}`).toBe(200)
+      }
     } finally {
       await api.close()
       await stopAll([node])

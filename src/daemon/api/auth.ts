@@ -50,8 +50,9 @@ export class RequestGuard {
   /** Throws the ApiError (403 or 401) that refuses the request. */
   check (req: FastifyRequest): void {
     const host = splitHostHeader(req.headers.host ?? '')
-    // a unix socket (0600) cannot be reached by a browser: only the token matters there
-    if (viaUnixSocket(req.raw.socket)) { this.checkToken(req); return }
+    // a unix socket (0600) cannot be reached by a browser: only the token matters there, and the routes that
+    // need none on loopback TCP (/metrics, /healthz, /readyz) need none here either
+    if (viaUnixSocket(req.raw.socket)) { if (!this.letIn(req)) this.checkToken(req); return }
     if (host == null || !this.hosts.has(host.host) || host.port !== this.port) {
       throw new ApiError(403, ERROR_CODES.FORBIDDEN_HOST, `Host ${JSON.stringify(req.headers.host ?? '')} is not this daemon's address; only loopback clients are served`)
     }
