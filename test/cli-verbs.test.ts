@@ -150,6 +150,16 @@ describe('gossipd CLI against a running daemon', () => {
     expect(JSON.parse(top.stdout).self.peerId).toBe(d.peerId)
   })
 
+  it('sub -n and history --limit out of range are exit 2 naming the option, before anything is asked', async () => {
+    // sub -n 0 waited for a message and printed it; history --limit 0 was the daemon's 400 (exit 5)
+    for (const args of [['sub', 'chat', '-n', '0'], ['history', 'chat', '--limit', '0'], ['history', 'chat', '--limit', '10001'], ['history', 'chat', '--after', '9'.repeat(16)]]) {
+      const r = await gossipd([...args, ...data()], { timeoutMs: 10_000 })
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr, args.join(' ')).toContain(args[2])
+      expect(r.stdout, args.join(' ')).toBe('')
+    }
+  })
+
   it('says so clearly when no daemon is running', async () => {
     const empty = tmp()
     const r = await gossipd(['status', '--data', empty])

@@ -21,6 +21,13 @@ export const intAtLeast = (name: string, min: number) => (v: string): number => 
   return n
 }
 
+/** a whole number from min to max (the daemon's bounds, so the CLI says which option is wrong: exit 2, not the daemon's 400) */
+export const intBetween = (name: string, min: number, max: number) => (v: string): number => {
+  const n = intAtLeast(name, min)(v)
+  if (n > max) throw new UsageError(`${name} must be at most ${max}, got ${JSON.stringify(v)}`)
+  return n
+}
+
 /** a number of seconds like 2 or 0.5, at least min */
 export const seconds = (name: string, min: number) => (v: string): number => {
   if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v)) throw new UsageError(`${name} must be a number of seconds like 2 or 0.5, got ${JSON.stringify(v)}`)

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { DaemonUnreachableError, parseFromArg, type From } from '../../client/client.js'
 import { messageLine } from '../../wire/format.js'
-import { int, type Runner } from '../command.js'
+import { intAtLeast, type Runner } from '../command.js'
 import { clientFromOptions } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { printMessage } from '../output.js'
@@ -13,7 +13,7 @@ export function registerSub (program: Command, run: Runner): void {
     .argument('<topic>', 'topic name')
     .option('-f, --from <where>', 'start at: now, beginning, offset:N, time:ISO-8601 (default: now, or the cursor of --consumer)')
     .option('-c, --consumer <name>', 'durable consumer: resume where it left off; each message is acked after it is printed')
-    .option('-n, --count <n>', 'exit after N messages', int('--count'))
+    .option('-n, --count <n>', 'exit after N messages', intAtLeast('-n/--count', 1))
     .option('--raw', 'print each payload exactly as published (bytes, then a newline), control characters and all')
     .action(run(async (g, topic: string, o: { from?: string, consumer?: string, count?: number, raw?: boolean }) => {
       const client = clientFromOptions(g)
