@@ -126,6 +126,21 @@ describe('control API: bad requests get JSON errors with the right status', () =
     await expectHealthy()
   })
 
+  it('a text payload with a lone UTF-16 surrogate is 400 BAD_PAYLOAD, not stored with U+FFFD in its place', async () => {
+    await client.join('text')
+    for (const payload of ['a\ud800b', '\udfff', 'x\ud83d']) {
+      const r = await call('/v1/topics/text/messages', { method: 'POST', body: JSON.stringify({ payload }), headers: { 'content-type': 'application/json' } })
+      expect(r.status, JSON.stringify(payload)).toBe(400)
+      expect(r.body.error.code, JSON.stringify(payload)).toBe('BAD_PAYLOAD')
+    }
+    await expect(client.publish('text', 'a\ud800b')).rejects.toMatchObject({ status: 400, code: 'BAD_PAYLOAD' })
+    expect(await client.history('text')).toEqual([])
+    // a well-formed pair is text like any other
+    const ok = await client.publish('text', 'smile \ud83d\ude00')
+    const [m] = await client.history('text', { after: ok.offset - 1, limit: 1 })
+    expect(m.payload).toBe('smile \u{1F600}')
+  })
+
   it('the shared base64 check (src/wire/base64.ts) accepts exactly the canonical encodings: decoding and re-encoding gives the text back', () => {
     for (let n = 0; n < 40; n++) {
       const bytes = randomBytes(n)

@@ -55,6 +55,8 @@ export function payloadOf (body: unknown, maxPayload: number): Uint8Array {
       if (decoded == null) throw new ApiError(400, ERROR_CODES.BAD_PAYLOAD, `payload is not valid base64 (${BASE64_RULE}; base64url is not accepted)`)
       bytes = decoded
     } else {
+      // UTF-8 cannot carry a lone surrogate: Buffer.from would store U+FFFD in its place, silently another payload
+      if (!b.payload.isWellFormed()) throw new ApiError(400, ERROR_CODES.BAD_PAYLOAD, 'payload is not well-formed Unicode text (a lone UTF-16 surrogate); send bytes with "encoding": "base64"')
       bytes = Buffer.from(b.payload, 'utf8')
     }
   } else {
