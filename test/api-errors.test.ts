@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { GossipNode } from '../src/core/node.js'
 import { createApi } from '../src/daemon/api.js'
-import { GossipClient, ApiRequestError } from '../src/client/client.js'
+import { GossipClient, ApiRequestError, parseFromArg } from '../src/client/client.js'
 import { decodeBase64 } from '../src/wire/base64.js'
 import { TOPIC_PATTERN as WIRE_TOPIC_PATTERN, topicProblem } from '../src/wire/topic.js'
 import { TOPIC_PATTERN } from '../src/core/limits.js'
@@ -193,6 +193,17 @@ describe('control API: bad requests get JSON errors with the right status', () =
       expect(r.status, q).toBe(400)
     }
     expect((await call('/v1/topics/chat/stream?from=yesterday')).body.error.code).toBe('BAD_FROM')
+    // an offset a number cannot hold exactly, an epoch-ms time no Date can hold: BAD_FROM (they opened a stream)
+    for (const from of ['offset:99999999999999999999', 'offset:9007199254740993', 'time:99999999999999999']) {
+      // status first, then stop: a stream that was wrongly opened would never end
+      const stop = new AbortController()
+      const res = await fetch(`${api.url}/v1/topics/chat/stream?join=true&from=${from}`, { headers: { authorization: `Bearer ${token}` }, signal: stop.signal })
+      const body = res.status === 400 ? await res.json() as any : null
+      stop.abort()
+      expect(res.status, from).toBe(400)
+      expect(body.error.code, from).toBe('BAD_FROM')
+      expect(() => parseFromArg(from), from).toThrow(/invalid --from/)
+    }
     expect((await call('/v1/nothing')).status).toBe(404)
     const gone = await call('/v1/topics/never-joined', { method: 'DELETE' })
     expect(gone.status).toBe(404)

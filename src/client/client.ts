@@ -71,11 +71,16 @@ export function fromParam (from: From): string {
 /** Parse the CLI/REPL spelling of a start position: beginning | now | offset:N | time:ISO | N (offset) | ISO date */
 export function parseFromArg (s: string): From {
   if (s === 'beginning' || s === 'now') return s
-  if (/^offset:\d+$/.test(s)) return { offset: Number(s.slice(7)) }
-  if (/^\d+$/.test(s)) return { offset: Number(s) }
+  const bad = (): Error => new Error(`invalid --from ${JSON.stringify(s)}: use beginning, now, offset:N or time:ISO-8601`)
+  const offset = /^(?:offset:)?(\d+)$/.exec(s)
+  if (offset != null) {
+    // the daemon's rule: an offset a number holds exactly
+    if (!Number.isSafeInteger(Number(offset[1]))) throw bad()
+    return { offset: Number(offset[1]) }
+  }
   const t = s.startsWith('time:') ? s.slice(5) : s
   const ms = /^\d+$/.test(t) ? Number(t) : Date.parse(t)
-  if (!Number.isFinite(ms)) throw new Error(`invalid --from ${JSON.stringify(s)}: use beginning, now, offset:N or time:ISO-8601`)
+  if (Number.isNaN(new Date(ms).getTime())) throw bad()
   return { time: ms }
 }
 

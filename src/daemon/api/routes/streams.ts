@@ -15,10 +15,11 @@ export function parseFrom (v: string | undefined): StartFrom | undefined {
   if (v == null || v === '') return undefined
   if (v === 'beginning' || v === 'now') return v
   const m = /^(offset|time):(.+)$/.exec(v)
-  if (m != null && m[1] === 'offset' && /^\d+$/.test(m[2])) return { offset: Number(m[2]) }
+  // only values a number holds exactly (an offset past 2^53 was rounded) and times a Date can hold
+  if (m != null && m[1] === 'offset' && /^\d+$/.test(m[2]) && Number.isSafeInteger(Number(m[2]))) return { offset: Number(m[2]) }
   if (m != null && m[1] === 'time') {
     const t = /^\d+$/.test(m[2]) ? Number(m[2]) : Date.parse(m[2])
-    if (Number.isFinite(t)) return { time: t }
+    if (!Number.isNaN(new Date(t).getTime())) return { time: t }
   }
   throw new ApiError(400, ERROR_CODES.BAD_FROM, `invalid from ${JSON.stringify(v)}: use beginning, now, offset:N or time:ISO-8601-or-epoch-ms`)
 }
