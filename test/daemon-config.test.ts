@@ -68,6 +68,17 @@ describe('daemon configuration', () => {
     expect(error(() => resolveConfig({ file: file('[1]') })).message).toContain('must contain a JSON object')
   })
 
+  it('sizes and durations past what a number holds exactly are refused, naming the key (they were taken: Infinity became null in /v1/topics)', () => {
+    for (const [retention, key] of [[{ maxAge: `${'9'.repeat(400)}d` }, 'maxAge'], [{ maxAge: '999999999999999d' }, 'maxAge'], [{ maxBytes: '99999999999999999999GiB' }, 'maxBytes'], [{ maxBytes: `${'9'.repeat(400)}` }, 'maxBytes']] as const) {
+      const f = file(JSON.stringify({ retention }))
+      expect(error(() => resolveConfig({ file: f })).message, JSON.stringify(retention)).toContain(`retention.${key}: `)
+    }
+    expect(error(() => resolveConfig({ flags: { retention: { maxAge: `${'9'.repeat(30)}w` } } })).key).toBe('--retention-max-age')
+    // a payload limit named in JSON as 1e400 is Infinity: the message shows what was written, not null
+    expect(error(() => resolveConfig({ file: file('{"maxPayloadBytes": 1e400}') })).message).not.toContain('got null')
+    expect(resolveConfig({ file: file('{"retention": {"maxAge": "3650d", "maxBytes": "1000GiB"}}') }).retention).toEqual({ maxAgeMs: 3650 * 86_400_000, maxBytes: 1000 * 1024 ** 3 })
+  })
+
   it('listen takes plain TCP multiaddrs only; API and metrics addresses must be real IPs (octets 0-255)', () => {
     for (const a of ['/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/tcp/7421/', '/ip4/127.0.0.1/tcp/7421/p2p/12D3KooWDvUAwieoptoM6MqLgwB2sBTumVvybgY8WXsvnyrhfncg', '/ip4/127.0.0.1/tcp/0/tls/ws']) {
       const e = error(() => resolveConfig({ flags: { listen: [a] } }))

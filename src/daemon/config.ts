@@ -160,7 +160,8 @@ const TIME_UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, 
 
 function count (key: string, v: unknown, min: number): number {
   const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ConfigError(key, `must be a whole number >= ${min}, got ${JSON.stringify(v)}`)
+  // String(v): JSON.stringify shows a 1e400 (Infinity) as null
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ConfigError(key, `must be a whole number >= ${min}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`)
   return n
 }
 
@@ -170,6 +171,8 @@ export function parseSize (key: string, v: unknown): number {
   const unit = m?.[2].toLowerCase() ?? ''
   if (m == null || !(unit in SIZE_UNITS)) throw new ConfigError(key, `must be a size in bytes like 1048576, "64MB" or "1GiB", got ${JSON.stringify(v)}`)
   const n = Math.floor(Number(m[1]) * SIZE_UNITS[unit])
+  // past 2^53 a size is not held exactly (and '9'.repeat(400) is Infinity, shown as null in /v1/topics)
+  if (!Number.isSafeInteger(n)) throw new ConfigError(key, `must be at most ${Number.MAX_SAFE_INTEGER} bytes, got ${JSON.stringify(v)}`)
   if (n < 1) throw new ConfigError(key, `must be at least 1 byte, got ${JSON.stringify(v)}`)
   return n
 }
@@ -179,7 +182,9 @@ export function parseDuration (key: string, v: unknown): number {
   if (typeof v === 'number') return count(key, v, 0)
   const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/i.exec(v) : null
   if (m == null) throw new ConfigError(key, `must be a duration like "7d", "12h", "30m" or milliseconds (0 = forever), got ${JSON.stringify(v)}`)
-  return Math.floor(Number(m[1]) * TIME_UNITS[(m[2] ?? 'ms').toLowerCase()])
+  const ms = Math.floor(Number(m[1]) * TIME_UNITS[(m[2] ?? 'ms').toLowerCase()])
+  if (!Number.isSafeInteger(ms)) throw new ConfigError(key, `must be at most ${Number.MAX_SAFE_INTEGER} ms (about 285,000 years), got ${JSON.stringify(v)}`)
+  return ms
 }
 
 function isLoopback (host: string): boolean {
