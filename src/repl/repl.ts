@@ -48,6 +48,8 @@ export class Repl {
   private readonly subs = new Map<string, MessageStream>()
   /** topics whose stream the daemon ended (it stopped): reopened after the offset seen once it is back */
   private readonly lost = new Map<string, number | undefined>()
+  /** lost topics being reopened right now: a sub or unsub typed meanwhile removes the topic, and wins */
+  private readonly reopening = new Set<string>()
   /** the pending retry of lost streams, and how many retries have failed since the last success */
   private retryTimer: NodeJS.Timeout | undefined
   private retries = 0
@@ -176,19 +178,27 @@ export class Repl {
     let all = true
     for (const [topic, last] of [...this.lost]) {
       if (this.closed) return true
+      // another resubscribe (a command's reconnect, or the retry) took it already, or the user unsubscribed
+      if (!this.lost.has(topic) || this.reopening.has(topic)) continue
       this.lost.delete(topic)
       if (this.subs.has(topic)) continue
+      this.reopening.add(topic)
       try {
         const stream = await this.client.stream(topic, { from: last != null ? { offset: last + 1 } : 'now', join: true, onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`) })
-        if (this.closed) { stream.close(); return true }
+        // the user typed unsub (or sub, which opened a stream of its own) while this one was being opened
+        if (this.closed || !this.reopening.has(topic) || this.subs.has(topic)) { stream.close(); if (this.closed) return true; continue }
         this.subs.set(topic, stream)
         void this.follow(topic, stream)
         this.print(`resubscribed to ${topic}`)
       } catch (e) {
-        // kept for the next retry, unless the user subscribed again meanwhile
-        if (!this.subs.has(topic)) this.lost.set(topic, last)
-        this.print(`[${topic}] could not resubscribe: ${(e as Error).message}`)
-        all = false
+        // kept for the next retry, unless the user subscribed again or unsubscribed meanwhile
+        if (this.reopening.has(topic) && !this.subs.has(topic)) {
+          this.lost.set(topic, last)
+          this.print(`[${topic}] could not resubscribe: ${(e as Error).message}`)
+          all = false
+        }
+      } finally {
+        this.reopening.delete(topic)
       }
     }
     return all
@@ -241,8 +251,12 @@ export class Repl {
           join: true,
           onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`),
         })
+        // a lost stream reopened by the retry while this one was being opened: the one asked for here wins
+        const reopened = this.subs.get(topic)
+        if (reopened != null) { this.subs.delete(topic); reopened.close() }
         this.subs.set(topic, stream)
         this.lost.delete(topic)
+        this.reopening.delete(topic)
         this.topics.add(topic)
         this.print(`subscribed to ${topic}`)
         void this.follow(topic, stream)
@@ -252,7 +266,13 @@ export class Repl {
         if (args.length !== 1) throw new UsageError('unsub TOPIC')
         const s = this.subs.get(args[0])
         // a lost stream is not retried once unsubscribed
-        if (s == null) { this.print(this.lost.delete(args[0]) ? `unsubscribed from ${args[0]}` : `not showing ${args[0]}`); break }
+        if (s == null) {
+          // dropped from both: not retried, and a stream being reopened is closed when it arrives
+          const lost = this.lost.delete(args[0])
+          const reopening = this.reopening.delete(args[0])
+          this.print(lost || reopening ? `unsubscribed from ${args[0]}` : `not showing ${args[0]}`)
+          break
+        }
         this.subs.delete(args[0])
         s.close()
         this.print(`unsubscribed from ${args[0]}`)
