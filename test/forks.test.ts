@@ -7,7 +7,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Encoder } from 'cbor-x'
 import type { GossipNode } from '../src/core/node.js'
-import type { ForkInfo } from '../src/core/forks.js'
+import { Forks, MAX_FORKS, type ForkInfo } from '../src/core/forks.js'
 import { sealEnvelope } from '../src/core/envelope.js'
 import { GossipdMetrics } from '../src/daemon/observe/metrics.js'
 import { startNode, waitFor, addrOf, stopAll, serveSyncWith, text } from './helpers.js'
@@ -170,5 +170,24 @@ describe('forks: an origin signing two versions of one seq', () => {
     expect(b.status().signatureChecks - before).toBeLessThanOrEqual(3)
     expect(b.status().forks).toBe(0)
     expect(b.history('t').map(text)).toEqual(['branch A'])
+  })
+})
+
+describe('forks: past the streams remembered (MAX_FORKS)', () => {
+  it('a stream forked past the limit is still counted, reported and recorded once, however often its proof comes back', () => {
+    const stats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0, forks: 0 }
+    const events: unknown[] = []
+    const persisted: unknown[] = []
+    const forks = new Forks({ stats, emit: ((name: string, f: unknown) => { if (name === 'fork') events.push(f) }) as never })
+    forks.persist = f => persisted.push(f)
+    const proof = (origin: string): ForkInfo => ({ topic: 't', origin, seq: 5, held: 'aa', other: 'bb', peer: 'p', how: 'prev' })
+    // an origin with many keys fills the streams remembered (each of its forks costs it two signatures)
+    for (let i = 0; i < MAX_FORKS; i++) forks.found(proof(`filler${i}`))
+    expect(stats.forks).toBe(MAX_FORKS)
+    // then one more forked stream, whose (unstored, so replayable) proof a peer sends again and again
+    for (let i = 0; i < 5; i++) forks.found(proof('late'))
+    expect(stats.forks).toBe(MAX_FORKS + 1)
+    expect(events).toHaveLength(MAX_FORKS + 1)
+    expect(persisted).toHaveLength(MAX_FORKS + 1)
   })
 })

@@ -31,6 +31,11 @@ export interface ForkParts {
 
 export class Forks {
   private readonly known = new Map<string, ForkInfo>()
+  /**
+   * streams found forked past MAX_FORKS (not blocked): reported once too. Their proof is refused, not stored,
+   * so a peer can send it again at will: without this, each time was counted, logged at error and written
+   */
+  private readonly reportedOnly = new Set<string>()
   /** told of each stream found forked (or forked lower), so the block outlives a restart (the run's store) */
   persist?: (f: ForkInfo) => void
 
@@ -50,6 +55,12 @@ export class Forks {
     const key = streamKey(f.topic, f.origin)
     const seen = this.known.get(key)
     if (seen != null && seen.seq <= f.seq) return
+    if (seen == null && this.known.size >= MAX_FORKS) {
+      if (this.reportedOnly.has(key)) return
+      // bounded as the streams remembered are: past it, a stream may be reported once more
+      if (this.reportedOnly.size >= MAX_FORKS) this.reportedOnly.clear()
+      this.reportedOnly.add(key)
+    }
     if (seen == null) this.p.stats.forks = (this.p.stats.forks ?? 0) + 1
     if (seen != null || this.known.size < MAX_FORKS) this.known.set(key, f)
     this.persist?.(f)
