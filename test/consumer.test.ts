@@ -95,6 +95,26 @@ describe('Consumers: a hole given up is one loss, however many consumers wait on
     expect(cs.gapsGivenUp).toBe(0)
     c.close(); s.close()
   })
+
+  it('a hole counted while above held messages is still recorded once it is at the bottom: the next consumer does not wait for it again', async () => {
+    const { s, cs, emitted } = setup()
+    const heard: GapInfo[] = []
+    await s.insert(storeRow('t', 'o', 1))
+    await s.insert(storeRow('t', 'o', 4))
+    // a first consumer gives up 2-3 above a held 1: counted, not recorded (the next one waits again)
+    const a = cs.consume('t', { from: 'beginning' }).on('gap', g => heard.push(g)).start()
+    await waitFor('first consumer gave up', () => heard.length === 1, 5_000)
+    a.close()
+    // retention prunes 1: the same hole is now at the bottom of the stream
+    s.raiseLow('t', 'o', 1)
+    const b = cs.consume('t', { from: 'beginning' }).on('gap', g => heard.push(g)).start()
+    await waitFor('second consumer gave up', () => heard.length === 2, 5_000)
+    b.close()
+    expect(emitted).toHaveLength(1)
+    // given up for the node now: not waited for, nor repaired as a hole
+    expect(s.heldState('t', 'o')?.skip).toBe(3)
+    s.close()
+  })
 })
 
 describe('Consumer from a time', () => {

@@ -49,10 +49,13 @@ export class Consumers {
     const c = new Consumer(this.p.store, topic, { gapTimeoutMs: this.p.gapTimeoutMs, repairing: this.p.repairing, ...opts }, c => this.open.delete(c))
     c.on('gap', gap => {
       // the consumer's own stream still hears of it (its 'gap' event); the node counts and logs a loss once
-      if (this.alreadyGivenUp(gap)) return
+      // recorded whenever it is at the bottom, even if counted before: a hole counted while above held
+      // messages may be at the bottom now (retention pruned below it), and the next consumer must not wait again
+      const counted = this.alreadyGivenUp(gap)
+      this.persistGap(gap)
+      if (counted) return
       this.gapsGivenUp++
       this.p.log('warn', 'gap: giving up on missing messages', gap)
-      this.persistGap(gap)
       this.p.emit('gap', gap)
     })
     this.open.add(c)
