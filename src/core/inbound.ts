@@ -55,6 +55,11 @@ export interface InboundParts {
   canForwardBundle?: (topic: string, from: string) => boolean
   /** how many signature checks may run inline on the main thread (inline-budget.ts; default 40 per 100 ms) */
   inlineChecks?: InlineBudget
+  /**
+   * how many copies of held messages are read back and compared (fork check) per window (default 100 per
+   * 100 ms: a read is ~40 µs, so at most ~4% of the main thread); past it a copy is a plain duplicate
+   */
+  heldCopyChecks?: InlineBudget
   /** a relaying peer sent something invalid (penalties.ts): `points`, default 1 */
   penalise?: (peer: PeerId, reason: string, points?: number) => void
   /** forked streams (forks.ts): found here, and refused from the fork up */
@@ -89,9 +94,12 @@ export class Inbound {
   private readonly heldChecks = new Map<string, number>()
   /** signatures stored lately: a copy of a held id with the same one needs no read (recent-sigs.ts) */
   private readonly recent = new RecentSigs()
+  /** reads of held messages to compare a copy with (a peer sends copies at will, unpenalised) */
+  private readonly heldCopies: InlineBudget
 
   constructor (private readonly p: InboundParts) {
     this.inline = p.inlineChecks ?? new InlineBudget()
+    this.heldCopies = p.heldCopyChecks ?? new InlineBudget(100, 100)
     if (p.peerRate != null) this.buckets = new PeerBuckets(p.peerRate)
   }
 
@@ -250,7 +258,7 @@ export class Inbound {
   }
 
   /**
-   * A copy of a held (committed) id. One stored lately with the same signature costs nothing, other identical bytes one read; a different body with a valid signature
+   * A copy of a held (committed) id. One stored lately with the same signature costs nothing; other identical bytes one read (within a budget); a different body with a valid signature
    * (or vouched for by its sync batch's chain) is a fork proof. The stored version was authenticated when it
    * was stored. A different body that is not authentic is the relay's forgery, penalised as one.
    */
@@ -260,6 +268,9 @@ export class Inbound {
     if (forks == null || forks.blockedFrom(env.topic, env.origin) != null) return 'duplicate'
     // the usual copy (a sync batch racing gossip): stored lately with this signature, so the same signed body
     if (this.recent.sameAsStored(env.topic, env.origin, env.seq, env.sig)) return 'duplicate'
+    // a read costs ~200 times the id check: a peer flooding copies of held ids (padded, so new to gossipsub,
+    // or repeated within one sync batch) gets a bounded share of the main thread; past it, a plain duplicate
+    if (!this.heldCopies.take()) return 'duplicate'
     const row = this.p.store.readRawRange(env.topic, env.origin, env.seq, env.seq, 1)[0]
     if (row == null || sameBytes(row.raw, ownBytes(env, raw))) return 'duplicate'
     let held: Envelope
