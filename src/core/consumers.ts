@@ -89,7 +89,7 @@ export class Consumers {
    */
   private persistGap (gap: GapInfo): void {
     const held = this.p.store.heldState(gap.topic, gap.origin)
-    if (held == null || gap.from > settledUpTo(held) + 1) return
+    if (held == null || gap.from > settledUpTo(held) + 1 || gap.to <= settledUpTo(held)) return
     try { this.p.store.raiseSkip(gap.topic, gap.origin, gap.to) } catch (err) {
       this.p.log('warn', 'could not record a given-up gap', { ...gap, err: (err as Error).message })
     }
