@@ -36,6 +36,22 @@ describe('Store', () => {
     s.close()
   })
 
+  it('continues its own seqs on a topic after the topic was purged and the store reopened', async () => {
+    // starting again at seq 1 signed a second version of seqs peers still hold: a fork of our own stream,
+    // which peers block for good (before fork detection, they dropped the new messages as held, silently)
+    const dir = tempDir()
+    let s = new Store(dir, { codec: envelopeCodec })
+    s.addTopic('t')
+    for (const seq of [1, 2]) await s.insert({ ...storeRow('t', 'me', seq), own: { prev: seq === 1 ? null : fakeHash(1), hash: fakeHash(seq) } })
+    s.removeTopic('t', true)
+    s.close()
+    s = new Store(dir, { codec: envelopeCodec })
+    s.addTopic('t')
+    expect(s.history('t')).toEqual([])
+    expect(s.reservePublish('t', 'me')).toEqual({ seq: 3, prev: fakeHash(2) })
+    s.close()
+  })
+
   it('links a new publish to our newest stored message when no chain head was recorded', async () => {
     const s = new Store(tempDir(), { codec: envelopeCodec })
     s.addTopic('t')

@@ -49,12 +49,15 @@ export class Topics {
     this.stats.set(topic, this.statsOf(this.db.prepare('SELECT * FROM topics WHERE topic = ?').get(topic) as TopicRow))
   }
 
-  /** Stop keeping a topic; with purge, everything stored under it (messages, origin marks, cursors, publish seq) goes too. */
+  /**
+   * Stop keeping a topic; with purge, its messages, origin marks and cursors go too. Our own publish seq
+   * stays: starting that stream again at 1 would sign a second version of seqs peers still hold (a fork).
+   */
   remove (topic: string, purge: boolean): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM topics WHERE topic = ?').run(topic)
       if (purge) {
-        for (const table of ['messages', 'origins', 'cursors', 'publish_seq']) this.db.prepare(`DELETE FROM ${table} WHERE topic = ?`).run(topic)
+        for (const table of ['messages', 'origins', 'cursors']) this.db.prepare(`DELETE FROM ${table} WHERE topic = ?`).run(topic)
       }
     })()
     this.stats.delete(topic)
