@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3'
 import { openDatabase, StoreError, translateWriteError, INLINE_CHECKPOINT_PAGES, BACKSTOP_CHECKPOINT_PAGES, TIGHT_CHECKPOINT_PAGES, WAL_SIZE_LIMIT, TIGHT_WAL_SIZE_LIMIT, type CheckpointMode } from './db.js'
 import { BackgroundCheckpointer, type CheckpointStats } from './checkpointer.js'
 import { SpaceKeeper } from './space.js'
+import { OwnUnsynced } from './own-unsynced.js'
 import { HeldIndex, type Held, type OriginState } from './held.js'
 export { settledUpTo, firstHole, type Held } from './held.js'
 import { Topics, type TopicInfo } from './topics.js'
@@ -75,6 +76,8 @@ export class Store {
   private readonly space: SpaceKeeper
   private readonly msgIds: MsgIds
   private readonly forkTable: ForkTable
+  /** own messages committed but not yet fsynced: not served (own-unsynced.ts) */
+  private readonly ownUnsynced = new OwnUnsynced()
   private readonly insertRow: Database.Statement
   private readonly offsets: Offsets
   private readonly quarantineRow: Database.Statement
@@ -128,6 +131,7 @@ export class Store {
     this.space = new SpaceKeeper(dataDir, opts.reserveBytes ?? 256 * 1024, () => this.checkpoint(250), () => this.applyWalLimits())
     this.wal = new GroupCommit(this.path, durable, {
       write: batch => this.writeBatch(batch),
+      synced: batch => this.ownUnsynced.synced(batch),
       failed: (batch, err) => {
         this.heads.handBack(batch)
         if (err.code === 'DISK_FULL') this.space.exhausted()
@@ -368,6 +372,7 @@ export class Store {
       for (const [topic, c] of counts) this.topicTable.writeCounts(topic, c.n, c.bytes)
     })
     try { commit() } catch (err) { this.offsets.rolledBack(); throw err }
+    this.ownUnsynced.committed(batch)
     for (const row of stored) if (row != null) this.held.add(row.topic, row.origin, row.seq)
     for (const [topic, c] of counts) {
       const s = this.topicTable.get(topic)
@@ -402,6 +407,12 @@ export class Store {
 
   /** Give up on seqs <= skip of this origin: not waited for, still asked for and stored if a copy comes (HeldIndex.raiseSkip). */
   raiseSkip (topic: string, origin: string, skip: number): void { this.guard(() => this.held.raiseSkip(topic, origin, skip)) }
+
+  /**
+   * The highest seq of a stream this node may serve to peers: our own stream stops below its oldest row
+   * not yet on disk (own-unsynced.ts); any other, no limit.
+   */
+  servableUpTo (topic: string, origin: string): number { return this.ownUnsynced.servableUpTo(topic, origin) }
 
   readOrigin (topic: string, origin: string, afterSeq: number, limit: number): StoredMessage[] {
     return this.log.readOrigin(topic, origin, afterSeq, limit)

@@ -34,6 +34,8 @@ export interface BatchWriter {
   failed (batch: NewMessage[], err: StoreError): void
   /** After a commit's rows were delivered (onCommit) and handed to the fsync. */
   committed (rows: StoredMessage[]): void
+  /** The fsync covering this batch (the array write() got) succeeded, before its acks. */
+  synced?: (batch: NewMessage[]) => void
 }
 
 interface Pending { msg: NewMessage, resolve: (m: StoredMessage | null) => void, reject: (e: Error) => void }
@@ -138,6 +140,7 @@ export class GroupCommit {
     this.whenDurable(batch.length, err => {
       // on error the rows are committed but may not survive a power loss: not acked as durable, but
       // the error says so and carries the committed row (a retry would store it twice)
+      if (err == null) this.listener(() => this.writer.synced?.(msgs))
       if (err != null) batch.forEach((p, i) => p.reject(stored[i] != null ? new CommittedNotDurableError(stored[i], err) : err))
       else batch.forEach((p, i) => p.resolve(stored[i]))
       wake()

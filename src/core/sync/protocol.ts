@@ -431,7 +431,11 @@ async function sendMissing (s: Framed, store: Store, wants: TopicWant[], only: O
     if (!heldTopic) continue
     for (const { origin, ranges, floor } of missingFor(store, want, only)) {
       if (floor > 0) await mark(want.topic, origin, floor)
-      for (const [a, b] of ranges) {
+      // our own newest messages only once on disk: served before, then lost to a power loss, they would be
+      // published again with other bodies, a fork of our own stream at every peer that got them
+      const servable = store.servableUpTo(want.topic, origin)
+      for (const [a, whole] of ranges) {
+        const b = Math.min(whole, servable)
         let from = a
         while (from <= b) {
           const rows = store.readRawRange(want.topic, origin, from, b, BATCH_MAX_MESSAGES)

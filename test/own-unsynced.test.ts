@@ -1,0 +1,52 @@
+// Sync serves our own stream only up to what is on disk. A commit is visible to readers before its fsync:
+// a peer pulling then got our newest messages, a power loss took them back, and the node published those
+// seqs again with other bodies: a fork of its own stream at that peer, which blocks the stream for good.
+import { describe, it, expect, afterEach } from 'vitest'
+import { fsync } from 'node:fs'
+import { Store } from '../src/store/store.js'
+import type { FsyncFn } from '../src/store/wal.js'
+import { envelopeCodec } from '../src/core/envelope.js'
+import type { GossipNode } from '../src/core/node.js'
+import { startNode, stopAll, tempDir, removeTempDirs, addrOf, waitFor, text } from './helpers.js'
+
+let nodes: GossipNode[] = []
+const closers: Array<() => void> = []
+afterEach(async () => {
+  await stopAll(nodes.splice(0))
+  for (const c of closers.splice(0)) c()
+  removeTempDirs()
+})
+
+describe('our own messages are served only once on disk', () => {
+  it('a pull while an own message waits for its fsync does not get it; it comes once the fsync is done', async () => {
+    // fsyncs of the publisher's WAL wait until released
+    let held: Array<() => void> | undefined
+    const gated: FsyncFn = (fd, cb) => {
+      if (held == null) { fsync(fd, cb); return }
+      held.push(() => fsync(fd, cb))
+    }
+    const dir = tempDir()
+    const store = new Store(dir, { codec: envelopeCodec, fsync: gated })
+    closers.push(() => store.close())
+    // gossip off: what b gets, it gets by sync
+    const a = await startNode({ dataDir: dir, synchronous: 'FULL', topics: ['t'], gossipFilter: () => false, syncIntervalMs: 600_000 }, { store })
+    const b = await startNode({ topics: ['t'], peers: [addrOf(a)], syncIntervalMs: 600_000 })
+    nodes = [a, b]
+    await waitFor('connected', () => b.peers().length === 1)
+    await a.publish('t', 'on disk')
+    held = []
+    const pending = a.publish('t', 'committed, not yet synced')
+    await waitFor('committed (visible to readers)', () => a.history('t').length === 2)
+    expect(store.servableUpTo('t', a.peerId)).toBe(1)
+    await b.syncWith(a.peerId)
+    expect(b.history('t').map(text)).toEqual(['on disk'])
+    // the fsync completes: the message is acked, and served
+    const release = held
+    held = undefined
+    for (const r of release) r()
+    await pending
+    expect(store.servableUpTo('t', a.peerId)).toBe(Number.MAX_SAFE_INTEGER)
+    await b.syncWith(a.peerId)
+    expect(b.history('t').map(text)).toEqual(['on disk', 'committed, not yet synced'])
+  })
+})
