@@ -13,25 +13,35 @@ import { Forks, type ForkInfo } from '../src/core/forks.js'
 import { RecentSigs } from '../src/core/recent-sigs.js'
 import type { NodeStats } from '../src/core/events.js'
 import { tempDir, removeTempDirs } from './helpers.js'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
 
 afterEach(() => removeTempDirs())
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 
+interface Checker { store: Store, inbound: Inbound, found: ForkInfo[], origin: string, from: PeerId, key: PrivateKey }
+
+/** an Inbound over a store of topic 't', with its forks recorded; `again` gives a fresh Inbound over the same store and origin */
+async function checker (dir = tempDir(), again?: Checker): Promise<Checker> {
+  const store = again?.store ?? new Store(dir, { codec: envelopeCodec })
+  if (again == null) store.addTopic('t')
+  const stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0, forks: 0, forkRefused: 0 }
+  const found: ForkInfo[] = []
+  const forks = new Forks({ stats, emit: ((event: string, f: ForkInfo) => { if (event === 'fork') found.push(f); return true }) as never })
+  const inbound = new Inbound({
+    store, sources: new Map(), stats, maxPayloadBytes: 1 << 20, isRunning: () => true, isJoined: () => true,
+    syncSoon: () => {}, forks, emit: (() => true) as never, log: () => {},
+  } as InboundParts)
+  const key = again?.key ?? await generateKeyPair('Ed25519')
+  const from = again?.from ?? peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  return { store, inbound, found, origin: peerIdFromPrivateKey(key).toString(), from, key }
+}
+
 describe('the fork check on copies of held messages', () => {
   it('reads no row for a copy stored lately with the same signature, and still finds a second version', async () => {
-    const store = new Store(tempDir(), { codec: envelopeCodec })
-    store.addTopic('t')
-    const stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0, forks: 0, forkRefused: 0 }
-    const found: ForkInfo[] = []
-    const forks = new Forks({ stats, emit: ((event: string, f: ForkInfo) => { if (event === 'fork') found.push(f); return true }) as never })
-    const inbound = new Inbound({
-      store, sources: new Map(), stats, maxPayloadBytes: 1 << 20, isRunning: () => true, isJoined: () => true,
-      syncSoon: () => {}, forks, emit: (() => true) as never, log: () => {},
-    } as InboundParts)
-    const key = await generateKeyPair('Ed25519')
-    const origin = peerIdFromPrivateKey(key).toString()
-    const from = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const { store, inbound, found, origin, from, key } = await checker()
     let prev: Uint8Array | undefined
     const sealed: Array<ReturnType<typeof sealEnvelope>> = []
     for (let seq = 1; seq <= 200; seq++) {
@@ -49,6 +59,29 @@ describe('the fork check on copies of held messages', () => {
     expect(await inbound.acceptEnvelope(other.envelope, other.bytes, from, 'sync', true, async () => true)).toBe('duplicate')
     expect(reads).toHaveBeenCalled()
     expect(found).toMatchObject([{ topic: 't', origin, seq: 5, how: 'same seq' }])
+    store.close()
+  })
+
+  it('a held row that no longer verifies (damaged on disk) is replaced by a verified copy, not taken for a fork', async () => {
+    const dir = tempDir()
+    const first = await checker(dir)
+    const { store, inbound, found, origin, from, key } = first
+    const one = sealEnvelope(key, origin, 't', 1, Date.now(), enc('the real payload'))
+    expect(await inbound.acceptEnvelope(one.envelope, one.bytes, from, 'sync', true, async () => true)).toBe('stored')
+    // one byte of the stored payload flips on disk: the row still decodes, its signature no longer verifies
+    const db = new Database(join(dir, 'queue.sqlite'))
+    const raw = Buffer.from((db.prepare('SELECT raw FROM messages WHERE seq = 1').get() as { raw: Buffer }).raw)
+    const at = raw.indexOf(Buffer.from('real'))
+    raw[at] ^= 0x20
+    db.prepare('UPDATE messages SET raw = ? WHERE seq = 1').run(raw)
+    db.close()
+    // the genuine copy comes again from a peer (not stored lately here: say after a restart)
+    const fresh = await checker(dir, first)
+    expect(await fresh.inbound.acceptEnvelope(one.envelope, one.bytes, from, 'sync', true)).toBe('stored')
+    expect(fresh.found).toEqual([])
+    expect(found).toEqual([])
+    expect(store.quarantined).toBe(1)
+    expect(store.history('t').map(m => new TextDecoder().decode(m.payload))).toEqual(['the real payload'])
     store.close()
   })
 

@@ -177,7 +177,7 @@ export class Inbound {
     const { store, sources } = this.p
     if (!this.p.isRunning()) return 'duplicate'
     if (!this.p.isJoined(env.topic)) return 'duplicate'
-    if (store.has(env.topic, env.origin, env.seq)) return await this.heldCopy(env, raw, from, batchVerify)
+    if (store.has(env.topic, env.origin, env.seq)) return await this.heldCopy(env, raw, from, source, waitForDisk, batchVerify)
     const verify = batchVerify ?? (async (): Promise<boolean> => await this.checkSignature(env))
     // stored and served onward in our own layout: a relay's wrapping (padding) stops here
     raw = ownBytes(env, raw)
@@ -262,7 +262,7 @@ export class Inbound {
    * (or vouched for by its sync batch's chain) is a fork proof. The stored version was authenticated when it
    * was stored. A different body that is not authentic is the relay's forgery, penalised as one.
    */
-  private async heldCopy (env: Envelope, raw: Uint8Array, from: PeerId, batchVerify?: () => Promise<boolean>): Promise<Acceptance> {
+  private async heldCopy (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource, waitForDisk: boolean, batchVerify?: () => Promise<boolean>): Promise<Acceptance> {
     const forks = this.p.forks
     // once a stream is known forked there is nothing more to learn from it
     if (forks == null || forks.blockedFrom(env.topic, env.origin) != null) return 'duplicate'
@@ -289,6 +289,15 @@ export class Inbound {
       this.p.penalise?.(from, 'invalid envelope')
       this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature', id })
       return 'rejected'
+    }
+    // two versions prove a fork only if ours verifies too. One that does not was damaged on disk (bit rot
+    // inside a payload still decodes) or came vouched for by its chain with a signature a relay swapped:
+    // quarantined, and the verified copy goes the usual way (a real fork then shows at the held seq + 1's link)
+    if (!await this.checkSignature(held)) {
+      if (this.p.store.quarantineHeld(env.topic, env.origin, env.seq, 'its signature does not verify, and a verified copy with another body came')) {
+        return await this.acceptEnvelope(env, raw, from, source, waitForDisk, batchVerify)
+      }
+      return 'duplicate'
     }
     forks.found({ topic: env.topic, origin: env.origin, seq: env.seq, held: bodyHash(held.body).toString('hex'), other: bodyHash(env.body).toString('hex'), peer: from.toString(), how: 'same seq' })
     return 'duplicate'

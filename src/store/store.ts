@@ -224,6 +224,17 @@ export class Store {
     try { this.onQuarantine({ topic: row.topic, origin: row.origin, seq: row.seq, offset: row.id, reason }) } catch { /* listener's bug */ }
   }
 
+  /**
+   * Quarantine a held row that a check above the store found damaged (its signature no longer verifies),
+   * as an undecodable one is: its seq becomes a hole again. False if it is not held or could not be moved.
+   */
+  quarantineHeld (topic: string, origin: string, seq: number, reason: string): boolean {
+    const row = this.db.prepare('SELECT id, topic, origin, seq, ts, raw FROM messages WHERE topic = ? AND origin = ? AND seq = ?').get(topic, origin, seq) as MessageRow | undefined
+    if (row == null) return false
+    this.quarantine(row, new Error(reason))
+    return !this.held.has(topic, origin, seq)
+  }
+
   /** SQLite error -> StoreError; a full disk also gives up the reserve and checkpoints the WAL */
   private translate (err: unknown): StoreError {
     const e = err instanceof StoreError ? err : translateWriteError(err, this.path)
