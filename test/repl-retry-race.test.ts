@@ -95,4 +95,24 @@ describe('repl: retrying a lost stream while the user types', () => {
     expect(open[0].closed).toBe(true)
     await r.end()
   }, 20_000)
+
+  it('a daemon that takes the reopened stream and drops it at once is asked less and less often, not every second', async () => {
+    const r = harness()
+    await loseFirstStream(r)
+    const started = Date.now()
+    // every reopen is let through and ended by the daemon at once, without a message
+    let handled = 1
+    while (Date.now() - started < 4_500) {
+      if (r.calls.length > handled) {
+        const c = r.calls[handled++]
+        c.open()
+        await waitFor('reopened', () => r.text().split('resubscribed to t').length - 1 >= handled - 1)
+        c.stream.endByServer()
+      }
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+    // 1 s, then 2 s, then 4 s apart: at most 2 more reopens within 4.5 s (every second, it was 4)
+    expect(r.calls.length - 1).toBeLessThanOrEqual(2)
+    await r.end()
+  }, 20_000)
 })

@@ -50,7 +50,7 @@ export class Repl {
   private readonly lost = new Map<string, number | undefined>()
   /** lost topics being reopened right now: a sub or unsub typed meanwhile removes the topic, and wins */
   private readonly reopening = new Set<string>()
-  /** the pending retry of lost streams, and how many retries have failed since the last success */
+  /** the pending retry of lost streams, and how many were scheduled since a stream last delivered a message */
   private retryTimer: NodeJS.Timeout | undefined
   private retries = 0
   private readonly topics = new Set<string>()
@@ -211,7 +211,9 @@ export class Repl {
    */
   private scheduleRetry (): void {
     if (this.closed || this.retryTimer != null || this.lost.size === 0) return
-    const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.retries, 5))
+    // the backoff starts over only once a stream delivers a message: a daemon that takes the stream and
+    // drops it again at once is not asked every second
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.retries++, 5))
     this.retryTimer = setTimeout(() => { this.retryTimer = undefined; void this.retryLost() }, delay)
     this.retryTimer.unref()
   }
@@ -225,8 +227,7 @@ export class Repl {
     } catch (err) {
       try { ok = await this.reconnect(err) && this.lost.size === 0 } catch { ok = false }
     }
-    this.retries = ok ? 0 : this.retries + 1
-    this.scheduleRetry()
+    if (!ok) this.scheduleRetry()
   }
 
   private async exec (cmd: string, name: string, rest: string, args: string[]): Promise<void> {
@@ -327,7 +328,7 @@ export class Repl {
 
   private async follow (topic: string, stream: MessageStream): Promise<void> {
     try {
-      for await (const m of stream) this.print(formatMessage(m))
+      for await (const m of stream) { this.retries = 0; this.print(formatMessage(m)) }
       if (stream.endedByServer && this.subs.get(topic) === stream) {
         this.print(`[${topic}] the daemon closed the stream`)
         this.lost.set(topic, stream.lastEventId)
