@@ -98,7 +98,7 @@ describe('GET /metrics', () => {
     stream.close()
   })
 
-  it('the Grafana dashboard queries families a real scrape has, with their labels, and has panels for sync by peer, bans and unjoined drops', async () => {
+  it('the Grafana dashboard queries families a real scrape has, with their labels, and has panels for sync by peer, bans, unjoined drops and forks', async () => {
     const dashboard = JSON.parse(readFileSync(new URL('../configs/grafana-dashboard.json', import.meta.url), 'utf8')) as { panels: Array<{ title: string, targets: Array<{ expr: string, legendFormat?: string }> }> }
     const text = await (await fetch(`${b.url}/metrics`)).text()
     // families by their # TYPE lines (a labelled family with no series yet has those only); histograms as their series
@@ -123,7 +123,7 @@ describe('GET /metrics', () => {
         }
       }
     }
-    for (const f of ['gossipd_sync_peer_pulls_total', 'gossipd_sync_peer_messages_total', 'gossipd_peer_bans_total', 'gossipd_gossip_dropped_unjoined_total']) {
+    for (const f of ['gossipd_sync_peer_pulls_total', 'gossipd_sync_peer_messages_total', 'gossipd_peer_bans_total', 'gossipd_gossip_dropped_unjoined_total', 'gossipd_forks_total', 'gossipd_fork_refused_total']) {
       expect(queried.has(f), `no panel queries ${f}`).toBe(true)
     }
   })

@@ -68,6 +68,8 @@ describe.skipIf(!haveBrowser)('the swarm page in headless Chromium', () => {
     const rows = await pageA.locator('#peers tbody tr').evaluateAll(trs => trs.map(tr => tr.getAttribute('data-peer')))
     expect(rows.sort()).toEqual([b.peerId, c.peerId].sort())
     expect(await pageA.locator('#self-id').textContent()).toBe(a.peerId)
+    // losses and forks are on the page, not only in /metrics
+    expect(await pageA.locator('#self-stats').textContent()).toMatch(/gaps given up0.*forked streams0/)
     expect(await pageA.locator('#graph .node').count()).toBe(3)
 
     const pageB = await browser!.newPage()

@@ -57,6 +57,8 @@ function drawSelf (snap) {
     ['version', s.version ?? '?'], ['uptime', fmtDur(s.uptimeMs ?? 0)], ['peers', s.peers], ['topics', s.topics],
     ['consumers', s.consumers], ['pending writes', s.pendingWrites], ['gossip queued', s.gossipQueued],
     ['gossip skipped', s.gossipSkipped], ['shed', s.inboundShed], ['rejected', s.rejected],
+    // losses and lies a person watching should see without a dashboard
+    ['gaps given up', s.sync?.gapsGivenUp ?? 0], ['forked streams', s.forks ?? 0],
   ]
   $('#self-stats').replaceChildren(...stats.map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: String(v) }))))
 }
