@@ -3,7 +3,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
-import { startDaemon, gossipd, spawnGossipd, cleanup, tmp, type Daemon } from './daemon-util.js'
+import Database from 'better-sqlite3'
+import { startDaemon, stopDaemon, gossipd, spawnGossipd, cleanup, tmp, type Daemon } from './daemon-util.js'
 import { waitFor } from './helpers.js'
 
 let d: Daemon
@@ -184,3 +185,25 @@ async function closedPort (): Promise<number> {
   await new Promise(resolve => srv.close(resolve))
   return port
 }
+
+describe('status with forked streams recorded in the data dir', () => {
+  it('lists the blocked streams (escaped), and leaves out a damaged row', async () => {
+    const dir = tmp()
+    // a first start creates the schema; the forks table then gets one real row and two damaged ones
+    const first = await startDaemon(dir)
+    await stopDaemon(first)
+    const db = new Database(join(dir, 'queue.sqlite'))
+    const row = db.prepare('INSERT INTO forks (topic, origin, seq, held, other, peer, how, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    row.run('chat', '12D3KooWForkedOriginAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 3, 'aa', 'bb', 'p', 'same seq', 1)
+    row.run('evil', '12D3KooW\u001b[31mred', 'not a seq', 'aa', 'bb', 'p', 'same seq', 2)
+    row.run('evil2', '\u001b]0;title\u0007', 5, 'aa', 'bb', 'p', 'prev', 3)
+    db.close()
+    const again = await startDaemon(dir)
+    try {
+      const human = await gossipd(['status', '--data', dir])
+      expect(human.code).toBe(0)
+      expect(human.stdout).toMatch(/forks\s+2 streams blocked: chat …AAAAAAAA from #3, evil2 \S* from #5/)
+      expect(human.stdout).not.toContain('\u001b')
+    } finally { await stopDaemon(again) }
+  })
+})

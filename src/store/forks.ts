@@ -17,5 +17,9 @@ export class ForkTable {
 
   write (f: ForkRecord): void { this.upsert.run(f) }
 
-  list (): ForkRecord[] { return this.all.all() as ForkRecord[] }
+  /** the rows as recorded; a damaged or hand-edited row (no topic, origin or seq) is left out, not trusted */
+  list (): ForkRecord[] {
+    return (this.all.all() as ForkRecord[]).filter(f => typeof f.topic === 'string' && typeof f.origin === 'string' && f.origin !== '' &&
+      Number.isSafeInteger(f.seq) && f.seq >= 1)
+  }
 }

@@ -108,6 +108,10 @@ export interface Status extends StatusExtra {
   rejected?: number
   unauthorized?: number
   signatureChecks?: number
+  /** streams whose origin signed two versions of one seq, envelopes refused for it, and the first 100 of them */
+  forks?: number
+  forkRefused?: number
+  forked?: Array<{ topic: string, origin: string, seq: number }>
   /** WAL fsyncs done, and the seconds they took */
   fsyncs?: number
   fsyncSeconds?: number

@@ -5,6 +5,7 @@ import type { Runner } from '../command.js'
 import { clientFromOptions, type GlobalOpts } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { duration, out, table } from '../output.js'
+import { shortId, terminalSafe } from '../../wire/format.js'
 import type { SyncHealthJson } from '../../wire/results.js'
 
 /** one line: pulls and failures, the last successful pull, holes and gaps, peers backing off */
@@ -15,6 +16,13 @@ function syncLine (y: SyncHealthJson): string {
     `${y.holes} holes`, `${y.gapsWaiting} gaps waiting`, `${y.gapsGivenUp} given up`]
   if (backing > 0) parts.push(`${backing} peers backing off`)
   return parts.join(', ')
+}
+
+/** the streams blocked here because their origin signed two versions of a seq (found now or in an earlier run) */
+function forksLine (forked: Array<{ topic: string, origin: string, seq: number }>): string {
+  // read back from disk and the wire: printed escaped
+  const shown = forked.slice(0, 5).map(f => terminalSafe(`${f.topic} ${shortId(String(f.origin))} from #${f.seq}`))
+  return `${forked.length}${forked.length >= 100 ? '+' : ''} streams blocked: ${shown.join(', ')}${forked.length > shown.length ? ', …' : ''}`
 }
 
 export function registerStatus (program: Command, run: Runner): void {
@@ -38,6 +46,8 @@ export function registerStatus (program: Command, run: Runner): void {
         ['consumers', String(s.consumers)],
         ['pending', `${s.pendingWrites} writes`],
         ...(s.sync != null ? [['sync', syncLine(s.sync)]] : []),
+        // an origin that signed two versions of a seq: its stream is blocked here from that seq up
+        ...((s.forked ?? []).length > 0 ? [['forks', forksLine(s.forked ?? [])]] : []),
         ['uptime', duration(s.uptimeMs ?? 0)],
       ]
       out(table(rows))
