@@ -18,7 +18,11 @@ const MAX_HOLES = 10_000
 const HOLE_GIVE_UP_MS = 120_000
 
 /** since and nextAt are on the monotonic clock: a step of the wall clock must not delay asks or give holes up early */
-interface Hole { topic: string, origin: string, since: number, delay: number, nextAt: number, floors: Map<string, number> }
+interface Hole {
+  topic: string, origin: string, since: number, delay: number, nextAt: number, floors: Map<string, number>
+  /** when it was last asked of its origin alone (undefined: not waiting on the origin) */
+  originAskedAt?: number
+}
 
 const keyOf = (topic: string, origin: string): string => `${topic}\u0000${origin}`
 
@@ -63,6 +67,28 @@ export class HoleRepair {
       out.push({ topic, origin })
     }
     return out
+  }
+
+  /** this hole was just asked of its origin alone (scheduler.ts repairHoles) */
+  askedOrigin (topic: string, origin: string): void {
+    const h = this.holes.get(keyOf(topic, origin))
+    if (h != null) h.originAskedAt = monotonicNow()
+  }
+
+  /**
+   * A pull from `peer` that started at `startedAt` (monotonic) ended, well or not. Whether a hole of its
+   * stream asked of it alone before that is still open: then the origin did not fill it (it answered
+   * nothing for it, lied, is not subscribed, failed) and every peer must be asked, or the hole waits for the
+   * periodic pull to pick a peer that holds it, one random peer a round, while consumers give it up.
+   */
+  originDone (peer: string, startedAt: number): boolean {
+    let open = false
+    for (const h of this.holes.values()) {
+      if (h.origin !== peer || h.originAskedAt == null || h.originAskedAt > startedAt) continue
+      h.originAskedAt = undefined
+      if (this.open(h.topic, h.origin)) open = true
+    }
+    return open
   }
 
   /**

@@ -13,6 +13,7 @@ import type { NodeHost } from '../host.js'
 import { PeerBuckets, type Rate } from '../rate.js'
 import { toWholeTick } from '../tick.js'
 import { deadline, withDeadline } from '../deadline.js'
+import { monotonicNow } from '../monotonic.js'
 import type { Store } from '../../store/store.js'
 import type { Emit, LogFn } from '../events.js'
 import type { BlockedFrom } from '../forks.js'
@@ -211,8 +212,13 @@ export class SyncScheduler {
     const peers = new Set(this.p.host.getPeers().map(p => p.toString()))
     let everyOriginHere = true
     for (const h of due) {
-      if (peers.has(h.origin) && !this.health.backingOff(h.origin)) this.requestSync(h.origin)
-      else everyOriginHere = false
+      if (peers.has(h.origin) && !this.health.backingOff(h.origin)) {
+        // if the origin's pull ends with the hole still open, every peer is asked then (syncWith)
+        this.holes.askedOrigin(h.topic, h.origin)
+        this.requestSync(h.origin)
+      } else {
+        everyOriginHere = false
+      }
     }
     if (!everyOriginHere) this.syncSoon(200)
   }
@@ -232,6 +238,7 @@ export class SyncScheduler {
     const progress = new Progress(limits)
     const total: SyncStats = { received: 0, stored: 0, batches: 0, ms: 0, floors: [] }
     const started = Date.now()
+    const startedAt = monotonicNow()
     this.health.started(peer)
     try {
       // one pull per page of the request, each within what a server accepts
@@ -249,6 +256,8 @@ export class SyncScheduler {
       const e = pullDeadline.expired ? new SyncStallError('sync: pull deadline passed') : err as Error
       if (this.p.isRunning()) {
         this.health.failed(peer, e, e instanceof SyncStallError)
+        // a hole asked of this origin alone: it is backing off now, so every peer is asked
+        if (this.holes.originDone(peer, startedAt)) this.syncSoon(200)
         this.p.log('warn', 'sync pull failed', { peer, err: e.message, retryInMs: this.health.backoffOf(peer) })
         this.p.emit('sync:failed', { peer, error: e.message })
       }
@@ -261,6 +270,8 @@ export class SyncScheduler {
     try { this.holes.pulled(peer, topics, total.floors, this.peerVersion.get(peer) === SYNC_PROTOCOL_1_0) } catch (err) {
       this.p.log('warn', 'could not give up unreachable holes', { err: (err as Error).message })
     }
+    // the origin answered, and a hole asked of it alone is still open: it did not fill it, the others may
+    if (this.holes.originDone(peer, startedAt)) this.syncSoon(200)
     this.p.emit('sync', { peer, received: total.received, stored: total.stored, ms: total.ms, batches: total.batches })
     return total
   }
