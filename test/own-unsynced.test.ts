@@ -7,7 +7,9 @@ import { Store } from '../src/store/store.js'
 import type { FsyncFn } from '../src/store/wal.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, stopAll, tempDir, removeTempDirs, addrOf, waitFor, text } from './helpers.js'
+import { startNode, stopAll, tempDir, removeTempDirs, addrOf, waitFor, text, storeRow } from './helpers.js'
+import { OwnUnsynced } from '../src/store/own-unsynced.js'
+import type { NewMessage } from '../src/store/rows.js'
 
 let nodes: GossipNode[] = []
 const closers: Array<() => void> = []
@@ -48,5 +50,31 @@ describe('our own messages are served only once on disk', () => {
     expect(store.servableUpTo('t', a.peerId)).toBe(Number.MAX_SAFE_INTEGER)
     await b.syncWith(a.peerId)
     expect(b.history('t').map(text)).toEqual(['on disk', 'committed, not yet synced'])
+  })
+})
+
+describe('own commits waiting for their fsync', () => {
+  const own = (seq: number): NewMessage => ({ ...storeRow('t', 'me', seq), own: { prev: null, hash: new Uint8Array(32) } })
+
+  it('stay bounded while fsyncs fail, and the stream is served only below the first of them until one succeeds', () => {
+    const u = new OwnUnsynced()
+    const batches: NewMessage[][] = []
+    // every fsync fails: no batch is ever synced
+    for (let seq = 1; seq <= 20_000; seq++) { const b = [own(seq)]; batches.push(b); u.committed(b) }
+    expect(u.size).toBeLessThanOrEqual(1_024)
+    expect(u.servableUpTo('t', 'me')).toBe(0)
+    // an fsync covering the newest commit covers every commit before it
+    u.synced(batches[batches.length - 1])
+    expect(u.size).toBe(0)
+    expect(u.servableUpTo('t', 'me')).toBe(Number.MAX_SAFE_INTEGER)
+  })
+
+  it('an fsync of an older commit leaves the newer ones unservable', () => {
+    const u = new OwnUnsynced()
+    const first = [own(5)]
+    const second = [own(6)]
+    u.committed(first); u.committed(second)
+    u.synced(first)
+    expect(u.servableUpTo('t', 'me')).toBe(5)
   })
 })

@@ -5,12 +5,22 @@
 // keeps them, and a lost copy is pulled again.
 import type { NewMessage } from './rows.js'
 
+/**
+ * commits tracked at most. Past it (fsyncs failing one after another while publishes go on: each commit
+ * is kept until an fsync covers it) the two oldest are merged into one that waits for the newer one's
+ * fsync: unservable a little longer, never sooner, and memory and servableUpTo's work stay bounded.
+ */
+const MAX_COMMITS = 1_024
+
 export class OwnUnsynced {
   /** commits with own messages whose fsync has not succeeded yet, oldest first: their lowest own seq per stream */
   private readonly commits: Array<{ n: number, lowest: Map<string, number> }> = []
   /** every commit's place in commit order (a batch is the same array from write to fsync) */
   private readonly numbers = new WeakMap<readonly NewMessage[], number>()
   private next = 0
+
+  /** commits tracked now (tests: bounded) */
+  get size (): number { return this.commits.length }
 
   /** a batch was committed (its fsync follows) */
   committed (batch: readonly NewMessage[]): void {
@@ -24,7 +34,16 @@ export class OwnUnsynced {
       const seen = lowest.get(key)
       if (seen == null || m.seq < seen) lowest.set(key, m.seq)
     }
-    if (lowest != null) this.commits.push({ n, lowest })
+    if (lowest == null) return
+    this.commits.push({ n, lowest })
+    if (this.commits.length > MAX_COMMITS) {
+      const [oldest, next] = this.commits.splice(0, 2)
+      for (const [key, seq] of oldest.lowest) {
+        const seen = next.lowest.get(key)
+        if (seen == null || seq < seen) next.lowest.set(key, seq)
+      }
+      this.commits.unshift(next)
+    }
   }
 
   /** the fsync covering this batch succeeded: an fsync of the WAL covers every commit before it too */
