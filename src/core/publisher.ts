@@ -118,8 +118,8 @@ export class Publisher {
     try {
       row = await store.insert({ topic, origin, seq, ts, payload: bytes, raw, own: { prev, hash, msgId } })
     } catch (err) {
-      // committed, delivered and served by sync already: answering an error would invite a retry that
-      // publishes it twice. It is published; say that it may not survive a power loss
+      // committed and delivered already: answering an error would invite a retry that publishes it twice.
+      // It is published; say that it may not survive a power loss
       if (!(err instanceof CommittedNotDurableError)) throw err
       notDurable = err
       row = err.row
@@ -127,7 +127,10 @@ export class Publisher {
       this.p.sources.delete(id)
     }
     if (row == null) throw new Error(`publish: ${id} already stored`)
-    this.p.gossip(envelope, raw)
+    // not gossiped while it may not be on disk: lost to a power loss, its seq would be signed again with
+    // another body, a fork of our own stream at every peer that got this one. Sync serves it once an fsync
+    // covers it (own-unsynced.ts)
+    if (notDurable == null) this.p.gossip(envelope, raw)
     const r: PublishResult = { id, origin, topic, seq, ts, offset: row.offset }
     if (notDurable != null) { r.durable = false; r.warning = notDurable.message }
     return r
