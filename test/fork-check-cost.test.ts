@@ -7,7 +7,7 @@ import { describe, it, expect, afterEach, vi } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Store } from '../src/store/store.js'
-import { envelopeCodec, sealEnvelope } from '../src/core/envelope.js'
+import { envelopeCodec, sealEnvelope, encodeEnvelope, verifyEnvelopeNow } from '../src/core/envelope.js'
 import { Inbound, type InboundParts } from '../src/core/inbound.js'
 import { Forks, type ForkInfo } from '../src/core/forks.js'
 import { RecentSigs } from '../src/core/recent-sigs.js'
@@ -16,6 +16,8 @@ import { tempDir, removeTempDirs } from './helpers.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { sha512 } from '@noble/hashes/sha2.js'
 
 afterEach(() => removeTempDirs())
 
@@ -85,6 +87,20 @@ describe('the fork check on copies of held messages', () => {
     store.close()
   })
 
+  it('finds a second version signed with the same nonce as the stored one (the same first half of the signature)', async () => {
+    // a forking origin may sign both versions with one nonce: both signatures begin with the same R (32
+    // bytes). Nothing forces it to sign as RFC 8032 does, and the key it gives away is its own
+    const { store, inbound, found, origin, from, key } = await checker()
+    const one = signedWithNonce(key, sealEnvelope(key, origin, 't', 1, Date.now(), enc('one version')), 12345n)
+    const other = signedWithNonce(key, sealEnvelope(key, origin, 't', 1, Date.now(), enc('another version')), 12345n)
+    expect(verifyEnvelopeNow(one.envelope) && verifyEnvelopeNow(other.envelope)).toBe(true)
+    expect(Buffer.from(one.envelope.sig.subarray(0, 32)).equals(other.envelope.sig.subarray(0, 32))).toBe(true)
+    expect(await inbound.acceptEnvelope(one.envelope, one.bytes, from, 'gossip', true)).toBe('stored')
+    expect(await inbound.acceptEnvelope(other.envelope, other.bytes, from, 'gossip', true)).toBe('duplicate')
+    expect(found).toMatchObject([{ topic: 't', origin, seq: 1, how: 'same seq' }])
+    store.close()
+  })
+
   it('remembers a signature per seq of a stream; another seq in the same slot, or another signature, is not the same', () => {
     const r = new RecentSigs()
     const sig = (n: number): Uint8Array => new Uint8Array(64).fill(n)
@@ -101,3 +117,18 @@ describe('the fork check on copies of held messages', () => {
     expect(r.sameAsStored('t', 'o', 8, new Uint8Array(64))).toBe(false)
   })
 })
+
+/** the envelope signed again as Ed25519 allows, with the nonce `r` of the signer's choosing (R = rB, S = r + H(R, A, M) a) */
+function signedWithNonce (key: PrivateKey, sealed: ReturnType<typeof sealEnvelope>, r: bigint): { envelope: ReturnType<typeof sealEnvelope>['envelope'], bytes: Uint8Array } {
+  const L = ed25519.Point.Fn.ORDER
+  const { scalar, pointBytes } = ed25519.utils.getExtendedPublicKey(key.raw.subarray(0, 32))
+  const R = ed25519.Point.BASE.multiply(r).toBytes()
+  const le = (b: Uint8Array): bigint => BigInt('0x' + Buffer.from(b).reverse().toString('hex'))
+  const k = le(sha512(Buffer.concat([R, pointBytes, sealed.envelope.body]))) % L
+  const S = (r + k * scalar) % L
+  const sig = new Uint8Array(64)
+  sig.set(R)
+  sig.set(Buffer.from(S.toString(16).padStart(64, '0'), 'hex').reverse(), 32)
+  const envelope = { ...sealed.envelope, sig }
+  return { envelope, bytes: encodeEnvelope(envelope) }
+}

@@ -1,9 +1,14 @@
-// The signatures of the envelopes stored lately, per stream (topic, origin): the first 8 bytes of each, in a
+// The signatures of the envelopes stored lately, per stream (topic, origin): the last 8 bytes of each, in a
 // ring slot per seq modulo WINDOW. A copy of a held message arrives often: under load two or three pulls
 // from different peers bring the same missing range, thousands of seqs below the newest (20-35 thousand
 // copies in one 10,000-message bench run). The fork check (inbound.ts) would read each one's row from
 // SQLite (~20-40 µs) to compare. Same signature: the same signed body, nothing to compare. Only a copy
 // whose signature differs, or whose slot holds another seq, is read. 96 KiB per stream, at most 6 MiB.
+// The last bytes, not the first: an Ed25519 signature begins with R, which the signer chooses (its nonce),
+// so a forking origin signs its second version with the same R, and a copy of it looked the same as the
+// stored one. The end of S depends on the body signed: matching it for another body is a 2^64 search.
+/** where the 8 bytes compared begin (an Ed25519 signature is 64 bytes: R, then S) */
+const tail = (sig: Uint8Array): number => sig.byteLength - 8
 const WINDOW = 8192
 /** streams remembered; past this the least recently stored-to stream is forgotten (its copies are read) */
 const MAX_STREAMS = 64
@@ -30,8 +35,8 @@ export class RecentSigs {
     const at = 3 * (seq % WINDOW)
     // + 1: an empty slot (0) never matches
     ring[at] = Math.floor(seq / WINDOW) + 1
-    ring[at + 1] = word(sig, 0)
-    ring[at + 2] = word(sig, 4)
+    ring[at + 1] = word(sig, tail(sig))
+    ring[at + 2] = word(sig, tail(sig) + 4)
   }
 
   /** true: this seq was stored with this signature; false: with another one, or not seen here (read it) */
@@ -40,7 +45,7 @@ export class RecentSigs {
     const ring = this.streams.get(`${topic}\u0000${origin}`)
     if (ring == null) return false
     const at = 3 * (seq % WINDOW)
-    return ring[at] === Math.floor(seq / WINDOW) + 1 && ring[at + 1] === word(sig, 0) && ring[at + 2] === word(sig, 4)
+    return ring[at] === Math.floor(seq / WINDOW) + 1 && ring[at + 1] === word(sig, tail(sig)) && ring[at + 2] === word(sig, tail(sig) + 4)
   }
 }
 
