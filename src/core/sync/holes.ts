@@ -22,6 +22,8 @@ interface Hole {
   topic: string, origin: string, since: number, delay: number, nextAt: number, floors: Map<string, number>
   /** when it was last asked of its origin alone (undefined: not waiting on the origin) */
   originAskedAt?: number
+  /** the highest seq held then: every hole asked for lay below it (one opened during the pull above it is not the origin's failure) */
+  askedBelow?: number
 }
 
 const keyOf = (topic: string, origin: string): string => `${topic}\u0000${origin}`
@@ -72,7 +74,9 @@ export class HoleRepair {
   /** this hole was just asked of its origin alone (scheduler.ts repairHoles) */
   askedOrigin (topic: string, origin: string): void {
     const h = this.holes.get(keyOf(topic, origin))
-    if (h != null) h.originAskedAt = monotonicNow()
+    if (h == null) return
+    h.originAskedAt = monotonicNow()
+    h.askedBelow = this.store.heldState(topic, origin)?.set.max ?? 0
   }
 
   /**
@@ -86,7 +90,9 @@ export class HoleRepair {
     for (const h of this.holes.values()) {
       if (h.origin !== peer || h.originAskedAt == null || h.originAskedAt > startedAt) continue
       h.originAskedAt = undefined
-      if (this.open(h.topic, h.origin)) open = true
+      const held = this.store.heldState(h.topic, h.origin)
+      const hole = held != null ? firstHole(held) : undefined
+      if (hole != null && hole[0] <= (h.askedBelow ?? Infinity)) open = true
     }
     return open
   }
