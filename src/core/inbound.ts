@@ -186,7 +186,7 @@ export class Inbound {
       // cheap, so before any signature check: the relaying peer is penalised and the envelope dropped
       this.p.stats.rejected++
       this.p.stats.unauthorized = (this.p.stats.unauthorized ?? 0) + 1
-      this.p.penalise?.(from, 'publisher not allowed')
+      if (source !== 'sync') this.p.penalise?.(from, 'publisher not allowed')
       this.p.emit('rejected', { peer: from.toString(), reason: 'publisher not allowed on topic', id })
       return 'rejected'
     }
@@ -238,7 +238,8 @@ export class Inbound {
     }
     if (!valid) {
       this.p.stats.rejected++
-      this.p.penalise?.(from, 'invalid envelope')
+      // a sync batch's rejections are charged per batch (accept-batch.ts)
+      if (source !== 'sync') this.p.penalise?.(from, 'invalid envelope')
       this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature', id })
       // at debug: the 'rejected' event is what the daemon logs, rate-limited (a peer chooses how many it sends)
       this.p.log('debug', 'rejected envelope', { peer: from.toString(), id })
@@ -286,7 +287,7 @@ export class Inbound {
     const authentic = (batchVerify != null && await batchVerify()) || await this.checkSignature(env)
     if (!authentic) {
       this.p.stats.rejected++
-      this.p.penalise?.(from, 'invalid envelope')
+      if (source !== 'sync') this.p.penalise?.(from, 'invalid envelope')
       this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature', id })
       return 'rejected'
     }

@@ -58,6 +58,12 @@ export function batchAcceptor (p: BatchParts): AcceptBatch {
     const authentic = verifyBatch(envs, needed, async e => await p.inbound.checkSignature(e), heldPrevOf(p.store))
     const results = await Promise.all(decoded.map(async ({ env, raw }, i) =>
       await p.inbound.acceptEnvelope(env, raw, from, 'sync', false, async () => (await authentic)[i])))
+    // envelopes rejected (a bad signature, a publisher not allowed): one capped penalty for the batch, as
+    // for malformed ones. An honest server may hold a run whose signatures a relay swapped (stored, the
+    // chain vouching for the bodies): sent without the run's newest, none of it verifies here, and one
+    // point each was 1,000 points for one batch, a ban of the honest server at a fresh puller's first pull
+    const rejected = results.filter(r => r === 'rejected').length
+    if (rejected > 0) p.penalise(from, Math.min(rejected, MALFORMED_POINTS_PER_BATCH))
     await p.store.whenFlushed()
     return { stored: results.filter(r => r === 'stored').length, asked: askedCount, askedBytes }
   }
