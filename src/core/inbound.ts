@@ -287,7 +287,9 @@ export class Inbound {
     const authentic = (batchVerify != null && await batchVerify()) || await this.checkSignature(env)
     if (!authentic) {
       this.p.stats.rejected++
-      if (source !== 'sync') this.p.penalise?.(from, 'invalid envelope')
+      // never an honest server's doing (a row it holds verified, or has the body it was vouched for):
+      // a point each, by sync too, or a forger could use up the checks of held ids cheaply (heldChecks)
+      this.p.penalise?.(from, 'invalid envelope')
       this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature', id })
       return 'rejected'
     }

@@ -62,7 +62,8 @@ export function batchAcceptor (p: BatchParts): AcceptBatch {
     // for malformed ones. An honest server may hold a run whose signatures a relay swapped (stored, the
     // chain vouching for the bodies): sent without the run's newest, none of it verifies here, and one
     // point each was 1,000 points for one batch, a ban of the honest server at a fresh puller's first pull
-    const rejected = results.filter(r => r === 'rejected').length
+    // (a forged other version of a held id is penalised a point each, in inbound.ts heldCopy)
+    const rejected = results.filter((r, i) => r === 'rejected' && needed[i]).length
     if (rejected > 0) p.penalise(from, Math.min(rejected, MALFORMED_POINTS_PER_BATCH))
     await p.store.whenFlushed()
     return { stored: results.filter(r => r === 'stored').length, asked: askedCount, askedBytes }
