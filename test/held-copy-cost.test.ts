@@ -7,7 +7,9 @@ import { describe, it, expect, vi, afterEach } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Store } from '../src/store/store.js'
-import { envelopeCodec, sealEnvelope } from '../src/core/envelope.js'
+import { envelopeCodec, sealEnvelope, encodeEnvelope } from '../src/core/envelope.js'
+import { randomBytes } from 'node:crypto'
+import type { ForkInfo } from '../src/core/forks.js'
 import { Inbound, type InboundParts } from '../src/core/inbound.js'
 import { InlineBudget } from '../src/core/inline-budget.js'
 import { Forks } from '../src/core/forks.js'
@@ -41,6 +43,36 @@ describe('copies of held messages', () => {
     }
     expect([...results]).toEqual(['duplicate'])
     expect(reads.mock.calls.length).toBeLessThanOrEqual(20)
+    store.close()
+  })
+
+  it('copies of messages stored lately with the same body but another signature spend none of the budget: a fork from another peer is still found', async () => {
+    const store = new Store(tempDir(), { codec: envelopeCodec })
+    store.addTopic('t')
+    const key = await generateKeyPair('Ed25519')
+    const origin = peerIdFromPrivateKey(key).toString()
+    const stats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0, forks: 0, forkRefused: 0 }
+    const found: ForkInfo[] = []
+    const emit = ((event: string, f: ForkInfo) => { if (event === 'fork') found.push(f); return true }) as never
+    const inbound = new Inbound({
+      store, sources: new Map(), stats, maxPayloadBytes: 1 << 20, isRunning: () => true, isJoined: () => true, syncSoon: () => {},
+      forks: new Forks({ stats, emit }), emit, log: () => {},
+      heldCopyChecks: new InlineBudget(20, 1e12),
+    } as unknown as InboundParts)
+    const relay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const honest = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const sealed = Array.from({ length: 50 }, (_, i) => sealEnvelope(key, origin, 't', i + 1, Date.now(), new TextEncoder().encode(`m${i + 1}`)))
+    for (const s of sealed) expect(await inbound.acceptEnvelope(s.envelope, s.bytes, honest, 'gossip', true)).toBe('stored')
+    // a relay sends copies with the genuine bodies and signatures of its own: not forgeries, not penalised
+    for (let i = 0; i < 1_000; i++) {
+      const s = sealed[i % sealed.length]
+      const copy = { ...s.envelope, sig: randomBytes(64) }
+      expect(await inbound.acceptEnvelope(copy, encodeEnvelope(copy), relay, 'gossip', true)).toBe('duplicate')
+    }
+    // the origin's second version of seq 7 comes from an honest peer
+    const other = sealEnvelope(key, origin, 't', 7, Date.now(), new TextEncoder().encode('another seven'))
+    await inbound.acceptEnvelope(other.envelope, other.bytes, honest, 'gossip', true)
+    expect(found).toMatchObject([{ origin, seq: 7, how: 'same seq' }])
     store.close()
   })
 })

@@ -259,7 +259,7 @@ export class Inbound {
   }
 
   /**
-   * A copy of a held (committed) id. One stored lately with the same signature costs nothing; other identical bytes one read (within a budget); a different body with a valid signature
+   * A copy of a held (committed) id. One stored lately with the same body costs nothing (recent-sigs.ts); other identical bytes one read (within a budget); a different body with a valid signature
    * (or vouched for by its sync batch's chain) is a fork proof. The stored version was authenticated when it
    * was stored. A different body that is not authentic is the relay's forgery, penalised as one.
    */
@@ -267,8 +267,8 @@ export class Inbound {
     const forks = this.p.forks
     // once a stream is known forked there is nothing more to learn from it
     if (forks == null || forks.blockedFrom(env.topic, env.origin) != null) return 'duplicate'
-    // the usual copy (a sync batch racing gossip): stored lately with this signature, so the same signed body
-    if (this.recent.sameAsStored(env.topic, env.origin, env.seq, env.sig)) return 'duplicate'
+    // the usual copy (a sync batch racing gossip): stored lately with this body (recent-sigs.ts)
+    if (this.recent.sameAsStored(env.topic, env.origin, env.seq, bodyHash(env.body))) return 'duplicate'
     // a read costs ~200 times the id check: a peer flooding copies of held ids (padded, so new to gossipsub,
     // or repeated within one sync batch) gets a bounded share of the main thread; past it, a plain duplicate
     if (!this.heldCopies.take()) return 'duplicate'
@@ -349,12 +349,13 @@ export class Inbound {
   /** an authentic envelope is about to be stored: it is its stream's tip if newest */
   private setTip (env: Envelope): void {
     if (this.p.forks == null) return
-    this.recent.remember(env.topic, env.origin, env.seq, env.sig)
+    const hash = bodyHash(env.body)
+    this.recent.remember(env.topic, env.origin, env.seq, hash)
     const key = `${env.topic}\u0000${env.origin}`
     const tip = this.tips.get(key)
     if (tip != null && tip.seq > env.seq) return
     if (tip == null && this.tips.size >= MAX_TIPS) this.tips.clear()
-    this.tips.set(key, { seq: env.seq, hash: bodyHash(env.body) })
+    this.tips.set(key, { seq: env.seq, hash })
   }
 
   /** not stored: its stream forked at or below its seq. Counted, no penalty (the origin's fault, not the relay's) */
