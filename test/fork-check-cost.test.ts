@@ -1,7 +1,7 @@
 // The fork check (inbound.ts heldCopy) compares a copy of a held message with the stored row. Under load
 // two or three pulls bring the same missing range (20-35 thousand copies in one 10,000-message bench run),
-// so each copy read its row from SQLite. A copy stored lately with the same signature is now known to be
-// the same signed body without a read (recent-sigs.ts); one with another signature is still read, so a
+// so each copy read its row from SQLite. A copy stored lately with the same body is now known to be
+// the same without a read (recent-sigs.ts), whatever its signature; one with another body is still read, so a
 // fork is still found.
 import { describe, it, expect, afterEach, vi } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
