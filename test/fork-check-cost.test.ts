@@ -1,7 +1,7 @@
 // The fork check (inbound.ts heldCopy) compares a copy of a held message with the stored row. Under load
 // two or three pulls bring the same missing range (20-35 thousand copies in one 10,000-message bench run),
 // so each copy read its row from SQLite. A copy stored lately with the same body is now known to be
-// the same without a read (recent-sigs.ts), whatever its signature; one with another body is still read, so a
+// the same without a read (recent-bodies.ts), whatever its signature; one with another body is still read, so a
 // fork is still found.
 import { describe, it, expect, afterEach, vi } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -10,7 +10,7 @@ import { Store } from '../src/store/store.js'
 import { envelopeCodec, sealEnvelope, encodeEnvelope, verifyEnvelopeNow } from '../src/core/envelope.js'
 import { Inbound, type InboundParts } from '../src/core/inbound.js'
 import { Forks, type ForkInfo } from '../src/core/forks.js'
-import { RecentSigs } from '../src/core/recent-sigs.js'
+import { RecentBodies } from '../src/core/recent-bodies.js'
 import type { NodeStats } from '../src/core/events.js'
 import { tempDir, removeTempDirs } from './helpers.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -102,7 +102,7 @@ describe('the fork check on copies of held messages', () => {
   })
 
   it('remembers a signature per seq of a stream; another seq in the same slot, or another signature, is not the same', () => {
-    const r = new RecentSigs()
+    const r = new RecentBodies()
     const sig = (n: number): Uint8Array => new Uint8Array(64).fill(n)
     r.remember('t', 'o', 3, sig(1))
     expect(r.sameAsStored('t', 'o', 3, sig(1))).toBe(true)

@@ -16,7 +16,7 @@ import { PeerBuckets, type Rate } from './rate.js'
 import type { Emit, LogFn, MessageSource, NodeStats, Sources } from './events.js'
 import { sameBytes } from './bytes.js'
 import type { Forks } from './forks.js'
-import { RecentSigs } from './recent-sigs.js'
+import { RecentBodies } from './recent-bodies.js'
 
 /** gossip messages being verified or written at once; past this, inbound gossip is left to sync */
 const MAX_GOSSIP_INFLIGHT = 4_000
@@ -92,8 +92,8 @@ export class Inbound {
   private readonly tips = new Map<string, { seq: number, hash: Buffer }>()
   /** per held id: signature checks spent on other bodies for it (at most MAX_VERSIONS_PER_ID, as in a sync batch) */
   private readonly heldChecks = new Map<string, number>()
-  /** signatures stored lately: a copy of a held id with the same one needs no read (recent-sigs.ts) */
-  private readonly recent = new RecentSigs()
+  /** body hashes stored lately: a copy of a held id with the same body needs no read (recent-bodies.ts) */
+  private readonly recent = new RecentBodies()
   /** reads of held messages to compare a copy with (a peer sends copies at will, unpenalised) */
   private readonly heldCopies: InlineBudget
 
@@ -259,7 +259,7 @@ export class Inbound {
   }
 
   /**
-   * A copy of a held (committed) id. One stored lately with the same body costs nothing (recent-sigs.ts); other identical bytes one read (within a budget); a different body with a valid signature
+   * A copy of a held (committed) id. One stored lately with the same body costs nothing (recent-bodies.ts); other identical bytes one read (within a budget); a different body with a valid signature
    * (or vouched for by its sync batch's chain) is a fork proof. The stored version was authenticated when it
    * was stored. A different body that is not authentic is the relay's forgery, penalised as one.
    */
@@ -267,7 +267,7 @@ export class Inbound {
     const forks = this.p.forks
     // once a stream is known forked there is nothing more to learn from it
     if (forks == null || forks.blockedFrom(env.topic, env.origin) != null) return 'duplicate'
-    // the usual copy (a sync batch racing gossip): stored lately with this body (recent-sigs.ts)
+    // the usual copy (a sync batch racing gossip): stored lately with this body (recent-bodies.ts)
     if (this.recent.sameAsStored(env.topic, env.origin, env.seq, bodyHash(env.body))) return 'duplicate'
     // a read costs ~200 times the id check: a peer flooding copies of held ids (padded, so new to gossipsub,
     // or repeated within one sync batch) gets a bounded share of the main thread; past it, a plain duplicate

@@ -15,7 +15,7 @@ const MAX_STREAMS = 64
 /** per slot: seq / WINDOW (which seq the slot holds), then the body hash's first two words */
 type Ring = Uint32Array
 
-export class RecentSigs {
+export class RecentBodies {
   private readonly streams = new Map<string, Ring>()
 
   /** an authentic envelope of this stream is being stored; `hash` is its body hash */
