@@ -75,6 +75,10 @@ describe('gossipd repl', () => {
       expect(r.text().slice(before), cmd).not.toContain('NOT_FOUND')
     }
 
+    // the REPL's FROM is positional: the error names it so (it named the CLI's --from)
+    r.type('sub other bogus')
+    await waitFor('bad FROM', () => r.text().includes('invalid FROM "bogus"'))
+    expect(r.text()).not.toContain('--from')
     r.type('unsub room')
     await waitFor('unsub', () => r.text().includes('unsubscribed from room'))
 

@@ -69,9 +69,10 @@ export function fromParam (from: From): string {
 }
 
 /** Parse the CLI/REPL spelling of a start position: beginning | now | offset:N | time:ISO | N (offset) | ISO date */
-export function parseFromArg (s: string): From {
+/** `what` names the argument in the error: the CLI's --from, the REPL's FROM */
+export function parseFromArg (s: string, what = '--from'): From {
   if (s === 'beginning' || s === 'now') return s
-  const bad = (): Error => new Error(`invalid --from ${JSON.stringify(s)}: use beginning, now, offset:N or time:ISO-8601`)
+  const bad = (): Error => new Error(`invalid ${what} ${JSON.stringify(s)}: use beginning, now, offset:N or time:ISO-8601`)
   const offset = /^(?:offset:)?(\d+)$/.exec(s)
   if (offset != null) {
     // the daemon's rule: an offset a number holds exactly

@@ -247,7 +247,7 @@ export class Repl {
         const topic = args[0]
         if (this.subs.has(topic)) { this.print(`already showing ${topic}`); break }
         const stream = await this.client.stream(topic, {
-          from: args[1] != null ? parseFromArg(args[1]) : 'now',
+          from: args[1] != null ? parseFromArg(args[1], 'FROM') : 'now',
           // `sub` in the REPL is the explicit join
           join: true,
           onGap: g => this.print(`[${topic}] gap: ${shortId(g.origin)} #${g.from}-${g.to} are missing`),
