@@ -103,7 +103,10 @@ describe('forks: an origin signing two versions of one seq', () => {
     expect(forks[0]).toMatchObject({ topic: 't', origin: f.origin, seq: 1, held: hex(f.a1.hash), other: hex(f.b1.hash), peer: server.peerId, how: 'prev' })
     await waitFor('1A stored', () => b.topics()[0].messages === 1)
     expect(b.history('t').map(text)).toEqual(['branch A'])
-    expect(b.status()).toMatchObject({ forks: 1, forkRefused: 1 })
+    // the fake server sends the same batch to every pull (on connect, on the server's subscribe, periodic):
+    // each copy of 2B is refused and counted, the fork once
+    expect(b.status().forks).toBe(1)
+    expect(b.status().forkRefused).toBeGreaterThanOrEqual(1)
     expect(b.penalties.get(server.peerId)).toBe(0)
     expect(rejected).toEqual([])
     // the block outlives a restart: the stream is still listed, and still refused from the fork up
