@@ -7,7 +7,7 @@ import { describe, it, expect, afterEach, vi } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Store } from '../src/store/store.js'
-import { envelopeCodec, sealEnvelope, encodeEnvelope, verifyEnvelopeNow } from '../src/core/envelope.js'
+import { envelopeCodec, ownBytes, sealEnvelope, encodeEnvelope, verifyEnvelopeNow } from '../src/core/envelope.js'
 import { Inbound, type InboundParts } from '../src/core/inbound.js'
 import { Forks, type ForkInfo } from '../src/core/forks.js'
 import { RecentBodies } from '../src/core/recent-bodies.js'
@@ -84,6 +84,25 @@ describe('the fork check on copies of held messages', () => {
     expect(found).toEqual([])
     expect(store.quarantined).toBe(1)
     expect(store.history('t').map(m => new TextDecoder().decode(m.payload))).toEqual(['the real payload'])
+    store.close()
+  })
+
+  it('a held row whose signature a relay swapped, vouched for by the held message above it, is a fork\'s held version, not damage', async () => {
+    const { store, inbound, found, origin, from, key } = await checker()
+    const one = sealEnvelope(key, origin, 't', 1, Date.now(), enc('genuine one'))
+    const two = sealEnvelope(key, origin, 't', 2, Date.now(), enc('genuine two'), one.hash)
+    // 1 with 64 bytes of a relay's choosing as its signature, stored on the chain's word (2 links to it)
+    const swapped = { ...one.envelope, sig: new Uint8Array(64).fill(7) }
+    const swappedRaw = ownBytes(swapped, new Uint8Array(0))
+    expect(await inbound.acceptEnvelope(swapped, swappedRaw, from, 'sync', true, async () => true)).toBe('stored')
+    expect(await inbound.acceptEnvelope(two.envelope, two.bytes, from, 'sync', true, async () => true)).toBe('stored')
+    // the origin's other version of 1, validly signed: a fork, and the held version stays
+    const other = sealEnvelope(key, origin, 't', 1, Date.now(), enc('the other one'))
+    const fresh = await checker(undefined, { store, inbound, found, origin, from, key })
+    expect(await fresh.inbound.acceptEnvelope(other.envelope, other.bytes, from, 'sync', true)).toBe('duplicate')
+    expect(fresh.found).toMatchObject([{ topic: 't', origin, seq: 1, how: 'same seq' }])
+    expect(store.quarantined).toBe(0)
+    expect(store.history('t').map(m => new TextDecoder().decode(m.payload))).toEqual(['genuine one', 'genuine two'])
     store.close()
   })
 

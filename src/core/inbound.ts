@@ -293,10 +293,10 @@ export class Inbound {
       this.p.emit('rejected', { peer: from.toString(), reason: 'bad signature', id })
       return 'rejected'
     }
-    // two versions prove a fork only if ours verifies too. One that does not was damaged on disk (bit rot
-    // inside a payload still decodes) or came vouched for by its chain with a signature a relay swapped:
-    // quarantined, and the verified copy goes the usual way (a real fork then shows at the held seq + 1's link)
-    if (!await this.checkSignature(held)) {
+    // two versions prove a fork only if ours is authentic too: by its signature, or by the held seq + 1's
+    // link (a chain-vouched copy whose signature a relay swapped). One that is neither was damaged on disk
+    // (bit rot inside a payload still decodes): quarantined, and the verified copy goes the usual way
+    if (!await this.checkSignature(held) && !this.vouchedFromAbove(env.topic, env.origin, env.seq, held)) {
       if (this.p.store.quarantineHeld(env.topic, env.origin, env.seq, 'its signature does not verify, and a verified copy with another body came')) {
         return await this.acceptEnvelope(env, raw, from, source, waitForDisk, batchVerify)
       }
@@ -329,6 +329,13 @@ export class Inbound {
       if (above != null && !hash.equals(above)) return report(seq, above, hash)
     }
     return false
+  }
+
+  /** whether the held seq + 1 links to this held body (its prev is the body's hash): the body is the origin's */
+  private vouchedFromAbove (topic: string, origin: string, seq: number, held: Envelope): boolean {
+    if (this.p.store.heldState(topic, origin)?.set.has(seq + 1) !== true) return false
+    const above = this.readHeld(topic, origin, seq + 1)?.prev
+    return above != null && bodyHash(held.body).equals(above)
   }
 
   /** body hash of the (committed) held seq: from the stream's tip when it is that seq, else read */
