@@ -106,6 +106,22 @@ describe('the fork check on copies of held messages', () => {
     store.close()
   })
 
+  it('a forger spending the signature checks of a held id does not hide an honest peer\'s proof for it', async () => {
+    const { store, inbound, found, origin, from, key } = await checker()
+    const one = sealEnvelope(key, origin, 't', 1, Date.now(), enc('version A'))
+    expect(await inbound.acceptEnvelope(one.envelope, one.bytes, from, 'sync', true, async () => true)).toBe('stored')
+    const forger = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const attacker = await generateKeyPair('Ed25519')
+    for (let i = 0; i < 5; i++) {
+      const forged = sealEnvelope(attacker, origin, 't', 1, Date.now(), enc(`forged ${i}`))
+      await inbound.acceptEnvelope(forged.envelope, forged.bytes, forger, 'gossip', true)
+    }
+    const other = sealEnvelope(key, origin, 't', 1, Date.now(), enc('version B'))
+    await inbound.acceptEnvelope(other.envelope, other.bytes, from, 'gossip', true)
+    expect(found).toMatchObject([{ topic: 't', origin, seq: 1, how: 'same seq' }])
+    store.close()
+  })
+
   it('finds a second version signed with the same nonce as the stored one (the same first half of the signature)', async () => {
     // a forking origin may sign both versions with one nonce: both signatures begin with the same R (32
     // bytes). Nothing forces it to sign as RFC 8032 does, and the key it gives away is its own

@@ -90,7 +90,11 @@ export class Inbound {
   private readonly inline: InlineBudget
   /** per stream (topic, origin): the newest seq accepted here and its body hash, the next one's expected prev */
   private readonly tips = new Map<string, { seq: number, hash: Buffer }>()
-  /** per held id: signature checks spent on other bodies for it (at most MAX_VERSIONS_PER_ID, as in a sync batch) */
+  /**
+   * per held id and sending peer: signature checks spent on other bodies for it (at most MAX_VERSIONS_PER_ID
+   * each, as in a sync batch). Per peer, so a forger spending its checks on an id cannot hide an honest
+   * peer's real proof for it; each forgery costs the forger a point besides
+   */
   private readonly heldChecks = new Map<string, number>()
   /** body hashes stored lately: a copy of a held id with the same body needs no read (recent-bodies.ts) */
   private readonly recent = new RecentBodies()
@@ -280,10 +284,11 @@ export class Inbound {
     if (sameBytes(held.body, env.body)) return 'duplicate'
     // an honest fork needs one check; a forger sending many bodies for one held id gets no more than a batch allows
     const id = envelopeId(env)
-    const checks = this.heldChecks.get(id) ?? 0
+    const checkKey = `${id}\u0000${from.toString()}`
+    const checks = this.heldChecks.get(checkKey) ?? 0
     if (checks >= MAX_VERSIONS_PER_ID) return 'duplicate'
     if (checks === 0 && this.heldChecks.size >= MAX_HELD_CHECKED) this.heldChecks.clear()
-    this.heldChecks.set(id, checks + 1)
+    this.heldChecks.set(checkKey, checks + 1)
     const authentic = (batchVerify != null && await batchVerify()) || await this.checkSignature(env)
     if (!authentic) {
       this.p.stats.rejected++
