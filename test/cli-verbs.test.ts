@@ -85,6 +85,15 @@ describe('gossipd CLI against a running daemon', () => {
     expect((await gossipd(['peers', ...data()])).stdout).toContain('no peers connected')
   })
 
+  it('sub ends with exit 3 when the daemon leaves the topic, and says so (not only "it stopped?")', async () => {
+    await gossipd(['join', 'leaving', ...data()])
+    const sub = spawnGossipd(['sub', 'leaving', ...data()])
+    await waitFor('sub connected', async () => JSON.parse((await gossipd(['status', '--json', ...data()])).stdout).consumers >= 1)
+    expect((await gossipd(['leave', 'leaving', ...data()])).code).toBe(0)
+    expect(await sub.exited).toBe(3)
+    expect(sub.stderr()).toMatch(/ended the stream \(it stopped, or left the topic\)/)
+  })
+
   it('--api and --token reach the daemon without a data dir', async () => {
     const r = await gossipd(['status', '--json', '--api', d.url, '--token', d.token])
     expect(r.code).toBe(0)

@@ -46,6 +46,6 @@ export function registerSub (program: Command, run: Runner): void {
         if (ctrl.signal.aborted || !stream.endedByServer || err instanceof DaemonUnreachableError) throw err
         throw new DaemonUnreachableError(client.url, undefined, `the daemon at ${client.url} went away during the stream (${(err as Error).message})`)
       }
-      if (stream.endedByServer) throw new DaemonUnreachableError(client.url, undefined, `the daemon at ${client.url} ended the stream (it stopped?)`)
+      if (stream.endedByServer) throw new DaemonUnreachableError(client.url, undefined, `the daemon at ${client.url} ended the stream (it stopped, or left the topic)`)
     }))
 }
