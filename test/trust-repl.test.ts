@@ -16,59 +16,60 @@ afterAll(async () => {
   removeTempDirs()
 })
 
+/**
+ * A REPL on an API of `node` that the test closes and opens again with a new port and token; the REPL's
+ * reconnect reads `current`, as it would read api.json. It starts subscribed to `topic`.
+ */
+async function replOnRestartedApi (token: string, topic: string): Promise<{ text: () => string, type: (line: string) => void, closeApi: () => Promise<void>, openApi: (token: string) => Promise<string>, end: () => Promise<void> }> {
+  node ??= await startNode()
+  let api = await createApi({ node, token })
+  apis.push(api)
+  let current = { url: api.url, token }
+  const input = new PassThrough()
+  const output = new PassThrough()
+  let text = ''
+  output.on('data', d => { text += d })
+  const done = runRepl({ client: new GossipClient(current), input, output, terminal: false, reconnect: () => new GossipClient(current) })
+  input.write(`sub ${topic}\n`)
+  await waitFor('subscribed', () => text.includes(`subscribed to ${topic}`))
+  return {
+    text: () => text,
+    type: line => input.write(line + '\n'),
+    closeApi: async () => { await api.close() },
+    openApi: async t => {
+      api = await createApi({ node: node!, token: t })
+      apis.push(api)
+      current = { url: api.url, token: t }
+      return api.url
+    },
+    end: async () => { input.end(); await done },
+  }
+}
+
 describe('repl after a daemon restart', () => {
   it('re-reads the daemon address and token, retries the command and resubscribes', async () => {
-    node = await startNode()
-    const first = await createApi({ node, token: 'first-token' })
-    apis.push(first)
-    // what api.json says at any moment
-    let current = { url: first.url, token: 'first-token' }
-    const input = new PassThrough()
-    const output = new PassThrough()
-    let text = ''
-    output.on('data', d => { text += d })
-    const done = runRepl({ client: new GossipClient(current), input, output, terminal: false, reconnect: () => new GossipClient(current) })
-    input.write('sub room\n')
-    await waitFor('subscribed', () => text.includes('subscribed to room'))
+    const r = await replOnRestartedApi('first-token', 'room')
+    await r.closeApi()
+    const url = await r.openApi('second-token')
+    await waitFor('stream lost', () => r.text().includes('[room] the daemon closed the stream') || r.text().includes('[room] stream failed'))
 
-    await first.close()
-    const second = await createApi({ node, token: 'second-token' })
-    apis.push(second)
-    current = { url: second.url, token: 'second-token' }
-    await waitFor('stream lost', () => text.includes('[room] the daemon closed the stream') || text.includes('[room] stream failed'))
-
-    input.write('pub room after restart\n')
-    await waitFor('published after reconnecting', () => text.includes('published to room'))
-    expect(text).toContain(`reconnected to gossipd at ${second.url}`)
-    await waitFor('resubscribed and shown', () => text.includes('resubscribed to room') && text.includes(': after restart'))
-    input.end()
-    await done
+    r.type('pub room after restart')
+    await waitFor('published after reconnecting', () => r.text().includes('published to room'))
+    expect(r.text()).toContain(`reconnected to gossipd at ${url}`)
+    await waitFor('resubscribed and shown', () => r.text().includes('resubscribed to room') && r.text().includes(': after restart'))
+    await r.end()
   })
 
   it('with nothing typed, reconnects and resubscribes by itself, and shows what was published meanwhile', async () => {
-    node ??= await startNode()
-    const first = await createApi({ node, token: 'idle-1' })
-    apis.push(first)
-    let current = { url: first.url, token: 'idle-1' }
-    const input = new PassThrough()
-    const output = new PassThrough()
-    let text = ''
-    output.on('data', d => { text += d })
-    const done = runRepl({ client: new GossipClient(current), input, output, terminal: false, reconnect: () => new GossipClient(current) })
-    input.write('sub quiet\n')
-    await waitFor('subscribed', () => text.includes('subscribed to quiet'))
-
-    await first.close()
-    await waitFor('stream lost', () => text.includes('[quiet] the daemon closed the stream') || text.includes('[quiet] stream failed'))
+    const r = await replOnRestartedApi('idle-1', 'quiet')
+    await r.closeApi()
+    await waitFor('stream lost', () => r.text().includes('[quiet] the daemon closed the stream') || r.text().includes('[quiet] stream failed'))
     // published while the REPL has no stream: shown once it is back, from the offset it had reached
-    await node.publish('quiet', 'while away')
-    const second = await createApi({ node, token: 'idle-2' })
-    apis.push(second)
-    current = { url: second.url, token: 'idle-2' }
-    await waitFor('resubscribed without a command', () => text.includes('resubscribed to quiet') && text.includes(': while away'), 20_000)
-    await node.publish('quiet', 'live again')
-    await waitFor('live messages shown', () => text.includes(': live again'))
-    input.end()
-    await done
+    await node!.publish('quiet', 'while away')
+    await r.openApi('idle-2')
+    await waitFor('resubscribed without a command', () => r.text().includes('resubscribed to quiet') && r.text().includes(': while away'), 20_000)
+    await node!.publish('quiet', 'live again')
+    await waitFor('live messages shown', () => r.text().includes(': live again'))
+    await r.end()
   }, 30_000)
 })

@@ -63,8 +63,8 @@ export class Consumers {
   }
 
   /**
-   * A range given up node-wide already: at or below the low mark (sync gave it up on the peers' floors, or
-   * another consumer's bottom gap raised it), or inside the last range counted for the origin.
+   * A range given up node-wide already: at or below the settled mark (sync gave it up on the peers' floors,
+   * or another consumer's bottom gap raised the skip mark), or inside the last range counted for the origin.
    */
   private alreadyGivenUp (gap: GapInfo): boolean {
     const key = `${gap.topic}\u0000${gap.origin}`

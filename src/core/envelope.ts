@@ -247,6 +247,13 @@ export function verifyEnvelopeNow (e: Envelope): boolean {
   try { return edVerify(null, e.body, key, e.sig) } catch { return false }
 }
 
+/** The held envelope of (topic, origin, seq), decoded; undefined if not held or undecodable (quarantine's business). */
+export function readHeldEnvelope (store: Pick<import('../store/store.js').Store, 'readRawRange'>, topic: string, origin: string, seq: number): Envelope | undefined {
+  const row = store.readRawRange(topic, origin, seq, seq, 1)[0]
+  if (row == null) return undefined
+  try { return decodeEnvelope(row.raw) } catch { return undefined }
+}
+
 /** What the store reads out of the envelopes it keeps as opaque bytes. */
 export const envelopeCodec: import('../store/store.js').RowCodec = {
   payload: raw => decodeEnvelope(raw).payload,

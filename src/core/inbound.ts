@@ -6,7 +6,7 @@
 // invalid in it is Rejected (not forwarded, the relaying peer penalised), so it never travels further.
 import type { PeerId } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
-import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, isOwnLayout, sha256, bodyHash, decodeEnvelope, type Envelope } from './envelope.js'
+import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, isOwnLayout, sha256, bodyHash, decodeEnvelope, readHeldEnvelope, type Envelope } from './envelope.js'
 import { InlineBudget } from './inline-budget.js'
 import { decodeGossipData } from './stack/gossip.js'
 import { verifyBatch, MAX_VERSIONS_PER_ID } from './sync/verify-batch.js'
@@ -27,7 +27,7 @@ const SHED_PENDING_WRITES = 5_000
 const MAX_UNFORWARDED = 10_000
 /** streams whose newest accepted body hash is remembered, so the usual in-order message is chain-checked without a read */
 const MAX_TIPS = 10_000
-/** held ids whose signature checks on other bodies are counted (forgers are bounded per id, not per process) */
+/** (held id, sending peer) pairs whose signature checks on other bodies are counted (a forger is bounded per id it targets) */
 const MAX_HELD_CHECKED = 10_000
 
 /** refused: not the sender's fault, but not stored: larger than this node accepts, or of a stream blocked by its origin's fork */
@@ -328,19 +328,24 @@ export class Inbound {
       const below = this.heldHash(topic, origin, seq - 1)
       if (below != null && !below.equals(env.prev)) return report(seq - 1, below, env.prev)
     }
-    if (this.p.store.heldState(topic, origin)?.set.has(seq + 1) === true) {
-      const above = this.readHeld(topic, origin, seq + 1)?.prev
+    const above = this.prevAbove(topic, origin, seq)
+    if (above != null) {
       const hash = bodyHash(env.body)
-      if (above != null && !hash.equals(above)) return report(seq, above, hash)
+      if (!hash.equals(above)) return report(seq, above, hash)
     }
     return false
   }
 
   /** whether the held seq + 1 links to this held body (its prev is the body's hash): the body is the origin's */
   private vouchedFromAbove (topic: string, origin: string, seq: number, held: Envelope): boolean {
-    if (this.p.store.heldState(topic, origin)?.set.has(seq + 1) !== true) return false
-    const above = this.readHeld(topic, origin, seq + 1)?.prev
+    const above = this.prevAbove(topic, origin, seq)
     return above != null && bodyHash(held.body).equals(above)
+  }
+
+  /** the prev of the held seq + 1 (the hash it links to at seq), if held */
+  private prevAbove (topic: string, origin: string, seq: number): Uint8Array | undefined {
+    if (this.p.store.heldState(topic, origin)?.set.has(seq + 1) !== true) return undefined
+    return readHeldEnvelope(this.p.store, topic, origin, seq + 1)?.prev ?? undefined
   }
 
   /** body hash of the (committed) held seq: from the stream's tip when it is that seq, else read */
@@ -348,14 +353,8 @@ export class Inbound {
     const tip = this.tips.get(`${topic}\u0000${origin}`)
     if (tip?.seq === seq) return tip.hash
     if (this.p.store.heldState(topic, origin)?.set.has(seq) !== true) return undefined
-    const held = this.readHeld(topic, origin, seq)
+    const held = readHeldEnvelope(this.p.store, topic, origin, seq)
     return held == null ? undefined : bodyHash(held.body)
-  }
-
-  private readHeld (topic: string, origin: string, seq: number): Envelope | undefined {
-    const row = this.p.store.readRawRange(topic, origin, seq, seq, 1)[0]
-    if (row == null) return undefined
-    try { return decodeEnvelope(row.raw) } catch { return undefined }
   }
 
   /** an authentic envelope is about to be stored: it is its stream's tip if newest */

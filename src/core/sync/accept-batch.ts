@@ -1,6 +1,6 @@
 // Batch acceptance for the puller: a sync batch is authenticated as a whole (one signature per linked
 // run, see verify-batch.ts), then every envelope goes through the same inbound pipeline as gossip.
-import { decodeEnvelope, type Envelope } from '../envelope.js'
+import { decodeEnvelope, readHeldEnvelope, type Envelope } from '../envelope.js'
 import { verifyBatch, type HeldPrev } from './verify-batch.js'
 import type { AcceptBatch } from './protocol.js'
 import type { Inbound } from '../inbound.js'
@@ -72,9 +72,5 @@ export function batchAcceptor (p: BatchParts): AcceptBatch {
 
 /** the prev of a held message (verify-batch.ts): a run linking up to it needs no signature check */
 export function heldPrevOf (store: Store): HeldPrev {
-  return (topic, origin, seq) => {
-    const row = store.readRawRange(topic, origin, seq, seq, 1)[0]
-    if (row == null) return undefined
-    try { return decodeEnvelope(row.raw).prev } catch { return undefined }
-  }
+  return (topic, origin, seq) => readHeldEnvelope(store, topic, origin, seq)?.prev
 }
