@@ -1,7 +1,7 @@
 // The in-memory index of what this node holds: per topic and origin, a low mark (every seq <= low is
 // done: held or pruned), the ranges of seqs held above it, and a skip mark (seqs up to it were given up:
-// nobody waits for them, but they are not held, so sync still asks peers for them and a copy is stored). Rebuilt from disk on open, so
-// dedup and the sync protocol's summaries never touch SQLite.
+// nobody waits for them, but they are not held, so sync still asks peers for them and a copy is stored).
+// Rebuilt from disk on open, so dedup and the sync protocol's summaries never touch SQLite.
 import type Database from 'better-sqlite3'
 import { RangeSet, type Range } from './ranges.js'
 
