@@ -187,6 +187,17 @@ describe('gossipd start: configuration errors name the key and exit 2', () => {
     expect(r.stderr).toContain('--api: port 6000 is blocked by fetch')
   })
 
+  it('--data naming a regular file (or a path through one): exit 2 naming --data and why (it was exit 1: "cannot create data dir …: EEXIST")', async () => {
+    const f = join(tmp(), 'a-file')
+    writeFileSync(f, 'not a dir')
+    const r = await gossipd(['start', '--data', f, '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'], { timeoutMs: 10_000 })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`invalid configuration: --data: ${f} exists and is not a directory`)
+    const r2 = await gossipd(['start', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'], { env: { GOSSIPD_DATA: join(f, 'sub') }, timeoutMs: 10_000 })
+    expect(r2.code).toBe(2)
+    expect(r2.stderr).toContain(`GOSSIPD_DATA: ${join(f, 'sub')} cannot be a data dir: a part of its path is a file`)
+  })
+
   it('missing config file', async () => {
     const r = await start(['--config', '/nonexistent/gossipd.json'])
     expect(r.code).toBe(2)

@@ -1,6 +1,6 @@
 // Daemon configuration: flags > environment (GOSSIPD_*) > config file (JSON, comments allowed) > defaults.
 // Every value is validated here; a ConfigError names the offending key and says what is wrong with it.
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
 import { isIP } from 'node:net'
@@ -279,7 +279,14 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
 
   const dataDir = get('dataDir', defaultDataDir({}), (name, v) => {
     if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(name, `must be a directory path, got ${JSON.stringify(v)}`)
-    return resolve(v.replace(/^~(?=$|\/)/, homedir()))
+    const dir = resolve(v.replace(/^~(?=$|\/)/, homedir()))
+    // start creates a missing data dir; a file in its place would fail there as "EEXIST" (exit 1), not naming the setting
+    let isDir: boolean | undefined
+    try { isDir = statSync(dir).isDirectory() } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ConfigError(name, `${dir} cannot be a data dir: a part of its path is a file, not a directory`)
+    }
+    if (isDir === false) throw new ConfigError(name, `${dir} exists and is not a directory (the data dir must be a directory, or a path where one can be created)`)
+    return dir
   })
   const listen = get('listen', DEFAULT_LISTEN, (name, v) => {
     const l = multiaddrs(name, v, false)
