@@ -1,6 +1,6 @@
 // The CLI verbs against a real daemon process (npm run build first: the binary runs dist/).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { writeFileSync } from 'node:fs'
+import { writeFileSync, statSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import Database from 'better-sqlite3'
@@ -214,5 +214,23 @@ describe('status with forked streams recorded in the data dir', () => {
       expect(human.stdout).toMatch(/forks\s+2 streams blocked: chat …AAAAAAAA from #3, evil2 \S* from #5/)
       expect(human.stdout).not.toContain('\u001b')
     } finally { await stopDaemon(again) }
+  })
+})
+
+describe('keygen', () => {
+  it('writes a 0600 key; refuses to overwrite; a directory that does not exist is exit 2 naming it, and is not created', async () => {
+    const dir = tmp()
+    const file = join(dir, 'swarm.key')
+    const ok = await gossipd(['keygen', file])
+    expect(ok.code).toBe(0)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    const again = await gossipd(['keygen', file])
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain(`cannot write ${file}: it exists`)
+    const missing = join(dir, 'no-such-dir', 'swarm.key')
+    const r = await gossipd(['keygen', missing])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(`gossipd: cannot write ${missing}: the directory ${join(dir, 'no-such-dir')} does not exist (keygen does not create directories: create it first, e.g. mkdir -p ${join(dir, 'no-such-dir')})\n`)
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false)
   })
 })
