@@ -116,6 +116,18 @@ describe('daemon configuration', () => {
     expect(error(() => resolveConfig({ file: file('{ "maxStreams": -4 }') })).message).toContain('maxStreams: must be a whole number >= 1, got -4')
   })
 
+  it('a config file is validated in full: a bad value is an error naming its key even when the environment or a flag overrides it', () => {
+    const given = (k: string): boolean => k === 'maxStreams' || k === 'logLevel' || k === 'api'
+    const bad = (text: string): string => error(() => configFromFlags({ config: file(text), maxStreams: '5', logLevel: 'info', api: '127.0.0.1:0' }, given, { GOSSIPD_MDNS: 'false' })).message
+    expect(bad('{ "maxStreams": 0 }')).toMatch(/c\.json: maxStreams: must be a whole number >= 1, got 0/)
+    expect(bad('{ "logLevel": "loud" }')).toMatch(/c\.json: logLevel: must be one of trace/)
+    expect(bad('{ "api": "0.0.0.0:7420" }')).toMatch(/c\.json: api: refusing to serve the control API on 0\.0\.0\.0/)
+    expect(bad('{ "api": "127.0.0.1:6000" }')).toMatch(/c\.json: api: port 6000 is blocked by fetch/)
+    expect(bad('{ "mdns": "sometimes" }')).toMatch(/c\.json: mdns: must be true or false/)
+    // the winning value is still the flag's, and a good file passes
+    expect(configFromFlags({ config: file('{ "maxStreams": 7, "logLevel": "warn" }'), maxStreams: '5', logLevel: 'info', api: '127.0.0.1:0' }, given, {})).toMatchObject({ maxStreams: 5, logLevel: 'info' })
+  })
+
   it('apiSocket: a path longer than the platform allows for a unix socket is refused here, from the flag, env or file', () => {
     const limit = process.platform === 'linux' ? 107 : 103
     const dir = mkdtempSync(join(tmpdir(), 'wtb-cfg-'))

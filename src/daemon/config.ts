@@ -266,15 +266,20 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   const flags = sources.flags ?? {}
   const flagNames: Record<string, string> = { dataDir: '--data', listen: '--listen', api: '--api', mdns: '--mdns', peers: '--peer', topics: '--topic', logLevel: '--log-level', maxPayloadBytes: '--max-payload', maxStreams: '--max-streams', retention: '--retention-*', metrics: '--metrics', swarmKey: '--swarm-key', apiSocket: '--api-socket', connectionsLow: '--connections-low', connectionsHigh: '--connections-high' }
 
-  const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string } | undefined => {
-    if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key] }
-    if (fromEnv.raw[key] !== undefined) return { value: fromEnv.raw[key], name: fromEnv.names[key] }
-    if (file[key] !== undefined) return { value: file[key], name: `${configPath}: ${key}` }
+  type Source = 'flag' | 'env' | 'file'
+  const pick = <K extends keyof RawConfig>(key: K): { value: unknown, name: string, source: Source } | undefined => {
+    if (flags[key] !== undefined) return { value: flags[key], name: flagNames[key], source: 'flag' }
+    if (fromEnv.raw[key] !== undefined) return { value: fromEnv.raw[key], name: fromEnv.names[key], source: 'env' }
+    if (file[key] !== undefined) return { value: file[key], name: `${configPath}: ${key}`, source: 'file' }
     return undefined
   }
-  const get = <T>(key: keyof RawConfig, def: T, parse: (name: string, v: unknown) => T): T => {
+  const get = <T>(key: keyof RawConfig, def: T, parse: (name: string, v: unknown, source: Source) => T): T => {
     const p = pick(key)
-    return p == null ? def : parse(p.name, p.value)
+    if (p == null) return def
+    // the config file is validated in full: a bad value there is an error even where the environment or a
+    // flag overrides it (it would otherwise surface only on the day the override is dropped)
+    if (p.source !== 'file' && file[key] !== undefined) parse(`${configPath}: ${key}`, file[key], 'file')
+    return parse(p.name, p.value, p.source)
   }
 
   const dataDir = get('dataDir', defaultDataDir({}), (name, v) => {
@@ -297,6 +302,8 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     const a = parseApiAddress(name, v)
     // the API is plain HTTP with a bearer token: on a network it would travel in clear text
     if (!isLoopback(a.host)) throw new ConfigError(name, `refusing to serve the control API on ${a.host}, which is not a loopback address: it is plain HTTP and its token would cross the network in clear text. Use 127.0.0.1:PORT (and --api-socket PATH for local tools), and reach it remotely through an SSH tunnel`)
+    // every gossipd client talks to the API with fetch, which refuses these ports ("bad port"): only curl would get through
+    if (isFetchBlockedPort(a.port)) throw new ConfigError(name, `port ${a.port} is blocked by fetch-based clients (it is on the Fetch standard's "bad port" list), so the gossipd CLI, REPL and web page could not reach the API there; pick another port, e.g. ${DEFAULT_API}, or :0 for any free port`)
     return a
   })
   const apiSocket = get<string | undefined>('apiSocket', undefined, (name, v) => {
@@ -309,8 +316,6 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     if (bytes > max) throw new ConfigError(name, `${path} is ${bytes} bytes, over the ${max}-byte limit for a unix socket path on this platform (sun_path); use a shorter path`)
     return path
   })
-  // every gossipd client talks to the API with fetch, which refuses these ports ("bad port"): only curl would get through
-  if (isFetchBlockedPort(api.port)) throw new ConfigError(pick('api')?.name ?? 'api', `port ${api.port} is blocked by fetch-based clients (it is on the Fetch standard's "bad port" list), so the gossipd CLI, REPL and web page could not reach the API there; pick another port, e.g. ${DEFAULT_API}, or :0 for any free port`)
   const mdns = get('mdns', true, bool)
   const peers = get('peers', [] as string[], (name, v) => multiaddrs(name, v, true))
   const topics = get('topics', [] as string[], (name, v) => {
