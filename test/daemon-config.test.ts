@@ -128,6 +128,16 @@ describe('daemon configuration', () => {
     expect(configFromFlags({ config: file('{ "maxStreams": 7, "logLevel": "warn" }'), maxStreams: '5', logLevel: 'info', api: '127.0.0.1:0' }, given, {})).toMatchObject({ maxStreams: 5, logLevel: 'info' })
   })
 
+  it('numeric keys in a config file must be JSON numbers: a string such as "10" is refused, naming the key and the type', () => {
+    for (const [text, key] of [['{ "maxStreams": "10" }', 'maxStreams'], ['{ "connectionsLow": "3" }', 'connectionsLow'], ['{ "connectionsHigh": "20" }', 'connectionsHigh'], ['{ "retention": { "maxMessages": "5" } }', 'retention.maxMessages']] as const) {
+      expect(error(() => resolveConfig({ file: file(text) })).message, text).toMatch(new RegExp(`c\\.json: ${key.replace('.', '\\.')}: must be a JSON number \\(a whole number >= 1\\), not a string: got "\\d+"`))
+    }
+    // the environment and flags are strings by nature: there "10" is the number 10
+    expect(resolveConfig({ env: { GOSSIPD_MAX_STREAMS: '10', GOSSIPD_CONNECTIONS_LOW: '3', GOSSIPD_RETENTION_MAX_MESSAGES: '5' } })).toMatchObject({ maxStreams: 10, connections: { low: 3 }, retention: { maxMessages: 5 } })
+    // sizes and durations are strings in a file by design ("64MB", "7d")
+    expect(resolveConfig({ file: file('{ "maxPayloadBytes": "64KiB", "retention": { "maxBytes": "1048576", "maxAge": "7d" } }') })).toMatchObject({ maxPayloadBytes: 65536, retention: { maxBytes: 1048576, maxAgeMs: 7 * 86_400_000 } })
+  })
+
   it('apiSocket: a path longer than the platform allows for a unix socket is refused here, from the flag, env or file', () => {
     const limit = process.platform === 'linux' ? 107 : 103
     const dir = mkdtempSync(join(tmpdir(), 'wtb-cfg-'))

@@ -158,7 +158,9 @@ export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Rec
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 }
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }
 
-function count (key: string, v: unknown, min: number): number {
+/** fromFile: JSON has numbers, so there a string ("10") is a mistake; flags and the environment are strings by nature */
+function count (key: string, v: unknown, min: number, fromFile = false): number {
+  if (fromFile && typeof v === 'string') throw new ConfigError(key, `must be a JSON number (a whole number >= ${min}), not a string: got ${JSON.stringify(v)}`)
   const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v
   // String(v): JSON.stringify shows a 1e400 (Infinity) as null
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ConfigError(key, `must be a whole number >= ${min}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`)
@@ -334,9 +336,9 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     if (n > 16 * 1024 * 1024) throw new ConfigError(name, `must be at most 16MiB (${16 * 1024 * 1024}), got ${n}`)
     return n
   })
-  const maxStreams = get('maxStreams', 256, (name, v) => count(name, v, 1))
+  const maxStreams = get('maxStreams', 256, (name, v, source) => count(name, v, 1, source === 'file'))
   const metrics = get('metrics', undefined as DaemonConfig['metrics'], parseApiAddress)
-  const connections = { low: get('connectionsLow', DEFAULT_CONNECTIONS.low, (name, v) => count(name, v, 1)), high: get('connectionsHigh', DEFAULT_CONNECTIONS.high, (name, v) => count(name, v, 1)) }
+  const connections = { low: get('connectionsLow', DEFAULT_CONNECTIONS.low, (name, v, source) => count(name, v, 1, source === 'file')), high: get('connectionsHigh', DEFAULT_CONNECTIONS.high, (name, v, source) => count(name, v, 1, source === 'file')) }
   if (connections.high < connections.low) throw new ConfigError(pick('connectionsHigh')?.name ?? pick('connectionsLow')?.name ?? 'connectionsHigh', `the high mark (${connections.high}) must be at least the low mark (${connections.low})`)
   // retention merges key by key across sources
   const retention: DaemonConfig['retention'] = {}
@@ -346,7 +348,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     for (const [k, v] of Object.entries(src)) {
       if (v === undefined) continue
       const keyName = name === 'GOSSIPD_RETENTION' ? `GOSSIPD_RETENTION_${k.replace(/[A-Z]/g, c => `_${c}`).toUpperCase()}` : name === '--retention' ? `--retention-${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}` : `${name}.${k}`
-      if (k === 'maxMessages') retention.maxMessages = count(keyName, v, 1)
+      if (k === 'maxMessages') retention.maxMessages = count(keyName, v, 1, src === file.retention)
       else if (k === 'maxBytes') retention.maxBytes = parseSize(keyName, v)
       else if (k === 'maxAge') retention.maxAgeMs = parseDuration(keyName, v)
       else throw new ConfigError(keyName, `unknown retention key (known: ${RETENTION_KEYS.join(', ')})`)
