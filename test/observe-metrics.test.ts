@@ -5,6 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { startDaemon, cleanup, tmp, type Daemon } from './daemon-util.js'
 import { waitFor, startNode, stopAll, tempDir } from './helpers.js'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { GossipClient } from '../src/client/client.js'
@@ -136,6 +137,33 @@ describe('GET /metrics', () => {
     expect(res.status).toBe(200)
     expect(await res.text()).toContain('gossipd_messages_stored_total{topic="m"')
     expect((await fetch(url.replace('/metrics', '/readyz'))).status).toBe(200)
+  })
+
+  it('the metrics listener answers errors in the control API\'s JSON shape: no Host header, unknown path, bytes that are not HTTP (no Host was a bare 400 with no body)', async () => {
+    const line = b.stderr().split('\n').find(l => l.includes('gossipd started'))!
+    const port = Number(new URL(JSON.parse(line).metrics as string).port)
+    const raw = async (text: string): Promise<{ status: number, body: unknown }> => await new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => s.write(text))
+      let got = ''
+      s.on('data', d => { got += d })
+      s.on('error', reject)
+      s.on('close', () => {
+        const [head, body] = [got.slice(0, got.indexOf('\r\n\r\n')), got.slice(got.indexOf('\r\n\r\n') + 4)]
+        let parsed: unknown = body
+        try { parsed = JSON.parse(body) } catch { /* left as text */ }
+        resolve({ status: Number(/^HTTP\/1\.[01] (\d+)/.exec(head)?.[1]), body: parsed })
+      })
+    })
+    const noHost = await raw('GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n')
+    expect(noHost).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST', message: expect.stringContaining('Host header') } } })
+    const unknown = await raw(`GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } })
+    const garbage = await raw('HELLO\r\n\r\n')
+    expect(garbage).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } })
+    // HTTP/1.0 has no Host header: a scrape that way is still served
+    const old = await raw('GET /metrics HTTP/1.0\r\n\r\n')
+    expect(old.status).toBe(200)
+    expect(String(old.body)).toContain('gossipd_messages_stored_total')
   })
 })
 

@@ -15,6 +15,8 @@ import { logsRoute } from './logs-route.js'
 import { logTapOf } from './log-tap.js'
 import type { ApiApp } from '../api/context.js'
 import type { StreamSlots } from '../api/stream-slots.js'
+import { ApiError, clientErrorHandler, errorHandler, frameworkErrorHandler, notFoundHandler } from '../api/errors.js'
+import { ERROR_CODES } from '../../wire/errors.js'
 
 export interface ObservabilityOptions {
   version: string
@@ -71,7 +73,22 @@ export class Observability {
   async listen (): Promise<string | undefined> {
     const l = this.opts.metricsListen
     if (l == null) return undefined
-    const app = Fastify({ forceCloseConnections: true })
+    const app = Fastify({
+      forceCloseConnections: true,
+      // GET routes only: no body is ever read
+      bodyLimit: 1024,
+      // errors in the control API's shape ({"error": {code, message}}), not fastify's or Node's own (a bare
+      // 400 with no body for a request without Host)
+      frameworkErrors: frameworkErrorHandler,
+      clientErrorHandler,
+      http: { requireHostHeader: false },
+    })
+    app.setNotFoundHandler(notFoundHandler)
+    // no Host check here (any host may scrape), but HTTP/1.1 requires the header (RFC 9112 3.2): 400, in JSON
+    app.addHook('onRequest', async (req) => {
+      if (req.headers.host == null && req.raw.httpVersion !== '1.0') throw new ApiError(400, ERROR_CODES.BAD_REQUEST, 'an HTTP/1.1 request must carry a Host header')
+    })
+    app.setErrorHandler(errorHandler({ maxPayload: 0, bodyLimit: 1024 }, () => false))
     metricsRoute(app, this.metrics, { loopbackOnly: false })
     healthRoutes(app, { node: () => this.node, expectPeers: this.opts.expectPeers })
     await app.listen({ host: l.host, port: l.port })
