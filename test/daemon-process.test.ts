@@ -60,6 +60,35 @@ describe('gossipd start', () => {
     expect(JSON.parse(h.stdout).payload).toBe('before restart')
   })
 
+  it('a second signal during shutdown exits 130 at once; the data dir stays consistent: a restart opens it with the messages published before', async () => {
+    // a connected peer: stopping the node then waits on the network (libp2p closing the connection), so the shutdown
+    // is still under way when the second signal is read. A daemon with nothing to wait on stops within one turn of
+    // its event loop and never reads a signal sent meanwhile: that exit is a clean 0
+    const other = await startDaemon(tmp(), ['--topic', 'keep'])
+    const dir = tmp()
+    const d = await startDaemon(dir, ['--topic', 'keep', '--peer', other.addr])
+    const client = new GossipClient({ url: d.url, token: d.token })
+    await waitFor('the peer connected', async () => (await client.peers()).length > 0)
+    for (let i = 0; i < 5; i++) expect((await gossipd(['pub', 'keep', `before signals ${i}`, '--data', dir])).code).toBe(0)
+    // both signals pending at once, as from a Ctrl-C pressed twice in a row: stopped, the daemon cannot handle the
+    // first before the second arrives (else whether the second lands during the shutdown is a matter of timing)
+    d.proc.kill('SIGSTOP')
+    d.proc.kill('SIGTERM')
+    d.proc.kill('SIGINT')
+    d.proc.kill('SIGCONT')
+    expect(await d.exited).toBe(130)
+    expect(d.stderr()).toContain('second signal: exiting now')
+    expect(d.stderr()).not.toContain('gossipd stopped')
+    // api.json is left behind (the shutdown never got that far): clients say no daemon runs there
+    expect((await gossipd(['status', '--data', dir])).code).toBe(3)
+    const again = await startDaemon(dir, ['--topic', 'keep'])
+    expect(again.peerId).toBe(d.peerId)
+    const h = await gossipd(['history', 'keep', '--json', '--data', dir])
+    expect(h.code).toBe(0)
+    expect(h.stdout.trim().split('\n').map(l => JSON.parse(l).payload)).toEqual([0, 1, 2, 3, 4].map(i => `before signals ${i}`))
+    expect(await stopDaemon(again)).toBe(0)
+  })
+
   it('kill -9 after acked publishes loses none of them', async () => {
     const dir = tmp()
     const d = await startDaemon(dir)
