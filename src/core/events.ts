@@ -47,4 +47,6 @@ export interface NodeStats {
   forks?: number
   /** envelopes not stored because their stream forked at or below their seq */
   forkRefused?: number
+  /** envelopes of new origins not stored because their topic had as many origins as it keeps (origin-limit.ts) */
+  originsRefused?: number
 }

@@ -13,6 +13,7 @@ import { verifyBatch, MAX_VERSIONS_PER_ID } from './sync/verify-batch.js'
 import type { Store } from '../store/store.js'
 import type { PublisherPolicy } from './publishers.js'
 import { PeerBuckets, type Rate } from './rate.js'
+import type { OriginLimit } from './origin-limit.js'
 import type { Emit, LogFn, MessageSource, NodeStats, Sources } from './events.js'
 import { sameBytes } from './bytes.js'
 import type { Forks } from './forks.js'
@@ -64,6 +65,8 @@ export interface InboundParts {
   penalise?: (peer: PeerId, reason: string, points?: number) => void
   /** forked streams (forks.ts): found here, and refused from the fork up */
   forks?: Forks
+  /** origins kept per topic (origin-limit.ts): past it, new origins are refused */
+  originLimit?: OriginLimit
   emit: Emit
   log: LogFn
 }
@@ -136,7 +139,7 @@ export class Inbound {
       return fresh ? forward : TopicValidatorResult.Ignore
     }
     // one signature per linked run (one, for a publisher's bundle), checked once for all the envelopes
-    const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq))
+    const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq) && this.mayStore(e.topic, e.origin))
     const authentic = verifyBatch(envelopes, needed, async e => await this.checkSignature(e))
     const results = await Promise.all(envelopes.map(async (env, i) =>
       await this.acceptEnvelope(env, raws[i], from, 'gossip', false, async () => (await authentic)[i])))
@@ -194,6 +197,8 @@ export class Inbound {
       this.p.emit('rejected', { peer: from.toString(), reason: 'publisher not allowed on topic', id })
       return 'rejected'
     }
+    // cheap, so before any signature check; checked again right before storing (admit)
+    if (this.p.originLimit?.mayAdmit(env.topic, env.origin) === false) return this.originRefused(env, from, id)
     // a copy of this id is being verified right now (gossip and sync raced): an identical copy needs no
     // second check; a different one (one of the two is forged) waits, and is checked only if the first failed
     for (let other = this.verifying.get(id); other != null; other = this.verifying.get(id)) {
@@ -251,6 +256,8 @@ export class Inbound {
     }
     if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) { done(); return 'duplicate' }
     if (this.contradictsChain(env, from)) { done(); return this.forkRefused() }
+    const limit = this.p.originLimit
+    if (limit != null && !limit.admit(env.topic, env.origin)) { done(); return this.originRefused(env, from, id) }
     this.setTip(env)
     sources.set(id, source)
     const stored = store.insert({ topic: env.topic, origin: env.origin, seq: env.seq, ts: env.ts, payload: env.payload, raw })
@@ -258,7 +265,7 @@ export class Inbound {
         this.p.log('error', 'could not store received message', { id, err: (err as Error).message })
         return 'duplicate' as const
       })
-      .finally(done)
+      .finally(() => { limit?.settled(env.topic, env.origin); done() })
     return waitForDisk ? await stored : 'stored'
   }
 
@@ -370,6 +377,17 @@ export class Inbound {
   }
 
   /** not stored: its stream forked at or below its seq. Counted, no penalty (the origin's fault, not the relay's) */
+  /** false for a new origin on a topic that keeps no more (origin-limit.ts): no signature check is spent on it */
+  mayStore (topic: string, origin: string): boolean { return this.p.originLimit?.mayAdmit(topic, origin) !== false }
+
+  /** a new origin on a topic that has as many as it keeps: not stored, not forwarded, nobody penalised */
+  private originRefused (env: Envelope, from: PeerId, id: string): Acceptance {
+    this.p.stats.rejected++
+    this.p.stats.originsRefused = (this.p.stats.originsRefused ?? 0) + 1
+    this.p.emit('rejected', { peer: from.toString(), reason: `origin limit: topic already has ${this.p.originLimit?.max ?? 0} origins (maxOriginsPerTopic)`, id })
+    return 'refused'
+  }
+
   private forkRefused (): Acceptance {
     this.p.stats.forkRefused = (this.p.stats.forkRefused ?? 0) + 1
     return 'refused'

@@ -23,6 +23,7 @@ import { BundleSupport } from './bundle-support.js'
 import { openStore, type StoreFactory } from './open-store.js'
 import { Publisher, type PublishOptions, type PublishResult } from './publisher.js'
 import { Inbound, type DropInbound } from './inbound.js'
+import { OriginLimit, DEFAULT_MAX_ORIGINS_PER_TOPIC } from './origin-limit.js'
 import { Topics, type TopicInfo } from './topics.js'
 import { Consumers } from './consumers.js'
 import { watchPeers } from './peer-events.js'
@@ -74,6 +75,11 @@ export interface NodeOptions {
   peerRate?: { perSecond: number, burst: number }
   /** per peer: sync requests this node serves (token bucket; default 1/s, burst 10); past it, streams are reset and the peer penalised a little */
   syncServeRate?: { perSecond: number, burst: number }
+  /**
+   * origins (publishers) kept per topic (default 5,000): past it, messages of new origins are refused,
+   * counted (status.originsRefused) and not asked for by sync; known origins and this node's own always get in
+   */
+  maxOriginsPerTopic?: number
   /** per peer: gossip signature checks in flight at once (default 2,000, half the node's total: no one peer takes them all) */
   maxVerifyingPerPeer?: number
   /** penalty points (invalid envelopes relayed, decaying) at which a peer is disconnected and banned for banMs (default 50, 10 min) */
@@ -170,7 +176,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
   private swarm?: SwarmHost
   private run?: Run
   /** counters for status and metrics */
-  readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0, forks: 0, forkRefused: 0 }
+  readonly stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0, forks: 0, forkRefused: 0, originsRefused: 0 }
   /** streams whose origin signed two versions of one seq, blocked from there up (forks.ts) */
   private readonly forks = new Forks({ stats: this.stats, emit: this.emit.bind(this) })
   /** what mDNS discovery counts, across restarts of the node (mdns.ts) */
@@ -308,9 +314,10 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     this.forks.persist = f => {
       try { store.recordFork({ ...f, at: Date.now() }) } catch (err) { log('error', 'could not record a fork; it is blocked until restart only', { topic: f.topic, origin: f.origin, err: (err as Error).message }) }
     }
+    const originLimit = new OriginLimit(store, o.maxOriginsPerTopic ?? DEFAULT_MAX_ORIGINS_PER_TOPIC, host.peerId.toString())
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
-      publishers: this.publishers, penalise: (peer, _reason, points) => this.penalise(peer.toString(), points), forks: this.forks,
+      publishers: this.publishers, penalise: (peer, _reason, points) => this.penalise(peer.toString(), points), forks: this.forks, originLimit,
       peerRate: o.peerRate ?? { perSecond: 20_000, burst: 40_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
@@ -328,6 +335,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       // a fraction of an invalid envelope's cost: a peer that keeps it up is graylisted and banned, one burst is not
       refused: peer => this.penalise(peer, SYNC_REFUSAL_POINTS),
       blockedFrom: (t, origin) => this.forks.blockedFrom(t, origin),
+      refusedOf: t => originLimit.refusedOf(t),
     })
     const consumers: Consumers = new Consumers({
       store, sources, gapTimeoutMs: o.gapTimeoutMs, emit, log,
@@ -560,6 +568,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       signatureChecks: this.stats.signatureChecks,
       forks: this.stats.forks ?? 0,
       forkRefused: this.stats.forkRefused ?? 0,
+      originsRefused: this.stats.originsRefused ?? 0,
       forked: this.forks.list().slice(0, 100).map(({ topic, origin, seq }) => ({ topic, origin, seq })),
       quarantined: run.store.quarantined,
       fsyncs: run.store.fsyncStats.count,

@@ -48,6 +48,8 @@ export interface NodeStatus {
   forks: number
   /** envelopes not stored because their stream is blocked from its fork up */
   forkRefused: number
+  /** envelopes of new origins refused: their topic had as many origins as it keeps (maxOriginsPerTopic) */
+  originsRefused: number
   /** the forked streams and the seq each is blocked from (the first 100) */
   forked: Array<{ topic: string, origin: string, seq: number }>
   /** stored rows found undecodable and moved to quarantine (fetched again from peers) */

@@ -111,6 +111,9 @@ export class HeldIndex {
 
   origins (topic: string): string[] { return [...(this.topics.get(topic)?.keys() ?? [])] }
 
+  /** how many origins of a topic this node knows (holds, or has marks of) */
+  originCount (topic: string): number { return this.topics.get(topic)?.size ?? 0 }
+
   /**
    * Give up on seqs <= skip of this origin (persisted): nobody waits for them any more, but they are not
    * held, so sync still asks for them and a late copy is stored (a peer's word that nobody has them may be a lie).

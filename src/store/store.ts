@@ -407,6 +407,8 @@ export class Store {
   get heldChanges (): number { return this.held.changes }
 
   origins (topic: string): string[] { return this.held.origins(topic) }
+  /** how many origins of a topic are known: held, or with marks left after retention */
+  originCount (topic: string): number { return this.held.originCount(topic) }
 
   /** low mark and held set of one origin in a topic (live objects: do not modify) */
   heldState (topic: string, origin: string): Held | undefined {

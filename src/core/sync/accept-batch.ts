@@ -17,7 +17,7 @@ export const MALFORMED_POINTS_PER_BATCH = 10
 
 export interface BatchParts {
   store: Store
-  inbound: Pick<Inbound, 'acceptEnvelope' | 'checkSignature'>
+  inbound: Pick<Inbound, 'acceptEnvelope' | 'checkSignature' | 'mayStore'>
   isJoined: (topic: string) => boolean
   emit: Emit
   /** status counters: malformed envelopes count in `rejected` */
@@ -54,7 +54,7 @@ export function batchAcceptor (p: BatchParts): AcceptBatch {
       if (asked == null || asked(env.topic, env.origin, env.seq)) { askedCount++; askedBytes += raw.byteLength }
     }
     const envs = decoded.map(d => d.env)
-    const needed = envs.map(e => p.isJoined(e.topic) && !p.store.has(e.topic, e.origin, e.seq))
+    const needed = envs.map(e => p.isJoined(e.topic) && !p.store.has(e.topic, e.origin, e.seq) && p.inbound.mayStore(e.topic, e.origin))
     const authentic = verifyBatch(envs, needed, async e => await p.inbound.checkSignature(e), heldPrevOf(p.store))
     const results = await Promise.all(decoded.map(async ({ env, raw }, i) =>
       await p.inbound.acceptEnvelope(env, raw, from, 'sync', false, async () => (await authentic)[i])))

@@ -130,7 +130,7 @@ async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, si
  * takes lists only the first ones: the server then also sends what we hold of the others, dropped here by
  * id before any verification (as with truncated ranges).
  */
-export function requestPages (store: Store, topics: string[], blockedFrom?: BlockedFrom): TopicWant[][] {
+export function requestPages (store: Store, topics: string[], blockedFrom?: BlockedFrom, refusedOf?: (topic: string) => string[]): TopicWant[][] {
   const pages: TopicWant[][] = []
   let page: TopicWant[] = []
   let origins = 0
@@ -143,6 +143,11 @@ export function requestPages (store: Store, topics: string[], blockedFrom?: Bloc
       return from == null ? o : claimBlocked(o, from)
     }
     const want: TopicWant = { topic, origins: all.slice(0, PAGE_ORIGINS).map(truncateRanges).map(claim) }
+    // origins refused for the topic's origin limit (origin-limit.ts), listed as fully held in the room left,
+    // so servers do not send what would be refused again at every pull (up to what a server takes per topic)
+    for (const origin of (refusedOf?.(topic) ?? []).slice(0, MAX_ORIGINS_PER_TOPIC - want.origins.length)) {
+      want.origins.push({ origin, low: 0, ranges: [[1, Number.MAX_SAFE_INTEGER]] })
+    }
     const size = encodeCbor(cbor, want).byteLength
     if (page.length > 0 && (page.length >= PAGE_TOPICS || origins + want.origins.length > PAGE_ORIGINS || bytes + size > PAGE_BYTES)) {
       pages.push(page); page = []; origins = 0; bytes = 0

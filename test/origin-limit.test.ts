@@ -1,0 +1,94 @@
+// A peer minting origins (fresh keys cost nothing) must not grow every node without end: past
+// maxOriginsPerTopic, messages of new origins are refused, counted, not asked for again by sync, and nobody
+// is penalised; origins already known and the node's own keep flowing (origin-limit.ts).
+import { describe, it, expect, afterEach } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { GossipNode } from '../src/core/node.js'
+import { sealEnvelope, envelopeCodec } from '../src/core/envelope.js'
+import { Store } from '../src/store/store.js'
+import { startNode, waitFor, addrOf, stopAll, collect, tempDir } from './helpers.js'
+
+const nodes: GossipNode[] = []
+afterEach(async () => { await stopAll(nodes.splice(0)) })
+
+const MINTED = 30
+const LIMIT = 10
+
+/** envelopes of `n` fresh origins, one message each */
+async function minted (n: number, topic = 't'): Promise<Array<ReturnType<typeof sealEnvelope>>> {
+  const out = []
+  for (let i = 0; i < n; i++) {
+    const k = await generateKeyPair('Ed25519')
+    out.push(sealEnvelope(k, peerIdFromPrivateKey(k).toString(), topic, 1, Date.now(), new TextEncoder().encode(`minted ${i}`)))
+  }
+  return out
+}
+
+const origins = (got: ReturnType<typeof collect>): Set<string> => new Set(got.map(m => m.origin))
+
+describe('origins per topic are bounded', () => {
+  it('a sync server holding many minted origins: the puller keeps its limit, is not asked again, and penalises nobody', async () => {
+    // the "attacker" is an honest-looking node whose store holds messages of MINTED origins
+    const attackerDir = tempDir()
+    const seeded = new Store(attackerDir, { codec: envelopeCodec, synchronous: 'NORMAL' })
+    seeded.addTopic('t')
+    for (const e of await minted(MINTED)) {
+      void seeded.insert({ topic: 't', origin: e.envelope.origin, seq: 1, ts: e.envelope.ts, payload: e.envelope.payload, raw: e.bytes })
+    }
+    await seeded.whenFlushed()
+    seeded.close()
+    const attacker = await startNode({ dataDir: attackerDir, topics: ['t'] })
+    nodes.push(attacker)
+    const honest = await startNode({ topics: ['t'] })
+    nodes.push(honest)
+    const victim = await startNode({ topics: ['t'], peers: [addrOf(honest)], maxOriginsPerTopic: LIMIT })
+    nodes.push(victim)
+    const got = collect(victim, 't')
+    await honest.publish('t', 'before')
+    await waitFor('the honest origin known', () => origins(got).has(honest.peerId))
+
+    await victim.libp2p.dial(multiaddr(addrOf(attacker)))
+    await waitFor('the limit reached', () => origins(got).size >= LIMIT && victim.status().originsRefused > 0)
+    // known origins and the node's own still get in
+    await honest.publish('t', 'after')
+    await victim.publish('t', 'own')
+    await waitFor('known origin still delivered', () => got.some(m => new TextDecoder().decode(m.payload) === 'after'))
+    expect(got.some(m => m.origin === victim.peerId)).toBe(true)
+    // LIMIT foreign origins, plus this node's own
+    expect(origins(got).size).toBe(LIMIT + 1)
+
+    // later pulls from the attacker do not bring the refused origins again
+    const refused = victim.status().originsRefused
+    const lastSuccess = (): number => victim.status().sync.peers.find(p => p.peer === attacker.peerId)?.lastSuccess ?? 0
+    for (let i = 0; i < 2; i++) {
+      const since = lastSuccess()
+      await waitFor('one more pull from the server done', () => lastSuccess() > since, 15_000)
+    }
+    expect(victim.status().originsRefused).toBe(refused)
+    expect(origins(got).size).toBe(LIMIT + 1)
+    // the server only passed on what it holds: not penalised
+    expect(victim.isDenied(attacker.peerId)).toBe(false)
+    expect(victim.peers().some(p => p.id === attacker.peerId)).toBe(true)
+  })
+
+  it('gossip of minted origins: refused past the limit, not forwarded, the relay not penalised', async () => {
+    const victim = await startNode({ topics: ['t'], maxOriginsPerTopic: LIMIT, banPoints: 5 })
+    nodes.push(victim)
+    const relay = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
+    nodes.push(relay)
+    await waitFor('meshed', () => victim.topics()[0].peers === 1 && relay.topics()[0].peers === 1)
+    const got = collect(victim, 't')
+    await relay.publish('t', 'relay 1')
+    await waitFor('the relay\'s own origin known', () => origins(got).has(relay.peerId))
+    const pubsub = relay.libp2p.services.pubsub
+    for (const e of await minted(MINTED)) await pubsub.publish('t', e.bytes)
+    await waitFor('the limit reached', () => origins(got).size === LIMIT && victim.status().originsRefused >= MINTED - (LIMIT - 1))
+    // a known origin still gets in over gossip; the relay was not penalised for passing the rest on
+    await relay.publish('t', 'relay 2')
+    await waitFor('a known origin delivered', () => got.some(m => new TextDecoder().decode(m.payload) === 'relay 2'))
+    expect(origins(got).size).toBe(LIMIT)
+    expect(victim.isDenied(relay.peerId)).toBe(false)
+  })
+})
