@@ -116,6 +116,17 @@ describe('daemon configuration', () => {
     expect(error(() => resolveConfig({ file: file('{ "maxStreams": -4 }') })).message).toContain('maxStreams: must be a whole number >= 1, got -4')
   })
 
+  it('maxOriginsPerTopic: the origin limit from the file or GOSSIPD_MAX_ORIGINS_PER_TOPIC; a whole number >= 1, a JSON number in the file', () => {
+    expect(resolveConfig({}).maxOriginsPerTopic).toBe(5000)
+    const f = file('{ "maxOriginsPerTopic": 50 }')
+    expect(resolveConfig({ file: f }).maxOriginsPerTopic).toBe(50)
+    expect(resolveConfig({ file: f, env: { GOSSIPD_MAX_ORIGINS_PER_TOPIC: '70' } }).maxOriginsPerTopic).toBe(70)
+    expect(error(() => resolveConfig({ env: { GOSSIPD_MAX_ORIGINS_PER_TOPIC: '0' } })).message).toBe('GOSSIPD_MAX_ORIGINS_PER_TOPIC: must be a whole number >= 1, got "0"')
+    expect(error(() => resolveConfig({ file: file('{ "maxOriginsPerTopic": "50" }') })).message).toContain('maxOriginsPerTopic: must be a JSON number (a whole number >= 1), not a string')
+    expect(resolveConfig({ env: { GOSSIPD_MAX_ORIGINS_PER_TOPIC: '9000' } }).maxOriginsPerTopic).toBe(9000)
+    expect(error(() => resolveConfig({ env: { GOSSIPD_MAX_ORIGINS_PER_TOPIC: '9001' } })).message).toContain('must be at most 9000')
+  })
+
   it('a config file is validated in full: a bad value is an error naming its key even when the environment or a flag overrides it', () => {
     const given = (k: string): boolean => k === 'maxStreams' || k === 'logLevel' || k === 'api'
     const bad = (text: string): string => error(() => configFromFlags({ config: file(text), maxStreams: '5', logLevel: 'info', api: '127.0.0.1:0' }, given, { GOSSIPD_MDNS: 'false' })).message

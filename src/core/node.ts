@@ -335,7 +335,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       // a fraction of an invalid envelope's cost: a peer that keeps it up is graylisted and banned, one burst is not
       refused: peer => this.penalise(peer, SYNC_REFUSAL_POINTS),
       blockedFrom: (t, origin) => this.forks.blockedFrom(t, origin),
-      refusedOf: t => originLimit.refusedOf(t),
+      isFull: t => originLimit.full(t),
     })
     const consumers: Consumers = new Consumers({
       store, sources, gapTimeoutMs: o.gapTimeoutMs, emit, log,

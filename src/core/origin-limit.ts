@@ -3,30 +3,28 @@
 // keys for free, so on a topic without a `publishers` list it could grow every node of the LAN without end.
 // Past the bound, messages of origins not yet known are refused (not stored, not forwarded, counted and
 // logged, nobody penalised: an honest relay may be passing them on), as JetStream's "discard new". Origins
-// already known, and this node's own, always get in.
-// Refused origins are remembered (a bounded number) and listed in sync requests as fully held, so servers
-// stop sending what would be refused again at every pull.
+// already known, and this node's own, always get in. While a topic is full its sync pulls ask for the
+// origins it knows only (protocol.ts, `listed`), so servers do not send what would be refused at every pull.
 import type { Store } from '../store/store.js'
 
 /** default origins per topic: dozens of daemons, each keeping its key, are far below it */
 export const DEFAULT_MAX_ORIGINS_PER_TOPIC = 5_000
-/** refused origins remembered for sync claims, all topics together (~100 bytes each) */
-const MAX_REMEMBERED = 10_000
+/** the most a node may be configured with: a full topic's pull lists them all, and a server takes 10,000 */
+export const MAX_ORIGINS_PER_TOPIC_LIMIT = 9_000
 
 export class OriginLimit {
   /** per topic, new origins admitted and not yet committed (the store does not count them yet) */
   private readonly admitting = new Map<string, Map<string, number>>()
-  private readonly refused = new Map<string, Set<string>>()
-  private remembered = 0
 
   constructor (private readonly store: Store, readonly max: number, private readonly own?: string) {}
 
-  private known (topic: string, origin: string): boolean {
-    return origin === this.own || this.store.heldState(topic, origin) != null || this.admitting.get(topic)?.has(origin) === true
+  /** whether the topic keeps no more origins */
+  full (topic: string): boolean {
+    return this.store.originCount(topic) + (this.admitting.get(topic)?.size ?? 0) >= this.max
   }
 
-  private full (topic: string): boolean {
-    return this.store.originCount(topic) + (this.admitting.get(topic)?.size ?? 0) >= this.max
+  private known (topic: string, origin: string): boolean {
+    return origin === this.own || this.store.heldState(topic, origin) != null || this.admitting.get(topic)?.has(origin) === true
   }
 
   /** cheap, before any signature check: false when the origin is new and the topic is full */
@@ -36,13 +34,13 @@ export class OriginLimit {
 
   /**
    * Right before storing a verified envelope: true (and the origin counted until `settled`) when it may be
-   * stored; false when it is refused (and remembered for sync claims).
+   * stored, false when it is refused. Exact, where mayAdmit is not: origins still being committed count.
    */
   admit (topic: string, origin: string): boolean {
     if (origin === this.own || this.store.heldState(topic, origin) != null) return true
     let a = this.admitting.get(topic)
     const n = a?.get(origin)
-    if (n == null && this.full(topic)) { this.remember(topic, origin); return false }
+    if (n == null && this.full(topic)) return false
     if (a == null) { a = new Map(); this.admitting.set(topic, a) }
     a.set(origin, (n ?? 0) + 1)
     return true
@@ -56,25 +54,5 @@ export class OriginLimit {
     if (n > 1) a.set(origin, n - 1)
     else a.delete(origin)
     if (a.size === 0) this.admitting.delete(topic)
-  }
-
-  private remember (topic: string, origin: string): void {
-    let s = this.refused.get(topic)
-    if (s?.has(origin) === true) return
-    if (this.remembered >= MAX_REMEMBERED) { this.refused.clear(); this.remembered = 0; s = undefined }
-    if (s == null) { s = new Set(); this.refused.set(topic, s) }
-    s.add(origin)
-    this.remembered++
-  }
-
-  /**
-   * Refused origins of a topic for sync requests to claim as held. Forgotten once the topic has room again
-   * (a purge, a raised limit after a restart): then they are fetched.
-   */
-  refusedOf (topic: string): string[] {
-    const s = this.refused.get(topic)
-    if (s == null) return []
-    if (!this.full(topic)) { this.remembered -= s.size; this.refused.delete(topic); return [] }
-    return [...s]
   }
 }

@@ -7,6 +7,7 @@ import { isIP } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TOPIC_PATTERN, MAX_PAYLOAD_BYTES } from '../core/limits.js'
+import { DEFAULT_MAX_ORIGINS_PER_TOPIC, MAX_ORIGINS_PER_TOPIC_LIMIT } from '../core/origin-limit.js'
 import { defaultDataDir } from '../wire/api-file.js'
 import { isFetchBlockedPort } from '../wire/fetch-ports.js'
 import { allowPeersFrom, publishersFrom, swarmKeyFrom, type Fail, type TrustConfig } from './trust-config.js'
@@ -30,6 +31,8 @@ export interface DaemonConfig {
   maxPayloadBytes: number
   /** open event streams (SSE) the control API serves at once (resolveConfig: default 256; absent: createApi's default) */
   maxStreams?: number
+  /** origins kept per topic (origin-limit.ts; resolveConfig: default 5,000) */
+  maxOriginsPerTopic?: number
   /** connected-peer bounds: discovered peers are dialled only below low, past high the least valued are pruned */
   connections?: { low: number, high: number }
   /** a listener for /metrics and the health probes, for a Prometheus on another host (off by default) */
@@ -54,6 +57,7 @@ export interface RawConfig {
   logLevel?: unknown
   maxPayloadBytes?: unknown
   maxStreams?: unknown
+  maxOriginsPerTopic?: unknown
   swarmKey?: unknown
   allowPeers?: unknown
   denyPeers?: unknown
@@ -64,7 +68,7 @@ export interface RawConfig {
   connectionsHigh?: unknown
 }
 
-const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'maxStreams', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers', 'apiSocket', 'metrics', 'connectionsLow', 'connectionsHigh']
+const KEYS = ['dataDir', 'listen', 'api', 'mdns', 'peers', 'topics', 'retention', 'logLevel', 'maxPayloadBytes', 'maxStreams', 'maxOriginsPerTopic', 'swarmKey', 'allowPeers', 'denyPeers', 'publishers', 'apiSocket', 'metrics', 'connectionsLow', 'connectionsHigh']
 const RETENTION_KEYS = ['maxMessages', 'maxBytes', 'maxAge']
 
 export class ConfigError extends Error {
@@ -142,6 +146,7 @@ export function envConfig (env: NodeJS.ProcessEnv): { raw: RawConfig, names: Rec
   set('logLevel', 'GOSSIPD_LOG_LEVEL', env.GOSSIPD_LOG_LEVEL || undefined)
   set('maxPayloadBytes', 'GOSSIPD_MAX_PAYLOAD', env.GOSSIPD_MAX_PAYLOAD || undefined)
   set('maxStreams', 'GOSSIPD_MAX_STREAMS', env.GOSSIPD_MAX_STREAMS || undefined)
+  set('maxOriginsPerTopic', 'GOSSIPD_MAX_ORIGINS_PER_TOPIC', env.GOSSIPD_MAX_ORIGINS_PER_TOPIC || undefined)
   set('metrics', 'GOSSIPD_METRICS', env.GOSSIPD_METRICS || undefined)
   set('swarmKey', 'GOSSIPD_SWARM_KEY', env.GOSSIPD_SWARM_KEY || undefined)
   set('apiSocket', 'GOSSIPD_API_SOCKET', env.GOSSIPD_API_SOCKET || undefined)
@@ -337,6 +342,11 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     return n
   })
   const maxStreams = get('maxStreams', 256, (name, v, source) => count(name, v, 1, source === 'file'))
+  const maxOriginsPerTopic = get('maxOriginsPerTopic', DEFAULT_MAX_ORIGINS_PER_TOPIC, (name, v, source) => {
+    const n = count(name, v, 1, source === 'file')
+    if (n > MAX_ORIGINS_PER_TOPIC_LIMIT) throw new ConfigError(name, `must be at most ${MAX_ORIGINS_PER_TOPIC_LIMIT} (a full topic's sync request lists every origin it keeps), got ${n}`)
+    return n
+  })
   const metrics = get('metrics', undefined as DaemonConfig['metrics'], parseApiAddress)
   const connections = { low: get('connectionsLow', DEFAULT_CONNECTIONS.low, (name, v, source) => count(name, v, 1, source === 'file')), high: get('connectionsHigh', DEFAULT_CONNECTIONS.high, (name, v, source) => count(name, v, 1, source === 'file')) }
   if (connections.high < connections.low) throw new ConfigError(pick('connectionsHigh')?.name ?? pick('connectionsLow')?.name ?? 'connectionsHigh', `the high mark (${connections.high}) must be at least the low mark (${connections.low})`)
@@ -361,5 +371,5 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     denyPeers: get('denyPeers', [] as string[], (name, v) => allowPeersFrom(name, v, fail)),
     publishers: get('publishers', {}, (name, v) => publishersFrom(name, v, fail)),
   }
-  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, maxStreams, connections, metrics, trust, apiSocket, configFile: configPath }
+  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, maxStreams, maxOriginsPerTopic, connections, metrics, trust, apiSocket, configFile: configPath }
 }

@@ -87,6 +87,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     topics: cfg.topics,
     retention: cfg.retention,
     maxPayloadBytes: cfg.maxPayloadBytes,
+    maxOriginsPerTopic: cfg.maxOriginsPerTopic,
     swarmKey: cfg.trust?.swarmKey,
     publishers: cfg.trust?.publishers,
     allowPeers: cfg.trust?.allowPeers,

@@ -54,7 +54,12 @@ const FLOORS_PER_FRAME = 5_000
 /** batches the server may send ahead of the puller's acks: keeps both sides busy, memory stays bounded */
 const WINDOW = 3
 
-export interface TopicWant { topic: string, origins: OriginState[] }
+/**
+ * `listed`: send only the origins listed here (an optional field: servers from before it ignore it and
+ * send everything). A puller whose topic is at its origin limit sets it (origin-limit.ts): messages of
+ * other origins would only be refused.
+ */
+export interface TopicWant { topic: string, origins: OriginState[], listed?: boolean }
 /** puller → server: first frame */
 interface SyncRequest { want: TopicWant[] }
 /** server → puller: a batch of raw envelopes; `more` says whether another batch follows */
@@ -130,7 +135,7 @@ async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, si
  * takes lists only the first ones: the server then also sends what we hold of the others, dropped here by
  * id before any verification (as with truncated ranges).
  */
-export function requestPages (store: Store, topics: string[], blockedFrom?: BlockedFrom, refusedOf?: (topic: string) => string[]): TopicWant[][] {
+export function requestPages (store: Store, topics: string[], blockedFrom?: BlockedFrom, isFull?: (topic: string) => boolean): TopicWant[][] {
   const pages: TopicWant[][] = []
   let page: TopicWant[] = []
   let origins = 0
@@ -142,12 +147,11 @@ export function requestPages (store: Store, topics: string[], blockedFrom?: Bloc
       const from = blockedFrom?.(topic, o.origin)
       return from == null ? o : claimBlocked(o, from)
     }
-    const want: TopicWant = { topic, origins: all.slice(0, PAGE_ORIGINS).map(truncateRanges).map(claim) }
-    // origins refused for the topic's origin limit (origin-limit.ts), listed as fully held in the room left,
-    // so servers do not send what would be refused again at every pull (up to what a server takes per topic)
-    for (const origin of (refusedOf?.(topic) ?? []).slice(0, MAX_ORIGINS_PER_TOPIC - want.origins.length)) {
-      want.origins.push({ origin, low: 0, ranges: [[1, Number.MAX_SAFE_INTEGER]] })
-    }
+    // a topic at its origin limit (origin-limit.ts) lists every origin it knows, up to what a server takes,
+    // and asks for those only: the messages of others would be refused, again at every pull
+    const listed = isFull?.(topic) === true && all.length <= MAX_ORIGINS_PER_TOPIC
+    const want: TopicWant = { topic, origins: all.slice(0, listed ? MAX_ORIGINS_PER_TOPIC : PAGE_ORIGINS).map(truncateRanges).map(claim) }
+    if (listed) want.listed = true
     const size = encodeCbor(cbor, want).byteLength
     if (page.length > 0 && (page.length >= PAGE_TOPICS || origins + want.origins.length > PAGE_ORIGINS || bytes + size > PAGE_BYTES)) {
       pages.push(page); page = []; origins = 0; bytes = 0
@@ -237,7 +241,7 @@ export async function pullDigest (stream: Stream, peer: PeerId, page: TopicWant[
         const floor = floorOf(o)
         if (!differs(o) && floor > o.low) stats.floors.push([w.topic, o.origin, floor])
       }
-      if (mask != null) want.push({ topic: w.topic, origins: w.origins.filter(differs) })
+      if (mask != null) want.push({ ...w, origins: w.origins.filter(differs) })
     }
     if (want.length > 0) {
       await writeFrame(s, 'pull', { want } satisfies SyncRequest, signal)
@@ -346,6 +350,7 @@ function missingFor (store: Store, want: TopicWant, only: OriginFilter): Array<{
   for (const mine of store.summary(want.topic)) {
     if (!only(want.topic, mine.origin)) continue
     const t = theirs.get(mine.origin)
+    if (t == null && want.listed === true) continue
     const theirSet = RangeSet.from((t?.ranges ?? []).filter(r => Array.isArray(r) && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1])) as Range[])
     const ranges = RangeSet.from(mine.ranges).minus(theirSet, t?.low ?? 0)
     // nothing at or below our low is held, nor below our first held seq

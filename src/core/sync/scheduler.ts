@@ -53,8 +53,8 @@ export interface SchedulerParts {
   refused?: (peer: string) => void
   /** forked streams: not asked for from their fork up (forks.ts) */
   blockedFrom?: BlockedFrom
-  /** origins refused for a topic's origin limit: listed as held (origin-limit.ts) */
-  refusedOf?: (topic: string) => string[]
+  /** whether a topic is at its origin limit (origin-limit.ts): pulls then ask for known origins only */
+  isFull?: (topic: string) => boolean
   emit: Emit
   log: LogFn
 }
@@ -244,7 +244,7 @@ export class SyncScheduler {
     this.health.started(peer)
     try {
       // one pull per page of the request, each within what a server accepts
-      for (const page of requestPages(store, topics, this.p.blockedFrom, this.p.refusedOf)) {
+      for (const page of requestPages(store, topics, this.p.blockedFrom, this.p.isFull)) {
         const { stream, protocol } = await this.dial(peerId, signal)
         const stats = protocol === SYNC_PROTOCOL_1_2
           ? await pullDigest(stream, peerId, page, topic => this.digests.digest(topic, DIGEST_BUCKETS), this.p.accept, signal, this.p.maxPayloadBytes, progress)

@@ -104,6 +104,7 @@ export class GossipdMetrics {
     totalCounter(r, 'gossipd_signature_checks_total', 'Ed25519 signatures verified', () => status()?.signatureChecks ?? 0)
     totalCounter(r, 'gossipd_forks_total', 'streams (topic, origin) whose origin signed two versions of one seq; each is blocked from that seq up', () => status()?.forks ?? 0)
     totalCounter(r, 'gossipd_fork_refused_total', 'envelopes not stored because their stream forked at or below their seq', () => status()?.forkRefused ?? 0)
+    totalCounter(r, 'gossipd_origins_refused_total', 'envelopes of new origins refused: their topic had maxOriginsPerTopic origins', () => status()?.originsRefused ?? 0)
     totalCounter(r, 'gossipd_store_fsyncs_total', 'WAL fsyncs', () => status()?.fsyncs ?? 0)
     totalCounter(r, 'gossipd_store_fsync_seconds_total', 'time spent in WAL fsyncs', () => status()?.fsyncSeconds ?? 0)
     totalCounter(r, 'gossipd_store_checkpoints_total', 'WAL checkpoints done on the store\'s worker thread', () => status()?.checkpoints ?? 0)
