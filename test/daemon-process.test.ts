@@ -89,6 +89,21 @@ describe('gossipd start', () => {
     expect(await stopDaemon(again)).toBe(0)
   })
 
+  it('a SIGTERM sent the instant the ready line appears gets the clean shutdown: exit 0, api.json removed', async () => {
+    // a supervisor that stops the daemon as soon as it has announced itself: the handlers must be in place by then
+    const dir = tmp()
+    const { proc, stdout, stderr, exited } = spawnGossipd(['start', '--data', dir, ...SAFE_ARGS])
+    let sent = false
+    proc.stdout!.on('data', () => {
+      if (!sent && stdout().includes('gossipd ready')) { sent = true; proc.kill('SIGTERM') }
+    })
+    const code = await exited
+    expect(sent).toBe(true)
+    expect({ code, signal: proc.signalCode }).toEqual({ code: 0, signal: null })
+    expect(stderr()).toContain('gossipd stopped')
+    expect(existsSync(join(dir, 'api.json'))).toBe(false)
+  })
+
   it('kill -9 after acked publishes loses none of them', async () => {
     const dir = tmp()
     const d = await startDaemon(dir)

@@ -188,12 +188,52 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
   return { node, url: api.url, token, apiFile, stop }
 }
 
-/** Run in the foreground until SIGINT/SIGTERM. Resolves with the process exit code. */
+/**
+ * Run in the foreground until SIGINT/SIGTERM. Resolves with the process exit code.
+ * The signal handlers go in before anything starts: api.json and the ready line tell the world the daemon is
+ * up, and a supervisor may signal it the instant it sees either; without a handler the signal's default action
+ * would end the process with no shutdown at all. A signal while it starts stops it as soon as it has started
+ * (exit 0, no ready line); a second one exits at once with 130.
+ */
 export async function runDaemon (cfg: DaemonConfig, log: Logger, out: NodeJS.WritableStream = process.stdout, reload?: () => DaemonConfig): Promise<number> {
-  let handle: DaemonHandle
+  let handle: DaemonHandle | undefined
+  let signalled = false
+  let force: NodeJS.Timeout | undefined
+  let settle!: (code: number) => void
+  const done = new Promise<number>(resolve => { settle = resolve })
+  const shutdown = (h: DaemonHandle): void => {
+    h.stop().then(() => { clearTimeout(force); settle(EXIT.OK) }, err => {
+      log.error({ err }, 'shutdown failed')
+      settle(EXIT.ERROR)
+    })
+  }
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) {
+      log.warn({ signal: sig }, 'second signal: exiting now')
+      settle(EXIT.INTERRUPTED)
+      return
+    }
+    signalled = true
+    log.info({ signal: sig }, handle == null ? 'signal received while starting: stopping once started' : 'signal received')
+    force = setTimeout(() => { log.error('shutdown took more than 15 s: exiting'); settle(EXIT.ERROR) }, 15_000)
+    force.unref()
+    if (handle != null) shutdown(handle)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  // SIGHUP's default action ends the process too; one during the start is applied once the node runs
+  const hup = reload != null ? reloadOnSighup(reload, log) : undefined
+  const off = (): void => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    hup?.off()
+  }
   try {
-    handle = await startDaemon(cfg, log)
+    const started = await Promise.race([startDaemon(cfg, log), done])
+    if (typeof started === 'number') return started // a second signal, or the 15 s deadline, while starting
+    handle = started
   } catch (err) {
+    off()
     if (err instanceof DaemonStartError) {
       log.debug({ err: err.cause }, 'start failed')
       process.stderr.write(`gossipd: ${err.message}\n`)
@@ -201,29 +241,13 @@ export async function runDaemon (cfg: DaemonConfig, log: Logger, out: NodeJS.Wri
     }
     throw err
   }
+  hup?.attach(handle.node)
+  if (signalled) {
+    shutdown(handle)
+    return await done
+  }
   out.write(`gossipd ready: peer ${handle.node.peerId}, api ${handle.url}, listening ${handle.node.addresses.join(' ')}\n`)
   process.on('unhandledRejection', err => reportUnhandledRejection(log, err))
   setTimeout(endStartupTiering, STARTUP_SETTLE_MS).unref()
-  // the access lists change without a restart
-  if (reload != null) reloadOnSighup(handle.node, reload, log)
-  return await new Promise<number>(resolve => {
-    let signalled = false
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (signalled) {
-        log.warn({ signal: sig }, 'second signal: exiting now')
-        resolve(EXIT.INTERRUPTED)
-        return
-      }
-      signalled = true
-      log.info({ signal: sig }, 'signal received')
-      const force = setTimeout(() => { log.error('shutdown took more than 15 s: exiting'); resolve(EXIT.ERROR) }, 15_000)
-      force.unref()
-      handle.stop().then(() => { clearTimeout(force); resolve(EXIT.OK) }, err => {
-        log.error({ err }, 'shutdown failed')
-        resolve(EXIT.ERROR)
-      })
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
+  return await done
 }

@@ -10,17 +10,32 @@ export function applyReloadable (node: GossipNode, cfg: DaemonConfig): void {
   node.setPublishers(cfg.trust?.publishers ?? {})
 }
 
-/** Install the SIGHUP handler; returns its removal. */
-export function reloadOnSighup (node: GossipNode, load: () => DaemonConfig, log: Logger): () => void {
-  const onHup = (): void => {
+/**
+ * Install the SIGHUP handler now, before the node is up (a SIGHUP's default action ends the process); the access
+ * lists change without a restart once attach(node) has been called. A SIGHUP before that is applied then.
+ */
+export function reloadOnSighup (load: () => DaemonConfig, log: Logger): { attach: (node: GossipNode) => void, off: () => void } {
+  let node: GossipNode | undefined
+  let pending = false
+  const apply = (n: GossipNode): void => {
     try {
       const cfg = load()
-      applyReloadable(node, cfg)
+      applyReloadable(n, cfg)
       log.info({ allowPeers: cfg.trust?.allowPeers?.length ?? 'any', denyPeers: cfg.trust?.denyPeers.length ?? 0, publisherTopics: Object.keys(cfg.trust?.publishers ?? {}) }, 'configuration reloaded (SIGHUP)')
     } catch (err) {
       log.error({ err: (err as Error).message }, 'SIGHUP: configuration not reloaded; keeping the running one')
     }
   }
+  const onHup = (): void => {
+    if (node != null) apply(node)
+    else pending = true
+  }
   process.on('SIGHUP', onHup)
-  return () => { process.off('SIGHUP', onHup) }
+  return {
+    attach: n => {
+      node = n
+      if (pending) { pending = false; apply(n) }
+    },
+    off: () => { process.off('SIGHUP', onHup) },
+  }
 }
