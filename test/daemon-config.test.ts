@@ -59,7 +59,7 @@ describe('daemon configuration', () => {
     const f = file('{ "peers": ["/ip4/1.2.3.4/tcp/1"] }')
     expect(error(() => resolveConfig({ file: f })).message).toBe(`${f}: peers[0]: must end with /p2p/<peer id> (see "gossipd status" on that node), got "/ip4/1.2.3.4/tcp/1"`)
     expect(error(() => resolveConfig({ file: file('{"listen": 5}') })).message).toContain('listen: must be a list of strings, got 5')
-    expect(error(() => resolveConfig({ file: file('{"mdns": "sometimes"}') })).message).toContain('mdns: must be true or false')
+    expect(error(() => resolveConfig({ file: file('{"mdns": "sometimes"}') })).message).toContain('mdns: must be a JSON boolean (true or false, without quotes), not a string: got "sometimes"')
     expect(error(() => resolveConfig({ file: file('{"retention": {"maxFoo": 1}}') })).message).toContain('retention.maxFoo: unknown retention key')
     expect(error(() => resolveConfig({ env: { GOSSIPD_RETENTION_MAX_MESSAGES: '-3' } })).key).toBe('GOSSIPD_RETENTION_MAX_MESSAGES')
     expect(error(() => resolveConfig({ flags: { retention: { maxAge: 'soon' } } })).key).toBe('--retention-max-age')
@@ -134,7 +134,7 @@ describe('daemon configuration', () => {
     expect(bad('{ "logLevel": "loud" }')).toMatch(/c\.json: logLevel: must be one of trace/)
     expect(bad('{ "api": "0.0.0.0:7420" }')).toMatch(/c\.json: api: refusing to serve the control API on 0\.0\.0\.0/)
     expect(bad('{ "api": "127.0.0.1:6000" }')).toMatch(/c\.json: api: port 6000 is blocked by fetch/)
-    expect(bad('{ "mdns": "sometimes" }')).toMatch(/c\.json: mdns: must be true or false/)
+    expect(bad('{ "mdns": "sometimes" }')).toMatch(/c\.json: mdns: must be a JSON boolean/)
     // the winning value is still the flag's, and a good file passes
     expect(configFromFlags({ config: file('{ "maxStreams": 7, "logLevel": "warn" }'), maxStreams: '5', logLevel: 'info', api: '127.0.0.1:0' }, given, {})).toMatchObject({ maxStreams: 5, logLevel: 'info' })
   })
@@ -147,6 +147,22 @@ describe('daemon configuration', () => {
     expect(resolveConfig({ env: { GOSSIPD_MAX_STREAMS: '10', GOSSIPD_CONNECTIONS_LOW: '3', GOSSIPD_RETENTION_MAX_MESSAGES: '5' } })).toMatchObject({ maxStreams: 10, connections: { low: 3 }, retention: { maxMessages: 5 } })
     // sizes and durations are strings in a file by design ("64MB", "7d")
     expect(resolveConfig({ file: file('{ "maxPayloadBytes": "64KiB", "retention": { "maxBytes": "1048576", "maxAge": "7d" } }') })).toMatchObject({ maxPayloadBytes: 65536, retention: { maxBytes: 1048576, maxAgeMs: 7 * 86_400_000 } })
+  })
+
+  it('boolean keys in a config file must be JSON booleans: "mdns": "false" is refused, naming the key and the type', () => {
+    // mdns is the config's only boolean key; "false" in the file used to turn mDNS off, "yes" on
+    for (const v of ['false', 'true', 'no', 'yes', '0', '1', 'off', 'on']) {
+      const text = `{ "mdns": ${JSON.stringify(v)} }`
+      expect(error(() => resolveConfig({ file: file(text) })).message, text).toContain(`c.json: mdns: must be a JSON boolean (true or false, without quotes), not a string: got ${JSON.stringify(v)}`)
+    }
+    expect(error(() => resolveConfig({ file: file('{ "mdns": 0 }') })).message).toContain('c.json: mdns: must be true or false, got 0')
+    // also where the environment overrides the file: the file is validated in full
+    expect(error(() => resolveConfig({ file: file('{ "mdns": "false" }'), env: { GOSSIPD_MDNS: 'false' } })).message).toContain('c.json: mdns: must be a JSON boolean')
+    expect(resolveConfig({ file: file('{ "mdns": false }') }).mdns).toBe(false)
+    expect(resolveConfig({ file: file('{ "mdns": true }') }).mdns).toBe(true)
+    // the environment is a string by nature: there "false", "0", "no", "off" still turn mDNS off
+    for (const v of ['false', '0', 'no', 'off']) expect(resolveConfig({ env: { GOSSIPD_MDNS: v } }).mdns, v).toBe(false)
+    for (const v of ['true', '1', 'yes', 'on']) expect(resolveConfig({ file: file('{ "mdns": false }'), env: { GOSSIPD_MDNS: v } }).mdns, v).toBe(true)
   })
 
   it('apiSocket: a path longer than the platform allows for a unix socket is refused here, from the flag, env or file', () => {

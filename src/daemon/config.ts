@@ -215,8 +215,10 @@ export function parseApiAddress (key: string, v: unknown): { host: string, port:
   return { host, port }
 }
 
-function bool (key: string, v: unknown): boolean {
+/** fromFile: JSON has booleans, so there a string ("false") is a mistake; flags and the environment are strings by nature */
+function bool (key: string, v: unknown, fromFile = false): boolean {
   if (typeof v === 'boolean') return v
+  if (fromFile && typeof v === 'string') throw new ConfigError(key, `must be a JSON boolean (true or false, without quotes), not a string: got ${JSON.stringify(v)}`)
   if (typeof v === 'string' && /^(1|true|yes|on)$/i.test(v)) return true
   if (typeof v === 'string' && /^(0|false|no|off)$/i.test(v)) return false
   throw new ConfigError(key, `must be true or false, got ${JSON.stringify(v)}`)
@@ -323,7 +325,7 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     if (bytes > max) throw new ConfigError(name, `${path} is ${bytes} bytes, over the ${max}-byte limit for a unix socket path on this platform (sun_path); use a shorter path`)
     return path
   })
-  const mdns = get('mdns', true, bool)
+  const mdns = get('mdns', true, (name, v, source) => bool(name, v, source === 'file'))
   const peers = get('peers', [] as string[], (name, v) => multiaddrs(name, v, true))
   const topics = get('topics', [] as string[], (name, v) => {
     const t = strings(name, v)
