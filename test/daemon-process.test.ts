@@ -1,7 +1,7 @@
 // The daemon as a process: data-dir lock, config errors, graceful stop, kill -9 durability, two daemons.
 // Every daemon listens on 127.0.0.1 only with mDNS off. npm run build first: the binary runs dist/.
 import { describe, it, expect, afterEach } from 'vitest'
-import { writeFileSync, existsSync, statSync, readdirSync } from 'node:fs'
+import { writeFileSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { join } from 'node:path'
@@ -73,6 +73,9 @@ describe('gossipd start', () => {
     // both signals pending at once, as from a Ctrl-C pressed twice in a row: stopped, the daemon cannot handle the
     // first before the second arrives (else whether the second lands during the shutdown is a matter of timing)
     d.proc.kill('SIGSTOP')
+    // really stopped before the two are sent: a SIGCONT that overtook the stop would cancel it, and the two
+    // signals could then be read apart (a shutdown done before the second: exit 0)
+    await waitFor('the daemon stopped by SIGSTOP', () => readFileSync(`/proc/${d.proc.pid ?? 0}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('T'))
     d.proc.kill('SIGTERM')
     d.proc.kill('SIGINT')
     d.proc.kill('SIGCONT')
