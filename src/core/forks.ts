@@ -50,13 +50,16 @@ export class Forks {
     }
   }
 
-  /** A proof was found: counted once per stream, reported once (the lower seq wins if a lower one shows up). */
-  found (f: ForkInfo): void {
+  /**
+   * A proof was found: counted once per stream, reported once (the lower seq wins if a lower one shows up).
+   * True when it was reported now (new to this node): then it is worth passing on.
+   */
+  found (f: ForkInfo): boolean {
     const key = streamKey(f.topic, f.origin)
     const seen = this.known.get(key)
-    if (seen != null && seen.seq <= f.seq) return
+    if (seen != null && seen.seq <= f.seq) return false
     if (seen == null && this.known.size >= MAX_FORKS) {
-      if (this.reportedOnly.has(key)) return
+      if (this.reportedOnly.has(key)) return false
       // bounded as the streams remembered are: past it, a stream may be reported once more
       if (this.reportedOnly.size >= MAX_FORKS) this.reportedOnly.clear()
       this.reportedOnly.add(key)
@@ -65,6 +68,7 @@ export class Forks {
     if (seen != null || this.known.size < MAX_FORKS) this.known.set(key, f)
     this.persist?.(f)
     this.p.emit('fork', f)
+    return true
   }
 
   /** the seq from which this stream is blocked (a fork was proved there), or undefined */

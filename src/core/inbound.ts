@@ -65,6 +65,11 @@ export interface InboundParts {
   penalise?: (peer: PeerId, reason: string, points?: number) => void
   /** forked streams (forks.ts): found here, and refused from the fork up */
   forks?: Forks
+  /**
+   * gossip these envelopes (a fork's two versions, or a message and the held neighbour it contradicts): the
+   * proof, for peers that got one version only (each one that learns from it passes it on in turn)
+   */
+  passOnFork?: (topic: string, raws: Uint8Array[]) => void
   /** origins kept per topic (origin-limit.ts): past it, new origins are refused */
   originLimit?: OriginLimit
   emit: Emit
@@ -132,21 +137,32 @@ export class Inbound {
       this.p.syncSoon(1_000)
       return TopicValidatorResult.Ignore
     }
+    // a message that showed this node a fork goes on to the mesh: it is the proof for peers holding one version
+    const forksBefore = this.p.stats.forks ?? 0
+    const taughtFork = (): boolean => (this.p.stats.forks ?? 0) > forksBefore
     if (!data.bundle) {
       const result = await this.acceptEnvelope(envelopes[0], raws[0], from, 'gossip', false)
       if (result === 'rejected') return TopicValidatorResult.Reject
       const fresh = this.notYetForwarded(envelopes, raws, [result], forward)
-      return fresh ? forward : TopicValidatorResult.Ignore
+      return fresh || taughtFork() ? forward : TopicValidatorResult.Ignore
     }
-    // one signature per linked run (one, for a publisher's bundle), checked once for all the envelopes
-    const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq) && this.mayStore(e.topic, e.origin))
-    const authentic = verifyBatch(envelopes, needed, async e => await this.checkSignature(e))
-    const results = await Promise.all(envelopes.map(async (env, i) =>
-      await this.acceptEnvelope(env, raws[i], from, 'gossip', false, async () => (await authentic)[i])))
+    let results: Acceptance[]
+    if (new Set(envelopes.map(envelopeId)).size < envelopes.length) {
+      // two versions of one id (a fork proof, forks.ts): one at a time, each stored before the next is looked
+      // at, so a node that held neither stores one and sees the other as the fork it is
+      results = []
+      for (let i = 0; i < envelopes.length; i++) results.push(await this.acceptEnvelope(envelopes[i], raws[i], from, 'gossip', true))
+    } else {
+      // one signature per linked run (one, for a publisher's bundle), checked once for all the envelopes
+      const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq) && this.mayStore(e.topic, e.origin))
+      const authentic = verifyBatch(envelopes, needed, async e => await this.checkSignature(e))
+      results = await Promise.all(envelopes.map(async (env, i) =>
+        await this.acceptEnvelope(env, raws[i], from, 'gossip', false, async () => (await authentic)[i])))
+    }
     if (results.includes('rejected')) return TopicValidatorResult.Reject
     // a peer of an earlier version would reject a bundle and penalise us: it gets these by sync instead
     const canForward = this.p.canForwardBundle?.(msg.topic, from.toString()) === true
-    if (!this.notYetForwarded(envelopes, raws, results, canForward ? forward : undefined)) return TopicValidatorResult.Ignore
+    if (!this.notYetForwarded(envelopes, raws, results, canForward ? forward : undefined) && !taughtFork()) return TopicValidatorResult.Ignore
     return canForward ? forward : TopicValidatorResult.Ignore
   }
 
@@ -255,7 +271,7 @@ export class Inbound {
       return 'rejected'
     }
     if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) { done(); return 'duplicate' }
-    if (this.contradictsChain(env, from)) { done(); return this.forkRefused() }
+    if (this.contradictsChain(env, raw, from)) { done(); return this.forkRefused() }
     const limit = this.p.originLimit
     if (limit != null && !limit.admit(env.topic, env.origin)) { done(); return this.originRefused(env, from, id) }
     this.setTip(env)
@@ -314,7 +330,9 @@ export class Inbound {
       }
       return 'duplicate'
     }
-    forks.found({ topic: env.topic, origin: env.origin, seq: env.seq, held: bodyHash(held.body).toString('hex'), other: bodyHash(env.body).toString('hex'), peer: from.toString(), how: 'same seq' })
+    if (forks.found({ topic: env.topic, origin: env.origin, seq: env.seq, held: bodyHash(held.body).toString('hex'), other: bodyHash(env.body).toString('hex'), peer: from.toString(), how: 'same seq' })) {
+      this.p.passOnFork?.(env.topic, [row.raw, ownBytes(env, raw)])
+    }
     return 'duplicate'
   }
 
@@ -323,22 +341,26 @@ export class Inbound {
    * of the held seq - 1, or the held seq + 1's prev is not its hash. Either way the origin signed two bodies
    * for one seq: reported (forks.ts), and the envelope not stored.
    */
-  private contradictsChain (env: Envelope, from: PeerId): boolean {
+  private contradictsChain (env: Envelope, raw: Uint8Array, from: PeerId): boolean {
     const forks = this.p.forks
     if (forks == null) return false
     const { topic, origin, seq } = env
-    const report = (at: number, held: Uint8Array, other: Uint8Array): true => {
-      forks.found({ topic, origin, seq: at, held: Buffer.from(held).toString('hex'), other: Buffer.from(other).toString('hex'), peer: from.toString(), how: 'prev' })
+    // `neighbour`: the held seq the envelope contradicts; the two together are the proof passed on
+    const report = (at: number, held: Uint8Array, other: Uint8Array, neighbour: number): true => {
+      if (forks.found({ topic, origin, seq: at, held: Buffer.from(held).toString('hex'), other: Buffer.from(other).toString('hex'), peer: from.toString(), how: 'prev' })) {
+        const row = this.p.store.readRawRange(topic, origin, neighbour, neighbour, 1)[0]
+        if (row != null) this.p.passOnFork?.(topic, [row.raw, raw])
+      }
       return true
     }
     if (env.prev != null && seq > 1) {
       const below = this.heldHash(topic, origin, seq - 1)
-      if (below != null && !below.equals(env.prev)) return report(seq - 1, below, env.prev)
+      if (below != null && !below.equals(env.prev)) return report(seq - 1, below, env.prev, seq - 1)
     }
     const above = this.prevAbove(topic, origin, seq)
     if (above != null) {
       const hash = bodyHash(env.body)
-      if (!hash.equals(above)) return report(seq, above, hash)
+      if (!hash.equals(above)) return report(seq, above, hash, seq + 1)
     }
     return false
   }

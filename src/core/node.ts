@@ -318,6 +318,9 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
       publishers: this.publishers, penalise: (peer, _reason, points) => this.penalise(peer.toString(), points), forks: this.forks, originLimit,
+      // queued together, the outbox sends the two as one bundle: new bytes to gossipsub, which would drop
+      // either one alone as already seen
+      passOnFork: (topic, raws) => { for (const r of raws) outbox.push(topic, r) },
       peerRate: o.peerRate ?? { perSecond: 20_000, burst: 40_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
