@@ -147,9 +147,9 @@ export class Inbound {
       return fresh || taughtFork() ? forward : TopicValidatorResult.Ignore
     }
     let results: Acceptance[]
-    if (new Set(envelopes.map(envelopeId)).size < envelopes.length) {
-      // two versions of one id (a fork proof, forks.ts): one at a time, each stored before the next is looked
-      // at, so a node that held neither stores one and sees the other as the fork it is
+    if (isProofShaped(envelopes)) {
+      // a fork proof (node.ts passOnFork): one at a time, each stored before the next is looked at, so a node
+      // that held neither stores one and sees the other as the fork it is
       results = []
       for (let i = 0; i < envelopes.length; i++) results.push(await this.acceptEnvelope(envelopes[i], raws[i], from, 'gossip', true))
     } else {
@@ -433,4 +433,9 @@ export class Inbound {
     this.p.stats.signatureChecks++
     return this.inline.take() ? verifyEnvelopeNow(env) : await verifyEnvelope(env)
   }
+}
+
+/** a bundle repeating an id (a fork's proof: two versions of one seq) is taken one envelope at a time */
+function isProofShaped (envelopes: Envelope[]): boolean {
+  return new Set(envelopes.map(envelopeId)).size < envelopes.length
 }

@@ -24,6 +24,7 @@ import { openStore, type StoreFactory } from './open-store.js'
 import { Publisher, type PublishOptions, type PublishResult } from './publisher.js'
 import { Inbound, type DropInbound } from './inbound.js'
 import { OriginLimit, DEFAULT_MAX_ORIGINS_PER_TOPIC } from './origin-limit.js'
+import { encodeBundle } from './bundle.js'
 import { Topics, type TopicInfo } from './topics.js'
 import { Consumers } from './consumers.js'
 import { watchPeers } from './peer-events.js'
@@ -318,9 +319,12 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
       publishers: this.publishers, penalise: (peer, _reason, points) => this.penalise(peer.toString(), points), forks: this.forks, originLimit,
-      // queued together, the outbox sends the two as one bundle: new bytes to gossipsub, which would drop
-      // either one alone as already seen
-      passOnFork: (topic, raws) => { for (const r of raws) outbox.push(topic, r) },
+      // one bundle of its own, sent at once: new bytes to gossipsub, which would drop either envelope alone as
+      // already seen (a peer without bundles gets them one by one, if at all: sync does not carry the proof)
+      passOnFork: (topic, raws) => {
+        const sends = bundles.everySubscriber(topic) ? [encodeBundle(raws)] : raws
+        for (const data of sends) void host.pubsub.publish(topic, data).catch(() => {})
+      },
       peerRate: o.peerRate ?? { perSecond: 20_000, burst: 40_000 }, maxVerifyingPerPeer: o.maxVerifyingPerPeer,
       isJoined: (t: string): boolean => topics.has(t),
       syncSoon: ms => scheduler.syncSoon(ms),
