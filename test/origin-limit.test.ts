@@ -92,3 +92,29 @@ describe('origins per topic are bounded', () => {
     expect(victim.isDenied(relay.peerId)).toBe(false)
   })
 })
+
+describe('OriginLimit counts each origin once', () => {
+  it('an admitted origin committed but not yet acked (fsync pending) is not counted twice: a new origin below the limit gets in', async () => {
+    const { OriginLimit } = await import('../src/core/origin-limit.js')
+    const store = new Store(tempDir(), { codec: envelopeCodec, synchronous: 'NORMAL' })
+    try {
+      store.addTopic('t')
+      const limit = new OriginLimit(store, 2)
+      const [a] = await minted(1)
+      // as Inbound does: admit, insert, and settle once the insert's promise ends (after the commit's fsync)
+      expect(limit.admit('t', a.envelope.origin)).toBe(true)
+      const stored = store.insert({ topic: 't', origin: a.envelope.origin, seq: 1, ts: a.envelope.ts, payload: a.envelope.payload, raw: a.bytes })
+        .finally(() => limit.settled('t', a.envelope.origin))
+      store.flush() // committed: the store counts the origin; its ack (fsync) is still to come
+      expect(store.originCount('t')).toBe(1)
+      // one origin known, the limit is 2: a second one still gets in
+      expect(limit.full('t')).toBe(false)
+      expect(limit.mayAdmit('t', 'another')).toBe(true)
+      expect(limit.admit('t', 'another')).toBe(true)
+      await stored
+    } finally {
+      await store.whenFlushed()
+      store.close()
+    }
+  })
+})

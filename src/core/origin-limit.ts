@@ -20,7 +20,14 @@ export class OriginLimit {
 
   /** whether the topic keeps no more origins */
   full (topic: string): boolean {
-    return this.store.originCount(topic) + (this.admitting.get(topic)?.size ?? 0) >= this.max
+    const held = this.store.originCount(topic)
+    const a = this.admitting.get(topic)
+    if (a == null || held + a.size < this.max) return held >= this.max
+    // an admitted origin is committed (the store counts it) before its insert is acked (the fsync) and
+    // settled: counted once. Those are known now and need no entry (known() and admit() ask the store first)
+    for (const origin of a.keys()) if (this.store.heldState(topic, origin) != null) a.delete(origin)
+    if (a.size === 0) this.admitting.delete(topic)
+    return held + a.size >= this.max
   }
 
   private known (topic: string, origin: string): boolean {
