@@ -7,6 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { GossipNode } from '../src/core/node.js'
 import { sealEnvelope, envelopeCodec } from '../src/core/envelope.js'
+import { encodeBundle } from '../src/core/bundle.js'
 import { Store } from '../src/store/store.js'
 import { startNode, waitFor, addrOf, stopAll, collect, tempDir } from './helpers.js'
 
@@ -91,6 +92,65 @@ describe('origins per topic are bounded', () => {
     expect(origins(got).size).toBe(LIMIT)
     expect(victim.isDenied(relay.peerId)).toBe(false)
   })
+})
+
+describe('a bundle mixing a known origin with new ones', () => {
+  it('a full node stores the known origin\'s envelope but does not forward the refused ones in the bundle', async () => {
+    const victim = await startNode({ topics: ['t'], maxOriginsPerTopic: 2 })
+    nodes.push(victim)
+    const attacker = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
+    nodes.push(attacker)
+    const observer = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
+    nodes.push(observer)
+    await waitFor('meshed', () => victim.topics()[0].peers === 2 && attacker.topics()[0].peers === 1 && observer.topics()[0].peers === 1)
+    const atObserver = collect(observer, 't')
+    const pubsub = attacker.libp2p.services.pubsub
+    // a key of the attacker's, known to the victim, and one minted origin: the victim is full
+    const key = await generateKeyPair('Ed25519')
+    const known = peerIdFromPrivateKey(key).toString()
+    const k1 = sealEnvelope(key, known, 't', 1, Date.now(), new TextEncoder().encode('k1'))
+    await pubsub.publish('t', k1.bytes)
+    await pubsub.publish('t', (await minted(1))[0].bytes)
+    await waitFor('two origins at the observer', () => origins(atObserver).size === 2)
+    // the known origin's next envelope carries minted ones past the full victim
+    const k2 = sealEnvelope(key, known, 't', 2, Date.now(), new TextEncoder().encode('k2'), k1.hash)
+    const extra = await minted(5)
+    await pubsub.publish('t', encodeBundle([k2.bytes, ...extra.map(e => e.bytes)]))
+    await waitFor('the victim refused the minted ones', () => victim.status().originsRefused >= 5)
+    await waitFor('k2 at the observer (by gossip or sync)', () => atObserver.some(m => new TextDecoder().decode(m.payload) === 'k2'), 15_000)
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    expect(origins(atObserver).size).toBe(2)
+  }, 30_000)
+})
+
+describe('a bundle mixing a known origin with new ones, sent ahead of the known origin\'s own copy', () => {
+  it('the known origin\'s envelope is still forwarded when its own copy comes by gossip', async () => {
+    const victim = await startNode({ topics: ['t'], maxOriginsPerTopic: 2 })
+    nodes.push(victim)
+    const attacker = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
+    nodes.push(attacker)
+    // the observer pulls only when it connects: what it gets later comes by gossip
+    const observer = await startNode({ topics: ['t'], peers: [addrOf(victim)], syncIntervalMs: 600_000 })
+    nodes.push(observer)
+    await waitFor('meshed', () => victim.topics()[0].peers === 2 && attacker.topics()[0].peers === 1 && observer.topics()[0].peers === 1)
+    const atObserver = collect(observer, 't')
+    const gossiped: string[] = []
+    observer.on('message', m => { if (m.source === 'gossip') gossiped.push(new TextDecoder().decode(m.payload)) })
+    const pubsub = attacker.libp2p.services.pubsub
+    const key = await generateKeyPair('Ed25519')
+    const known = peerIdFromPrivateKey(key).toString()
+    const k1 = sealEnvelope(key, known, 't', 1, Date.now(), new TextEncoder().encode('k1'))
+    await pubsub.publish('t', k1.bytes)
+    await pubsub.publish('t', (await minted(1))[0].bytes)
+    await waitFor('two origins at the observer', () => origins(atObserver).size === 2)
+    // the known origin's next message, first in a bundle with a minted origin (stored, the bundle not forwarded) ...
+    const k2 = sealEnvelope(key, known, 't', 2, Date.now(), new TextEncoder().encode('k2'), k1.hash)
+    await pubsub.publish('t', encodeBundle([k2.bytes, (await minted(1))[0].bytes]))
+    await waitFor('k2 stored at the victim', () => victim.history('t').some(m => new TextDecoder().decode(m.payload) === 'k2'))
+    // ... then as its origin sent it: the victim forwards it (it did not forward it yet)
+    await pubsub.publish('t', k2.bytes)
+    await waitFor('k2 gossiped to the observer', () => gossiped.includes('k2'), 5_000)
+  }, 30_000)
 })
 
 describe('OriginLimit counts each origin once', () => {

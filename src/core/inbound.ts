@@ -32,7 +32,8 @@ const MAX_TIPS = 10_000
 const MAX_HELD_CHECKED = 10_000
 
 /** refused: not the sender's fault, but not stored: larger than this node accepts, or of a stream blocked by its origin's fork */
-export type Acceptance = 'stored' | 'duplicate' | 'rejected' | 'shed' | 'refused'
+/** 'origin refused': a new origin on a topic at its origin limit (origin-limit.ts) */
+export type Acceptance = 'stored' | 'duplicate' | 'rejected' | 'shed' | 'refused' | 'origin refused'
 export type DropInbound = (e: Envelope, from: PeerId, source: MessageSource) => boolean
 export type TopicValidator = GossipSub['topicValidators'] extends Map<string, infer V> ? V : never
 
@@ -162,8 +163,12 @@ export class Inbound {
     if (results.includes('rejected')) return TopicValidatorResult.Reject
     // a peer of an earlier version would reject a bundle and penalise us: it gets these by sync instead
     const canForward = this.p.canForwardBundle?.(msg.topic, from.toString()) === true
-    if (!this.notYetForwarded(envelopes, raws, results, canForward ? forward : undefined) && !taughtFork()) return TopicValidatorResult.Ignore
-    return canForward ? forward : TopicValidatorResult.Ignore
+    // a bundle carrying envelopes refused for the origin limit is not forwarded as it came (gossipsub passes
+    // the bytes on whole): the refused ones go no further; what was stored of it is remembered as not yet
+    // forwarded (a copy as its origin sent it is forwarded when it comes) and reaches the mesh by sync anyway
+    const answer = !canForward ? undefined : results.includes('origin refused') ? TopicValidatorResult.Ignore : forward
+    if (!this.notYetForwarded(envelopes, raws, results, answer) && !taughtFork()) return TopicValidatorResult.Ignore
+    return answer ?? TopicValidatorResult.Ignore
   }
 
   /**
@@ -407,7 +412,7 @@ export class Inbound {
     this.p.stats.rejected++
     this.p.stats.originsRefused = (this.p.stats.originsRefused ?? 0) + 1
     this.p.emit('rejected', { peer: from.toString(), reason: `origin limit: topic already has ${this.p.originLimit?.max ?? 0} origins (maxOriginsPerTopic)`, id })
-    return 'refused'
+    return 'origin refused'
   }
 
   private forkRefused (): Acceptance {
