@@ -8,6 +8,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { GossipNode } from '../src/core/node.js'
 import { sealEnvelope, envelopeCodec } from '../src/core/envelope.js'
 import { encodeBundle } from '../src/core/bundle.js'
+import { requestPages } from '../src/core/sync/protocol.js'
+import type { Store as StoreType } from '../src/store/store.js'
+import { Encoder } from 'cbor-x'
 import { Store } from '../src/store/store.js'
 import { startNode, waitFor, addrOf, stopAll, collect, tempDir } from './helpers.js'
 
@@ -176,5 +179,40 @@ describe('OriginLimit counts each origin once', () => {
       await store.whenFlushed()
       store.close()
     }
+  })
+})
+
+describe('a full topic\'s listed pulls', () => {
+  // the smallest frame any server reads: BATCH_MAX_BYTES (1 MiB) + its maxPayloadBytes + 64 KiB (protocol.ts lp)
+  const SERVER_FRAME = 1024 * 1024 + 64 * 1024
+  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+  const pages = (origins: number, ranges: number): ReturnType<typeof requestPages> => {
+    // what a node knows of a topic an attacker filled with origins whose streams are riddled with holes, at high seqs
+    const base = 2 ** 52
+    const summary = Array.from({ length: origins }, (_, i) => ({
+      origin: `12D3KooW${String(i).padStart(44, 'x')}`,
+      low: base,
+      ranges: Array.from({ length: ranges }, (_, j) => [base + 2 * j + 1, base + 2 * j + 1] as [number, number]),
+    }))
+    return requestPages({ summary: () => summary } as unknown as StoreType, ['t'], undefined, () => true)
+  }
+
+  it('9,000 known origins with holes: every request fits a server\'s frame, and every origin is listed once', () => {
+    const got = pages(9_000, 17)
+    for (const page of got) expect(cbor.encode({ want: page }).byteLength).toBeLessThanOrEqual(SERVER_FRAME)
+    const listed = got.flat().filter(w => w.topic === 't')
+    expect(listed.every(w => w.listed === true)).toBe(true)
+    const names = listed.flatMap(w => w.origins.map(o => o.origin))
+    expect(names.length).toBe(9_000)
+    expect(new Set(names).size).toBe(9_000)
+    // ranges cut as for any want over a page, no further (cut ranges make servers resend what is held)
+    expect(listed.every(w => w.origins.every(o => o.ranges.length === 16))).toBe(true)
+    // a few requests: a server serves a peer 10 at once (syncServeRate burst), then resets and penalises
+    expect(got.length).toBeLessThanOrEqual(8)
+    expect(pages(9_000, 100).length).toBeLessThanOrEqual(8)
+    // without holes, one request as it was (a server from before 'listed' sends all of what a part does not list)
+    expect(pages(9_000, 1).length).toBe(1)
+    // each request names a topic once (a server closes the stream otherwise)
+    for (const page of got) expect(new Set(page.map(w => w.topic)).size).toBe(page.length)
   })
 })

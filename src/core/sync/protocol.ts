@@ -49,6 +49,8 @@ const SUMMARY_RANGES = 2_000
 const PAGE_TOPICS = 500
 const PAGE_ORIGINS = 5_000
 const PAGE_BYTES = 512 * 1024
+/** a full topic's listed part, alone in its request: within the frame any server reads (lp: BATCH_MAX_BYTES and more) */
+const LISTED_PART_BYTES = 960 * 1024
 /** floors a server puts in one frame */
 const FLOORS_PER_FRAME = 5_000
 /** batches the server may send ahead of the puller's acks: keeps both sides busy, memory stays bounded */
@@ -147,20 +149,51 @@ export function requestPages (store: Store, topics: string[], blockedFrom?: Bloc
       const from = blockedFrom?.(topic, o.origin)
       return from == null ? o : claimBlocked(o, from)
     }
-    // a topic at its origin limit (origin-limit.ts) lists every origin it knows, up to what a server takes,
-    // and asks for those only: the messages of others would be refused, again at every pull
-    const listed = isFull?.(topic) === true && all.length <= MAX_ORIGINS_PER_TOPIC
-    const want: TopicWant = { topic, origins: all.slice(0, listed ? MAX_ORIGINS_PER_TOPIC : PAGE_ORIGINS).map(truncateRanges).map(claim) }
-    if (listed) want.listed = true
-    const size = encodeCbor(cbor, want).byteLength
-    if (page.length > 0 && (page.length >= PAGE_TOPICS || origins + want.origins.length > PAGE_ORIGINS || bytes + size > PAGE_BYTES)) {
-      pages.push(page); page = []; origins = 0; bytes = 0
+    // a topic at its origin limit (origin-limit.ts) lists every origin it knows and asks for those only: the
+    // messages of others would be refused, again at every pull. Listed in parts, one request each, each part
+    // within a page (a server answers each for the origins it lists): 9,000 origins riddled with holes are
+    // megabytes, more than a server reads in a frame
+    const listed = isFull?.(topic) === true
+    let parts = [all.slice(0, PAGE_ORIGINS).map(truncateRanges).map(claim)]
+    if (listed) {
+      let list = all.map(truncateRanges).map(claim)
+      // more than one part: ranges cut to 16 each, as for any want over a page, so a topic is a few requests
+      // (at most 4 for 9,000 origins), well within the requests a server serves a peer at once (burst 10)
+      if (encodeCbor(cbor, { topic, origins: list, listed }).byteLength > LISTED_PART_BYTES) list = list.map(o => claim({ ...o, ranges: o.ranges.slice(0, 16) }))
+      parts = listedParts(list)
     }
-    if (size > PAGE_BYTES) want.origins = want.origins.map(o => claim({ ...o, ranges: o.ranges.slice(0, 16) }))
-    page.push(want); origins += want.origins.length; bytes += size
+    parts.forEach((part, i) => {
+      const want: TopicWant = { topic, origins: part }
+      if (listed) want.listed = true
+      const size = encodeCbor(cbor, want).byteLength
+      // a topic is named once per request
+      if (page.length > 0 && (i > 0 || page.length >= PAGE_TOPICS || origins + want.origins.length > PAGE_ORIGINS || bytes + size > PAGE_BYTES)) {
+        pages.push(page); page = []; origins = 0; bytes = 0
+      }
+      if (!listed && size > PAGE_BYTES) want.origins = want.origins.map(o => claim({ ...o, ranges: o.ranges.slice(0, 16) }))
+      page.push(want); origins += want.origins.length; bytes += size
+    })
   }
   if (page.length > 0) pages.push(page)
   return pages
+}
+
+/**
+ * A listed topic's origins in parts (at least one), each a request of its own: at most the origins a server
+ * takes per topic and LISTED_PART_BYTES, so the frame fits what any server reads (BATCH_MAX_BYTES and more).
+ * One part where it fits: a server from before `listed` sends all it holds of the origins a part does not list.
+ */
+function listedParts (origins: OriginState[]): OriginState[][] {
+  const parts: OriginState[][] = []
+  let part: OriginState[] = []
+  let bytes = 0
+  for (const o of origins) {
+    const size = encodeCbor(cbor, o).byteLength
+    if (part.length > 0 && (part.length >= MAX_ORIGINS_PER_TOPIC || bytes + size > LISTED_PART_BYTES - 4_096)) { parts.push(part); part = []; bytes = 0 }
+    part.push(o); bytes += size
+  }
+  if (part.length > 0 || parts.length === 0) parts.push(part)
+  return parts
 }
 
 /** Tracks whether a pull still makes progress; throws SyncStallError when it does not. */
