@@ -216,3 +216,27 @@ describe('a full topic\'s listed pulls', () => {
     for (const page of got) expect(new Set(page.map(w => w.topic)).size).toBe(page.length)
   })
 })
+
+describe('an origin stays known', () => {
+  it('after its only message was quarantined and the node restarted: it is fetched again, a minted origin does not take its place', async () => {
+    const { OriginLimit } = await import('../src/core/origin-limit.js')
+    const dir = tempDir()
+    const [o, p, m] = await minted(3)
+    let store = new Store(dir, { codec: envelopeCodec, synchronous: 'NORMAL' })
+    store.addTopic('t')
+    for (const e of [o, p]) void store.insert({ topic: 't', origin: e.envelope.origin, seq: 1, ts: e.envelope.ts, payload: e.envelope.payload, raw: e.bytes })
+    await store.whenFlushed()
+    // its row found damaged (a signature that no longer verifies): a hole again, for sync to fill
+    expect(store.quarantineHeld('t', o.envelope.origin, 1, 'test')).toBe(true)
+    store.close()
+    store = new Store(dir, { codec: envelopeCodec, synchronous: 'NORMAL' })
+    try {
+      expect(store.originCount('t')).toBe(2)
+      const limit = new OriginLimit(store, 2)
+      expect(limit.mayAdmit('t', m.envelope.origin)).toBe(false)
+      expect(limit.admit('t', o.envelope.origin)).toBe(true)
+    } finally {
+      store.close()
+    }
+  })
+})

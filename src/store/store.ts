@@ -211,6 +211,9 @@ export class Store {
         this.quarantineRow.run(reason, Date.now(), row.id)
         gone = this.deleteRow.get(row.id) as { size: number } | undefined
         if (gone != null) this.topicTable.writeCounts(row.topic, -1, -gone.size)
+        // the origin stays known across a restart, as in memory, though this was its only row: a topic at its
+        // origin limit (origin-limit.ts) would refuse the copy fetched again, and let a new origin in instead
+        this.held.writeLow(row.topic, row.origin, 0)
       })()
     } catch (e) {
       this.translate(e)
