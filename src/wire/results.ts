@@ -111,6 +111,8 @@ export interface Status extends StatusExtra {
   /** streams whose origin signed two versions of one seq, envelopes refused for it, and the first 100 of them */
   forks?: number
   forkRefused?: number
+  /** envelopes of new origins refused: their topic had maxOriginsPerTopic origins */
+  originsRefused?: number
   forked?: Array<{ topic: string, origin: string, seq: number }>
   /** WAL fsyncs done, and the seconds they took */
   fsyncs?: number
