@@ -93,6 +93,15 @@ describe('what a server answering a pull had reason to send (RequestIndex)', () 
     const digest = new RequestIndex([{ topic: 't', origins: [] }], (t, o) => o === 'b').asked
     expect([digest('t', 'b', 1), digest('t', 'c', 1)], 'unlisted origins: only those the server answers for (1.2.0: differing buckets)').toEqual([true, false])
   })
+
+  it('a listed request (a topic at its origin limit): origins it does not list are nothing the server had reason to send', () => {
+    const asked = new RequestIndex([{ topic: 't', origins: [{ origin: 'a', low: 0, ranges: [] }], listed: true }]).asked
+    expect(asked('t', 'a', 1)).toBe(true)
+    // a server ignoring `listed` (older, or hostile) sends refused origins: no progress, so the pull ends as a stall
+    expect(asked('t', 'minted', 1)).toBe(false)
+    const digest = new RequestIndex([{ topic: 't', origins: [], listed: true }], () => true).asked
+    expect(digest('t', 'minted', 1)).toBe(false)
+  })
 })
 
 /** open a sync stream from `from` to `to`, send `request`, and count what comes back until the stream ends */

@@ -21,8 +21,14 @@ export class RequestIndex {
    * remembered only for what this pull already counted) */
   private readonly topics = new Map<string, Map<string, { low: number, ranges: Range[], set?: RangeSet, listed: boolean }>>()
 
+  /** topics whose want asked for the listed origins only (a topic at its origin limit): others are not asked for */
+  private readonly listedOnly = new Set<string>()
+
   constructor (want: TopicWant[], private readonly unlisted: (topic: string, origin: string) => boolean = () => true) {
-    for (const w of want) this.topics.set(w.topic, new Map(w.origins.map(o => [o.origin, { low: o.low, ranges: o.ranges, listed: true }])))
+    for (const w of want) {
+      this.topics.set(w.topic, new Map(w.origins.map(o => [o.origin, { low: o.low, ranges: o.ranges, listed: true }])))
+      if (w.listed === true) this.listedOnly.add(w.topic)
+    }
   }
 
   /** a topic the request asked about */
@@ -36,7 +42,7 @@ export class RequestIndex {
     if (origins == null) return false
     let o = origins.get(origin)
     if (o == null) {
-      if (!this.unlisted(topic, origin)) return false
+      if (this.listedOnly.has(topic) || !this.unlisted(topic, origin)) return false
       o = { low: 0, ranges: [], listed: false }
       origins.set(origin, o)
     }
