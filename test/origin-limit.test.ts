@@ -94,6 +94,14 @@ describe('origins per topic are bounded', () => {
     await waitFor('a known origin delivered', () => got.some(m => new TextDecoder().decode(m.payload) === 'relay 2'))
     expect(origins(got).size).toBe(LIMIT)
     expect(victim.isDenied(relay.peerId)).toBe(false)
+    // a purge empties the full topic: a new origin gets in again
+    victim.leave('t', true)
+    victim.join('t')
+    const after = collect(victim, 't')
+    await waitFor('meshed again', () => victim.topics()[0].peers === 1)
+    const fresh = (await minted(1))[0]
+    await pubsub.publish('t', fresh.bytes)
+    await waitFor('a new origin stored after the purge', () => after.some(m => m.origin === fresh.envelope.origin))
   })
 })
 
