@@ -440,7 +440,23 @@ export class Inbound {
   }
 }
 
-/** a bundle repeating an id (a fork's proof: two versions of one seq) is taken one envelope at a time */
+/**
+ * A bundle carrying a fork's proof is taken one envelope at a time: one repeating an id (two versions of one
+ * seq), or one with a message whose prev is not the hash of the seq below it in the same bundle (a message and
+ * the neighbour it contradicts). Taken together, each is checked against the chain held before the other is
+ * stored, so a node holding neither stored both, the fork unseen.
+ */
 function isProofShaped (envelopes: Envelope[]): boolean {
-  return new Set(envelopes.map(envelopeId)).size < envelopes.length
+  const byId = new Map<string, Envelope>()
+  for (const e of envelopes) {
+    const id = envelopeId(e)
+    if (byId.has(id)) return true
+    byId.set(id, e)
+  }
+  for (const e of envelopes) {
+    if (e.prev == null || e.seq <= 1) continue
+    const below = byId.get(envelopeId({ topic: e.topic, origin: e.origin, seq: e.seq - 1 }))
+    if (below != null && !bodyHash(below.body).equals(e.prev)) return true
+  }
+  return false
 }

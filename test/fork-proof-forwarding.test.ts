@@ -1,0 +1,64 @@
+// A gossip message that showed a node a fork is forwarded (inbound.ts validate): the proof for peers that hold
+// one version or neither. Only that message, and only when what it carries was verified here: otherwise an
+// honest relay forwards something its peers find invalid, and they penalise it.
+import { describe, it, expect, afterEach } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { Store } from '../src/store/store.js'
+import { envelopeCodec, sealEnvelope } from '../src/core/envelope.js'
+import { encodeBundle } from '../src/core/bundle.js'
+import { Inbound, type InboundParts } from '../src/core/inbound.js'
+import { Forks, type ForkInfo } from '../src/core/forks.js'
+import type { NodeStats } from '../src/core/events.js'
+import { tempDir, removeTempDirs } from './helpers.js'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+
+afterEach(() => removeTempDirs())
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+interface Node { store: Store, inbound: Inbound, found: ForkInfo[], penalised: string[], passedOn: Uint8Array[][] }
+
+async function node (): Promise<Node> {
+  const store = new Store(tempDir(), { codec: envelopeCodec })
+  store.addTopic('t')
+  const stats: NodeStats = { shed: 0, rejected: 0, signatureChecks: 0, unauthorized: 0, forks: 0, forkRefused: 0 }
+  const found: ForkInfo[] = []
+  const penalised: string[] = []
+  const passedOn: Uint8Array[][] = []
+  const forks = new Forks({ stats, emit: ((event: string, f: ForkInfo) => { if (event === 'fork') found.push(f); return true }) as never })
+  const inbound = new Inbound({
+    store, sources: new Map(), stats, maxPayloadBytes: 1 << 20, isRunning: () => true, isJoined: () => true,
+    syncSoon: () => {}, forks, emit: (() => true) as never, log: () => {}, canForwardBundle: () => true,
+    penalise: (_peer, reason) => { penalised.push(reason) }, passOnFork: (_t, raws) => { passedOn.push(raws) },
+  } as InboundParts)
+  return { store, inbound, found, penalised, passedOn }
+}
+
+async function forking (): Promise<{ key: PrivateKey, origin: string, one: (text: string, seq?: number) => ReturnType<typeof sealEnvelope> }> {
+  const key = await generateKeyPair('Ed25519')
+  const origin = peerIdFromPrivateKey(key).toString()
+  return { key, origin, one: (text, seq = 1) => sealEnvelope(key, origin, 't', seq, Date.now(), enc(text)) }
+}
+
+const msg = (data: Uint8Array): { topic: string, data: Uint8Array } => ({ topic: 't', data })
+const validate = async (n: Node, from: PeerId, data: Uint8Array): Promise<TopicValidatorResult> =>
+  await n.inbound.validate(from, msg(data) as never)
+
+describe('forwarding a message that showed a fork', () => {
+  it('a prev proof (a message and the neighbour it contradicts) as one bundle, at a node holding neither: the fork is found, not both stored', async () => {
+    const d = await node()
+    const from = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const a = await forking()
+    const a1 = a.one('branch A')
+    const a2 = sealEnvelope(a.key, a.origin, 't', 2, Date.now(), enc('A two'), a1.hash)
+    const b1 = a.one('branch B')
+    // what a node holding 2A passes on when 1B comes (node.ts passOnFork): [2A, 1B]
+    expect(await validate(d, from, encodeBundle([a2.bytes, b1.bytes]))).toBe(TopicValidatorResult.Accept)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(d.found).toMatchObject([{ topic: 't', origin: a.origin, seq: 1, how: 'prev' }])
+    expect(d.store.heldState('t', a.origin)?.set.size).toBe(1)
+    d.store.close()
+  })
+})
