@@ -1,12 +1,12 @@
 // A gossip message that showed a node a fork is forwarded (inbound.ts validate): the proof for peers that hold
 // one version or neither. Only that message, and only when what it carries was verified here: otherwise an
 // honest relay forwards something its peers find invalid, and they penalise it.
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect, afterEach, vi } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { Store } from '../src/store/store.js'
-import { envelopeCodec, sealEnvelope } from '../src/core/envelope.js'
+import { envelopeCodec, sealEnvelope, type Envelope } from '../src/core/envelope.js'
 import { encodeBundle } from '../src/core/bundle.js'
 import { Inbound, type InboundParts } from '../src/core/inbound.js'
 import { Forks, type ForkInfo } from '../src/core/forks.js'
@@ -47,6 +47,44 @@ const validate = async (n: Node, from: PeerId, data: Uint8Array): Promise<TopicV
   await n.inbound.validate(from, msg(data) as never)
 
 describe('forwarding a message that showed a fork', () => {
+  it('a forged copy waiting on a genuine one is not forwarded because some other message showed a fork meanwhile', async () => {
+    const r = await node()
+    const from = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    // a fork of origin A: R holds 1A, 1B will come
+    const a = await forking()
+    const a1 = a.one('branch A')
+    const b1 = a.one('branch B')
+    expect(await r.inbound.acceptEnvelope(a1.envelope, a1.bytes, from, 'gossip', true)).toBe('stored')
+    // origin X's genuine 1, slow to verify; a forged 1 of X (another key) waits on its outcome
+    const x = await forking()
+    const genuine = x.one('x genuine')
+    const forged = sealEnvelope(await generateKeyPair('Ed25519'), x.origin, 't', 1, Date.now(), enc('x forged'))
+    let release: () => void = () => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const real = r.inbound.checkSignature.bind(r.inbound)
+    vi.spyOn(r.inbound, 'checkSignature').mockImplementation(async (e: Envelope) => {
+      if (e.origin === x.origin) await gate
+      return await real(e)
+    })
+    const first = validate(r, from, genuine.bytes)
+    const second = validate(r, from, forged.bytes)
+    await new Promise(resolve => setTimeout(resolve, 20))
+    // meanwhile 1B comes: a fork, this message is the proof and goes on
+    expect(await validate(r, from, b1.bytes)).toBe(TopicValidatorResult.Accept)
+    expect(r.found).toHaveLength(1)
+    release()
+    expect(await first).toBe(TopicValidatorResult.Accept)
+    // the forged copy taught nothing: forwarded, every peer holding X's 1 would reject it and penalise R
+    expect(await second).toBe(TopicValidatorResult.Ignore)
+    // what a peer holding X's 1 makes of the forged copy, were it forwarded: Rejected, the relay penalised
+    const p = await node()
+    expect(await p.inbound.acceptEnvelope(genuine.envelope, genuine.bytes, from, 'gossip', true)).toBe('stored')
+    expect(await validate(p, from, forged.bytes)).toBe(TopicValidatorResult.Reject)
+    expect(p.penalised).toEqual(['invalid envelope'])
+    r.store.close()
+    p.store.close()
+  })
+
   it('a prev proof (a message and the neighbour it contradicts) as one bundle, at a node holding neither: the fork is found, not both stored', async () => {
     const d = await node()
     const from = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))

@@ -138,11 +138,13 @@ export class Inbound {
       this.p.syncSoon(1_000)
       return TopicValidatorResult.Ignore
     }
-    // a message that showed this node a fork goes on to the mesh: it is the proof for peers holding one version
-    const forksBefore = this.p.stats.forks ?? 0
-    const taughtFork = (): boolean => (this.p.stats.forks ?? 0) > forksBefore
+    // a message that showed this node a fork goes on to the mesh: it is the proof for peers holding one version.
+    // Its own finding (not a count other messages validated meanwhile move too), and nothing else in it: the
+    // ids of the proofs it showed, each a verified envelope, and every envelope of it one of them
+    const taught = new Set<string>()
+    const taughtFork = (): boolean => taught.size > 0 && envelopes.every(e => taught.has(envelopeId(e)))
     if (!data.bundle) {
-      const result = await this.acceptEnvelope(envelopes[0], raws[0], from, 'gossip', false)
+      const result = await this.acceptEnvelope(envelopes[0], raws[0], from, 'gossip', false, undefined, taught)
       if (result === 'rejected') return TopicValidatorResult.Reject
       const fresh = this.notYetForwarded(envelopes, raws, [result], forward)
       return fresh || taughtFork() ? forward : TopicValidatorResult.Ignore
@@ -152,13 +154,13 @@ export class Inbound {
       // a fork proof (node.ts passOnFork): one at a time, each stored before the next is looked at, so a node
       // that held neither stores one and sees the other as the fork it is
       results = []
-      for (let i = 0; i < envelopes.length; i++) results.push(await this.acceptEnvelope(envelopes[i], raws[i], from, 'gossip', true))
+      for (let i = 0; i < envelopes.length; i++) results.push(await this.acceptEnvelope(envelopes[i], raws[i], from, 'gossip', true, undefined, taught))
     } else {
       // one signature per linked run (one, for a publisher's bundle), checked once for all the envelopes
       const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq) && this.mayStore(e.topic, e.origin))
       const authentic = verifyBatch(envelopes, needed, async e => await this.checkSignature(e))
       results = await Promise.all(envelopes.map(async (env, i) =>
-        await this.acceptEnvelope(env, raws[i], from, 'gossip', false, async () => (await authentic)[i])))
+        await this.acceptEnvelope(env, raws[i], from, 'gossip', false, async () => (await authentic)[i], taught)))
     }
     if (results.includes('rejected')) return TopicValidatorResult.Reject
     // a peer of an earlier version would reject a bundle and penalise us: it gets these by sync instead
@@ -201,11 +203,11 @@ export class Inbound {
    * `verify` is replaced for sync batches, which are authenticated together along the hash chain.
    */
   async acceptEnvelope (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource, waitForDisk = true,
-    batchVerify?: () => Promise<boolean>): Promise<Acceptance> {
+    batchVerify?: () => Promise<boolean>, taught?: Set<string>): Promise<Acceptance> {
     const { store, sources } = this.p
     if (!this.p.isRunning()) return 'duplicate'
     if (!this.p.isJoined(env.topic)) return 'duplicate'
-    if (store.has(env.topic, env.origin, env.seq)) return await this.heldCopy(env, raw, from, source, waitForDisk, batchVerify)
+    if (store.has(env.topic, env.origin, env.seq)) return await this.heldCopy(env, raw, from, source, waitForDisk, batchVerify, taught)
     const verify = batchVerify ?? (async (): Promise<boolean> => await this.checkSignature(env))
     // stored and served onward in our own layout: a relay's wrapping (padding) stops here
     raw = ownBytes(env, raw)
@@ -276,7 +278,7 @@ export class Inbound {
       return 'rejected'
     }
     if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) { done(); return 'duplicate' }
-    if (this.contradictsChain(env, raw, from)) { done(); return this.forkRefused() }
+    if (this.contradictsChain(env, raw, from, taught)) { done(); return this.forkRefused() }
     const limit = this.p.originLimit
     if (limit != null && !limit.admit(env.topic, env.origin)) { done(); return this.originRefused(env, from, id) }
     this.setTip(env)
@@ -295,7 +297,8 @@ export class Inbound {
    * (or vouched for by its sync batch's chain) is a fork proof. The stored version was authenticated when it
    * was stored. A different body that is not authentic is the relay's forgery, penalised as one.
    */
-  private async heldCopy (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource, waitForDisk: boolean, batchVerify?: () => Promise<boolean>): Promise<Acceptance> {
+  /** `taught`: the ids of the proof are added to it when this copy shows a fork new to this node (validate) */
+  private async heldCopy (env: Envelope, raw: Uint8Array, from: PeerId, source: MessageSource, waitForDisk: boolean, batchVerify?: () => Promise<boolean>, taught?: Set<string>): Promise<Acceptance> {
     const forks = this.p.forks
     // once a stream is known forked there is nothing more to learn from it
     if (forks == null || forks.blockedFrom(env.topic, env.origin) != null) return 'duplicate'
@@ -331,11 +334,12 @@ export class Inbound {
     // (bit rot inside a payload still decodes): quarantined, and the verified copy goes the usual way
     if (!await this.checkSignature(held) && !this.vouchedFromAbove(env.topic, env.origin, env.seq, held)) {
       if (this.p.store.quarantineHeld(env.topic, env.origin, env.seq, 'its signature does not verify, and a verified copy with another body came')) {
-        return await this.acceptEnvelope(env, raw, from, source, waitForDisk, batchVerify)
+        return await this.acceptEnvelope(env, raw, from, source, waitForDisk, batchVerify, taught)
       }
       return 'duplicate'
     }
     if (forks.found({ topic: env.topic, origin: env.origin, seq: env.seq, held: bodyHash(held.body).toString('hex'), other: bodyHash(env.body).toString('hex'), peer: from.toString(), how: 'same seq' })) {
+      taught?.add(id)
       this.p.passOnFork?.(env.topic, [row.raw, ownBytes(env, raw)])
     }
     return 'duplicate'
@@ -346,13 +350,14 @@ export class Inbound {
    * of the held seq - 1, or the held seq + 1's prev is not its hash. Either way the origin signed two bodies
    * for one seq: reported (forks.ts), and the envelope not stored.
    */
-  private contradictsChain (env: Envelope, raw: Uint8Array, from: PeerId): boolean {
+  private contradictsChain (env: Envelope, raw: Uint8Array, from: PeerId, taught?: Set<string>): boolean {
     const forks = this.p.forks
     if (forks == null) return false
     const { topic, origin, seq } = env
     // `neighbour`: the held seq the envelope contradicts; the two together are the proof passed on
     const report = (at: number, held: Uint8Array, other: Uint8Array, neighbour: number): true => {
       if (forks.found({ topic, origin, seq: at, held: Buffer.from(held).toString('hex'), other: Buffer.from(other).toString('hex'), peer: from.toString(), how: 'prev' })) {
+        taught?.add(envelopeId(env)).add(envelopeId({ topic, origin, seq: neighbour }))
         const row = this.p.store.readRawRange(topic, origin, neighbour, neighbour, 1)[0]
         if (row != null) this.p.passOnFork?.(topic, [row.raw, raw])
       }
