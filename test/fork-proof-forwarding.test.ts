@@ -99,4 +99,28 @@ describe('forwarding a message that showed a fork', () => {
     expect(d.store.heldState('t', a.origin)?.set.size).toBe(1)
     d.store.close()
   })
+
+  it('a bundle carrying an envelope refused unchecked (its stream is known forked here) is not forwarded with it, whatever else it carries', async () => {
+    const r = await node()
+    const from = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    // R knows X forked at 1 (a peer away then, P, does not: the proof is not carried by sync)
+    const x = await forking()
+    const x1 = x.one('x branch A')
+    expect(await r.inbound.acceptEnvelope(x1.envelope, x1.bytes, from, 'gossip', true)).toBe('stored')
+    expect(await validate(r, from, x.one('x branch B').bytes)).toBe(TopicValidatorResult.Accept)
+    expect(r.found).toHaveLength(1)
+    // a forged 2 of X (another key): refused by R before any check; with it a fresh, genuine message of Y
+    const junk = sealEnvelope(await generateKeyPair('Ed25519'), x.origin, 't', 2, Date.now(), enc('x forged'), x1.hash)
+    const y = (await forking()).one('y one')
+    const bundle = encodeBundle([junk.bytes, y.bytes])
+    expect(await validate(r, from, bundle)).toBe(TopicValidatorResult.Ignore)
+    // what P makes of it, were it forwarded: Rejected, the relay penalised
+    const p = await node()
+    expect(await validate(p, from, bundle)).toBe(TopicValidatorResult.Reject)
+    expect(p.penalised).toEqual(['invalid envelope'])
+    // Y's message was stored at R all the same
+    expect(r.store.has('t', y.envelope.origin, 1)).toBe(true)
+    r.store.close()
+    p.store.close()
+  })
 })

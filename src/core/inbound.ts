@@ -168,7 +168,11 @@ export class Inbound {
     // a bundle carrying envelopes refused for the origin limit is not forwarded as it came (gossipsub passes
     // the bytes on whole): the refused ones go no further; what was stored of it is remembered as not yet
     // forwarded (a copy as its origin sent it is forwarded when it comes) and reaches the mesh by sync anyway
-    const answer = !canForward ? undefined : results.includes('origin refused') ? TopicValidatorResult.Ignore : forward
+    // so is one carrying envelopes refused or shed before their signature was checked (a stream known forked
+    // here, a payload over this node's limit, overload): forged, they would get this node penalised by every
+    // peer that checks them. A fork's proof alone (every envelope one this node found the fork with) goes on
+    const unchecked = results.some(r => r === 'refused' || r === 'shed') && !taughtFork()
+    const answer = !canForward ? undefined : results.includes('origin refused') || unchecked ? TopicValidatorResult.Ignore : forward
     if (!this.notYetForwarded(envelopes, raws, results, answer) && !taughtFork()) return TopicValidatorResult.Ignore
     return answer ?? TopicValidatorResult.Ignore
   }
