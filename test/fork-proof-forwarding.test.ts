@@ -123,4 +123,24 @@ describe('forwarding a message that showed a fork', () => {
     r.store.close()
     p.store.close()
   })
+
+  it('a prev fork found against a neighbour still being written is passed on all the same', async () => {
+    const r = await node()
+    const from = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const a = await forking()
+    const a1 = a.one('branch A')
+    const b1 = a.one('branch B')
+    const b2 = sealEnvelope(a.key, a.origin, 't', 2, Date.now(), enc('B two'), b1.hash)
+    // 1A and, right behind it, 2B (whose prev names 1B): gossip does not wait for the commit
+    const first = validate(r, from, a1.bytes)
+    const second = validate(r, from, b2.bytes)
+    expect(await first).toBe(TopicValidatorResult.Accept)
+    expect(await second).toBe(TopicValidatorResult.Accept)
+    expect(r.found).toMatchObject([{ seq: 1, how: 'prev' }])
+    await r.store.whenFlushed()
+    await new Promise(resolve => setTimeout(resolve, 50))
+    // the proof, 1A and 2B, goes out for peers that hold one of them or neither
+    expect(r.passedOn.map(raws => raws.map(b => Buffer.from(b).toString('hex')))).toEqual([[Buffer.from(a1.bytes).toString('hex'), Buffer.from(b2.bytes).toString('hex')]])
+    r.store.close()
+  })
 })

@@ -362,8 +362,14 @@ export class Inbound {
     const report = (at: number, held: Uint8Array, other: Uint8Array, neighbour: number): true => {
       if (forks.found({ topic, origin, seq: at, held: Buffer.from(held).toString('hex'), other: Buffer.from(other).toString('hex'), peer: from.toString(), how: 'prev' })) {
         taught?.add(envelopeId(env)).add(envelopeId({ topic, origin, seq: neighbour }))
-        const row = this.p.store.readRawRange(topic, origin, neighbour, neighbour, 1)[0]
-        if (row != null) this.p.passOnFork?.(topic, [row.raw, raw])
+        // the neighbour may still be queued for writing (gossip does not wait for the commit; the tip is set
+        // before): its bytes are read once it is committed, or the proof, reported only now, went nowhere
+        const pass = (): boolean => {
+          const row = this.p.store.readRawRange(topic, origin, neighbour, neighbour, 1)[0]
+          if (row != null) this.p.passOnFork?.(topic, [row.raw, raw])
+          return row != null
+        }
+        if (!pass()) void this.p.store.whenFlushed().then(() => { if (this.p.isRunning()) pass() }).catch(() => {})
       }
       return true
     }
