@@ -143,4 +143,26 @@ describe('forwarding a message that showed a fork', () => {
     expect(r.passedOn.map(raws => raws.map(b => Buffer.from(b).toString('hex')))).toEqual([[Buffer.from(a1.bytes).toString('hex'), Buffer.from(b2.bytes).toString('hex')]])
     r.store.close()
   })
+
+  it('a bundle of one linked run taken one at a time (an id repeated in it) costs one signature check, as the run alone does', async () => {
+    const r = await node()
+    const from = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const a = await forking()
+    const run: Array<ReturnType<typeof sealEnvelope>> = []
+    for (let seq = 1; seq <= 255; seq++) run.push(sealEnvelope(a.key, a.origin, 't', seq, Date.now(), enc(`m${seq}`), run.at(-1)?.hash ?? null))
+    const stats = (r.inbound as unknown as { p: { stats: NodeStats } }).p.stats
+    // a copy of the newest repeated: no fork, yet each envelope was checked on its own (255 checks)
+    expect(await validate(r, from, encodeBundle([...run.map(s => s.bytes), run[254].bytes]))).toBe(TopicValidatorResult.Accept)
+    expect(r.store.heldState('t', a.origin)?.set.size).toBe(255)
+    expect(stats.signatureChecks).toBeLessThanOrEqual(2)
+    // and a second version of the newest, of a run of its own: the fork is found, with a check or two more
+    const b = await forking()
+    const other: Array<ReturnType<typeof sealEnvelope>> = []
+    for (let seq = 1; seq <= 255; seq++) other.push(sealEnvelope(b.key, b.origin, 't', seq, Date.now(), enc(`n${seq}`), other.at(-1)?.hash ?? null))
+    const fork = sealEnvelope(b.key, b.origin, 't', 255, Date.now(), enc('the other 255'), other[253].hash)
+    expect(await validate(r, from, encodeBundle([...other.map(s => s.bytes), fork.bytes]))).toBe(TopicValidatorResult.Accept)
+    expect(r.found).toMatchObject([{ origin: b.origin, seq: 255, how: 'same seq' }])
+    expect(stats.signatureChecks).toBeLessThanOrEqual(6)
+    r.store.close()
+  })
 })

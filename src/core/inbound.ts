@@ -149,18 +149,25 @@ export class Inbound {
       const fresh = this.notYetForwarded(envelopes, raws, [result], forward)
       return fresh || taughtFork() ? forward : TopicValidatorResult.Ignore
     }
+    // one signature per linked run (one, for a publisher's bundle), checked once for all the envelopes
+    const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq) && this.mayStore(e.topic, e.origin))
+    const authentic = verifyBatch(envelopes, needed, async e => await this.checkSignature(e))
+    const batchVerify = (i: number) => async (): Promise<boolean> => (await authentic)[i]
     let results: Acceptance[]
     if (isProofShaped(envelopes)) {
       // a fork proof (node.ts passOnFork): one at a time, each stored before the next is looked at, so a node
-      // that held neither stores one and sees the other as the fork it is
+      // that held neither stores one and sees the other as the fork it is. Authenticated as a batch all the
+      // same; one the batch did not vouch for (a second version of an id, which it does not check while the
+      // first passed) is checked on its own: the first may not have been stored (shed, refused)
       results = []
-      for (let i = 0; i < envelopes.length; i++) results.push(await this.acceptEnvelope(envelopes[i], raws[i], from, 'gossip', true, undefined, taught))
+      for (let i = 0; i < envelopes.length; i++) {
+        const vouched = batchVerify(i)
+        results.push(await this.acceptEnvelope(envelopes[i], raws[i], from, 'gossip', true,
+          async () => await vouched() || await this.checkSignature(envelopes[i]), taught))
+      }
     } else {
-      // one signature per linked run (one, for a publisher's bundle), checked once for all the envelopes
-      const needed = envelopes.map(e => this.p.isJoined(e.topic) && !this.p.store.has(e.topic, e.origin, e.seq) && this.mayStore(e.topic, e.origin))
-      const authentic = verifyBatch(envelopes, needed, async e => await this.checkSignature(e))
       results = await Promise.all(envelopes.map(async (env, i) =>
-        await this.acceptEnvelope(env, raws[i], from, 'gossip', false, async () => (await authentic)[i], taught)))
+        await this.acceptEnvelope(env, raws[i], from, 'gossip', false, batchVerify(i), taught)))
     }
     if (results.includes('rejected')) return TopicValidatorResult.Reject
     // a peer of an earlier version would reject a bundle and penalise us: it gets these by sync instead
