@@ -6,7 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { Store } from '../src/store/store.js'
-import { envelopeCodec, sealEnvelope, type Envelope } from '../src/core/envelope.js'
+import { envelopeCodec, sealEnvelope, ownBytes, type Envelope } from '../src/core/envelope.js'
 import { encodeBundle } from '../src/core/bundle.js'
 import { Inbound, type InboundParts } from '../src/core/inbound.js'
 import { Forks, type ForkInfo } from '../src/core/forks.js'
@@ -164,5 +164,35 @@ describe('forwarding a message that showed a fork', () => {
     expect(r.found).toMatchObject([{ origin: b.origin, seq: 255, how: 'same seq' }])
     expect(stats.signatureChecks).toBeLessThanOrEqual(6)
     r.store.close()
+  })
+
+  it('a bundle carrying a held message under a signature not its own, with a fresh one, is not forwarded with it', async () => {
+    const r = await node()
+    const from = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const y = (await forking()).one('y one')
+    const z = (await forking()).one('z one')
+    expect(await r.inbound.acceptEnvelope(y.envelope, y.bytes, from, 'gossip', true)).toBe('stored')
+    // Y's body under Z's signature: a plain duplicate to R, which holds Y (no check spent); Z fresh
+    const swapped = ownBytes({ body: y.envelope.body, sig: z.envelope.sig }, new Uint8Array([0]))
+    const bundle = encodeBundle([swapped, z.bytes])
+    expect(await validate(r, from, bundle)).toBe(TopicValidatorResult.Ignore)
+    expect(r.store.has('t', z.envelope.origin, 1)).toBe(true)
+    // what a peer without Y makes of it, were it forwarded: Rejected, the relay penalised
+    const p = await node()
+    expect(await validate(p, from, bundle)).toBe(TopicValidatorResult.Reject)
+    expect(p.penalised).toEqual(['invalid envelope'])
+    // nor a fork's proof carrying the held version under another signature: the other version shows the fork
+    const a = await forking()
+    const a1 = a.one('branch A')
+    expect(await r.inbound.acceptEnvelope(a1.envelope, a1.bytes, from, 'gossip', true)).toBe('stored')
+    const proof = encodeBundle([ownBytes({ body: a1.envelope.body, sig: z.envelope.sig }, new Uint8Array([0])), a.one('branch B').bytes])
+    expect(await validate(r, from, proof)).toBe(TopicValidatorResult.Ignore)
+    expect(r.found).toHaveLength(1)
+    expect(await validate(p, from, proof)).toBe(TopicValidatorResult.Reject)
+    // an honest bundle with a held message in it (bytes as signed) still goes on
+    const w = (await forking()).one('w one')
+    expect(await validate(r, from, encodeBundle([y.bytes, w.bytes]))).toBe(TopicValidatorResult.Accept)
+    r.store.close()
+    p.store.close()
   })
 })

@@ -179,7 +179,21 @@ export class Inbound {
     // here, a payload over this node's limit, overload): forged, they would get this node penalised by every
     // peer that checks them. A fork's proof alone (every envelope one this node found the fork with) goes on
     const unchecked = results.some(r => r === 'refused' || r === 'shed') && !taughtFork()
-    const answer = !canForward ? undefined : results.includes('origin refused') || unchecked ? TopicValidatorResult.Ignore : forward
+    let answer = !canForward ? undefined : results.includes('origin refused') || unchecked ? TopicValidatorResult.Ignore : forward
+    // (only when it may go on: something stored, a fork shown, or a copy in our layout awaited: notYetForwarded)
+    const mayGoOn = results.includes('stored') || taughtFork() || this.unforwarded.size > 0
+    if (answer === TopicValidatorResult.Accept && results.includes('duplicate') && mayGoOn) {
+      // held envelopes were taken as duplicates unchecked, whatever signature they came under: before they go
+      // on with the fresh ones, a peer that lacks them must find them authentic too (one check per linked run
+      // not already vouched for; another version of an id, which the batch leaves unchecked, on its own, up to
+      // the first that fails), or it Rejects the bundle and penalises this node
+      const first = await authentic
+      const unvouched = results.map((r, i) => r === 'duplicate' && !first[i])
+      const vouched = unvouched.includes(true) ? await verifyBatch(envelopes, unvouched, async e => await this.checkSignature(e)) : first
+      for (let i = 0; i < envelopes.length && answer === TopicValidatorResult.Accept; i++) {
+        if (results[i] === 'duplicate' && !vouched[i] && !await this.checkSignature(envelopes[i])) answer = TopicValidatorResult.Ignore
+      }
+    }
     if (!this.notYetForwarded(envelopes, raws, results, answer) && !taughtFork()) return TopicValidatorResult.Ignore
     return answer ?? TopicValidatorResult.Ignore
   }
