@@ -76,18 +76,9 @@ export function sha256 (data: Uint8Array): Buffer {
   return oneShotHash != null ? oneShotHash('sha256', data, 'buffer') : createHash('sha256').update(data).digest()
 }
 
-// one decoded envelope's body is hashed by several steps (the batch's chain check, the proof-shape check, the
-// fork check's tip and ring): once, remembered by the body object itself. Callers must not change the hash
-const bodyHashes = new WeakMap<Uint8Array, Buffer>()
-
 /** The chain link: what the next message of the same origin and topic carries as prev. */
 export function bodyHash (body: Uint8Array): Buffer {
-  let h = bodyHashes.get(body)
-  if (h == null) {
-    h = sha256(body)
-    bodyHashes.set(body, h)
-  }
-  return h
+  return sha256(body)
 }
 
 /**
