@@ -74,8 +74,9 @@ describe('forwarding a message that showed a fork', () => {
     expect(r.found).toHaveLength(1)
     release()
     expect(await first).toBe(TopicValidatorResult.Accept)
-    // the forged copy taught nothing: forwarded, every peer holding X's 1 would reject it and penalise R
-    expect(await second).toBe(TopicValidatorResult.Ignore)
+    // the forged copy taught nothing: forwarded, every peer holding X's 1 would reject it and penalise R. Once
+    // the genuine one is authentic it is compared with it as a held copy: the relay's forgery, Rejected
+    expect(await second).toBe(TopicValidatorResult.Reject)
     // what a peer holding X's 1 makes of the forged copy, were it forwarded: Rejected, the relay penalised
     const p = await node()
     expect(await p.inbound.acceptEnvelope(genuine.envelope, genuine.bytes, from, 'gossip', true)).toBe('stored')

@@ -69,6 +69,15 @@ describe('forks: an origin signing two versions of one seq', () => {
     expect(body).toMatch(/^gossipd_fork_refused_total 1$/m)
   })
 
+  it('two versions of one seq arriving back to back (the second while the first is being verified) are a fork too', async () => {
+    const { b, forks, gossip } = await relayAndWatcher()
+    const f = await forkingOrigin('f')
+    await Promise.all([gossip(f.a1.bytes), gossip(f.b1.bytes)])
+    await waitFor('fork reported', () => forks.length === 1)
+    expect(forks[0]).toMatchObject({ topic: 'f', origin: f.origin, seq: 1, how: 'same seq' })
+    expect(b.topics()[0].messages).toBe(1)
+  })
+
   it('a message below a held one that does not link to it, by gossip, is a fork proof and not stored', async () => {
     const { relay, b, forks, gossip } = await relayAndWatcher()
     const f = await forkingOrigin('f')

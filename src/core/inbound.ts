@@ -248,9 +248,13 @@ export class Inbound {
     // cheap, so before any signature check; checked again right before storing (admit)
     if (this.p.originLimit?.mayAdmit(env.topic, env.origin) === false) return this.originRefused(env, from, id)
     // a copy of this id is being verified right now (gossip and sync raced): an identical copy needs no
-    // second check; a different one (one of the two is forged) waits, and is checked only if the first failed
+    // second check; a different one waits, and is checked only if the first failed, or, if the first was
+    // authentic, compared with it as a held copy (the origin's other version is a fork, not a duplicate)
     for (let other = this.verifying.get(id); other != null; other = this.verifying.get(id)) {
-      if (sameBytes(other.raw, raw) || await other.outcome) return 'duplicate'
+      if (sameBytes(other.raw, raw)) return 'duplicate'
+      if (await other.outcome) {
+        return store.has(env.topic, env.origin, env.seq) && this.p.isRunning() ? await this.heldCopy(env, raw, from, source, waitForDisk, batchVerify, taught) : 'duplicate'
+      }
       if (store.has(env.topic, env.origin, env.seq) || !this.p.isRunning()) return 'duplicate'
     }
     if (this.p.dropInbound?.(env, from, source) === true) return 'duplicate'
@@ -332,7 +336,12 @@ export class Inbound {
     // a read costs ~200 times the id check: a peer flooding copies of held ids (padded, so new to gossipsub,
     // or repeated within one sync batch) gets a bounded share of the main thread; past it, a plain duplicate
     if (!this.heldCopies.take()) return 'duplicate'
-    const row = this.p.store.readRawRange(env.topic, env.origin, env.seq, env.seq, 1)[0]
+    let row = this.p.store.readRawRange(env.topic, env.origin, env.seq, env.seq, 1)[0]
+    // held but still queued for writing (a version that came just before): compared once it is committed
+    if (row == null && this.p.store.has(env.topic, env.origin, env.seq)) {
+      await this.p.store.whenFlushed()
+      row = this.p.store.readRawRange(env.topic, env.origin, env.seq, env.seq, 1)[0]
+    }
     if (row == null || sameBytes(row.raw, ownBytes(env, raw))) return 'duplicate'
     let held: Envelope
     try { held = decodeEnvelope(row.raw) } catch { return 'duplicate' }
