@@ -204,63 +204,48 @@ describe('forks: past the streams remembered (MAX_FORKS)', () => {
   })
 
   it('the proof is passed on by gossip: a node two hops away that holds one version learns of the fork, and one that held neither too', async () => {
-    // relay -- b -- c -- d in a line: only b ever gets the other version from the relay
-    const relay = await startNode({ topics: ['f'], syncIntervalMs: 600_000 })
-    const b = await startNode({ topics: ['f'], peers: [addrOf(relay)], syncIntervalMs: 600_000 })
-    const c = await startNode({ topics: ['f'], peers: [addrOf(b)], syncIntervalMs: 600_000 })
-    nodes = [relay, b, c]
-    await waitFor('meshed', () => b.topics()[0].peers === 2 && c.topics()[0].peers === 1)
     const f = await forkingOrigin('f')
-    const gossip = async (bytes: Uint8Array): Promise<void> => { await relay.libp2p.services.pubsub.publish('f', bytes) }
-    await gossip(f.a1.bytes)
-    await waitFor('1A at c', () => c.topics()[0].messages === 1)
-    // d joins after, and takes nothing by sync: it holds neither version when the proof comes
-    const d = await startNode({ topics: ['f'], peers: [addrOf(c)], syncIntervalMs: 600_000, dropInbound: (_e, _from, source) => source === 'sync' })
-    nodes.push(d)
-    await waitFor('d meshed', () => c.topics()[0].peers === 2 && d.topics()[0].peers === 1)
-    const forksAt = (n: GossipNode): ForkInfo[] => { const got: ForkInfo[] = []; n.on('fork', x => got.push(x)); return got }
-    const atC = forksAt(c)
-    const atD = forksAt(d)
-    expect(d.topics()[0].messages).toBe(0)
-    await gossip(f.b1.bytes)
-    await waitFor('b found the fork', () => b.status().forks === 1)
-    await waitFor('c learned the fork from b', () => c.status().forks === 1)
-    expect(atC[0]).toMatchObject({ topic: 'f', origin: f.origin, seq: 1, peer: b.peerId })
-    await waitFor('d learned the fork from c', () => d.status().forks === 1)
+    const { c, atD } = await proofAlongALine(f.origin, f.a1.bytes, f.b1.bytes)
     expect(atD[0]).toMatchObject({ topic: 'f', origin: f.origin, seq: 1 })
     // the stream is blocked at each: a message above the fork is not stored
     expect(c.history('f').map(text)).toEqual(['branch A'])
-    expect(b.penalties.get(c.peerId) ?? 0).toBe(0)
-    expect(c.penalties.get(b.peerId) ?? 0).toBe(0)
   })
+
   it('a prev proof is passed on too: a message and the held neighbour it contradicts, to a node that held one of them or neither', async () => {
-    // relay -- b -- c -- d in a line: only b ever gets the other version from the relay
-    const relay = await startNode({ topics: ['f'], syncIntervalMs: 600_000 })
-    const b = await startNode({ topics: ['f'], peers: [addrOf(relay)], syncIntervalMs: 600_000 })
-    const c = await startNode({ topics: ['f'], peers: [addrOf(b)], syncIntervalMs: 600_000 })
-    nodes = [relay, b, c]
-    await waitFor('meshed', () => b.topics()[0].peers === 2 && c.topics()[0].peers === 1)
     const f = await forkingOrigin('f')
-    const gossip = async (bytes: Uint8Array): Promise<void> => { await relay.libp2p.services.pubsub.publish('f', bytes) }
-    await gossip(f.a2.bytes)
-    await waitFor('2A at c', () => c.topics()[0].messages === 1)
-    // d joins after, and takes nothing by sync: it holds neither version when the proof comes
-    const d = await startNode({ topics: ['f'], peers: [addrOf(c)], syncIntervalMs: 600_000, dropInbound: (_e, _from, source) => source === 'sync' })
-    nodes.push(d)
-    await waitFor('d meshed', () => c.topics()[0].peers === 2 && d.topics()[0].peers === 1)
-    const forksAt = (n: GossipNode): ForkInfo[] => { const got: ForkInfo[] = []; n.on('fork', x => got.push(x)); return got }
-    const atC = forksAt(c)
-    const atD = forksAt(d)
-    expect(d.topics()[0].messages).toBe(0)
-    await gossip(f.b1.bytes)
-    await waitFor('b found the fork', () => b.status().forks === 1)
-    await waitFor('c learned the fork from b', () => c.status().forks === 1)
-    expect(atC[0]).toMatchObject({ topic: 'f', origin: f.origin, seq: 1, peer: b.peerId })
-    await waitFor('d learned the fork from c', () => d.status().forks === 1)
+    const { c, atD } = await proofAlongALine(f.origin, f.a2.bytes, f.b1.bytes)
     expect(atD[0]).toMatchObject({ topic: 'f', origin: f.origin, seq: 1, how: 'prev' })
-    // the stream is blocked at each: a message above the fork is not stored
     expect(c.history('f').map(text)).toEqual(['A two'])
-    expect(b.penalties.get(c.peerId) ?? 0).toBe(0)
-    expect(c.penalties.get(b.peerId) ?? 0).toBe(0)
   })
 })
+
+/**
+ * relay -- b -- c -- d in a line: the relay gossips `held` (it reaches b and c), then d joins taking nothing
+ * by sync (it holds neither version), then the relay gossips `other`, which only b gets from it. b, c and d
+ * must each find the fork (c and d from the proof passed on), and no relay is penalised for it.
+ */
+async function proofAlongALine (origin: string, held: Uint8Array, other: Uint8Array): Promise<{ c: GossipNode, atD: ForkInfo[] }> {
+  const relay = await startNode({ topics: ['f'], syncIntervalMs: 600_000 })
+  const b = await startNode({ topics: ['f'], peers: [addrOf(relay)], syncIntervalMs: 600_000 })
+  const c = await startNode({ topics: ['f'], peers: [addrOf(b)], syncIntervalMs: 600_000 })
+  nodes = [relay, b, c]
+  await waitFor('meshed', () => b.topics()[0].peers === 2 && c.topics()[0].peers === 1)
+  const gossip = async (bytes: Uint8Array): Promise<void> => { await relay.libp2p.services.pubsub.publish('f', bytes) }
+  await gossip(held)
+  await waitFor('the first version at c', () => c.topics()[0].messages === 1)
+  const d = await startNode({ topics: ['f'], peers: [addrOf(c)], syncIntervalMs: 600_000, dropInbound: (_e, _from, source) => source === 'sync' })
+  nodes.push(d)
+  await waitFor('d meshed', () => c.topics()[0].peers === 2 && d.topics()[0].peers === 1)
+  const forksAt = (n: GossipNode): ForkInfo[] => { const got: ForkInfo[] = []; n.on('fork', x => got.push(x)); return got }
+  const atC = forksAt(c)
+  const atD = forksAt(d)
+  expect(d.topics()[0].messages).toBe(0)
+  await gossip(other)
+  await waitFor('b found the fork', () => b.status().forks === 1)
+  await waitFor('c learned the fork from b', () => c.status().forks === 1)
+  expect(atC[0]).toMatchObject({ topic: 'f', origin, seq: 1, peer: b.peerId })
+  await waitFor('d learned the fork from c', () => d.status().forks === 1)
+  expect(b.penalties.get(c.peerId) ?? 0).toBe(0)
+  expect(c.penalties.get(b.peerId) ?? 0).toBe(0)
+  return { c, atD }
+}

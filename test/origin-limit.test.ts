@@ -5,7 +5,8 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { GossipNode } from '../src/core/node.js'
+import type { GossipNode, NodeOptions } from '../src/core/node.js'
+import type { PrivateKey } from '@libp2p/interface'
 import { sealEnvelope, envelopeCodec } from '../src/core/envelope.js'
 import { encodeBundle } from '../src/core/bundle.js'
 import { requestPages } from '../src/core/sync/protocol.js'
@@ -104,22 +105,7 @@ describe('origins per topic are bounded', () => {
 
 describe('a bundle mixing a known origin with new ones', () => {
   it('a full node stores the known origin\'s envelope but does not forward the refused ones in the bundle', async () => {
-    const victim = await startNode({ topics: ['t'], maxOriginsPerTopic: 2 })
-    nodes.push(victim)
-    const attacker = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
-    nodes.push(attacker)
-    const observer = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
-    nodes.push(observer)
-    await waitFor('meshed', () => victim.topics()[0].peers === 2 && attacker.topics()[0].peers === 1 && observer.topics()[0].peers === 1)
-    const atObserver = collect(observer, 't')
-    const pubsub = attacker.libp2p.services.pubsub
-    // a key of the attacker's, known to the victim, and one minted origin: the victim is full
-    const key = await generateKeyPair('Ed25519')
-    const known = peerIdFromPrivateKey(key).toString()
-    const k1 = sealEnvelope(key, known, 't', 1, Date.now(), new TextEncoder().encode('k1'))
-    await pubsub.publish('t', k1.bytes)
-    await pubsub.publish('t', (await minted(1))[0].bytes)
-    await waitFor('two origins at the observer', () => origins(atObserver).size === 2)
+    const { victim, pubsub, key, known, k1, atObserver } = await fullVictimBetween({})
     // the known origin's next envelope carries minted ones past the full victim
     const k2 = sealEnvelope(key, known, 't', 2, Date.now(), new TextEncoder().encode('k2'), k1.hash)
     const extra = await minted(5)
@@ -133,24 +119,10 @@ describe('a bundle mixing a known origin with new ones', () => {
 
 describe('a bundle mixing a known origin with new ones, sent ahead of the known origin\'s own copy', () => {
   it('the known origin\'s envelope is still forwarded when its own copy comes by gossip', async () => {
-    const victim = await startNode({ topics: ['t'], maxOriginsPerTopic: 2 })
-    nodes.push(victim)
-    const attacker = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
-    nodes.push(attacker)
     // the observer pulls only when it connects: what it gets later comes by gossip
-    const observer = await startNode({ topics: ['t'], peers: [addrOf(victim)], syncIntervalMs: 600_000 })
-    nodes.push(observer)
-    await waitFor('meshed', () => victim.topics()[0].peers === 2 && attacker.topics()[0].peers === 1 && observer.topics()[0].peers === 1)
-    const atObserver = collect(observer, 't')
+    const { victim, observer, pubsub, key, known, k1 } = await fullVictimBetween({ syncIntervalMs: 600_000 })
     const gossiped: string[] = []
     observer.on('message', m => { if (m.source === 'gossip') gossiped.push(new TextDecoder().decode(m.payload)) })
-    const pubsub = attacker.libp2p.services.pubsub
-    const key = await generateKeyPair('Ed25519')
-    const known = peerIdFromPrivateKey(key).toString()
-    const k1 = sealEnvelope(key, known, 't', 1, Date.now(), new TextEncoder().encode('k1'))
-    await pubsub.publish('t', k1.bytes)
-    await pubsub.publish('t', (await minted(1))[0].bytes)
-    await waitFor('two origins at the observer', () => origins(atObserver).size === 2)
     // the known origin's next message, first in a bundle with a minted origin (stored, the bundle not forwarded) ...
     const k2 = sealEnvelope(key, known, 't', 2, Date.now(), new TextEncoder().encode('k2'), k1.hash)
     await pubsub.publish('t', encodeBundle([k2.bytes, (await minted(1))[0].bytes]))
@@ -160,6 +132,29 @@ describe('a bundle mixing a known origin with new ones, sent ahead of the known 
     await waitFor('k2 gossiped to the observer', () => gossiped.includes('k2'), 5_000)
   }, 30_000)
 })
+
+/**
+ * attacker -- victim (limit 2) -- observer: the attacker gossips a first message from a key of its own, then
+ * one from a minted origin; both reach the observer, and the victim is full with those two
+ */
+async function fullVictimBetween (observerOpts: Partial<NodeOptions>): Promise<{ victim: GossipNode, observer: GossipNode, pubsub: GossipNode['libp2p']['services']['pubsub'], key: PrivateKey, known: string, k1: ReturnType<typeof sealEnvelope>, atObserver: ReturnType<typeof collect> }> {
+  const victim = await startNode({ topics: ['t'], maxOriginsPerTopic: 2 })
+  nodes.push(victim)
+  const attacker = await startNode({ topics: ['t'], peers: [addrOf(victim)] })
+  nodes.push(attacker)
+  const observer = await startNode({ topics: ['t'], peers: [addrOf(victim)], ...observerOpts })
+  nodes.push(observer)
+  await waitFor('meshed', () => victim.topics()[0].peers === 2 && attacker.topics()[0].peers === 1 && observer.topics()[0].peers === 1)
+  const atObserver = collect(observer, 't')
+  const pubsub = attacker.libp2p.services.pubsub
+  const key = await generateKeyPair('Ed25519')
+  const known = peerIdFromPrivateKey(key).toString()
+  const k1 = sealEnvelope(key, known, 't', 1, Date.now(), new TextEncoder().encode('k1'))
+  await pubsub.publish('t', k1.bytes)
+  await pubsub.publish('t', (await minted(1))[0].bytes)
+  await waitFor('two origins at the observer', () => origins(atObserver).size === 2)
+  return { victim, observer, pubsub, key, known, k1, atObserver }
+}
 
 describe('OriginLimit counts each origin once', () => {
   it('an admitted origin committed but not yet acked (fsync pending) is not counted twice: a new origin below the limit gets in', async () => {

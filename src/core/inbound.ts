@@ -336,11 +336,12 @@ export class Inbound {
     // a read costs ~200 times the id check: a peer flooding copies of held ids (padded, so new to gossipsub,
     // or repeated within one sync batch) gets a bounded share of the main thread; past it, a plain duplicate
     if (!this.heldCopies.take()) return 'duplicate'
-    let row = this.p.store.readRawRange(env.topic, env.origin, env.seq, env.seq, 1)[0]
+    const read = (): { raw: Uint8Array } | undefined => this.p.store.readRawRange(env.topic, env.origin, env.seq, env.seq, 1)[0]
+    let row = read()
     // held but still queued for writing (a version that came just before): compared once it is committed
     if (row == null && this.p.store.has(env.topic, env.origin, env.seq)) {
       await this.p.store.whenFlushed()
-      row = this.p.store.readRawRange(env.topic, env.origin, env.seq, env.seq, 1)[0]
+      row = read()
     }
     if (row == null || sameBytes(row.raw, ownBytes(env, raw))) return 'duplicate'
     let held: Envelope

@@ -149,6 +149,8 @@ export function requestPages (store: Store, topics: string[], blockedFrom?: Bloc
       const from = blockedFrom?.(topic, o.origin)
       return from == null ? o : claimBlocked(o, from)
     }
+    // a want over what a request carries lists each origin's first 16 ranges
+    const shortened = (o: OriginState): OriginState => claim({ ...o, ranges: o.ranges.slice(0, 16) })
     // a topic at its origin limit (origin-limit.ts) lists every origin it knows and asks for those only: the
     // messages of others would be refused, again at every pull. Listed in parts, one request each, each part
     // within a page (a server answers each for the origins it lists): 9,000 origins riddled with holes are
@@ -159,7 +161,7 @@ export function requestPages (store: Store, topics: string[], blockedFrom?: Bloc
       let list = all.map(truncateRanges).map(claim)
       // more than one part: ranges cut to 16 each, as for any want over a page, so a topic is a few requests
       // (at most 4 for 9,000 origins), well within the requests a server serves a peer at once (burst 10)
-      if (encodeCbor(cbor, { topic, origins: list, listed }).byteLength > LISTED_PART_BYTES) list = list.map(o => claim({ ...o, ranges: o.ranges.slice(0, 16) }))
+      if (encodeCbor(cbor, { topic, origins: list, listed }).byteLength > LISTED_PART_BYTES) list = list.map(shortened)
       parts = listedParts(list)
     }
     parts.forEach((part, i) => {
@@ -170,7 +172,7 @@ export function requestPages (store: Store, topics: string[], blockedFrom?: Bloc
       if (page.length > 0 && (i > 0 || page.length >= PAGE_TOPICS || origins + want.origins.length > PAGE_ORIGINS || bytes + size > PAGE_BYTES)) {
         pages.push(page); page = []; origins = 0; bytes = 0
       }
-      if (!listed && size > PAGE_BYTES) want.origins = want.origins.map(o => claim({ ...o, ranges: o.ranges.slice(0, 16) }))
+      if (!listed && size > PAGE_BYTES) want.origins = want.origins.map(shortened)
       page.push(want); origins += want.origins.length; bytes += size
     })
   }
