@@ -200,6 +200,15 @@ export class Store {
   get lowOnSpace (): boolean { return this.space.low }
 
   /**
+   * Why the store failed for durability: an fsync of the WAL (or its directory) failed. From then on every
+   * insert is refused (FSYNC_FAILED) and nothing is acked as durable, until the store is reopened (wal.ts).
+   */
+  get failure (): StoreError | null { return this.wal.failure }
+
+  /** messages refused because the store had failed */
+  get refused (): number { return this.wal.refused }
+
+  /**
    * Move an undecodable row out of the log, so everything else is served, and make its seq a hole again
    * so sync fetches a good copy from a peer. If even that write fails, the row is skipped this time.
    */
@@ -286,6 +295,9 @@ export class Store {
   /** called when a batch has been acked (or failed): pendingWrites went down without a new commit */
   get onAcked (): () => void { return this.wal.onAcked }
   set onAcked (f: () => void) { this.wal.onAcked = f }
+  /** called once, when the store fails for durability (see failure) */
+  get onFailed (): (err: StoreError) => void { return this.wal.onFailed }
+  set onFailed (f: (err: StoreError) => void) { this.wal.onFailed = f }
   /** an onCommit/onAcked listener threw (the batch was settled anyway) */
   get onListenerError (): (err: unknown) => void { return this.wal.onListenerError }
   set onListenerError (f: (err: unknown) => void) { this.wal.onListenerError = f }
@@ -339,6 +351,7 @@ export class Store {
   /**
    * Queue a message; resolves with the stored row once committed, or null if it was already held.
    * Rejects with StoreError if the commit fails (disk full, I/O error): nothing is acked that is not on disk.
+   * After a failed fsync it rejects at once, writing nothing (FSYNC_FAILED, see failure).
    * The store takes the message's buffers over: the caller must not change them (onCommit hands the same
    * payload on).
    */

@@ -3,6 +3,12 @@
 // kill -9 and power loss. The fsync runs on libuv's thread pool instead of inside SQLite's commit:
 // better-sqlite3 is synchronous, and an fsync on the event loop (several ms, sometimes tens) stalled every
 // message of the process behind it.
+// The first failed fsync (of the WAL or its directory) fails the store for durability until it is reopened:
+// Linux marks the pages of a failed writeback clean and reports the error once ("fsyncgate"; PostgreSQL
+// panics on it since 2019), so a later fsync can succeed over a hole in the WAL. SQLite's recovery stops at
+// the first frame whose cumulative checksum does not match, dropping every later frame with it: what is
+// committed after the hole is lost at a crash however its fsync went. So nothing is acked after that, and
+// new writes are refused (FSYNC_FAILED) instead of being committed only to vanish.
 import { openSync, closeSync, fsync, fsyncSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { translateWriteError, StoreError } from './db.js'
@@ -21,6 +27,13 @@ export class CommittedNotDurableError extends StoreError {
   constructor (readonly row: StoredMessage, cause: StoreError) {
     super(`committed, but the fsync failed: ${cause.message}`, 'FSYNC_FAILED', { cause })
   }
+}
+
+/** The store failed for durability (first fsync failure): why, for every later write and for status. */
+export function fsyncFailure (err: unknown, what: string): StoreError {
+  return new StoreError(`the disk reported a write error: fsync of ${what} failed (${(err as Error)?.message ?? String(err)}); ` +
+    'what was written since may be lost at a crash, so nothing is stored or acked as durable until the daemon restarts (check the disk and its kernel log)',
+  'FSYNC_FAILED', { cause: err })
 }
 
 /** What a commit writes; the store supplies it. */
@@ -54,17 +67,29 @@ export class GroupCommit {
   private fsyncRunning = false
   /** WAL fsyncs done and their total duration, for metrics */
   readonly fsyncStats = { count: 0, seconds: 0 }
+  /** set by the first failed fsync, never cleared: only reopening the store starts clean */
+  private failedWith: StoreError | null = null
+  /** messages refused since: not stored (their origin or a peer still has them; own ones were never published) */
+  private refusedCount = 0
   /** called after each commit with the rows it added (in commit order) */
   onCommit: (rows: StoredMessage[]) => void = () => {}
   /** called when a batch has been acked (or failed): pendingWrites went down without a new commit */
   onAcked: () => void = () => {}
   /** a listener above threw; the batch is settled regardless (a listener's bug must not hang publishes) */
   onListenerError: (err: unknown) => void = () => {}
+  /** called once, when the first fsync fails (see failure) */
+  onFailed: (err: StoreError) => void = () => {}
 
   /** durable: acks wait for an fsync of the WAL (synchronous FULL) */
   constructor (private readonly path: string, private readonly durable: boolean, private readonly writer: BatchWriter, private readonly fsyncFn: FsyncFn = fsync) {}
 
   get closed (): boolean { return this.isClosed }
+
+  /** why the store failed for durability (an fsync failed), or null */
+  get failure (): StoreError | null { return this.failedWith }
+
+  /** messages refused because the store had failed */
+  get refused (): number { return this.refusedCount }
 
   /** queued and not yet committed */
   isQueued (topic: string, origin: string, seq: number): boolean {
@@ -81,6 +106,7 @@ export class GroupCommit {
 
   /** Queue a message for the next commit; resolves as insert() does. */
   queue (msg: NewMessage): Promise<StoredMessage | null> {
+    if (this.failedWith != null) return Promise.reject(this.refuse([msg]))
     return new Promise((resolve, reject) => {
       this.pendingKeys.add(pendingKey(msg.topic, msg.origin, msg.seq))
       this.pending.push({ msg, resolve, reject })
@@ -121,6 +147,15 @@ export class GroupCommit {
   private commitPending (wake: () => void): void {
     const batch = this.pending.splice(0, this.pending.length)
     const msgs = batch.map(p => p.msg)
+    if (this.failedWith != null) {
+      // queued before the fsync failed: refused unwritten, as queue() refuses them now
+      for (const p of batch) this.pendingKeys.delete(pendingKey(p.msg.topic, p.msg.origin, p.msg.seq))
+      const e = this.refuse(msgs)
+      for (const p of batch) p.reject(e)
+      wake()
+      this.listener(() => this.onAcked())
+      return
+    }
     let stored: Array<StoredMessage | null>
     try {
       stored = this.writer.write(msgs)
@@ -149,6 +184,22 @@ export class GroupCommit {
     this.listener(() => this.writer.committed(rows))
   }
 
+  /** Not written: the store has failed. Gives back what queuing reserved; the error says why. */
+  private refuse (msgs: NewMessage[]): StoreError {
+    const cause = this.failedWith!
+    const e = new StoreError(`not stored: ${cause.message}`, 'FSYNC_FAILED', { cause })
+    this.refusedCount += msgs.length
+    this.writer.failed(msgs, e)
+    return e
+  }
+
+  /** The first fsync failure: from now on nothing is acked as durable (see the top of this file). */
+  private fail (e: StoreError): void {
+    if (this.failedWith != null) return
+    this.failedWith = e
+    this.listener(() => this.onFailed(e))
+  }
+
   private listener (f: () => void): void {
     try { f() } catch (err) { try { this.onListenerError(err) } catch { /* nowhere left to report */ } }
   }
@@ -159,6 +210,7 @@ export class GroupCommit {
    */
   private whenDurable (rows: number, done: Done): void {
     if (!this.durable) { done(null); return }
+    if (this.failedWith != null) { done(this.failedWith); return }
     this.unsynced.push({ rows, done })
     if (this.syncing == null) this.syncWal()
   }
@@ -172,7 +224,8 @@ export class GroupCommit {
       fd = this.walFile()
     } catch (err) {
       this.syncing = null
-      for (const b of batches) b.done(translateWriteError(err, this.path))
+      const e = err instanceof StoreError ? err : translateWriteError(err, this.path)
+      for (const b of batches) b.done(e)
       return
     }
     this.fsyncRunning = true
@@ -183,18 +236,31 @@ export class GroupCommit {
       this.fsyncStats.seconds += Number(process.hrtime.bigint() - started) / 1e9
       if (this.isClosed) { closeSync(fd); return } // close() synced and acked these already
       this.syncing = null
-      const e = err != null ? translateWriteError(err, this.path) : null
-      for (const b of batches) b.done(e)
-      if (this.unsynced.length > 0 && !this.isClosed) this.syncWal()
+      if (err != null) this.fail(fsyncFailure(err, `${this.path}-wal`))
+      for (const b of batches) b.done(this.failedWith)
+      if (this.unsynced.length === 0 || this.isClosed) return
+      // committed while this fsync ran: after a failure a later fsync proves nothing about them
+      if (this.failedWith == null) { this.syncWal(); return }
+      const late = this.unsynced.splice(0)
+      for (const b of late) b.done(this.failedWith)
     })
   }
 
   private walFile (): number {
+    if (this.failedWith != null) throw this.failedWith
     if (this.walFd == null) {
-      this.walFd = openSync(`${this.path}-wal`, 'r')
-      // the WAL's directory entry must be durable too, once
-      const dir = openSync(dirname(this.path), 'r')
-      try { fsyncSync(dir) } finally { closeSync(dir) }
+      const fd = openSync(`${this.path}-wal`, 'r')
+      // the WAL's directory entry must be durable too, once; if that fsync fails the WAL may be gone at a
+      // crash, which fails the store as a failed fsync of the WAL does
+      try {
+        const dir = openSync(dirname(this.path), 'r')
+        try { fsyncSync(dir) } catch (err) { this.fail(fsyncFailure(err, `the directory ${dirname(this.path)}`)) } finally { closeSync(dir) }
+      } catch (err) {
+        closeSync(fd)
+        throw err
+      }
+      if (this.failedWith != null) { closeSync(fd); throw this.failedWith }
+      this.walFd = fd
     }
     return this.walFd
   }
@@ -206,9 +272,9 @@ export class GroupCommit {
     const waiting = [...(this.syncing ?? []), ...this.unsynced]
     this.syncing = null
     this.unsynced = []
-    let err: StoreError | null = null
-    if (waiting.length > 0) {
-      try { fsyncSync(this.walFile()) } catch (e) { err = translateWriteError(e, this.path) }
+    let err: StoreError | null = this.failedWith
+    if (waiting.length > 0 && err == null) {
+      try { fsyncSync(this.walFile()) } catch (e) { err = e instanceof StoreError ? e : fsyncFailure(e, `${this.path}-wal`) }
     }
     this.isClosed = true
     for (const b of waiting) b.done(err)
