@@ -114,5 +114,6 @@ describe('fsync failure after the commit', () => {
     expect(next.status).toBe(503)
     expect(next.body.error).toMatchObject({ code: 'FSYNC_FAILED', message: expect.stringMatching(/not stored: the disk reported a write error.*until the daemon restarts/) })
     expect(node.history('t')).toHaveLength(1)
+    expect(node.status()).toMatchObject({ storeFailed: expect.stringMatching(/fsync of .*-wal failed/), storeRefused: 1 })
   })
 })

@@ -10,7 +10,7 @@ import { verifyEnvelope, verifyEnvelopeNow, envelopeId, ownBytes, isOwnLayout, s
 import { InlineBudget } from './inline-budget.js'
 import { decodeGossipData } from './stack/gossip.js'
 import { verifyBatch, MAX_VERSIONS_PER_ID } from './sync/verify-batch.js'
-import type { Store } from '../store/store.js'
+import { CommittedNotDurableError, type Store, type StoreError } from '../store/store.js'
 import type { PublisherPolicy } from './publishers.js'
 import { PeerBuckets, type Rate } from './rate.js'
 import type { OriginLimit } from './origin-limit.js'
@@ -314,7 +314,10 @@ export class Inbound {
     sources.set(id, source)
     const stored = store.insert({ topic: env.topic, origin: env.origin, seq: env.seq, ts: env.ts, payload: env.payload, raw })
       .then(row => row != null ? 'stored' as const : 'duplicate' as const, err => {
-        this.p.log('error', 'could not store received message', { id, err: (err as Error).message })
+        // a failed store refuses every message (counted in status; said once, when it failed): not held, so
+        // it is pulled again after a restart
+        const refused = (err as StoreError)?.code === 'FSYNC_FAILED' && !(err instanceof CommittedNotDurableError)
+        this.p.log(refused ? 'debug' : 'error', 'could not store received message', { id, err: (err as Error).message })
         return 'duplicate' as const
       })
       .finally(() => { limit?.settled(env.topic, env.origin); done() })

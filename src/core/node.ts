@@ -373,6 +373,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     store.onListenerError = err => log('error', 'a store listener threw', { err })
     store.onPrune = r => log(r.byAge > 0 ? 'info' : 'debug', 'retention removed messages', r)
     store.onQuarantine = q => { log('error', 'undecodable stored message quarantined; fetching it again from peers', q); scheduler.syncSoon(200) }
+    // once: every later write is refused (counted in status), so the log says why only here
+    store.onFailed = err => log('error', 'store failed: publishes and received messages are refused until the daemon restarts', { err: err.message })
     const run: Run = { host, swarm, store, ownsStore, topics, publisher, consumers, scheduler, outbox, bundles, unwatch: () => {}, stopRetention: () => {} }
     this.run = run
     try {
@@ -470,6 +472,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
         run.store.onListenerError = () => {}
         run.store.onPrune = () => {}
         run.store.onQuarantine = () => {}
+        run.store.onFailed = () => {}
       }
       run.publisher.release()
     }
@@ -578,6 +581,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       originsRefused: this.stats.originsRefused ?? 0,
       forked: this.forks.list().slice(0, 100).map(({ topic, origin, seq }) => ({ topic, origin, seq })),
       quarantined: run.store.quarantined,
+      storeFailed: run.store.failure?.message,
+      storeRefused: run.store.refused,
       fsyncs: run.store.fsyncStats.count,
       fsyncSeconds: run.store.fsyncStats.seconds,
       checkpoints: run.store.checkpointStats?.count ?? 0,

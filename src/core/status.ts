@@ -54,6 +54,13 @@ export interface NodeStatus {
   forked: Array<{ topic: string, origin: string, seq: number }>
   /** stored rows found undecodable and moved to quarantine (fetched again from peers) */
   quarantined: number
+  /**
+   * set once an fsync of the store's WAL failed: why. Nothing is stored or acked as durable from then on;
+   * a restart reopens the store clean (store/wal.ts)
+   */
+  storeFailed?: string
+  /** messages refused since (own publishes, and received ones that peers still hold) */
+  storeRefused: number
   /** WAL fsyncs done, and the time they took */
   fsyncs: number
   fsyncSeconds: number

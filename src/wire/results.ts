@@ -122,6 +122,9 @@ export interface Status extends StatusExtra {
   checkpointSeconds?: number
   checkpointFailures?: number
   quarantined?: number
+  /** set once an fsync of the WAL failed: why (nothing is stored or acked until a restart), and messages refused since */
+  storeFailed?: string
+  storeRefused?: number
   sync?: SyncHealthJson
 }
 

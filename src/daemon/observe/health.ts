@@ -1,5 +1,5 @@
 // Liveness and readiness for systemd, Docker and Kubernetes probes. No token: they reveal only whether the
-// daemon works. /healthz: the process answers and the node runs. /readyz: the store is open, libp2p
+// daemon works. /healthz: the process answers and the node runs. /readyz: the store is open (and has not failed), libp2p
 // listens, and, when static peers are configured, at least one peer is connected.
 import type { GossipNode } from '../../core/node.js'
 import type { ApiApp } from '../api/context.js'
@@ -10,7 +10,8 @@ export function readiness (deps: HealthDeps): { ready: boolean, checks: Record<s
   const node = deps.node()
   const running = node?.isRunning === true
   const checks: Record<string, boolean> = {
-    store: running,
+    // a failed store refuses every write until a restart (store/wal.ts)
+    store: running && node!.status().storeFailed == null,
     listening: running && node!.addresses.length > 0,
   }
   if (deps.expectPeers) checks.peers = running && node!.status().peers > 0

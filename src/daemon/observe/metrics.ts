@@ -105,6 +105,8 @@ export class GossipdMetrics {
     totalCounter(r, 'gossipd_forks_total', 'streams (topic, origin) whose origin signed two versions of one seq; each is blocked from that seq up', () => status()?.forks ?? 0)
     totalCounter(r, 'gossipd_fork_refused_total', 'envelopes not stored because their stream forked at or below their seq', () => status()?.forkRefused ?? 0)
     totalCounter(r, 'gossipd_origins_refused_total', 'envelopes of new origins refused: their topic had maxOriginsPerTopic origins', () => status()?.originsRefused ?? 0)
+    new Gauge({ name: 'gossipd_store_failed', help: '1 once an fsync of the WAL failed: nothing is stored or acked until the daemon restarts', ...reg, collect () { this.set(status()?.storeFailed != null ? 1 : 0) } })
+    totalCounter(r, 'gossipd_store_refused_total', 'messages refused because the store failed (own publishes, and received ones peers still hold)', () => status()?.storeRefused ?? 0)
     totalCounter(r, 'gossipd_store_fsyncs_total', 'WAL fsyncs', () => status()?.fsyncs ?? 0)
     totalCounter(r, 'gossipd_store_fsync_seconds_total', 'time spent in WAL fsyncs', () => status()?.fsyncSeconds ?? 0)
     totalCounter(r, 'gossipd_store_checkpoints_total', 'WAL checkpoints done on the store\'s worker thread', () => status()?.checkpoints ?? 0)
