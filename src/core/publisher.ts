@@ -129,7 +129,7 @@ export class Publisher {
     if (row == null) throw new Error(`publish: ${id} already stored`)
     // not gossiped while it may not be on disk: lost to a power loss, its seq would be signed again with
     // another body, a fork of our own stream at every peer that got this one. Sync serves it once an fsync
-    // covers it (own-unsynced.ts)
+    // covers it (own-unsynced.ts): after a failed fsync none does, so only once the daemon restarts (wal.ts)
     if (notDurable == null) this.p.gossip(envelope, raw)
     const r: PublishResult = { id, origin, topic, seq, ts, offset: row.offset }
     if (notDurable != null) { r.durable = false; r.warning = notDurable.message }
