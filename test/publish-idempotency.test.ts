@@ -85,6 +85,29 @@ describe('publish idempotency key', () => {
   }, 60_000)
 })
 
+describe('publish idempotency key and leaving a topic', () => {
+  it('leave --purge forgets the topic\'s keys: the same key after a rejoin publishes again; a plain leave keeps them', async () => {
+    const node = await startNode()
+    nodes.push(node)
+    const first = await node.publish('t', 'before', { msgId: 'K' })
+    expect(first.duplicate).toBeUndefined()
+    await node.publish('u', 'other topic', { msgId: 'K' })
+    // a plain leave keeps the rows, so it keeps their keys
+    node.leave('t')
+    node.join('t')
+    expect(await node.publish('t', 'retry', { msgId: 'K' })).toMatchObject({ seq: first.seq, duplicate: true })
+    // purge deletes the message; a key naming it must not answer for it
+    node.leave('t', true)
+    node.join('t')
+    const after = await node.publish('t', 'after', { msgId: 'K' })
+    expect(after.duplicate).toBeUndefined()
+    expect(node.history('t').map(m => new TextDecoder().decode(m.payload))).toEqual(['after'])
+    expect(await node.publish('t', 'after', { msgId: 'K' })).toMatchObject({ seq: after.seq, duplicate: true })
+    // another topic's key with the same name is untouched
+    expect((await node.publish('u', 'other topic', { msgId: 'K' })).duplicate).toBe(true)
+  })
+})
+
 describe('fsync failure after the commit', () => {
   it('answers 201 with durable: false and a warning (the row is committed), a retry with the key is a duplicate, and later publishes are refused (503 FSYNC_FAILED)', async () => {
     let fail = false

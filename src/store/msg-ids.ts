@@ -21,6 +21,7 @@ export class MsgIds {
   private readonly lookup: Database.Statement
   private readonly expire: Database.Statement
   private readonly trim: Database.Statement
+  private readonly dropTopic: Database.Statement
   private count: number
 
   constructor (db: Database.Database, private readonly limits: MsgIdLimits) {
@@ -28,6 +29,7 @@ export class MsgIds {
     this.lookup = db.prepare('SELECT topic, msg_id AS msgId, origin, seq, ts, offset FROM publish_ids WHERE topic = ? AND msg_id = ? AND at >= ?')
     this.expire = db.prepare('DELETE FROM publish_ids WHERE at < ?')
     this.trim = db.prepare('DELETE FROM publish_ids WHERE rowid IN (SELECT rowid FROM publish_ids ORDER BY at LIMIT ?)')
+    this.dropTopic = db.prepare('DELETE FROM publish_ids WHERE topic = ?')
     this.count = (db.prepare('SELECT count(*) AS n FROM publish_ids').get() as { n: number }).n
   }
 
@@ -35,6 +37,17 @@ export class MsgIds {
   find (topic: string, msgId: string, now = Date.now()): PublishedRecord | undefined {
     return this.lookup.get(topic, msgId, now - this.limits.windowMs) as PublishedRecord | undefined
   }
+
+  /**
+   * Delete a purged topic's keys (inside the purge's transaction): they name messages that are gone.
+   * Returns how many went; pass it to forgotten() once that transaction has committed.
+   */
+  deleteTopic (topic: string): number {
+    return this.dropTopic.run(topic).changes
+  }
+
+  /** deleteTopic's transaction committed: keep the count of keys held right */
+  forgotten (n: number): void { this.count = Math.max(0, this.count - n) }
 
   /** record a key (inside the commit's transaction); expired and surplus keys go at the same time */
   write (r: PublishedRecord, now: number): void {

@@ -314,9 +314,15 @@ export class Store {
     })
   }
 
-  /** Stop keeping a topic; with purge its messages, origin marks and cursors are deleted too. */
+  /**
+   * Stop keeping a topic; with purge its messages, origin marks, cursors and publish idempotency keys are
+   * deleted too (a key naming a purged message would answer a new publish as a duplicate of nothing).
+   * Without purge the rows stay, and so do their keys.
+   */
   removeTopic (topic: string, purge = false): void {
-    this.guard(() => this.topicTable.remove(topic, purge))
+    let keys = 0
+    this.guard(() => this.topicTable.remove(topic, purge, () => { keys = this.msgIds.deleteTopic(topic) }))
+    this.msgIds.forgotten(keys)
     if (purge) this.held.drop(topic)
   }
 

@@ -52,12 +52,14 @@ export class Topics {
   /**
    * Stop keeping a topic; with purge, its messages, origin marks and cursors go too. Our own publish seq
    * stays: starting that stream again at 1 would sign a second version of seqs peers still hold (a fork).
+   * onPurge runs inside the same transaction (the store deletes the topic's publish idempotency keys there).
    */
-  remove (topic: string, purge: boolean): void {
+  remove (topic: string, purge: boolean, onPurge?: () => void): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM topics WHERE topic = ?').run(topic)
       if (purge) {
         for (const table of ['messages', 'origins', 'cursors']) this.db.prepare(`DELETE FROM ${table} WHERE topic = ?`).run(topic)
+        onPurge?.()
       }
     })()
     this.stats.delete(topic)
