@@ -245,6 +245,13 @@ describe('gossipd start: configuration errors name the key and exit 2', () => {
     expect(r2.stderr).toContain(`GOSSIPD_DATA: ${join(f, 'sub')} cannot be a data dir: a part of its path is a file`)
   })
 
+  it('--data naming a directory this process cannot write: exit 2 naming --data and why (it was exit 1: "cannot read identity …: EACCES")', async () => {
+    // /proc/1/fdinfo: a directory no one may create files in, root included (Linux only)
+    const r = await gossipd(['start', '--data', '/proc/1/fdinfo', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'], { timeoutMs: 10_000 })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('invalid configuration: --data: /proc/1/fdinfo cannot be a data dir: this process cannot write to it (EACCES)')
+  })
+
   it('missing config file', async () => {
     const r = await start(['--config', '/nonexistent/gossipd.json'])
     expect(r.code).toBe(2)

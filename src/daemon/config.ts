@@ -1,6 +1,6 @@
 // Daemon configuration: flags > environment (GOSSIPD_*) > config file (JSON, comments allowed) > defaults.
 // Every value is validated here; a ConfigError names the offending key and says what is wrong with it.
-import { readFileSync, statSync } from 'node:fs'
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
 import { isIP } from 'node:net'
@@ -300,6 +300,13 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
       if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ConfigError(name, `${dir} cannot be a data dir: a part of its path is a file, not a directory`)
     }
     if (isDir === false) throw new ConfigError(name, `${dir} exists and is not a directory (the data dir must be a directory, or a path where one can be created)`)
+    // an existing dir this process cannot write failed later as a raw EACCES/EROFS reading identity.key (exit 1)
+    if (isDir === true) {
+      try { accessSync(dir, fsConstants.W_OK | fsConstants.X_OK) } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'error'
+        throw new ConfigError(name, `${dir} cannot be a data dir: this process cannot write to it (${code}${code === 'EROFS' ? ', a read-only file system' : ''})`)
+      }
+    }
     return dir
   })
   const listen = get('listen', DEFAULT_LISTEN, (name, v) => {
