@@ -358,7 +358,15 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
   })
   const metrics = get('metrics', undefined as DaemonConfig['metrics'], parseApiAddress)
   const connections = { low: get('connectionsLow', DEFAULT_CONNECTIONS.low, (name, v, source) => count(name, v, 1, source === 'file')), high: get('connectionsHigh', DEFAULT_CONNECTIONS.high, (name, v, source) => count(name, v, 1, source === 'file')) }
-  if (connections.high < connections.low) throw new ConfigError(pick('connectionsHigh')?.name ?? pick('connectionsLow')?.name ?? 'connectionsHigh', `the high mark (${connections.high}) must be at least the low mark (${connections.low})`)
+  const markSource = (key: 'connectionsLow' | 'connectionsHigh'): string => pick(key)?.name ?? 'the default'
+  if (connections.high < connections.low) {
+    throw new ConfigError(pick('connectionsHigh')?.name ?? pick('connectionsLow')?.name ?? 'connectionsHigh',
+      `the high mark (${connections.high}) must be at least the low mark (${connections.low}) (low from ${markSource('connectionsLow')}, high from ${markSource('connectionsHigh')})`)
+  }
+  // the file's own pair too, as every file value: an override must not hide a pair that fails the day it goes
+  if (typeof file.connectionsLow === 'number' && typeof file.connectionsHigh === 'number' && file.connectionsHigh < file.connectionsLow) {
+    throw new ConfigError(`${configPath}: connectionsHigh`, `the high mark (${file.connectionsHigh}) must be at least the low mark (${file.connectionsLow}) (both from the file; overridden now, this fails once the override goes)`)
+  }
   // retention merges key by key across sources
   const retention: DaemonConfig['retention'] = {}
   for (const [src, name] of [[file.retention, `${configPath}: retention`], [fromEnv.raw.retention, 'GOSSIPD_RETENTION'], [flags.retention, '--retention']] as const) {
