@@ -252,6 +252,12 @@ describe('gossipd start: configuration errors name the key and exit 2', () => {
     expect(r.stderr).toContain('invalid configuration: --data: /proc/1/fdinfo cannot be a data dir: this process cannot write to it (EACCES)')
   })
 
+  it('--data under /proc (which cannot be created): exits with the reason, not a hang (Node 20\'s recursive mkdir looped there for good)', async () => {
+    const r = await gossipd(['start', '--data', '/proc/gossipd-no-such/data', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'], { timeoutMs: 10_000 })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('cannot create data dir /proc/gossipd-no-such/data: ENOENT')
+  })
+
   it('missing config file', async () => {
     const r = await start(['--config', '/nonexistent/gossipd.json'])
     expect(r.code).toBe(2)

@@ -1,9 +1,10 @@
 // The node's libp2p identity (Ed25519), created once and kept in the data dir with 0600 permissions,
 // so the peer id (and therefore the origin of everything this node publishes) is stable across restarts.
-import { readFileSync, writeFileSync, chmodSync, statSync, mkdirSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs'
+import { readFileSync, writeFileSync, chmodSync, statSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { makeDir } from '../store/make-dir.js'
 
 export const IDENTITY_FILE = 'identity.key'
 
@@ -12,7 +13,7 @@ export class IdentityError extends Error {
 }
 
 export async function loadOrCreateIdentity (dataDir: string): Promise<PrivateKey> {
-  mkdirSync(dataDir, { recursive: true })
+  makeDir(dataDir)
   const path = join(dataDir, IDENTITY_FILE)
   let bytes: Buffer | undefined
   try {

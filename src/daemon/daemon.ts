@@ -1,10 +1,11 @@
 // The daemon: one GossipNode plus the control API, the api.json rendezvous file, logs and signals.
-import { mkdirSync, writeFileSync, renameSync, readFileSync, unlinkSync, chmodSync } from 'node:fs'
+import { writeFileSync, renameSync, readFileSync, unlinkSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { reloadOnSighup } from './reload.js'
 import { GossipNode } from '../core/node.js'
 import { StoreError } from '../store/store.js'
+import { makeDir } from '../store/make-dir.js'
 import { createApi, type Api } from './api.js'
 import { generateToken } from './api/auth.js'
 import { SocketInUseError } from './api/unix-socket.js'
@@ -73,7 +74,7 @@ function isAddrInUse (err: unknown): boolean {
 /** Start node and API; no process globals here besides pid (signals live in runDaemon). */
 export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<DaemonHandle> {
   try {
-    mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 })
+    makeDir(cfg.dataDir, 0o700)
   } catch (err) {
     throw new DaemonStartError(`cannot create data dir ${cfg.dataDir}: ${(err as Error).message}`, EXIT.ERROR)
   }

@@ -3,7 +3,7 @@
 // writes, publish.ts keeps our own streams' heads, log.ts reads, cursors.ts and retention.ts do the rest.
 // It stores envelopes as opaque bytes: the caller's RowCodec reads the few fields it needs out of them.
 // space.ts keeps a reserve so that cursors and received messages can still be written on a full disk.
-import { mkdirSync } from 'node:fs'
+import { makeDir } from './make-dir.js'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
 import { openDatabase, StoreError, translateWriteError, INLINE_CHECKPOINT_PAGES, BACKSTOP_CHECKPOINT_PAGES, TIGHT_CHECKPOINT_PAGES, WAL_SIZE_LIMIT, TIGHT_WAL_SIZE_LIMIT, type CheckpointMode } from './db.js'
@@ -92,7 +92,7 @@ export class Store {
   onQuarantine: (q: QuarantineReport) => void = () => {}
 
   constructor (dataDir: string, opts: StoreOptions) {
-    mkdirSync(dataDir, { recursive: true })
+    makeDir(dataDir)
     this.path = join(dataDir, 'queue.sqlite')
     const defaults = { ...DEFAULT_RETENTION, ...opts.retention }
     const checkpoints = opts.checkpoints ?? 'auto'
