@@ -127,9 +127,15 @@ describe.skipIf(!haveBrowser)('the swarm page in headless Chromium', () => {
     await page.locator('#conn.live').waitFor()
     // 300 at once on the page's own daemon (by gossip from another, a loaded machine spread them over seconds,
     // under the tail's 50 a second, and CI saw no note): more than the tail's 50 a second
+    // and again, up to five bursts, while no note shows: in one CI run on a loaded runner the commits of one
+    // burst still spread under 50 in any one second
     const client = new GossipClient({ url: b.url, token: b.token })
-    await Promise.all(Array.from({ length: 300 }, async (_, i) => await client.publish('chat', `burst ${i}`)))
-    await waitFor('the note of messages not shown', async () => /not shown in the last second/.test((await page.locator('#tail-dropped').textContent()) ?? ''), 15_000)
+    const noted = async (): Promise<boolean> => /not shown in the last second/.test((await page.locator('#tail-dropped').textContent()) ?? '')
+    for (let burst = 0; burst < 5 && !(await noted()); burst++) {
+      await Promise.all(Array.from({ length: 300 }, async (_, i) => await client.publish('chat', `burst ${burst}.${i}`)))
+      await waitFor('the note of messages not shown', noted, 3_000).catch(() => {})
+    }
+    expect(await noted()).toBe(true)
     await waitFor('the note cleared after the burst', async () => (await page.locator('#tail-dropped').textContent()) === '', 15_000)
   })
 
