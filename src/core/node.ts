@@ -571,6 +571,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
       gossipBundled: run.outbox.bundled,
       inboundShed: this.stats.shed,
       gossipStreamsReopened: run.streamRepair?.reopened ?? 0,
+      gossipStreamsStalled: run.outbox.stalledStreams,
       gossipDroppedUnjoined: run.topicFilter?.dropped ?? 0,
       mdnsRefusedNewPeers: this.mdnsStats.refusedNewPeers,
       rejected: this.stats.rejected,

@@ -34,6 +34,8 @@ export interface NodeStatus {
   inboundShed: number
   /** connected gossipsub peers whose missing outbound stream this node asked gossipsub to open again */
   gossipStreamsReopened: number
+  /** peers' gossipsub streams aborted because the peer stopped taking bytes (outbox.ts) */
+  gossipStreamsStalled: number
   /** gossip messages dropped unread because this node does not keep their topic (topic-filter.ts) */
   gossipDroppedUnjoined: number
   /** mDNS answers not passed on: a new peer id from a LAN address that already introduced its share (mdns.ts) */

@@ -103,6 +103,7 @@ export interface Status extends StatusExtra {
   gossipBundled?: number
   inboundShed?: number
   gossipStreamsReopened?: number
+  gossipStreamsStalled?: number
   gossipDroppedUnjoined?: number
   mdnsRefusedNewPeers?: number
   rejected?: number

@@ -17,6 +17,15 @@ export interface OutboxOptions {
   maxBufferedBytes?: number
   /** most envelopes per gossip message (default 256, the most a receiver takes); 1 turns bundling off */
   maxBundle?: number
+  /** a peer's stream over maxBufferedBytes that sends nothing for this long is aborted (default 5 s) */
+  stallMs?: number
+}
+
+/** the parts of a gossipsub outbound stream's raw libp2p stream the outbox uses */
+interface RawStream {
+  writeBufferLength?: number
+  addEventListener?: (type: 'drain', fn: () => void) => void
+  abort?: (err: Error) => void
 }
 
 interface Queued { topic: string, data: Uint8Array }
@@ -29,17 +38,23 @@ export class GossipOutbox {
   private readonly maxQueued: number
   private readonly maxBufferedBytes: number
   private readonly maxBundle: number
+  private readonly stallMs: number
+  /** per stream over the limit: since when it has sent nothing (a 'drain' event means it sent some) */
+  private readonly overSince = new WeakMap<RawStream, { at?: number }>()
   /** messages that were not gossiped because the queue was full (they travel by sync) */
   skipped = 0
   /** gossip bundles published, and the envelopes they carried */
   bundles = 0
   bundled = 0
+  /** peers' gossip streams aborted because they stopped taking bytes (the peer gets the rest by sync) */
+  stalledStreams = 0
 
   /** `bundleable(topic)`: every peer on the topic understands bundles (bundle-support.ts) */
   constructor (private readonly host: SwarmHost, opts: OutboxOptions = {}, private readonly bundleable: (topic: string) => boolean = () => false) {
     this.maxQueued = opts.maxQueued ?? 2_000
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 2 * 1024 * 1024
     this.maxBundle = Math.max(1, Math.min(opts.maxBundle ?? MAX_BUNDLE_COUNT, MAX_BUNDLE_COUNT))
+    this.stallMs = opts.stallMs ?? 5_000
   }
 
   get queued (): number { return this.queue.length }
@@ -58,11 +73,39 @@ export class GossipOutbox {
   /**
    * bytes waiting in the fullest peer's outbound gossipsub stream. streamsOutbound is gossipsub-internal
    * (version pinned in package.json; test/stack-patches.test.ts checks it fills when a peer stalls).
+   * A stream over the limit that sends nothing for stallMs (no yamux window update, no socket drain: the
+   * peer stopped reading) is aborted: holding gossip for it would stall every other peer, for as long as
+   * it likes while its muxer still answers pings (test/gossip-stalled-peer.test.ts). gossip-streams.ts
+   * opens it again later, with backoff.
    */
   private bufferedBytes (): number {
-    const streams = (this.host.services.pubsub as unknown as { streamsOutbound?: Map<string, { rawStream?: { writeBufferLength?: number } }> }).streamsOutbound
+    const streams = (this.host.services.pubsub as unknown as { streamsOutbound?: Map<string, { rawStream?: RawStream }> }).streamsOutbound
     let max = 0
-    for (const s of streams?.values() ?? []) max = Math.max(max, s.rawStream?.writeBufferLength ?? 0)
+    const now = Date.now()
+    for (const s of streams?.values() ?? []) {
+      const raw = s.rawStream
+      const len = raw?.writeBufferLength ?? 0
+      if (raw == null || len <= this.maxBufferedBytes) {
+        const t = raw != null ? this.overSince.get(raw) : undefined
+        if (t != null) t.at = undefined
+        max = Math.max(max, len)
+        continue
+      }
+      let t = this.overSince.get(raw)
+      if (t == null) {
+        const state: { at?: number } = {}
+        t = state
+        this.overSince.set(raw, state)
+        raw.addEventListener?.('drain', () => { if (state.at != null) state.at = Date.now() })
+      }
+      t.at ??= now
+      if (now - t.at >= this.stallMs && typeof raw.abort === 'function') {
+        this.stalledStreams++
+        raw.abort(new Error(`gossip peer took no bytes for ${this.stallMs} ms with ${len} queued`))
+        continue
+      }
+      max = Math.max(max, len)
+    }
     return max
   }
 

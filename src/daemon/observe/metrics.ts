@@ -98,6 +98,7 @@ export class GossipdMetrics {
     totalCounter(r, 'gossipd_gossip_bundled_envelopes_total', 'own envelopes gossiped inside bundles', () => status()?.gossipBundled ?? 0)
     totalCounter(r, 'gossipd_outbox_skipped_total', 'own messages not gossiped because peers could not keep up (they go by sync)', () => status()?.gossipSkipped ?? 0)
     totalCounter(r, 'gossipd_gossip_streams_reopened_total', 'connected gossipsub peers whose missing outbound stream was opened again (gossipsub does not retry)', () => status()?.gossipStreamsReopened ?? 0)
+    totalCounter(r, 'gossipd_gossip_streams_stalled_total', 'peers whose gossipsub stream from us was aborted: over its byte limit, it took nothing for 5 s (they get the rest by sync)', () => status()?.gossipStreamsStalled ?? 0)
     totalCounter(r, 'gossipd_gossip_dropped_unjoined_total', 'gossip messages dropped unread because this node does not keep their topic', () => status()?.gossipDroppedUnjoined ?? 0)
     totalCounter(r, 'gossipd_mdns_new_peers_refused_total', 'mDNS answers not passed on: a new peer id from a LAN address that already introduced its share', () => status()?.mdnsRefusedNewPeers ?? 0)
     totalCounter(r, 'gossipd_inbound_shed_total', 'inbound gossip left to sync because this node was overloaded', () => status()?.inboundShed ?? 0)
