@@ -5,6 +5,8 @@
 import { it, expect, afterEach } from 'vitest'
 import type { GossipNode } from '../src/core/node.js'
 import { startNode, addrOf, waitFor, stopAll, collect } from './helpers.js'
+import { GossipOutbox } from '../src/core/stack/outbox.js'
+import type { SwarmHost } from '../src/core/stack/libp2p.js'
 
 let nodes: GossipNode[] = []
 afterEach(async () => { await stopAll(nodes.splice(0)) })
@@ -47,3 +49,33 @@ it('a mesh peer that pauses its gossipsub stream has its stream aborted; the oth
   expect(a.status().gossipStreamsStalled).toBeGreaterThanOrEqual(1)
   expect(a.libp2p.getConnections(h.libp2p.peerId).length).toBeGreaterThan(0)
 }, 90_000)
+
+it('a peer whose stream was aborted for stalling holds no one up on its reopened stream', async () => {
+  // gossipsub's internals as the outbox reads them: one peer's stream, over the limit, that never drains
+  const streamsOutbound = new Map<string, { rawStream: { writeBufferLength: number, aborted: boolean, addEventListener: () => void, abort: () => void } }>()
+  const stalledStream = (): { writeBufferLength: number, aborted: boolean, addEventListener: () => void, abort: () => void } => {
+    const raw = { writeBufferLength: 3 * 1024 * 1024, aborted: false, addEventListener: () => {}, abort: () => { raw.aborted = true; streamsOutbound.delete('h') } }
+    streamsOutbound.set('h', { rawStream: raw })
+    return raw
+  }
+  let published = 0
+  const host = { services: { pubsub: { streamsOutbound, publish: async () => { published++ } } } } as unknown as SwarmHost
+  const outbox = new GossipOutbox(host, { stallMs: 1_000 })
+  try {
+    const first = stalledStream()
+    outbox.push('t', new Uint8Array(10))
+    await waitFor('first stalled stream aborted', () => first.aborted, 5_000)
+    expect(published).toBe(1)
+    // gossip-streams.ts opens it again, and the peer stalls again: the others get gossip at once
+    const second = stalledStream()
+    outbox.push('t', new Uint8Array(10))
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(published).toBe(2)
+    expect(outbox.queued).toBe(0)
+    // and the reopened stream is still aborted once it has taken nothing for stallMs
+    await waitFor('second stalled stream aborted', () => { outbox.push('t', new Uint8Array(10)); return second.aborted }, 5_000)
+    expect(outbox.stalledStreams).toBe(2)
+  } finally {
+    outbox.stop()
+  }
+})

@@ -30,6 +30,10 @@ interface RawStream {
 
 interface Queued { topic: string, data: Uint8Array }
 
+/** how long a peer whose stream stalled holds no one's gossip up (its reopened streams come 10 s to 5 min apart) */
+const STALL_MEMORY_MS = 10 * 60_000
+const MAX_STALLED_REMEMBERED = 1_024
+
 export class GossipOutbox {
   private queue: Queued[] = []
   private draining = false
@@ -41,6 +45,8 @@ export class GossipOutbox {
   private readonly stallMs: number
   /** per stream over the limit: since when it has sent nothing (a 'drain' event means it sent some) */
   private readonly overSince = new WeakMap<RawStream, { at?: number }>()
+  /** peers whose stream was aborted for stalling, and when (gossip-streams.ts reopens it, with backoff) */
+  private readonly stalledAt = new Map<string, number>()
   /** messages that were not gossiped because the queue was full (they travel by sync) */
   skipped = 0
   /** gossip bundles published, and the envelopes they carried */
@@ -82,7 +88,7 @@ export class GossipOutbox {
     const streams = (this.host.services.pubsub as unknown as { streamsOutbound?: Map<string, { rawStream?: RawStream }> }).streamsOutbound
     let max = 0
     const now = Date.now()
-    for (const s of streams?.values() ?? []) {
+    for (const [peer, s] of streams ?? []) {
       const raw = s.rawStream
       const len = raw?.writeBufferLength ?? 0
       if (raw == null || len <= this.maxBufferedBytes) {
@@ -102,11 +108,25 @@ export class GossipOutbox {
       if (now - t.at >= this.stallMs && typeof raw.abort === 'function') {
         this.stalledStreams++
         raw.abort(new Error(`gossip peer took no bytes for ${this.stallMs} ms with ${len} queued`))
+        this.noteStalled(peer, now)
         continue
       }
+      // a peer that stalled lately holds no one up on its reopened stream: it is aborted as above, and
+      // gossipsub's maxOutboundBufferSize bounds its bytes meanwhile
+      if (now - (this.stalledAt.get(peer) ?? -Infinity) < STALL_MEMORY_MS) continue
       max = Math.max(max, len)
     }
     return max
+  }
+
+  private noteStalled (peer: string, now: number): void {
+    this.stalledAt.delete(peer)
+    this.stalledAt.set(peer, now)
+    // oldest first (insertion order): forget the expired, and keep the map bounded
+    for (const [p, at] of this.stalledAt) {
+      if (now - at < STALL_MEMORY_MS && this.stalledAt.size <= MAX_STALLED_REMEMBERED) break
+      this.stalledAt.delete(p)
+    }
   }
 
   private async drain (): Promise<void> {
