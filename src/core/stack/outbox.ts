@@ -24,7 +24,6 @@ export interface OutboxOptions {
 /** the parts of a gossipsub outbound stream's raw libp2p stream the outbox uses */
 interface RawStream {
   writeBufferLength?: number
-  addEventListener?: (type: 'drain', fn: () => void) => void
   abort?: (err: Error) => void
 }
 
@@ -43,8 +42,8 @@ export class GossipOutbox {
   private readonly maxBufferedBytes: number
   private readonly maxBundle: number
   private readonly stallMs: number
-  /** per stream over the limit: since when it has sent nothing (a 'drain' event means it sent some) */
-  private readonly overSince = new WeakMap<RawStream, { at?: number }>()
+  /** per stream over the limit: since when its unsent bytes have not gone down, and how many there were */
+  private readonly overSince = new WeakMap<RawStream, { at?: number, len: number }>()
   /** peers whose stream was aborted for stalling, and when (gossip-streams.ts reopens it, with backoff) */
   private readonly stalledAt = new Map<string, number>()
   /** messages that were not gossiped because the queue was full (they travel by sync) */
@@ -79,8 +78,9 @@ export class GossipOutbox {
   /**
    * bytes waiting in the fullest peer's outbound gossipsub stream. streamsOutbound is gossipsub-internal
    * (version pinned in package.json; test/stack-patches.test.ts checks it fills when a peer stalls).
-   * A stream over the limit that sends nothing for stallMs (no yamux window update, no socket drain: the
-   * peer stopped reading) is aborted: holding gossip for it would stall every other peer, for as long as
+   * A stream over the limit whose unsent bytes do not go down for stallMs (the peer stopped reading: no
+   * yamux window update; not its 'drain' event, which libp2p also fires on every stream of a connection
+   * whose socket drained) is aborted: holding gossip for it would stall every other peer, for as long as
    * it likes while its muxer still answers pings (test/gossip-stalled-peer.test.ts). gossip-streams.ts
    * opens it again later, with backoff.
    */
@@ -99,12 +99,11 @@ export class GossipOutbox {
       }
       let t = this.overSince.get(raw)
       if (t == null) {
-        const state: { at?: number } = {}
-        t = state
-        this.overSince.set(raw, state)
-        raw.addEventListener?.('drain', () => { if (state.at != null) state.at = Date.now() })
+        t = { len }
+        this.overSince.set(raw, t)
       }
-      t.at ??= now
+      if (t.at == null || len < t.len) t.at = now
+      t.len = len
       if (now - t.at >= this.stallMs && typeof raw.abort === 'function') {
         this.stalledStreams++
         raw.abort(new Error(`gossip peer took no bytes for ${this.stallMs} ms with ${len} queued`))
