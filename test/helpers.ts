@@ -1,5 +1,5 @@
 // Shared helpers for in-process multi-peer tests: nodes on 127.0.0.1, mDNS off unless asked.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, fsync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
@@ -17,6 +17,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { SyncScheduler } from '../src/core/sync/scheduler.js'
 import type { PullLimits } from '../src/core/sync/protocol.js'
 import type { NodeHost } from '../src/core/host.js'
+import type { FsyncFn } from '../src/store/wal.js'
 
 const dirs: string[] = []
 
@@ -74,6 +75,17 @@ export function text (m: StoredMessage): string {
  * A row for Store.insert with a real envelope around it (the store reads payloads back from envelopes);
  * the signature is zeros, as the store never checks it.
  */
+/** the error a disk's failed writeback gives fsync */
+export const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })
+
+/** a store's fsync that fails the next `failures` calls (with EIO, on a later tick), then does real ones */
+export function failingFsync (failures: number): FsyncFn {
+  return (fd, cb) => {
+    if (failures > 0) { failures--; setImmediate(() => cb(eio())); return }
+    fsync(fd, cb)
+  }
+}
+
 export function storeRow (topic: string, origin: string, seq: number, body = `m${seq}`, ts = Date.now()): NewMessage {
   const payload = new TextEncoder().encode(body)
   return { topic, origin, seq, ts, payload, raw: encodeEnvelope({ origin, topic, seq, ts, payload, sig: new Uint8Array(64) }) }

@@ -7,7 +7,7 @@ import { Store } from '../src/store/store.js'
 import type { FsyncFn } from '../src/store/wal.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import type { GossipNode } from '../src/core/node.js'
-import { startNode, stopAll, tempDir, removeTempDirs, addrOf, waitFor, text, storeRow } from './helpers.js'
+import { startNode, stopAll, tempDir, removeTempDirs, addrOf, waitFor, text, storeRow, eio } from './helpers.js'
 import { OwnUnsynced } from '../src/store/own-unsynced.js'
 import type { NewMessage } from '../src/store/rows.js'
 
@@ -57,7 +57,7 @@ describe('an own message whose fsync failed', () => {
   it('is not gossiped (a power loss may take it back, and its seq is signed again with another body) nor served, even once fsyncs succeed again; a restart serves it', async () => {
     let failing = false
     const flaky: FsyncFn = (fd, cb) => {
-      if (failing) { cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })); return }
+      if (failing) { cb(eio()); return }
       fsync(fd, cb)
     }
     const dir = tempDir()

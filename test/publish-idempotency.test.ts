@@ -10,7 +10,7 @@ import { createApi } from '../src/daemon/api.js'
 import { GossipClient } from '../src/client/client.js'
 import { Store, type FsyncFn } from '../src/store/store.js'
 import { envelopeCodec } from '../src/core/envelope.js'
-import { startNode, stopAll, tempDir } from './helpers.js'
+import { startNode, stopAll, tempDir, eio } from './helpers.js'
 import { startDaemon, stopDaemon, gossipd, cleanup, tmp } from './daemon-util.js'
 
 const token = 'test-token-0123456789'
@@ -112,7 +112,7 @@ describe('fsync failure after the commit', () => {
   it('answers 201 with durable: false and a warning (the row is committed), a retry with the key is a duplicate, and later publishes are refused (503 FSYNC_FAILED)', async () => {
     let fail = false
     const flaky: FsyncFn = (fd, cb) => {
-      if (fail) { fail = false; setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }))); return }
+      if (fail) { fail = false; setImmediate(() => cb(eio())); return }
       fsync(fd, cb)
     }
     const dir = tempDir()

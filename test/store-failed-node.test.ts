@@ -1,14 +1,12 @@
 // A node whose store failed (an fsync of the WAL failed, store/wal.ts): publishes and received messages are
 // refused, never lost silently: logged (once, with the reason), counted, and shown in status and readiness.
 import { describe, it, expect, afterEach } from 'vitest'
-import { fsync } from 'node:fs'
 import { Store } from '../src/store/store.js'
-import type { FsyncFn } from '../src/store/wal.js'
 import { envelopeCodec } from '../src/core/envelope.js'
 import type { GossipNode } from '../src/core/node.js'
 import type { LogFn } from '../src/core/events.js'
 import { readiness } from '../src/daemon/observe/health.js'
-import { startNode, stopAll, tempDir, removeTempDirs, addrOf, waitFor } from './helpers.js'
+import { startNode, stopAll, tempDir, removeTempDirs, addrOf, waitFor, failingFsync } from './helpers.js'
 
 let nodes: GossipNode[] = []
 const closers: Array<() => void> = []
@@ -20,13 +18,8 @@ afterEach(async () => {
 
 describe('a node whose store failed', () => {
   it('refuses publishes and received messages, counts them, logs the reason once, and is not ready', async () => {
-    let failures = 1
-    const flaky: FsyncFn = (fd, cb) => {
-      if (failures > 0) { failures--; setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }))); return }
-      fsync(fd, cb)
-    }
     const dir = tempDir()
-    const store = new Store(dir, { codec: envelopeCodec, fsync: flaky })
+    const store = new Store(dir, { codec: envelopeCodec, fsync: failingFsync(1) })
     closers.push(() => store.close())
     const logs: Array<{ level: string, msg: string }> = []
     const log: LogFn = (level, msg) => { logs.push({ level, msg }) }

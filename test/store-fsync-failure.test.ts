@@ -2,27 +2,17 @@
 // the failed pages clean and reports the error once ("fsyncgate"), so the WAL may have a hole, and SQLite's
 // recovery drops every frame after it at a crash. New writes are refused; a reopen starts clean.
 import { describe, it, expect, afterEach } from 'vitest'
-import { fsync } from 'node:fs'
 import { Store, StoreError, CommittedNotDurableError } from '../src/store/store.js'
 import type { FsyncFn } from '../src/store/wal.js'
 import { envelopeCodec } from '../src/core/envelope.js'
-import { tempDir, removeTempDirs, storeRow } from './helpers.js'
+import { fsync } from 'node:fs'
+import { tempDir, removeTempDirs, storeRow, eio, failingFsync as failing } from './helpers.js'
 
 const closers: Array<() => void> = []
 afterEach(() => {
   for (const c of closers.splice(0)) c()
   removeTempDirs()
 })
-
-const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })
-
-/** fails the next `failures` fsyncs, then does real ones */
-function failing (failures: number): FsyncFn {
-  return (fd, cb) => {
-    if (failures > 0) { failures--; setImmediate(() => cb(eio())); return }
-    fsync(fd, cb)
-  }
-}
 
 function open (dir: string, fsyncFn?: FsyncFn): Store {
   const s = new Store(dir, { codec: envelopeCodec, fsync: fsyncFn })

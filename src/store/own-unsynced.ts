@@ -6,8 +6,8 @@
 import type { NewMessage } from './rows.js'
 
 /**
- * commits tracked at most. Past it (a backstop: a failed fsync now fails the store, so commits stop; before
- * that, fsyncs failing one after another while publishes went on kept each commit until an fsync covered it) the two oldest are merged into one that waits for the newer one's
+ * commits tracked at most (a backstop: a failed fsync fails the store, so commits stop; each commit is kept
+ * until an fsync covers it). Past it the two oldest are merged into one that waits for the newer one's
  * fsync: unservable a little longer, never sooner, and memory and servableUpTo's work stay bounded.
  */
 const MAX_COMMITS = 1_024

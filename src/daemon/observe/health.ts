@@ -9,12 +9,14 @@ export interface HealthDeps { node: () => GossipNode | undefined, expectPeers: b
 export function readiness (deps: HealthDeps): { ready: boolean, checks: Record<string, boolean> } {
   const node = deps.node()
   const running = node?.isRunning === true
+  // one status for both checks: it is built afresh on each call
+  const status = running ? node!.status() : undefined
   const checks: Record<string, boolean> = {
     // a failed store refuses every write until a restart (store/wal.ts)
-    store: running && node!.status().storeFailed == null,
+    store: status != null && status.storeFailed == null,
     listening: running && node!.addresses.length > 0,
   }
-  if (deps.expectPeers) checks.peers = running && node!.status().peers > 0
+  if (deps.expectPeers) checks.peers = status != null && status.peers > 0
   return { ready: Object.values(checks).every(Boolean), checks }
 }
 
