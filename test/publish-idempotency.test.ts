@@ -23,12 +23,12 @@ afterEach(async () => {
   await cleanup()
 })
 
-async function apiOn (node: GossipNode): Promise<{ url: string, post: (body: unknown, headers?: Record<string, string>) => Promise<{ status: number, body: any }> }> {
+async function apiOn (node: GossipNode): Promise<{ url: string, post: (body: unknown, headers?: Record<string, string>) => Promise<{ status: number, body: any, retryAfter: string | null }> }> {
   const api = await createApi({ node, token })
   closers.push(async () => await api.close())
-  const post = async (body: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: any }> => {
+  const post = async (body: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: any, retryAfter: string | null }> => {
     const res = await fetch(`${api.url}/v1/topics/t/messages`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers } })
-    return { status: res.status, body: await res.json() }
+    return { status: res.status, body: await res.json(), retryAfter: res.headers.get('retry-after') }
   }
   return { url: api.url, post }
 }
@@ -136,6 +136,8 @@ describe('fsync failure after the commit', () => {
     const next = await post({ payload: 'next' })
     expect(next.status).toBe(503)
     expect(next.body.error).toMatchObject({ code: 'FSYNC_FAILED', message: expect.stringMatching(/not stored: the disk reported a write error.*until the daemon restarts/) })
+    // no Retry-After: a client that honours it would retry every second until someone restarts the daemon
+    expect(next.retryAfter).toBeNull()
     expect(node.history('t')).toHaveLength(1)
     expect(node.status()).toMatchObject({ storeFailed: expect.stringMatching(/fsync of .*-wal failed/), storeRefused: 1 })
   })

@@ -1,5 +1,5 @@
 // Error -> HTTP: nothing a client sends may take the daemon down; every failure becomes a JSON ErrorBody
-// with a fitting status. 503s carry retry-after.
+// with a fitting status. 503s carry retry-after, but for a failed store, which only a restart mends.
 import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidInputError } from '../../core/limits.js'
@@ -46,7 +46,8 @@ export function errorHandler (limits: ErrorLimits, closing: () => boolean) {
     if (m == null) req.log.error({ err }, 'api handler failed')
     const { status, code, message } = m ?? { status: 500, code: ERROR_CODES.INTERNAL, message: 'internal error' }
     if (err instanceof ApiError) for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v)
-    if (status === 503 && reply.getHeader('retry-after') == null) void reply.header('retry-after', '1')
+    // a failed store (an fsync failed) answers 503 until a restart: a Retry-After would make clients retry for ever
+    if (status === 503 && code !== 'FSYNC_FAILED' && reply.getHeader('retry-after') == null) void reply.header('retry-after', '1')
     const body: ErrorBody = { error: { code, message } }
     return await reply.status(status).send(body)
   }
