@@ -87,3 +87,21 @@ describe('a failed fsync of the WAL', () => {
     await again.sync()
   })
 })
+
+describe('a failed fsync of the data directory (once, when the WAL is first fsynced)', () => {
+  it('fails the store as a failed fsync of the WAL does: the first batch is not acked, later inserts are refused', async () => {
+    let dirFsyncs = 0
+    const s = new Store(tempDir(), { codec: envelopeCodec, fsyncDir: () => { dirFsyncs++; throw eio() } })
+    closers.push(() => s.close())
+    s.addTopic('t')
+    // committed, but the WAL's directory entry may be gone at a crash: not durable
+    await expect(s.insert(storeRow('t', 'o', 1))).rejects.toBeInstanceOf(CommittedNotDurableError)
+    expect(s.failure).toMatchObject({ code: 'FSYNC_FAILED', message: expect.stringMatching(/fsync of the directory .* failed/) })
+    const after = s.insert(storeRow('t', 'o', 2))
+    await expect(after).rejects.not.toBeInstanceOf(CommittedNotDurableError)
+    await expect(after).rejects.toMatchObject({ code: 'FSYNC_FAILED', message: expect.stringMatching(/^not stored: /) })
+    await expect(s.sync()).rejects.toMatchObject({ code: 'FSYNC_FAILED' })
+    expect(s.has('t', 'o', 2)).toBe(false)
+    expect(dirFsyncs).toBe(1) // not tried again: a later success would prove nothing
+  })
+})

@@ -50,6 +50,8 @@ export interface StoreOptions {
   msgIds?: Partial<MsgIdLimits>
   /** fault injection for tests: the fsync of the WAL after each group commit */
   fsync?: FsyncFn
+  /** fault injection for tests: the one fsync of the data dir, when the WAL is first opened for its fsyncs */
+  fsyncDir?: (fd: number) => void
   /**
    * where WAL checkpoints run (default auto: inside SQLite's commits on this thread at moderate rates, on
    * a worker thread while over ~1 MiB/s of payload is committed; background: always the worker, started
@@ -140,7 +142,7 @@ export class Store {
         // retention runs again on its timer if this fails (e.g. the delete itself needs space)
         try { this.pruner.afterCommit(new Set(rows.map(r => r.topic))) } catch (err) { this.translate(err) }
       },
-    }, opts.fsync)
+    }, opts.fsync, opts.fsyncDir)
     this.applyWalLimits()
     const every = opts.maintenanceMs ?? 60_000
     if (every > 0) {

@@ -81,7 +81,8 @@ export class GroupCommit {
   onFailed: (err: StoreError) => void = () => {}
 
   /** durable: acks wait for an fsync of the WAL (synchronous FULL) */
-  constructor (private readonly path: string, private readonly durable: boolean, private readonly writer: BatchWriter, private readonly fsyncFn: FsyncFn = fsync) {}
+  constructor (private readonly path: string, private readonly durable: boolean, private readonly writer: BatchWriter,
+    private readonly fsyncFn: FsyncFn = fsync, private readonly fsyncDirFn: (fd: number) => void = fsyncSync) {}
 
   get closed (): boolean { return this.isClosed }
 
@@ -254,7 +255,7 @@ export class GroupCommit {
       // crash, which fails the store as a failed fsync of the WAL does
       try {
         const dir = openSync(dirname(this.path), 'r')
-        try { fsyncSync(dir) } catch (err) { this.fail(fsyncFailure(err, `the directory ${dirname(this.path)}`)) } finally { closeSync(dir) }
+        try { this.fsyncDirFn(dir) } catch (err) { this.fail(fsyncFailure(err, `the directory ${dirname(this.path)}`)) } finally { closeSync(dir) }
       } catch (err) {
         closeSync(fd)
         throw err
