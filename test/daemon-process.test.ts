@@ -252,10 +252,14 @@ describe('gossipd start: configuration errors name the key and exit 2', () => {
     expect(r.stderr).toContain('invalid configuration: --data: /proc/1/fdinfo cannot be a data dir: this process cannot write to it (EACCES)')
   })
 
-  it('--data under /proc (which cannot be created): exits with the reason, not a hang (Node 20\'s recursive mkdir looped there for good)', async () => {
+  it('--data under /proc (which cannot be created): exit 2 naming --data and the reason, not a hang (Node 20\'s recursive mkdir looped there for good)', async () => {
     const r = await gossipd(['start', '--data', '/proc/gossipd-no-such/data', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'], { timeoutMs: 10_000 })
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('cannot create data dir /proc/gossipd-no-such/data: ENOENT')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('invalid configuration: --data: cannot create data dir /proc/gossipd-no-such/data: ENOENT')
+    // the same from the environment names the variable
+    const e = await gossipd(['start', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'], { timeoutMs: 10_000, env: { GOSSIPD_DATA: '/sys/gossipd-no-such' } })
+    expect(e.code).toBe(2)
+    expect(e.stderr).toMatch(/invalid configuration: GOSSIPD_DATA: cannot create data dir \/sys\/gossipd-no-such: E(PERM|ROFS|ACCES)/)
   })
 
   it('missing config file', async () => {

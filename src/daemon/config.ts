@@ -21,6 +21,8 @@ export type LogLevel = typeof LOG_LEVELS[number]
 
 export interface DaemonConfig {
   dataDir: string
+  /** the setting that named dataDir (a flag, variable or file key; absent: the default), for start's errors */
+  dataDirFrom?: string
   listen: string[]
   api: { host: string, port: number }
   mdns: boolean
@@ -388,5 +390,6 @@ export function resolveConfig (sources: { flags?: RawConfig, env?: NodeJS.Proces
     denyPeers: get('denyPeers', [] as string[], (name, v) => allowPeersFrom(name, v, fail)),
     publishers: get('publishers', {}, (name, v) => publishersFrom(name, v, fail)),
   }
-  return { dataDir, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, maxStreams, maxOriginsPerTopic, connections, metrics, trust, apiSocket, configFile: configPath }
+  const dataDirFrom = pick('dataDir')?.name
+  return { dataDir, dataDirFrom, listen, api, mdns, peers, topics, retention, logLevel, maxPayloadBytes, maxStreams, maxOriginsPerTopic, connections, metrics, trust, apiSocket, configFile: configPath }
 }

@@ -66,6 +66,9 @@ export function reportUnhandledRejection (log: Logger, err: unknown): void {
 /** unhandled rejections seen by this process */
 export function unhandledRejectionCount (): number { return unhandledRejections }
 
+/** mkdir errors that say the data dir's path cannot hold a directory, whatever the machine's state */
+const CONFIG_ERRNOS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR'])
+
 function isAddrInUse (err: unknown): boolean {
   const e = err as { code?: string, message?: string, errors?: unknown[] }
   return e?.code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(e?.message ?? '') || (Array.isArray(e?.errors) && e.errors.some(isAddrInUse))
@@ -76,7 +79,11 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
   try {
     makeDir(cfg.dataDir, 0o700)
   } catch (err) {
-    throw new DaemonStartError(`cannot create data dir ${cfg.dataDir}: ${(err as Error).message}`, EXIT.ERROR)
+    // a place where no directory can be made (/proc/x, /sys/x, a read-only or forbidden parent) is a bad
+    // setting, named like config errors (exit 2); anything else (EIO, ENOSPC) is a fault of the machine
+    const setting = CONFIG_ERRNOS.has((err as NodeJS.ErrnoException).code ?? '')
+    throw new DaemonStartError(`${setting ? `invalid configuration: ${cfg.dataDirFrom ?? 'the default data dir'}: ` : ''}cannot create data dir ${cfg.dataDir}: ${(err as Error).message}`,
+      setting ? EXIT.USAGE : EXIT.ERROR)
   }
   // before the node: libp2p takes its metrics at creation
   const observe = new Observability({ version: VERSION, expectPeers: cfg.peers.length > 0, metricsListen: cfg.metrics, logger: log })
