@@ -41,4 +41,22 @@ describe('a node whose store failed', () => {
     expect(readiness({ node: () => a, expectPeers: false })).toMatchObject({ ready: false, checks: { store: false } })
     expect(logs.filter(l => l.level === 'error' && /store failed/.test(l.msg))).toHaveLength(1)
   })
+
+  it('stops pulling from peers: what it would pull is refused unwritten, at a cost to both sides', async () => {
+    const dir = tempDir()
+    const store = new Store(dir, { codec: envelopeCodec, fsync: failingFsync(1) })
+    closers.push(() => store.close())
+    const a = await startNode({ dataDir: dir, synchronous: 'FULL', topics: ['t'], syncIntervalMs: 200 }, { store })
+    const b = await startNode({ topics: ['t'], peers: [addrOf(a)], syncIntervalMs: 200 })
+    nodes = [a, b]
+    await waitFor('connected', () => b.peers().length === 1 && a.meshPeers('t').length === 1)
+    await waitFor('a pulled from b', () => a.status().sync.pulls >= 2)
+    expect((await a.publish('t', 'committed, fsync failed')).durable).toBe(false)
+    for (let i = 0; i < 5; i++) await b.publish('t', `from b ${i}`)
+    await waitFor('b\'s messages refused', () => a.status().storeRefused >= 5)
+    const pulls = a.status().sync.pulls
+    // at 200 ms a round (0.5-1.5x, doubling while idle up to 6x), about ten pulls would start in 3 s
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+    expect(a.status().sync.pulls).toBe(pulls)
+  })
 })

@@ -148,6 +148,8 @@ export class SyncScheduler {
    * backoff (it failed or stalled) is queued when its backoff ends. */
   requestSync (peer: string): void {
     if (!this.p.isRunning()) return
+    // a failed store (an fsync failed) refuses every message until a restart: a pull would only cost both sides
+    if (this.p.store.failure != null) return
     if (this.health.deferred(peer, () => this.requestSync(peer))) return
     this.queue.add(peer)
     this.pump()
