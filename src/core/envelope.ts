@@ -14,6 +14,7 @@
 // Bodies of 6 fields (written before prev existed) still decode, with prev null.
 import { Encoder } from 'cbor-x'
 import { encodeCbor } from './cbor-owned.js'
+import { TOPIC_PATTERN } from './limits.js'
 import * as nodeCrypto from 'node:crypto'
 import { createHash, createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -62,8 +63,6 @@ export const SIG_BYTES = 64
 /** envelope timestamps must fall in years 2000..2200 (ms since the epoch): anything else is a forgery or a broken clock */
 export const MIN_TS = Date.UTC(2000, 0, 1)
 export const MAX_TS = Date.UTC(2200, 0, 1)
-/** the topic pattern of limits.ts, repeated here so the decoder needs nothing else: a topic no API could name is refused */
-const ENVELOPE_TOPIC = /^[A-Za-z0-9_-][A-Za-z0-9._\-/]{0,127}$/
 /** a sanity bound only (base58 Ed25519 peer ids are 52 characters): whether the origin is a peer id whose key
  * signed the body is the signature check's job */
 export const MAX_ORIGIN_CHARS = 256
@@ -200,7 +199,8 @@ export function decodeEnvelope (bytes: Uint8Array): Envelope {
   }
   // every field is checked here, at the boundary, so nothing that later renders a message can fail on it
   if (ts < MIN_TS || ts > MAX_TS) throw new MalformedEnvelopeError(`envelope ts ${ts} is outside years 2000..2200`)
-  if (!ENVELOPE_TOPIC.test(topic)) throw new MalformedEnvelopeError('envelope topic is not a valid topic name')
+  // a topic no API could name is refused
+  if (!TOPIC_PATTERN.test(topic)) throw new MalformedEnvelopeError('envelope topic is not a valid topic name')
   if (origin.length === 0 || origin.length > MAX_ORIGIN_CHARS || !/^[\x21-\x7e]+$/.test(origin)) throw new MalformedEnvelopeError('envelope origin is not a peer id (printable ASCII, at most 256 characters)')
   return { origin, topic, seq, ts, payload, prev, body, sig }
 }
