@@ -2,6 +2,7 @@
 // control characters escaped; --json and --raw stay exact (the CLI half is in trust-cli.test.ts).
 import { describe, it, expect } from 'vitest'
 import { toMessageJson } from '../src/wire/message.js'
+import { readFileSync } from 'node:fs'
 import { formatMessage, messageLine, terminalSafe } from '../src/wire/format.js'
 
 const hostile = '\u001b]0;pwned\u0007\u001b[31mred\r\n12:00:00 …AAAAAAAA#9: forged line\u009b2J\u202eevil'
@@ -18,6 +19,21 @@ describe('terminal escape injection', () => {
       expect(line.split('\n')).toHaveLength(1)
     }
     expect(terminalSafe('plain text, ünïcödé ✓')).toBe('plain text, ünïcödé ✓')
+  })
+})
+
+describe('the swarm page\'s twin of terminalSafe (src/web/app.js is plain browser JavaScript: it cannot import it)', () => {
+  it('escapes exactly what the CLI escapes, the same way, over the first 0x3000 code points', () => {
+    const app = readFileSync(new URL('../src/web/app.js', import.meta.url), 'utf8')
+    const from = app.indexOf('const UNSAFE')
+    const to = app.indexOf('\n})\n', from)
+    expect(from).toBeGreaterThan(0)
+    expect(to).toBeGreaterThan(from)
+    const visible = new Function(`${app.slice(from, to + 3)}; return visible`)() as (s: string) => string
+    for (let c = 0; c < 0x3000; c++) {
+      const s = `a${String.fromCharCode(c)}b`
+      if (visible(s) !== terminalSafe(s)) expect.fail(`U+${c.toString(16)}: page ${JSON.stringify(visible(s))}, CLI ${JSON.stringify(terminalSafe(s))}`)
+    }
   })
 })
 
