@@ -51,7 +51,7 @@ describe('peer allow and deny lists', () => {
   it('caps live inbound connections per source IP (loopback exempt); bans expire', async () => {
     const gate = new PeerGate({}, 2)
     const conn = (addr: string): Connection => ({ direction: 'inbound', remoteAddr: multiaddr(addr) }) as unknown as Connection
-    const incoming = (addr: string): MultiaddrConnection => ({ remoteAddr: multiaddr(addr) }) as unknown as MultiaddrConnection
+    const incoming = (addr: string): MultiaddrConnection => Object.assign(new EventTarget(), { remoteAddr: multiaddr(addr), status: 'open' }) as unknown as MultiaddrConnection
     const live = [conn('/ip4/10.0.0.9/tcp/1'), conn('/ip4/10.0.0.9/tcp/2'), conn('/ip4/127.0.0.1/tcp/3'), conn('/ip4/127.0.0.1/tcp/4')]
     gate.connections = () => live
     const deny = gate.gater().denyInboundConnection!
