@@ -133,6 +133,46 @@ async function writeFrame (s: Framed, side: 'pull' | 'serve', frame: unknown, si
 }
 
 /**
+ * Resolves once `stream` holds nothing unsent (all of it is in the muxer's window and the socket). A frame's
+ * write resolves at the first 'drain' event, and libp2p fires those on every stream of a connection whose
+ * socket drained, so a puller that stopped reading (no yamux window updates) had each stream queue up to
+ * WINDOW batches at the server. Judged by the stream's own unsent byte count: a stream whose count does not
+ * go down for WRITE_TIMEOUT_MS ends, so a slow but honest link keeps its pull.
+ */
+async function leftSendBuffer (stream: Stream, signal?: AbortSignal): Promise<void> {
+  let left = stream.writeBufferLength
+  let since = monotonicNow()
+  while (stream.writeBufferLength > 0) {
+    if (stream.writeBufferLength < left) { left = stream.writeBufferLength; since = monotonicNow() }
+    const wait = WRITE_TIMEOUT_MS - (monotonicNow() - since)
+    if (wait <= 0) throw new Error(`sync: the puller took none of ${left} bytes for ${WRITE_TIMEOUT_MS} ms`)
+    // 'idle': the send buffer emptied; 'drain': some of it may move (a window update, the socket drained)
+    await withDeadline(wait, signal, async d => { await nextEvent(stream, ['idle', 'drain'], d.signal) }).catch((err: Error) => {
+      if (stream.status !== 'open' || signal?.aborted === true) throw err
+    })
+  }
+}
+
+/** the first of `types` on `stream`; rejects when the stream closes or `signal` aborts */
+async function nextEvent (stream: Stream, types: Array<'idle' | 'drain'>, signal: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      for (const t of types) stream.removeEventListener(t, onEvent)
+      stream.removeEventListener('close', onClose)
+      signal.removeEventListener('abort', onAbort)
+    }
+    const onEvent = (): void => { done(); resolve() }
+    const onClose = (): void => { done(); reject(new Error('sync: stream closed')) }
+    const onAbort = (): void => { done(); reject(signal.reason) }
+    if (signal.aborted) { reject(signal.reason); return }
+    if (stream.status !== 'open') { reject(new Error('sync: stream closed')); return }
+    for (const t of types) stream.addEventListener(t, onEvent)
+    stream.addEventListener('close', onClose)
+    signal.addEventListener('abort', onAbort)
+  })
+}
+
+/**
  * Split what we hold of `topics` into requests a server accepts. A topic with more origins than a server
  * takes lists only the first ones: the server then also sends what we hold of the others, dropped here by
  * id before any verification (as with truncated ranges).
@@ -403,7 +443,7 @@ const everyOrigin: OriginFilter = () => true
 export async function serveSync (stream: Stream, store: Store, signal?: AbortSignal, maxPayloadBytes = MAX_PAYLOAD_BYTES, floors = true): Promise<number> {
   const s = lp(stream, maxPayloadBytes)
   const wants = parseRequest(await readFrame(s, signal))
-  const sent = await sendMissing(s, store, wants, everyOrigin, floors, signal)
+  const sent = await sendMissing(s, stream, store, wants, everyOrigin, floors, signal)
   await stream.close({ signal }).catch(() => {})
   return sent
 }
@@ -430,14 +470,14 @@ export async function serveDigest (stream: Stream, store: Store, digests: Digest
       const mask = masks.get(topic)
       return mask != null && inMask(mask, bucketOf(origin, req.b))
     }
-    sent = await sendMissing(s, store, wants, only, true, signal)
+    sent = await sendMissing(s, stream, store, wants, only, true, signal)
   }
   await stream.close({ signal }).catch(() => {})
   return sent
 }
 
 /** the server's side of the batches, acks and floors: what the puller lacks of `wants`, limited to `only` */
-async function sendMissing (s: Framed, store: Store, wants: TopicWant[], only: OriginFilter, floors: boolean, signal?: AbortSignal): Promise<number> {
+async function sendMissing (s: Framed, stream: Stream, store: Store, wants: TopicWant[], only: OriginFilter, floors: boolean, signal?: AbortSignal): Promise<number> {
   let sent = 0
   let batch: Uint8Array[] = []
   let marks: Floor[] = []
@@ -457,6 +497,10 @@ async function sendMissing (s: Framed, store: Store, wants: TopicWant[], only: O
     batch = []; bytes = 0; marks = []
     if (more) {
       unacked++
+      // the next batch is read and queued only once this one is out of the stream's send buffer: a puller
+      // that stops reading pins about one batch here, beyond its window, not WINDOW of them (the acks
+      // still pipeline: an honest puller's window takes a batch while it stores the one before)
+      await leftSendBuffer(stream, signal)
       if (unacked >= WINDOW) await awaitAck()
     } else {
       while (unacked > 0) await awaitAck()
