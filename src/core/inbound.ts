@@ -62,6 +62,8 @@ export interface InboundParts {
    * 100 ms: a read is ~40 µs, so at most ~4% of the main thread); past it a copy is a plain duplicate
    */
   heldCopyChecks?: InlineBudget
+  /** a peer delivered a message this node had not seen, now stored (evict.ts keeps such relays) */
+  delivered?: (peer: PeerId) => void
   /** a relaying peer sent something invalid (penalties.ts): `points`, default 1 */
   penalise?: (peer: PeerId, reason: string, points?: number) => void
   /** forked streams (forks.ts): found here, and refused from the fork up */
@@ -313,7 +315,11 @@ export class Inbound {
     this.setTip(env)
     sources.set(id, source)
     const stored = store.insert({ topic: env.topic, origin: env.origin, seq: env.seq, ts: env.ts, payload: env.payload, raw })
-      .then(row => row != null ? 'stored' as const : 'duplicate' as const, err => {
+      .then(row => {
+        if (row == null) return 'duplicate' as const
+        this.p.delivered?.(from)
+        return 'stored' as const
+      }, err => {
         // a failed store refuses every message (counted in status; said once, when it failed): not held, so
         // it is pulled again after a restart
         const refused = (err as StoreError)?.code === 'FSYNC_FAILED' && !(err instanceof CommittedNotDurableError)

@@ -6,9 +6,10 @@ import { EventEmitter } from 'node:events'
 import type { PrivateKey } from '@libp2p/interface'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createSwarm, type ConnectionBounds, type SwarmHost, type SwarmOptions } from './stack/libp2p.js'
+import { createSwarm, DEFAULT_CONNECTIONS, type ConnectionBounds, type SwarmHost, type SwarmOptions } from './stack/libp2p.js'
 import type { MdnsStats } from './stack/mdns.js'
 import { PeerTags } from './stack/peer-tags.js'
+import { ConnectionPruner } from './stack/evict.js'
 import { GossipStreamRepair } from './stack/gossip-streams.js'
 import { UnjoinedTopicFilter } from './stack/topic-filter.js'
 import { alignGossipClock } from './stack/gossip-clock.js'
@@ -161,6 +162,7 @@ interface Run {
   bundles: BundleSupport
   keeper?: PeerKeeper
   tags?: PeerTags
+  pruner?: ConnectionPruner
   unalignGossip?: () => void
   keepAlive?: KeepAlive
   streamRepair?: GossipStreamRepair
@@ -318,7 +320,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     const originLimit = new OriginLimit(store, o.maxOriginsPerTopic ?? DEFAULT_MAX_ORIGINS_PER_TOPIC, host.peerId.toString())
     const inbound: Inbound = new Inbound({
       store, sources, stats: this.stats, maxPayloadBytes, isRunning, dropInbound: o.dropInbound, emit, log,
-      publishers: this.publishers, penalise: (peer, _reason, points) => this.penalise(peer.toString(), points), forks: this.forks, originLimit,
+      publishers: this.publishers, delivered: peer => this.run?.pruner?.delivered(peer), penalise: (peer, _reason, points) => this.penalise(peer.toString(), points), forks: this.forks, originLimit,
       // one bundle of its own, sent at once: new bytes to gossipsub, which would drop either envelope alone as
       // already seen (a peer without bundles gets them one by one, if at all: sync does not carry the proof)
       passOnFork: (topic, raws) => {
@@ -390,6 +392,8 @@ export class GossipNode extends EventEmitter<NodeEvents> {
         const keeper = run.keeper = new PeerKeeper(swarm, o.peers ?? [], (msg, extra) => log('debug', msg, extra), o.connections)
         run.tags = new PeerTags(swarm, peer => keeper.isStatic(peer), (msg, extra) => log('debug', msg, extra))
         run.tags.start()
+        run.pruner = new ConnectionPruner(swarm, o.connections ?? DEFAULT_CONNECTIONS, peer => keeper.isStatic(peer), peer => keeper.evict(peer), (msg, extra) => log('debug', msg, extra))
+        run.pruner.start()
         run.keeper.start()
         run.keepAlive = new KeepAlive(swarm, o.keepAlive, (msg, extra) => log('debug', msg, extra))
         run.keepAlive.start()
@@ -445,6 +449,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
     run.stopRetention()
     run.keeper?.stop()
     run.tags?.stop()
+    run.pruner?.stop()
     run.keepAlive?.stop()
     run.streamRepair?.stop()
     run.topicFilter?.stop()

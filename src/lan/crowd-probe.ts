@@ -3,7 +3,7 @@
 // answers pings; an honest newcomer then dials the node as its static peer. Reports (JSON on stdout) whether
 // the newcomer got connected and received a message published after it joined.
 // Must run inside a network namespace of its own with ADDRS on lo (the test creates it: nothing leaves it);
-// mDNS is off. Used by test/crowd-eviction.test.ts.
+// mDNS is off. Used by test/crowd-eviction.test.ts; by hand: node dist/lan/crowd-probe.js [idsPerIp] [low] [high].
 import '../polyfill.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,6 +27,8 @@ export interface CrowdResult {
   attackers: number
   heldBefore: number
   newcomerConnected: boolean
+  /** how long the newcomer took to get connected (measured, for the record; not asserted) */
+  connectedMs: number
   /** the newcomer received a message the honest node published after the newcomer was connected */
   delivered: boolean
   /** at the end */
@@ -60,7 +62,7 @@ async function until (check: () => boolean, ms: number): Promise<boolean> {
   return true
 }
 
-export async function crowdProbe (perIp = 8, waitMs = 45_000): Promise<CrowdResult> {
+export async function crowdProbe (perIp = 8, bounds = { low: 2, high: 4 }, waitMs = 45_000): Promise<CrowdResult> {
   const dirs: string[] = []
   const nodes: GossipNode[] = []
   const crowd: Array<Awaited<ReturnType<typeof attacker>>> = []
@@ -69,7 +71,7 @@ export async function crowdProbe (perIp = 8, waitMs = 45_000): Promise<CrowdResu
     dirs.push(dir)
     const n = await new GossipNode({
       dataDir: dir, listen: [`/ip4/${ip}/tcp/0`], mdns: false, topics: ['t'], peers, synchronous: 'NORMAL',
-      connections: { low: 2, high: 4 }, syncIntervalMs: 1_000,
+      connections: bounds, syncIntervalMs: 1_000,
     }).start()
     nodes.push(n)
     return n
@@ -94,7 +96,9 @@ export async function crowdProbe (perIp = 8, waitMs = 45_000): Promise<CrowdResu
     const heldBefore = open()
     const n = await node(CROWD_ADDRS.newcomer, [target.toString()])
     const connected = (): boolean => n.peers().some(p => p.id === h.peerId)
+    const joining = Date.now()
     const newcomerConnected = await until(connected, waitMs)
+    const connectedMs = Date.now() - joining
     let delivered = false
     if (newcomerConnected) {
       const got: string[] = []
@@ -105,7 +109,7 @@ export async function crowdProbe (perIp = 8, waitMs = 45_000): Promise<CrowdResu
         delivered = await until(() => got.some(m => m.startsWith('after-join-')), 500)
       }
     }
-    return { attackers: crowd.length, heldBefore, newcomerConnected, delivered, honestPeers: h.peers().length, attackersConnected: open() }
+    return { attackers: crowd.length, heldBefore, newcomerConnected, connectedMs, delivered, honestPeers: h.peers().length, attackersConnected: open() }
   } finally {
     await Promise.allSettled(crowd.map(async a => await a.stop()))
     await Promise.allSettled(nodes.map(async n => await n.stop()))
@@ -114,7 +118,7 @@ export async function crowdProbe (perIp = 8, waitMs = 45_000): Promise<CrowdResu
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  crowdProbe(Number(process.argv[2] ?? 8)).then(r => {
+  crowdProbe(Number(process.argv[2] ?? 8), { low: Number(process.argv[3] ?? 2), high: Number(process.argv[4] ?? 4) }).then(r => {
     process.stdout.write(JSON.stringify(r) + '\n')
     process.exit(0)
   }, err => {

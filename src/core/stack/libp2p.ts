@@ -26,7 +26,7 @@ export interface SwarmOptions {
   mdnsIntervalMs?: number
   /** slowest mDNS query interval, once the peer set is stable (default 30 s) */
   mdnsMaxIntervalMs?: number
-  /** connection bounds (see peers.ts): dial discovered peers only below low; libp2p prunes above high */
+  /** connection bounds (see peers.ts): dial discovered peers only below low; evict.ts prunes back to high */
   connections?: ConnectionBounds
   /** multiaddrs of static peers: their hosts are exempt from the connection limit and pruning */
   staticPeers?: string[]
@@ -60,6 +60,14 @@ export const TCP_KEEPALIVE_IDLE_MS = 3_000
 export interface ConnectionBounds { low: number, high: number }
 export const DEFAULT_CONNECTIONS: ConnectionBounds = { low: 8, high: 16 }
 
+/**
+ * slots libp2p keeps open above the high mark: inbound connections are still taken at the mark (libp2p
+ * refuses them at its maxConnections), and evict.ts closes one connection per arrival to get back to it
+ */
+export function connectionHeadroom (high: number): number {
+  return Math.max(2, Math.ceil(high / 4))
+}
+
 const keepAlive = { keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_IDLE_MS }
 
 export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
@@ -84,9 +92,10 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
       // local nodes restarting at once must not be refused as a connection flood
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 50,
-      // the high mark: libp2p refuses inbound connections at it and picks the lowest-valued peers to
-      // prune past it (tags set in peer-tags.ts, which also closes them: see there)
-      maxConnections: bounds.high,
+      // the high mark plus headroom: libp2p refuses inbound connections at this and picks the lowest-valued
+      // peers to prune past it (tags set in peer-tags.ts, which also closes them: see there); at the high
+      // mark itself a newcomer is taken in and evict.ts closes someone else's connection
+      maxConnections: bounds.high + connectionHeadroom(bounds.high),
       // static peers' hosts are never refused nor pruned
       allow: staticHosts(opts.staticPeers ?? []),
     },

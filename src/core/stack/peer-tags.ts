@@ -1,8 +1,10 @@
 // Tells libp2p's connection manager which peers are worth keeping, and carries out its pruning.
-// libp2p (3.3) prunes past maxConnections by the sum of each peer's peer-store tag values, lowest first,
-// but only closes a connection whose open streams are all "speculative" (identify, autonat...): every
-// gossipd connection carries a gossipsub stream, so on its own it would prune nothing. It still announces
-// its choice in a 'connection:prune' event; we close those connections, except static peers'.
+// libp2p (3.3) prunes past maxConnections (the high mark plus headroom; below that evict.ts keeps the count
+// at the high mark, with these same values as one criterion) by the sum of each peer's peer-store tag
+// values, lowest first, but only closes a connection whose open streams are all "speculative" (identify,
+// autonat...): every gossipd connection carries a gossipsub stream, so on its own it would prune nothing.
+// It still announces its choice in a 'connection:prune' event; we close those connections, except static
+// peers'.
 // Values (0-100 per tag, summed): static peer 100 (and never closed here), each topic we share 50, and
 // gossipsub's own tag (the topic name, 100) for each topic mesh the peer is in.
 import type { Connection, PeerId } from '@libp2p/interface'

@@ -101,6 +101,8 @@ export class PeerKeeper {
   /** when each peer's current connection opened, and the redial pause for peers whose connections keep closing at once */
   private readonly connectedAt = new Map<string, number>()
   private readonly flapBackoff = new Map<string, number>()
+  /** peers whose connection this node closed to stay within its bounds (evict.ts): not redialed as lost */
+  private readonly evicted = new Set<string>()
 
   constructor (private readonly host: SwarmHost, staticPeers: string[], private readonly log: (msg: string, extra?: object) => void = () => {}, private readonly bounds: ConnectionBounds = DEFAULT_CONNECTIONS) {
     this.statics = staticPeers.map(s => {
@@ -134,6 +136,12 @@ export class PeerKeeper {
     this.host.removeEventListener('peer:connect', this.onConnect)
     this.host.removeEventListener('peer:disconnect', this.onDisconnect)
     clearTimeout(this.timer)
+  }
+
+  /** this node is closing the peer's connections to stay within its bounds: do not redial it for a while */
+  evict (peer: PeerId): void {
+    if (this.evicted.size > 1_000) this.evicted.clear()
+    this.evicted.add(peer.toString())
   }
 
   /** a configured static peer (known by id once dialed) */
@@ -294,6 +302,8 @@ export class PeerKeeper {
       this.failedUntil.set(id, now + flap)
     } else this.flapBackoff.delete(id)
     if (this.stopped) return
+    // (redialing a peer we evicted would only take a slot from the newcomer it was evicted for)
+    if (this.evicted.delete(id)) { this.failedUntil.set(id, now + FAILED_PEER_PAUSE_MS); return }
     if (this.statics.some(p => p.peerId?.equals(peer) === true)) { this.schedule(0); return }
     // as with discovery, only one side redials at once; the other waits a little
     const first = Math.max(this.host.peerId.toString() < id ? 0 : TIE_BREAK_DELAY_MS, flap)
