@@ -7,6 +7,7 @@ import { yamux } from '@libp2p/yamux'
 import { halfWindowYamux } from './yamux-window.js'
 import { corkTcpWrites } from './tcp-cork.js'
 import { identify } from '@libp2p/identify'
+import { boundedIdentify } from './identify-bound.js'
 import { ping } from '@libp2p/ping'
 import { scalingMdns, type MdnsStats } from './mdns.js'
 import { gossipsub, type GossipsubOpts, type GossipSub } from '@libp2p/gossipsub'
@@ -107,7 +108,7 @@ export async function createSwarm (opts: SwarmOptions): Promise<SwarmHost> {
       pingTimeout: { minTimeout: 10_000, maxTimeout: 30_000 },
     },
     services: {
-      identify: identify(),
+      identify: boundedIdentify(),
       ping: ping(),
       pubsub: gossipsub(opts.gossip),
     },
