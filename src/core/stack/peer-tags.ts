@@ -63,6 +63,12 @@ export class PeerTags {
     }
   }
 
+  /** the peer store let the peer go, tags and all (peers.ts): tag it afresh if it comes back */
+  forget (peer: PeerId): void {
+    const prefix = `${peer.toString()} `
+    for (const key of this.tagged.keys()) if (key.startsWith(prefix)) this.tagged.delete(key)
+  }
+
   private tag (peer: PeerId, name: string, value: number | undefined): void {
     const key = `${peer.toString()} ${name}`
     if ((value != null) === this.tagged.has(key)) return

@@ -19,6 +19,14 @@
 //   last, a failed one again after a backoff; one evicted that never answered is dropped from the peer
 //   store too (so libp2p announces it afresh if it is heard again);
 // - dials in flight to one host (IP address), under however many peer ids, are capped (MAX_DIALS_PER_HOST).
+// What the peer store keeps of peers we are not connected to is bounded too: any number of fresh peer ids
+// can connect and leave, and libp2p keeps each for hours (addresses 1 h, peers 6 h, and only dropped when the
+// store is read). A peer worth dialing again when it leaves (a static peer, one sharing our topics, a
+// discovered one: the candidates) is remembered, at most MAX_REMEMBERED, oldest forgotten first; the rest
+// is deleted from the peer store as it leaves. Only from a libp2p node gossipd built (prunePeerStore): one
+// given by its owner keeps whatever its owner and its other services put there.
+// The top-up dials from that list, not from a scan of the whole peer store (which took 1 s a read with 100
+// bloated entries, every second while short of peers), and reads only the entries it dials.
 // Every due time and age here is on the monotonic clock (a step of the wall clock delayed redials by the
 // step, or made them all due at once); only the phase of the periodic tick follows the wall clock (tick.ts).
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -49,6 +57,8 @@ const CANDIDATE_RETRY_MIN_MS = 5_000
 const CANDIDATE_RETRY_MAX_MS = 60_000
 /** dials in flight to one IP address, whatever peer ids it was announced under */
 const MAX_DIALS_PER_HOST = 2
+/** peers gone that are kept in the peer store to be dialed again (candidates and static peers aside) */
+export const MAX_REMEMBERED = 256
 /** how often the node tops up to the low mark from its peer store */
 const TOP_UP_MS = 1_000
 /** how often a node with all the peers it wants still looks (a dropped peer also wakes it at once) */
@@ -71,6 +81,15 @@ interface StaticPeer { addr: Multiaddr, peerId?: PeerId, nextDial: number, backo
 interface LostPeer { peer: PeerId, since: number, nextDial: number, backoff: number, dialing: boolean }
 /** a discovered peer not connected (yet): hosts are the IP addresses it was announced at */
 interface Candidate { peer: PeerId, hosts: string[], notBefore: number, failures: number, answered: boolean }
+/** a peer worth dialing again, not connected */
+interface Remembered { peer: PeerId, topical: boolean }
+
+export interface PeerKeeperOptions {
+  /** delete from the peer store the peers gone that are not worth remembering (only on a libp2p node gossipd built) */
+  prunePeerStore?: boolean
+  /** a remembered peer (one with our tags) was deleted from the peer store, its tags with it */
+  onForget?: (peer: PeerId) => void
+}
 
 /** the IP addresses of some multiaddrs (at most 8) */
 function hostsOf (addrs: Multiaddr[]): string[] {
@@ -103,8 +122,10 @@ export class PeerKeeper {
   private readonly flapBackoff = new Map<string, number>()
   /** peers whose connection this node closed to stay within its bounds (evict.ts): not redialed as lost */
   private readonly evicted = new Set<string>()
+  /** peers worth dialing again that are not connected, at most MAX_REMEMBERED. Map order: least recently lost first */
+  private readonly remembered = new Map<string, Remembered>()
 
-  constructor (private readonly host: SwarmHost, staticPeers: string[], private readonly log: (msg: string, extra?: object) => void = () => {}, private readonly bounds: ConnectionBounds = DEFAULT_CONNECTIONS) {
+  constructor (private readonly host: SwarmHost, staticPeers: string[], private readonly log: (msg: string, extra?: object) => void = () => {}, private readonly bounds: ConnectionBounds = DEFAULT_CONNECTIONS, private readonly opts: PeerKeeperOptions = {}) {
     this.statics = staticPeers.map(s => {
       const addr = multiaddr(s)
       const id = addr.getComponents().find(c => c.name === 'p2p')?.value
@@ -197,7 +218,9 @@ export class PeerKeeper {
 
   private readonly onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
     const { id: peer, multiaddrs } = evt.detail
-    if (this.stopped || peer.equals(this.host.peerId)) return
+    // libp2p announces every peer new to its peer store, one that connected to us included (identify
+    // writes it there once connected): that is no discovery, and is sorted out when it leaves (sortOut)
+    if (this.stopped || peer.equals(this.host.peerId) || this.connected(peer)) return
     const id = peer.toString()
     const now = monotonicNow()
     const hosts = hostsOf(multiaddrs ?? [])
@@ -234,7 +257,48 @@ export class PeerKeeper {
     // store does not fill up with made-up peers (and libp2p announces the peer again if it is heard again)
     if (!victim.answered && !this.connected(victim.peer) && !this.dialing.has(id)) {
       this.host.peerStore.delete(victim.peer).catch(err => this.log('peer store delete failed', { err: (err as Error).message }))
+    } else if (victim.answered && !this.connected(victim.peer)) this.remember(victim.peer, false)
+  }
+
+  /** keep a peer gone to dial it again, forgetting the least recently lost past MAX_REMEMBERED */
+  private remember (peer: PeerId, topical: boolean): void {
+    const id = peer.toString()
+    this.remembered.delete(id)
+    this.remembered.set(id, { peer, topical })
+    while (this.remembered.size > MAX_REMEMBERED) {
+      const [oldest, r] = this.remembered.entries().next().value!
+      this.remembered.delete(oldest)
+      this.lost.delete(oldest)
+      this.forget(r.peer, true)
     }
+  }
+
+  /** delete a peer we are not connected to and no longer mean to dial from the peer store */
+  private forget (peer: PeerId, tagged: boolean): void {
+    const id = peer.toString()
+    if (this.opts.prunePeerStore !== true || this.connected(peer) || this.dialing.has(id) || this.candidates.has(id) || this.isStatic(peer)) return
+    this.host.peerStore.delete(peer).then(() => { if (tagged) this.opts.onForget?.(peer) }, err => this.log('peer store delete failed', { err: (err as Error).message }))
+  }
+
+  /**
+   * A peer left: remember it if worth dialing again (static, sharing our topics, a candidate), else let
+   * it go, from the peer store too. Its tags are read from the store (peer-tags.ts sets them; gossipsub
+   * does not announce a departed peer's topics as left, so they are still there).
+   */
+  private sortOut (peer: PeerId): void {
+    const id = peer.toString()
+    if (this.isStatic(peer) || this.candidates.has(id)) return
+    this.host.peerStore.get(peer).then(p => {
+      if (this.stopped || this.connected(peer)) return
+      const topical = [...p.tags.keys()].some(k => k.startsWith(TOPIC_TAG_PREFIX))
+      if (topical || this.isStatic(peer) || this.candidates.has(id)) { this.remember(peer, topical); return }
+      // a stranger: nothing to redial it with once its entry is gone
+      this.lost.delete(id)
+      this.forget(peer, false)
+    }, () => {
+      // not in the store (deleted meanwhile, or never identified): no address to redial
+      if (!this.connected(peer)) this.lost.delete(id)
+    })
   }
 
   /** below the low mark: dial due candidates, those that answered us before first, then those that never failed, most recently announced first */
@@ -266,22 +330,33 @@ export class PeerKeeper {
     if (now - this.lastTopUp < TOP_UP_MS - 250 || this.wanted() <= 0) return
     this.lastTopUp = now
     if (this.failedUntil.size > MAX_CANDIDATES) for (const [id, until] of this.failedUntil) if (until < now) this.failedUntil.delete(id)
-    this.host.peerStore.all().then(peers => {
-      const remembered = peers
-        .filter(p => !p.id.equals(this.host.peerId) && p.addresses.length > 0 && !this.connected(p.id) &&
-          !this.dialing.has(p.id.toString()) && (this.failedUntil.get(p.id.toString()) ?? 0) < now &&
-          !this.candidates.has(p.id.toString()))
-        .map(p => ({ id: p.id, hosts: hostsOf(p.addresses.map(a => a.multiaddr)), rank: [...p.tags.keys()].some(k => k.startsWith(TOPIC_TAG_PREFIX)) ? 1 + Math.random() : Math.random() }))
-        .sort((a, b) => b.rank - a.rank)
-      for (const c of remembered) {
-        if (this.wanted() <= 0) break
-        this.dial(c.id, 'remembered', c.hosts)
-      }
-    }).catch(err => this.log('peer store read failed', { err: (err as Error).message }))
+    this.dialRemembered(now)
+  }
+
+  /** dial as many remembered peers as slots are free, reading the peer store for those only (their addresses) */
+  private dialRemembered (now: number): void {
+    const due: Array<{ r: Remembered, rank: number }> = []
+    for (const [id, r] of this.remembered) {
+      // (a lost peer is redialLost's)
+      if (this.connected(r.peer) || this.dialing.has(id) || this.lost.has(id) || this.candidates.has(id) || (this.failedUntil.get(id) ?? 0) >= now) continue
+      due.push({ r, rank: (r.topical ? 1 : 0) + Math.random() })
+    }
+    due.sort((a, b) => b.rank - a.rank)
+    for (const { r } of due.slice(0, Math.max(0, this.wanted()))) {
+      this.host.peerStore.get(r.peer).then(p => {
+        if (p.addresses.length === 0) { this.remembered.delete(r.peer.toString()); return }
+        if (this.wanted() > 0) this.dial(r.peer, 'remembered', hostsOf(p.addresses.map(a => a.multiaddr)))
+      }, err => {
+        // libp2p let it go (its addresses expire after an hour): nothing to dial it with
+        if ((err as Error).name === 'NotFoundError') this.remembered.delete(r.peer.toString())
+        else this.log('peer store read failed', { err: (err as Error).message })
+      })
+    }
   }
 
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     this.lost.delete(evt.detail.toString())
+    this.remembered.delete(evt.detail.toString())
     this.connectedAt.set(evt.detail.toString(), monotonicNow())
     const c = this.candidates.get(evt.detail.toString())
     if (c != null) { c.answered = true; c.failures = 0 }
@@ -303,12 +378,18 @@ export class PeerKeeper {
     } else this.flapBackoff.delete(id)
     if (this.stopped) return
     // (redialing a peer we evicted would only take a slot from the newcomer it was evicted for)
-    if (this.evicted.delete(id)) { this.failedUntil.set(id, now + FAILED_PEER_PAUSE_MS); return }
+    if (this.evicted.delete(id)) {
+      this.failedUntil.set(id, now + FAILED_PEER_PAUSE_MS)
+      // kept only if worth dialing again, as any peer gone: evicted strangers must not pile up in the store
+      this.sortOut(peer)
+      return
+    }
     if (this.statics.some(p => p.peerId?.equals(peer) === true)) { this.schedule(0); return }
     // as with discovery, only one side redials at once; the other waits a little
     const first = Math.max(this.host.peerId.toString() < id ? 0 : TIE_BREAK_DELAY_MS, flap)
     this.lost.set(id, { peer, since: now, nextDial: now + first, backoff: BACKOFF_MIN_MS, dialing: false })
     this.schedule(first)
+    this.sortOut(peer)
   }
 
   private redialLost (now: number): void {
