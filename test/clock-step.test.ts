@@ -122,7 +122,8 @@ async function refusingHost (): Promise<{ host: SwarmHost, dials: () => number, 
     removeEventListener: () => {},
     getConnections: () => [],
     dial: async () => { dials++; throw new Error('refused') },
-    peerStore: { all: async () => [], delete: async () => {} },
+    // every peer it knows shares a topic with us (so a lost one is remembered and redialed, peers.ts)
+    peerStore: { all: async () => [], delete: async () => {}, get: async (id: unknown) => ({ id, addresses: [], tags: new Map([['gossipd-topic:t', { value: 50 }]]) }) },
   } as unknown as SwarmHost
   return { host, dials: () => dials, emit: (type, detail) => listeners.get(type)?.(new CustomEvent(type, { detail })) }
 }
