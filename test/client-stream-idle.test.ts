@@ -80,3 +80,18 @@ it('idleTimeoutMs: Infinity (or past setTimeout\'s 24.8 days) means no deadline,
     stream.close()
   }
 })
+
+it('leaving a for-await loop over a stream (break) closes it: the process is not held by an open request', async () => {
+  let closed = false
+  const client = await fakeDaemon(res => {
+    for (let i = 1; i <= 5; i++) res.write(`event: message\nid: ${i}\ndata: {"offset":${i},"seq":${i}}\n\n`)
+    const t = setInterval(() => res.write(': ping\n\n'), 100)
+    res.on('close', () => { clearInterval(t); closed = true })
+  })
+  const stream = await client.stream('t')
+  let n = 0
+  for await (const _m of stream) if (++n === 3) break
+  expect(n).toBe(3)
+  await waitFor('the daemon sees the stream closed', () => closed, 5_000)
+  expect(stream.endedByServer).toBe(false)
+})

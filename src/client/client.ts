@@ -348,20 +348,26 @@ export class MessageStream implements AsyncIterable<MessageJson> {
   }
 
   async * [Symbol.asyncIterator] (): AsyncIterator<MessageJson> {
-    for (;;) {
-      const item = this.queue.shift()
-      if (item != null) {
-        this.queuedBytes -= item.bytes
-        if (this.queuedBytes < this.maxBufferBytes) this.resumeReader?.()
-        yield item.m
-        continue
+    try {
+      for (;;) {
+        const item = this.queue.shift()
+        if (item != null) {
+          this.queuedBytes -= item.bytes
+          if (this.queuedBytes < this.maxBufferBytes) this.resumeReader?.()
+          yield item.m
+          continue
+        }
+        if (this.done) {
+          if (this.error != null) throw this.error
+          return
+        }
+        await new Promise<void>(resolve => { this.waiter = resolve })
+        this.waiter = undefined
       }
-      if (this.done) {
-        if (this.error != null) throw this.error
-        return
-      }
-      await new Promise<void>(resolve => { this.waiter = resolve })
-      this.waiter = undefined
+    } finally {
+      // a loop left early (break, return, a throw in its body): the request would stay open, holding the
+      // process and one of the daemon's stream slots
+      if (!this.done) this.close()
     }
   }
 }
