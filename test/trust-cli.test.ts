@@ -5,6 +5,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { startDaemon, gossipd, spawnGossipd, cleanup, tmp, SAFE_ARGS, type Daemon } from './daemon-util.js'
 import { GossipClient } from '../src/client/client.js'
 import { waitFor } from './helpers.js'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 let d: Daemon
 let client: GossipClient
@@ -94,5 +96,24 @@ describe('bad input: the API, the CLI and the config', () => {
     expect(r.stdout).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//)
     const bad = await gossipd(['status', '--wait', 'soon', '--data', dir])
     expect(bad.code).toBe(2)
+  })
+
+  it('status --wait outlasts a stale api.json whose token the restarted daemon refuses (a kill -9, then a start)', async () => {
+    // the old api.json names the address the new daemon answers on, with the old token, until the new one
+    // replaces it when ready: a 401 then is "not yet", not "wrong token"
+    const dir = tmp()
+    const info = JSON.parse(readFileSync(join(d.dataDir, 'api.json'), 'utf8'))
+    writeFileSync(join(dir, 'api.json'), JSON.stringify({ ...info, token: 'the-token-of-a-killed-daemon' }), { mode: 0o600 })
+    const waiting = gossipd(['status', '--wait', '20s', '--data', dir])
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    writeFileSync(join(dir, 'api.json'), JSON.stringify(info), { mode: 0o600 })
+    const r = await waiting
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    // without --wait the same stale file is an error at once, as before
+    writeFileSync(join(dir, 'api.json'), JSON.stringify({ ...info, token: 'the-token-of-a-killed-daemon' }), { mode: 0o600 })
+    const now = await gossipd(['status', '--data', dir])
+    expect(now.code).toBe(4)
+    expect(now.stderr).toMatch(/wrong token/)
   })
 })

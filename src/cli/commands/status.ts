@@ -1,6 +1,6 @@
 // gossipd status: what the daemon is, where it listens, how busy it is.
 import type { Command } from 'commander'
-import { DaemonUnreachableError, type GossipClient } from '../../client/client.js'
+import { ApiRequestError, DaemonUnreachableError, type GossipClient } from '../../client/client.js'
 import type { Runner } from '../command.js'
 import { clientFromOptions, type GlobalOpts } from '../connect.js'
 import { UsageError } from '../errors.js'
@@ -68,7 +68,10 @@ async function statusWaiting (g: GlobalOpts, waitMs: number): Promise<Awaited<Re
       // api.json is read again each time: it appears (or changes) when the daemon is ready
       return await clientFromOptions(g).status()
     } catch (err) {
-      const notYet = err instanceof DaemonUnreachableError || (err as NodeJS.ErrnoException).code === 'ENOENT'
+      // a 401 with the token of api.json: a daemon restarted after a kill -9 may answer on the old address
+      // before it has replaced the old api.json (and its token), which happens once it is ready
+      const staleToken = err instanceof ApiRequestError && err.status === 401 && g.token == null && (process.env.GOSSIPD_TOKEN ?? '') === ''
+      const notYet = err instanceof DaemonUnreachableError || (err as NodeJS.ErrnoException).code === 'ENOENT' || staleToken
       if (!notYet || Date.now() >= deadline) throw err
       await new Promise(resolve => setTimeout(resolve, 100))
     }
