@@ -154,6 +154,16 @@ describe('gossipd start', () => {
     expect(r.stderr).toContain(`API address 127.0.0.1:${port} is in use`)
   })
 
+  it('refuses a listen address in use with exit code 11, suggesting the same host on another port', async () => {
+    const a = await startDaemon(tmp())
+    const port = /\/tcp\/(\d+)/.exec(a.addr)![1]
+    const r = await gossipd(['start', '--data', tmp(), '--no-mdns', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--api', '127.0.0.1:0'])
+    expect(r.code).toBe(11)
+    expect(r.stderr).toContain(`cannot listen on /ip4/127.0.0.1/tcp/${port}: address already in use`)
+    // (it suggested /ip4/0.0.0.0/tcp/PORT, which would have opened the daemon to the network)
+    expect(r.stderr).toContain('pick another port with --listen /ip4/127.0.0.1/tcp/PORT')
+  })
+
   it('refuses an --api-socket another daemon serves (exit 11, its socket left alone); a stale socket file is replaced', async () => {
     const sock = join(tmp('wtb-'), 's.sock')
     const e = await startDaemon(tmp('wtb-'), ['--api-socket', sock])

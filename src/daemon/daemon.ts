@@ -114,7 +114,7 @@ export async function startDaemon (cfg: DaemonConfig, log: Logger): Promise<Daem
     }
     if (err instanceof StoreError && err.code === 'IDENTITY_MISMATCH') throw new DaemonStartError(err.message, EXIT.USAGE, { cause: err })
     if (isAddrInUse(err)) {
-      throw new DaemonStartError(`cannot listen on ${cfg.listen.join(', ')}: address already in use (another gossipd? pick another port with --listen /ip4/0.0.0.0/tcp/PORT, or tcp/0 for any)`, EXIT.ADDRESS_IN_USE, { cause: err })
+      throw new DaemonStartError(`cannot listen on ${cfg.listen.join(', ')}: address already in use (another gossipd? pick another port with --listen ${cfg.listen[0].replace(/\/tcp\/\d+.*$/, '/tcp/PORT')}, or tcp/0 for any)`, EXIT.ADDRESS_IN_USE, { cause: err })
     }
     throw new DaemonStartError(`cannot start node: ${(err as Error).message}`, EXIT.ERROR, { cause: err })
   }
