@@ -391,7 +391,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
         // whoever owns the libp2p node of a service connects its peers and checks their liveness
         // the peer store is pruned only on a libp2p node this node built: a given one's owner and other
         // services may keep peers there that gossipd knows nothing of
-        const keeper = run.keeper = new PeerKeeper(swarm, o.peers ?? [], (msg, extra) => log('debug', msg, extra), o.connections,
+        const keeper = run.keeper = new PeerKeeper(swarm, o.peers ?? [], (msg, extra, level) => log(level ?? 'debug', msg, extra), o.connections,
           { prunePeerStore: swarm !== this.parts.libp2p, onForget: peer => tags.forget(peer) })
         const tags = run.tags = new PeerTags(swarm, peer => keeper.isStatic(peer), (msg, extra) => log('debug', msg, extra))
         run.tags.start()

@@ -77,7 +77,7 @@ const FLAP_MS = 5_000
 /** such a peer is redialed after this, doubling each time it happens again, up to LOST_SLOW_MAX_MS */
 const FLAP_BACKOFF_MIN_MS = 2_000
 
-interface StaticPeer { addr: Multiaddr, peerId?: PeerId, nextDial: number, backoff: number, dialing: boolean }
+interface StaticPeer { addr: Multiaddr, peerId?: PeerId, nextDial: number, backoff: number, dialing: boolean, warned?: boolean }
 interface LostPeer { peer: PeerId, since: number, nextDial: number, backoff: number, dialing: boolean }
 /** a discovered peer not connected (yet): hosts are the IP addresses it was announced at */
 interface Candidate { peer: PeerId, hosts: string[], notBefore: number, failures: number, answered: boolean }
@@ -125,7 +125,8 @@ export class PeerKeeper {
   /** peers worth dialing again that are not connected, at most MAX_REMEMBERED. Map order: least recently lost first */
   private readonly remembered = new Map<string, Remembered>()
 
-  constructor (private readonly host: SwarmHost, staticPeers: string[], private readonly log: (msg: string, extra?: object) => void = () => {}, private readonly bounds: ConnectionBounds = DEFAULT_CONNECTIONS, private readonly opts: PeerKeeperOptions = {}) {
+  /** level: debug unless given (a static peer that cannot be reached is a warning, once: a typo in --peer must show) */
+  constructor (private readonly host: SwarmHost, staticPeers: string[], private readonly log: (msg: string, extra?: object, level?: 'warn') => void = () => {}, private readonly bounds: ConnectionBounds = DEFAULT_CONNECTIONS, private readonly opts: PeerKeeperOptions = {}) {
     this.statics = staticPeers.map(s => {
       const addr = multiaddr(s)
       const id = addr.getComponents().find(c => c.name === 'p2p')?.value
@@ -427,9 +428,12 @@ export class PeerKeeper {
       this.host.dial(p.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(conn => {
         p.peerId ??= conn.remotePeer
         p.backoff = BACKOFF_MIN_MS
+        p.warned = false
       }, err => {
         p.nextDial = monotonicNow() + p.backoff
-        this.log('static peer dial failed', { addr: p.addr.toString(), retryInMs: p.backoff, err: (err as Error).message })
+        // the first failure since it was last reached is a warning, the retries are debug
+        this.log('static peer dial failed', { addr: p.addr.toString(), retryInMs: p.backoff, err: (err as Error).message }, p.warned === true ? undefined : 'warn')
+        p.warned = true
         p.backoff = Math.min(p.backoff * 2, BACKOFF_MAX_MS)
       }).finally(() => { p.dialing = false })
     }
