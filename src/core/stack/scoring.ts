@@ -9,7 +9,10 @@
 // caps connections per IP instead (gate.ts).
 import type { GossipsubOpts, GossipSub } from '@libp2p/gossipsub'
 
-export const SCORE_THRESHOLDS = { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80, acceptPXThreshold: 10, opportunisticGraftThreshold: 20 }
+// acceptPXThreshold is unreachable: peer exchange (peer records in a PRUNE) made gossipsub dial whatever
+// addresses a peer put in them, once its score reached 10 (twenty valid first deliveries do), 17 dials of an
+// attacker-chosen address from one PRUNE in a review. gossipd finds peers by mDNS and static peers only.
+export const SCORE_THRESHOLDS = { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80, acceptPXThreshold: Infinity, opportunisticGraftThreshold: 20 }
 
 // every field of gossipsub's TopicScoreParams (its createTopicScoreParams is not exported)
 const TOPIC_PARAMS = {
