@@ -7,6 +7,7 @@ import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { GossipNode } from '../src/core/node.js'
 import { startNode, waitFor, addrOf, stopAll } from './helpers.js'
+import { TOPIC_TAG_PREFIX } from '../src/core/stack/peer-tags.js'
 
 let nodes: GossipNode[] = []
 const servers: Server[] = []
@@ -50,5 +51,25 @@ describe('gossipsub control from a hostile peer', () => {
     expect(raw(hostile).sendRpc(victim.peerId, { subscriptions: [], messages: [], control: { ihave: [], iwant: [], graft: [], idontwant: [], prune: [{ topicID: 't', peers, backoff: 1 }] } })).toBe(true)
     await new Promise(resolve => setTimeout(resolve, 3_000))
     expect({ dials, scoreAtPrune: raw(victim).getScore(hostile.peerId) >= 10 }).toEqual({ dials: 0, scoreAtPrune: true })
+  })
+
+  it('a peer churning subscribe/unsubscribe of a shared topic costs a bounded number of peer-store writes', async () => {
+    const victim = await startNode({ topics: ['t'], syncIntervalMs: 600_000 })
+    const hostile = await startNode({ topics: ['t'], peers: [addrOf(victim)], syncIntervalMs: 600_000 })
+    nodes = [victim, hostile]
+    await waitFor('meshed', () => victim.meshPeers('t').includes(hostile.peerId))
+    const store = victim.libp2p.peerStore
+    let merges = 0
+    const merge = store.merge.bind(store)
+    store.merge = async (...a: Parameters<typeof merge>) => { merges++; return await merge(...a) }
+    // 5 RPCs of 5,000 alternating subscribe/unsubscribe of the topic both keep (35 KB each), ending subscribed
+    for (let r = 0; r < 5; r++) {
+      const subscriptions = Array.from({ length: 5_000 }, (_, i) => ({ topic: 't', subscribe: i % 2 === 1 }))
+      expect(raw(hostile).sendRpc(victim.peerId, { subscriptions, messages: [] })).toBe(true)
+    }
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+    expect(merges).toBeLessThanOrEqual(10)
+    // the last word counts: the peer ended subscribed, so it is still valued for the shared topic
+    expect((await store.get(hostile.libp2p.peerId)).tags.has(TOPIC_TAG_PREFIX + 't')).toBe(true)
   })
 })

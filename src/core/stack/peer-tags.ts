@@ -17,6 +17,8 @@ const STATIC_VALUE = 100
 const TOPIC_VALUE = 50
 /** our own topic joins and leaves are picked up this often */
 const REFRESH_MS = 5_000
+/** peers' subscription changes are applied to their tags at most this often */
+const FLUSH_MS = 1_000
 
 interface SubscriptionChange { peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }
 
@@ -24,6 +26,9 @@ export class PeerTags {
   /** the tags this node set, to take off at stop: a libp2p node given to gossipd outlives it */
   private readonly tagged = new Map<string, { peer: PeerId, name: string }>()
   private stopTicks?: () => void
+  /** subscription changes not yet applied, by `${peer} ${tag}` */
+  private readonly pending = new Map<string, { peer: PeerId, name: string, value: number | undefined }>()
+  private flushTimer?: ReturnType<typeof setTimeout>
 
   constructor (private readonly host: SwarmHost, private readonly isStatic: (peer: PeerId) => boolean, private readonly log: (msg: string, extra?: object) => void = () => {}) {}
 
@@ -41,6 +46,9 @@ export class PeerTags {
     this.host.removeEventListener('peer:connect', this.onConnect)
     this.host.removeEventListener('connection:prune', this.onPrune)
     this.stopTicks?.()
+    clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+    this.pending.clear()
     this.untagAll()
   }
 
@@ -82,12 +90,30 @@ export class PeerTags {
     if (this.isStatic(evt.detail)) this.tag(evt.detail, STATIC_TAG, STATIC_VALUE)
   }
 
+  // A peer's subscription changes are noted (last one wins) and applied at most once a FLUSH_MS: each tag
+  // change is a peer-store write, and one RPC may carry 5,000 subscribe/unsubscribe pairs of a topic we
+  // share. Applied at once, 5 such RPCs (175 KB) cost 25,000 writes and ~4 s of CPU in a review. Only
+  // topics we keep (or a tag we set) are noted, so the map holds at most peers x our topics.
   private readonly onSubscriptions = (evt: CustomEvent<SubscriptionChange>): void => {
     const ours = new Set(this.host.services.pubsub.getTopics())
     for (const s of evt.detail.subscriptions) {
       if (s.subscribe && !ours.has(s.topic)) continue
-      this.tag(evt.detail.peerId, TOPIC_TAG_PREFIX + s.topic, s.subscribe ? TOPIC_VALUE : undefined)
+      const name = TOPIC_TAG_PREFIX + s.topic
+      const key = `${evt.detail.peerId.toString()} ${name}`
+      if (!s.subscribe && !this.tagged.has(key) && !this.pending.has(key)) continue
+      this.pending.set(key, { peer: evt.detail.peerId, name, value: s.subscribe ? TOPIC_VALUE : undefined })
     }
+    if (this.pending.size > 0 && this.flushTimer == null) {
+      this.flushTimer = setTimeout(() => { this.flush() }, FLUSH_MS)
+      this.flushTimer.unref()
+    }
+  }
+
+  private flush (): void {
+    this.flushTimer = undefined
+    const pending = [...this.pending.values()]
+    this.pending.clear()
+    for (const p of pending) this.tag(p.peer, p.name, p.value)
   }
 
   /** topics we joined after the peer announced its own, and static peers connected before we started
