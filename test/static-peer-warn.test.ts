@@ -8,7 +8,7 @@ import type { GossipNode } from '../src/core/node.js'
 import type { LogFn } from '../src/core/events.js'
 import { startNode, stopAll, removeTempDirs, waitFor } from './helpers.js'
 
-let nodes: GossipNode[] = []
+const nodes: GossipNode[] = []
 afterEach(async () => {
   await stopAll(nodes.splice(0))
   removeTempDirs()
