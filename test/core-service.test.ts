@@ -86,7 +86,10 @@ describe('gossipd as a libp2p service', () => {
     await waitFor('b caught up', () => b.services.gossipd.node.history('t').length === 1)
     await waitFor('b subscribed again', () => a.services.gossipd.node.topics()[0].peers === 1)
     await a.services.gossipd.node.publish('t', 'after the restart')
-    await waitFor('gossip reaches b again', () => b.services.gossipd.node.history('t').length === 2)
+    // by gossip at once, normally; under CI load it once took over 20 s (not reproduced in 10 runs): gossipsub
+    // may hold a restarted peer out of its mesh while its score recovers, and then the next anti-entropy
+    // pull (5-30 s, idle backoff) brings it. Either shows b rejoined the topic
+    await waitFor('the message reaches b again', () => b.services.gossipd.node.history('t').length === 2, 45_000)
     expect(b.services.gossipd.node.history('t').map(text)).toEqual(['while b was down', 'after the restart'])
   })
 })
