@@ -68,6 +68,9 @@ export async function createApi (opts: ApiOptions): Promise<Api> {
   const app = Fastify({
     // fastify's own per-request logs are info-level noise: keep its warnings and errors, log requests at debug below
     loggerInstance: opts.logger?.child({}, { level: opts.logger.isLevelEnabled('warn') ? 'warn' : opts.logger.level }),
+    // and off altogether: a monitor below the daemon's level lowers the logger's (log-tap.ts), and fastify's
+    // per-request info lines then leaked into it (the 'onResponse' hook below logs each request at debug)
+    disableRequestLogging: true,
     bodyLimit: bodyLimitFor(maxPayload),
     forceCloseConnections: true,
     // a topic is up to 128 characters, each '/' sent as %2F: fastify's default of 100 would answer 414. The
