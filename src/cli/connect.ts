@@ -25,10 +25,15 @@ function apiUrl (api: string, name: string): string {
   return text
 }
 
+/** the token given by --token or GOSSIPD_TOKEN; undefined: the one in api.json is used */
+export function givenToken (o: GlobalOpts, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return o.token ?? (env.GOSSIPD_TOKEN || undefined)
+}
+
 /** --api/--token (or GOSSIPD_API/GOSSIPD_TOKEN) win; otherwise api.json in --data / GOSSIPD_DATA / ~/.gossipd */
 export function clientFromOptions (o: GlobalOpts, env: NodeJS.ProcessEnv = process.env): GossipClient {
   const dataDir = o.data ?? defaultDataDir(env)
-  const token = o.token ?? (env.GOSSIPD_TOKEN || undefined)
+  const token = givenToken(o, env)
   const api = o.api ?? (env.GOSSIPD_API || undefined)
   if (api != null) {
     const url = apiUrl(api, o.api != null ? '--api' : 'GOSSIPD_API')

@@ -13,7 +13,7 @@ import { ConnectionPruner } from './stack/evict.js'
 import { GossipStreamRepair } from './stack/gossip-streams.js'
 import { UnjoinedTopicFilter } from './stack/topic-filter.js'
 import { alignGossipClock } from './stack/gossip-clock.js'
-import { gossipOptions } from './stack/gossip.js'
+import { gossipOptions, meshPeersOf } from './stack/gossip.js'
 import { libp2pHost, outboxHost, type NodeHost } from './host.js'
 import { MAX_PAYLOAD_BYTES, checkTopic } from './limits.js'
 import { loadOrCreateIdentity } from './identity.js'
@@ -554,9 +554,7 @@ export class GossipNode extends EventEmitter<NodeEvents> {
 
   /** Peers in this node's gossipsub mesh of a topic (for metrics and the swarm page). */
   meshPeers (topic: string): string[] {
-    // getMeshPeers is public on the gossipsub class but missing from its exported interface
-    const pubsub = this.requireRun().host.pubsub as unknown as { getMeshPeers: (topic: string) => string[] }
-    return pubsub.getMeshPeers(topic)
+    return meshPeersOf(this.requireRun().host.pubsub, topic)
   }
 
   /** Open consumers and how far behind each is (see Consumer.lag). */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { ApiRequestError, DaemonUnreachableError, type GossipClient } from '../../client/client.js'
 import type { Runner } from '../command.js'
-import { clientFromOptions, type GlobalOpts } from '../connect.js'
+import { clientFromOptions, givenToken, type GlobalOpts } from '../connect.js'
 import { UsageError } from '../errors.js'
 import { duration, out, table } from '../output.js'
 import { shortId, terminalSafe } from '../../wire/format.js'
@@ -70,7 +70,7 @@ async function statusWaiting (g: GlobalOpts, waitMs: number): Promise<Awaited<Re
     } catch (err) {
       // a 401 with the token of api.json: a daemon restarted after a kill -9 may answer on the old address
       // before it has replaced the old api.json (and its token), which happens once it is ready
-      const staleToken = err instanceof ApiRequestError && err.status === 401 && g.token == null && (process.env.GOSSIPD_TOKEN ?? '') === ''
+      const staleToken = err instanceof ApiRequestError && err.status === 401 && givenToken(g) == null
       const notYet = err instanceof DaemonUnreachableError || (err as NodeJS.ErrnoException).code === 'ENOENT' || staleToken
       if (!notYet || Date.now() >= deadline) throw err
       await new Promise(resolve => setTimeout(resolve, 100))

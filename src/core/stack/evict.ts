@@ -12,6 +12,8 @@
 //   addresses in it are free), the lowest-valued (peer-tags.ts values) then youngest in that group.
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
+import { meshPeersOf } from './gossip.js'
+import { TOPIC_VALUE, MESH_TAG_VALUE } from './peer-tags.js'
 import type { ConnectionBounds, SwarmHost } from './libp2p.js'
 import { monotonicNow } from '../monotonic.js'
 
@@ -71,14 +73,12 @@ export function chooseVictim<T extends EvictionCandidate> (candidates: T[], now:
   return worst.reduce((a, b) => b.value < a.value || (b.value === a.value && b.openedAt > a.openedAt) ? b : a)
 }
 
-/** value of a peer to us, as peer-tags.ts sets it in the peer store: 50 per topic shared, 100 more per topic mesh */
+/** value of a peer to us, as the peer store's tags have it: per topic shared, and more per topic mesh (peer-tags.ts) */
 function peerValue (pubsub: GossipSub, peer: string): number {
-  // (gossipsub's class has getMeshPeers; its GossipSub interface leaves it out)
-  const mesh = (pubsub as unknown as { getMeshPeers?: (topic: string) => string[] }).getMeshPeers
   let v = 0
   for (const topic of pubsub.getTopics()) {
-    if (pubsub.getSubscribers(topic).some(p => p.toString() === peer)) v += 50
-    if (mesh?.call(pubsub, topic).includes(peer) === true) v += 100
+    if (pubsub.getSubscribers(topic).some(p => p.toString() === peer)) v += TOPIC_VALUE
+    if (meshPeersOf(pubsub, topic).includes(peer)) v += MESH_TAG_VALUE
   }
   return v
 }

@@ -9,6 +9,11 @@ import { decodeEnvelope, sha256, type Envelope } from '../envelope.js'
 import { decodeBundle, isBundle } from '../bundle.js'
 import { MAX_PAYLOAD_BYTES } from '../limits.js'
 
+/** Peers in gossipsub's mesh of a topic: getMeshPeers is public on its class but missing from its exported interface. */
+export function meshPeersOf (pubsub: unknown, topic: string): string[] {
+  return (pubsub as { getMeshPeers: (topic: string) => string[] }).getMeshPeers(topic)
+}
+
 /** what one gossip message carries: one envelope, or a bundle of them (bundle.ts) with each one's bytes */
 export interface GossipData { envelopes: Envelope[], raws: Uint8Array[], bundle: boolean }
 

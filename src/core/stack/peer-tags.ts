@@ -14,11 +14,19 @@ import { onWholeTicks } from '../tick.js'
 export const TOPIC_TAG_PREFIX = 'gossipd-topic:'
 const STATIC_TAG = 'gossipd-static'
 const STATIC_VALUE = 100
-const TOPIC_VALUE = 50
+/** a peer's value per topic it shares with us */
+export const TOPIC_VALUE = 50
+/** gossipsub's own tag on a peer, per topic mesh it is in */
+export const MESH_TAG_VALUE = 100
 /** our own topic joins and leaves are picked up this often */
 const REFRESH_MS = 5_000
 /** peers' subscription changes are applied to their tags at most this often */
 const FLUSH_MS = 1_000
+
+/** the key of a tag on a peer in `tagged` and `pending` */
+function tagKey (peer: PeerId, name: string): string {
+  return `${peer.toString()} ${name}`
+}
 
 interface SubscriptionChange { peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }
 
@@ -73,12 +81,12 @@ export class PeerTags {
 
   /** the peer store let the peer go, tags and all (peers.ts): tag it afresh if it comes back */
   forget (peer: PeerId): void {
-    const prefix = `${peer.toString()} `
+    const prefix = tagKey(peer, '')
     for (const key of this.tagged.keys()) if (key.startsWith(prefix)) this.tagged.delete(key)
   }
 
   private tag (peer: PeerId, name: string, value: number | undefined): void {
-    const key = `${peer.toString()} ${name}`
+    const key = tagKey(peer, name)
     if ((value != null) === this.tagged.has(key)) return
     if (value != null) this.tagged.set(key, { peer, name })
     else this.tagged.delete(key)
@@ -99,7 +107,7 @@ export class PeerTags {
     for (const s of evt.detail.subscriptions) {
       if (s.subscribe && !ours.has(s.topic)) continue
       const name = TOPIC_TAG_PREFIX + s.topic
-      const key = `${evt.detail.peerId.toString()} ${name}`
+      const key = tagKey(evt.detail.peerId, name)
       if (!s.subscribe && !this.tagged.has(key) && !this.pending.has(key)) continue
       this.pending.set(key, { peer: evt.detail.peerId, name, value: s.subscribe ? TOPIC_VALUE : undefined })
     }
